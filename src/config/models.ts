@@ -1,0 +1,100 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+import { ConfigError } from '../errors.js';
+import { catalogModel } from './catalog.js';
+import type { PipelineConfig, SubModuleConfig } from './pipelineConfig.js';
+
+/** Parsed `inference.yml` (or the catalog's equivalent for npm-shipped models). */
+export type InferenceConfig = Record<string, any>;
+
+/** A model whose files were found: everything a worker needs to load it. */
+export interface ResolvedModel {
+  modelName: string;
+  onnxPath: string;
+  /** human-readable origin, printed at startup */
+  source: string;
+  inferenceConfig: InferenceConfig;
+}
+
+/** A sub-module config with its model already resolved (done once, on the main thread, before workers start). */
+export interface ResolvedSubModule extends SubModuleConfig {
+  resolved: ResolvedModel;
+}
+
+export function pipeserveHome(): string {
+  return process.env.PIPESERVE_HOME || path.join(os.homedir(), '.pipeserve');
+}
+
+function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined {
+  const onnxPath = path.join(dir, 'inference.onnx');
+  const ymlPath = path.join(dir, 'inference.yml');
+  if (!existsSync(onnxPath) || !existsSync(ymlPath)) return undefined;
+  let inferenceConfig: InferenceConfig;
+  try {
+    inferenceConfig = YAML.parse(readFileSync(ymlPath, 'utf8')) ?? {};
+  } catch (err) {
+    throw new ConfigError(`${ymlPath}: not valid YAML: ${(err as Error).message}`);
+  }
+  return { modelName, onnxPath, source: dir, inferenceConfig };
+}
+
+/**
+ * Resolution order: `model_dir` from the YAML → `$PIPESERVE_HOME/models/<model_name>` → the built-in
+ * catalog of models shipped in npm dependencies. Nothing is ever downloaded.
+ */
+export function resolveModel(sub: SubModuleConfig, keyPath: string): ResolvedModel {
+  const searched: string[] = [];
+  if (sub.model_dir) {
+    const dir = path.resolve(sub.model_dir);
+    const found = loadModelDir(dir, sub.model_name);
+    if (found) return found;
+    searched.push(`${dir} (${keyPath}.model_dir)`);
+  } else {
+    const dir = path.join(pipeserveHome(), 'models', sub.model_name);
+    const found = loadModelDir(dir, sub.model_name);
+    if (found) return found;
+    searched.push(`${dir} ($PIPESERVE_HOME/models/<model_name>)`);
+    const fromCatalog = catalogModel(sub.model_name);
+    if (fromCatalog) return fromCatalog;
+    searched.push('the built-in catalog of npm-shipped models (no entry for this name)');
+  }
+  throw new ConfigError(
+    [
+      `Model "${sub.model_name}" (${keyPath}, module ${sub.module_name}) was not found. Searched:`,
+      ...searched.map((s) => `  - ${s}`),
+      'A model directory holds inference.onnx and inference.yml (PaddleX layout). To make one from a PaddleX/Paddle model:',
+      `  paddlex --paddle2onnx --paddle_model_dir <paddle model dir> --onnx_model_dir ${path.join(pipeserveHome(), 'models', sub.model_name)}`,
+      `then either put it at that path or set ${keyPath}.model_dir in the pipeline YAML.`,
+    ].join('\n'),
+  );
+}
+
+/** Resolve every sub-module of a pipeline and its sub-pipelines, in place order. */
+export function resolvePipelineModels(config: PipelineConfig, keyPath = ''): PipelineConfig {
+  const prefix = keyPath ? `${keyPath}.` : '';
+  const SubModules = Object.fromEntries(
+    Object.entries(config.SubModules ?? {}).map(([role, sub]) => [
+      role,
+      { ...sub, resolved: resolveModel(sub, `${prefix}SubModules.${role}`) } satisfies ResolvedSubModule,
+    ]),
+  );
+  const SubPipelines = Object.fromEntries(
+    Object.entries(config.SubPipelines ?? {}).map(([role, p]) => [role, resolvePipelineModels(p, `${prefix}SubPipelines.${role}`)]),
+  );
+  return { ...config, SubModules, SubPipelines };
+}
+
+/** Every resolved model of a pipeline tree, with its YAML key path (for startup log lines). */
+export function listResolvedModels(config: PipelineConfig, keyPath = ''): Array<{ keyPath: string; model: ResolvedModel }> {
+  const prefix = keyPath ? `${keyPath}.` : '';
+  const own = Object.entries(config.SubModules ?? {}).flatMap(([role, sub]) => {
+    const resolved = (sub as Partial<ResolvedSubModule>).resolved;
+    return resolved ? [{ keyPath: `${prefix}SubModules.${role}`, model: resolved }] : [];
+  });
+  const nested = Object.entries(config.SubPipelines ?? {}).flatMap(([role, p]) =>
+    listResolvedModels(p, `${prefix}SubPipelines.${role}`),
+  );
+  return [...own, ...nested];
+}

@@ -1,0 +1,313 @@
+import { z } from 'zod';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { ResolvedSubModule } from '../config/models.js';
+import type { RgbImage } from '../io/image.js';
+import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
+import { resizeImage } from '../ops/resize.js';
+import { ort } from '../runtime/session.js';
+import type { RuntimeContext } from '../pipelines/types.js';
+import {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  batchesByShape,
+  effectiveBatchSize,
+  interpolationParam,
+  meanParam,
+  modelConfigError,
+  noParams,
+  parseOpParams,
+  positiveInt,
+  stdParam,
+} from './imageClassification.js';
+
+/** One detection as PaddleX's DetResult holds it (`boxes` entries). */
+export interface DetectedObject {
+  clsId: number;
+  label: string;
+  score: number;
+  /** [x1, y1, x2, y2] in original-image pixels, clipped to the image */
+  coordinate: [number, number, number, number];
+}
+
+/** A score threshold for every class, or per class id (classes not listed use `draw_threshold`). */
+export type DetectionThreshold = number | Record<number, number>;
+
+/** Inputs PaddleX feeds a PaddleDetection export, by name. */
+const KNOWN_INPUTS = ['image', 'scale_factor', 'im_shape'];
+
+const squareOrHw = z.union([positiveInt, z.tuple([positiveInt, positiveInt])]);
+const resizeParams = z.object({
+  /** [height, width] */
+  target_size: squareOrHw,
+  keep_ratio: z.boolean().nullish(),
+  interp: interpolationParam.nullish(),
+});
+const normalizeParams = z.object({
+  is_scale: z.boolean().nullish(),
+  mean: meanParam.nullish(),
+  std: stdParam.nullish(),
+  norm_type: z.enum(['mean_std', 'none']).nullish(),
+});
+const padParams = z.object({
+  /** [height, width] */
+  size: squareOrHw.nullish(),
+  fill_value: z.union([z.number(), meanParam]).nullish(),
+});
+const padStrideParams = z.object({ stride: z.number().int().nonnegative().nullish() });
+const thresholdParam = z.number().nullish();
+
+/** A padding step; `fill` is per channel in the units of the point where the op sits (pixels before NormalizeImage). */
+type Pad = ({ kind: 'size'; height: number; width: number } | { kind: 'stride'; stride: number }) & { fill: number[]; beforeNormalize: boolean };
+
+interface DetectorConfig {
+  resize?: { height: number; width: number; keepRatio: boolean; interp: number };
+  normalize: NormalizeSpec;
+  /** fill values already mapped into normalized units */
+  pads: Array<Pad & { normalizedFill: number[] }>;
+  labels?: string[];
+  drawThreshold: number;
+}
+
+function hw(size: number | [number, number]): { height: number; width: number } {
+  return typeof size === 'number' ? { height: size, width: size } : { height: size[0], width: size[1] };
+}
+
+/** Reads PaddleDetection's exported `Preprocess` list, `label_list` and `draw_threshold`, as PaddleX's DetPredictor does. */
+function parseDetectorConfig(sub: ResolvedSubModule, keyPath: string): DetectorConfig {
+  const cfg = sub.resolved.inferenceConfig;
+  const fail = (setting: string) => (problem: string) => modelConfigError(sub, keyPath, setting, problem);
+  if (cfg.NMS) throw fail('NMS')('the model was exported without post-process; export it with post-process (PaddleX official models are)');
+  const ops: unknown = cfg.Preprocess;
+  if (!Array.isArray(ops)) throw fail('Preprocess')('missing or not a list');
+
+  let resize: DetectorConfig['resize'];
+  let normalize: NormalizeSpec | undefined;
+  let permuted = false;
+  const pads: Pad[] = [];
+  ops.forEach((entry: unknown, index) => {
+    const { type, ...params } = (entry && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
+    const opFail = fail(`Preprocess[${index}] (${String(type)})`);
+    switch (type) {
+      case 'Resize': {
+        // sharp resizes 8-bit pixels, so Resize must run before anything turns them into floats.
+        if (resize || normalize || permuted || pads.length) throw opFail('only one Resize, placed before the other ops, is supported');
+        const p = parseOpParams(resizeParams, params, opFail);
+        resize = { ...hw(p.target_size), keepRatio: p.keep_ratio ?? false, interp: p.interp ?? 2 };
+        break;
+      }
+      case 'NormalizeImage': {
+        if (normalize) throw opFail('NormalizeImage appears twice');
+        const p = parseOpParams(normalizeParams, params, opFail);
+        // PaddleDetection: norm_type none skips mean/std. (PaddleX rewrites 'none' to 'mean_std'; every real
+        // export pairs 'none' with mean 0 / std 1, so both readings give the same tensor.)
+        const useMeanStd = p.norm_type !== 'none';
+        normalize = {
+          scale: p.is_scale === false ? 1 : 1 / 255,
+          mean: useMeanStd ? (p.mean ?? IMAGENET_MEAN) : [0, 0, 0],
+          std: useMeanStd ? (p.std ?? IMAGENET_STD) : [1, 1, 1],
+          channelOrder: 'rgb',
+        };
+        break;
+      }
+      case 'Permute':
+        parseOpParams(noParams, params, opFail);
+        permuted = true;
+        break;
+      case 'Pad': {
+        const p = parseOpParams(padParams, params, opFail);
+        const fill = p.fill_value ?? 127.5;
+        pads.push({ kind: 'size', ...hw(p.size ?? 640), fill: typeof fill === 'number' ? [fill, fill, fill] : fill, beforeNormalize: !normalize });
+        break;
+      }
+      case 'PadStride': {
+        const stride = parseOpParams(padStrideParams, params, opFail).stride ?? 32;
+        if (stride > 0) pads.push({ kind: 'stride', stride, fill: [0, 0, 0], beforeNormalize: !normalize });
+        break;
+      }
+      default:
+        throw opFail('unsupported op (supported: Resize, NormalizeImage, Permute, Pad, PadStride)');
+    }
+  });
+  if (!permuted) throw fail('Preprocess')('no Permute op (only NCHW detection models are supported)');
+  const spec: NormalizeSpec = normalize ?? { scale: 1, mean: [0, 0, 0], std: [1, 1, 1], channelOrder: 'rgb' };
+
+  const labels = z.array(z.union([z.string(), z.number()]).transform(String)).nullish().safeParse(cfg.label_list);
+  if (!labels.success) throw fail('label_list')('must be a list of class names');
+  const drawThreshold = thresholdParam.safeParse(cfg.draw_threshold);
+  if (!drawThreshold.success) throw fail('draw_threshold')('must be a number');
+  return {
+    resize,
+    normalize: spec,
+    pads: pads.map((pad) => ({
+      ...pad,
+      normalizedFill: pad.beforeNormalize ? pad.fill.map((v, c) => (v * spec.scale - spec.mean[c]!) / spec.std[c]!) : pad.fill,
+    })),
+    labels: labels.data ?? undefined,
+    drawThreshold: drawThreshold.data ?? 0.5,
+  };
+}
+
+interface PreparedImage {
+  /** normalized planar pixels, 3 × height × width */
+  chw: Float32Array;
+  height: number;
+  width: number;
+  /** [h_resized / h_orig, w_resized / w_orig] */
+  scaleFactor: [number, number];
+  /** [h_resized, w_resized] (before padding) */
+  imShape: [number, number];
+}
+
+/**
+ * Bottom/right padding of a planar float image. Hand-written: sharp pads 8-bit interleaved pixels,
+ * and padding here happens after normalization (PadStride sits after Permute in every export).
+ */
+function padChw(img: PreparedImage, height: number, width: number, fill: number[]): PreparedImage {
+  if (height === img.height && width === img.width) return img;
+  if (height < img.height || width < img.width) {
+    throw new Error(`Pad to ${width}x${height} cannot hold the resized ${img.width}x${img.height} image; check Preprocess in inference.yml`);
+  }
+  const out = new Float32Array(3 * height * width);
+  for (let c = 0; c < 3; c++) {
+    const dstPlane = c * height * width;
+    out.fill(fill[c]!, dstPlane, dstPlane + height * width);
+    for (let y = 0; y < img.height; y++) {
+      const src = c * img.height * img.width + y * img.width;
+      out.set(img.chw.subarray(src, src + img.width), dstPlane + y * width);
+    }
+  }
+  return { ...img, chw: out, height, width };
+}
+
+function passesThreshold(clsId: number, score: number, threshold: DetectionThreshold, drawThreshold: number): boolean {
+  const min = typeof threshold === 'number' ? threshold : (threshold[clsId] ?? drawThreshold);
+  return score > min;
+}
+
+/** PaddleDetection model exported with post-process (PaddleX module `object_detection` and its kin). */
+export class ObjectDetector {
+  private constructor(
+    private readonly session: InferenceSession,
+    private readonly config: DetectorConfig,
+    private readonly batchSize: number,
+  ) {}
+
+  /** `draw_threshold` of inference.yml (0.5 when absent): PaddleX's threshold when request and YAML give none */
+  get drawThreshold(): number {
+    return this.config.drawThreshold;
+  }
+
+  static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<ObjectDetector> {
+    const config = parseDetectorConfig(sub, keyPath);
+    const session = await rt.loadSession(sub);
+    const unknownInputs = session.inputNames.filter((name) => !KNOWN_INPUTS.includes(name));
+    if (unknownInputs.length || !session.inputNames.includes('image')) {
+      throw modelConfigError(
+        sub,
+        keyPath,
+        'model inputs',
+        `inference.onnx takes [${session.inputNames.join(', ')}]; a PaddleDetection export takes image plus scale_factor and/or im_shape`,
+      );
+    }
+    if (session.outputNames.length < 2) {
+      throw modelConfigError(sub, keyPath, 'model outputs', 'inference.onnx must output boxes [M, 6] and per-image box counts (export with post-process)');
+    }
+    return new ObjectDetector(session, config, effectiveBatchSize(session, sub.batch_size));
+  }
+
+  /** Detections per image, in the model's order (grouped by ascending class id when `threshold` is a per-class map, as PaddleX does). */
+  async predict(images: RgbImage[], opts: { threshold?: DetectionThreshold | null } = {}): Promise<DetectedObject[][]> {
+    const threshold = opts.threshold ?? this.config.drawThreshold;
+    const results: DetectedObject[][] = [];
+    for (let start = 0; start < images.length; start += this.batchSize) {
+      const chunk = images.slice(start, start + this.batchSize);
+      const prepared = await Promise.all(chunk.map((img) => this.preprocess(img)));
+      const indexed = prepared.map((p, i) => ({ p, original: chunk[i]! }));
+      for (const batch of batchesByShape(indexed, this.batchSize, ({ p }) => `${p.width}x${p.height}`)) {
+        const rows = await this.run(batch.map(({ p }) => p));
+        batch.forEach(({ original }, i) => results.push(this.postprocess(rows[i]!, original, threshold)));
+      }
+    }
+    return results;
+  }
+
+  private async preprocess(img: RgbImage): Promise<PreparedImage> {
+    const { resize, normalize, pads } = this.config;
+    let resized = img;
+    if (resize) {
+      let { width, height } = resize;
+      if (resize.keepRatio) {
+        const scale = Math.min(
+          Math.max(width, height) / Math.max(img.width, img.height),
+          Math.min(width, height) / Math.min(img.width, img.height),
+        );
+        width = Math.round(img.width * scale);
+        height = Math.round(img.height * scale);
+      }
+      resized = await resizeImage(img, width, height, resize.interp);
+    }
+    let prepared: PreparedImage = {
+      chw: normalizeToChw(resized, normalize),
+      height: resized.height,
+      width: resized.width,
+      scaleFactor: [resized.height / img.height, resized.width / img.width],
+      imShape: [resized.height, resized.width],
+    };
+    for (const pad of pads) {
+      const [height, width] =
+        pad.kind === 'size'
+          ? [pad.height, pad.width]
+          : [Math.ceil(prepared.height / pad.stride) * pad.stride, Math.ceil(prepared.width / pad.stride) * pad.stride];
+      prepared = padChw(prepared, height, width, pad.normalizedFill);
+    }
+    return prepared;
+  }
+
+  /** One session run; returns each image's rows of (class, score, x1, y1, x2, y2). */
+  private async run(batch: PreparedImage[]): Promise<Float32Array[]> {
+    const { height, width } = batch[0]!;
+    const plane = 3 * height * width;
+    const image = new Float32Array(batch.length * plane);
+    batch.forEach((p, i) => image.set(p.chw, i * plane));
+    const pairs = (pick: (p: PreparedImage) => [number, number]) => new ort.Tensor('float32', Float32Array.from(batch.flatMap(pick)), [batch.length, 2]);
+    const inputs: Record<string, InstanceType<typeof ort.Tensor>> = {
+      image: new ort.Tensor('float32', image, [batch.length, 3, height, width]),
+      scale_factor: pairs((p) => p.scaleFactor),
+      im_shape: pairs((p) => p.imShape),
+    };
+    const feeds = Object.fromEntries(this.session.inputNames.map((name) => [name, inputs[name]!]));
+    const outputs = await this.session.run(feeds);
+    const boxes = outputs[this.session.outputNames[0]!]!;
+    const counts = outputs[this.session.outputNames[1]!]!;
+    // The row count comes from the tensor: exports declare a fixed size in metadata but return fewer rows.
+    const [numRows = 0, rowLength] = boxes.dims;
+    if (rowLength !== 6) throw new Error(`Detection output ${this.session.outputNames[0]} has rows of ${rowLength} values; expected 6 (class, score, x1, y1, x2, y2)`);
+    const data = boxes.data as Float32Array;
+    const perImage = Array.from(counts.data as ArrayLike<number | bigint>, Number);
+    const rows: Float32Array[] = [];
+    let offset = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const count = Math.min(perImage[i] ?? 0, numRows - offset);
+      rows.push(data.subarray(offset * 6, (offset + count) * 6));
+      offset += count;
+    }
+    return rows;
+  }
+
+  private postprocess(rows: Float32Array, img: RgbImage, threshold: DetectionThreshold): DetectedObject[] {
+    const objects: DetectedObject[] = [];
+    for (let r = 0; r < rows.length; r += 6) {
+      const clsId = rows[r]!;
+      const score = rows[r + 1]!;
+      if (clsId < 0 || !passesThreshold(clsId, score, threshold, this.config.drawThreshold)) continue;
+      objects.push({
+        clsId: Math.trunc(clsId),
+        label: this.config.labels?.[clsId] ?? String(Math.trunc(clsId)),
+        score,
+        coordinate: [Math.max(0, rows[r + 2]!), Math.max(0, rows[r + 3]!), Math.min(img.width, rows[r + 4]!), Math.min(img.height, rows[r + 5]!)],
+      });
+    }
+    // PaddleX filters a per-class map class by class (np.unique order), so its output is grouped by class id.
+    return typeof threshold === 'number' ? objects : objects.sort((a, b) => a.clsId - b.clsId);
+  }
+}

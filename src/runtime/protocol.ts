@@ -1,0 +1,23 @@
+import type { SerializedError } from '../errors.js';
+import type { PipelineConfig } from '../config/pipelineConfig.js';
+import type { SessionOptions } from './session.js';
+
+/** workerData of every inference worker. */
+export interface WorkerInit {
+  session: SessionOptions;
+  /** pipelines with models already resolved; `key` identifies one in tasks */
+  pipelines: Array<{ key: string; config: PipelineConfig }>;
+}
+
+export interface TaskMessage {
+  id: number;
+  pipeline: string;
+  op: string;
+  payload: unknown;
+}
+
+export type WorkerReply =
+  | { type: 'ready' }
+  | { type: 'startupError'; error: SerializedError }
+  | { type: 'result'; id: number; ok: true; value: unknown }
+  | { type: 'result'; id: number; ok: false; error: SerializedError };

@@ -1,0 +1,151 @@
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { z } from 'zod';
+import { ApiError } from '../../errors.js';
+import type { PipelineService, ServedEndpoint } from '../service.js';
+import { invalidJson, ValidationError } from '../validation.js';
+
+export interface BasicAppOptions {
+  /** requests (all but /health, /docs, /openapi.json) need `Authorization: Bearer <apiKey>` */
+  apiKey?: string;
+  maxBodyBytes: number;
+  /** one uvicorn-style access-log line per request (none for /health) */
+  accessLog?: (line: string) => void;
+  /** unexpected errors, with stack */
+  errorLog?: (line: string) => void;
+}
+
+const OPEN_PATHS = new Set(['/health', '/openapi.json']);
+
+function envelopeError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return reply.code(status).send({ logId: randomUUID(), errorCode: status, errorMsg: message });
+}
+
+function bearerMatches(header: string | undefined, apiKey: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
+  if (!m) return false;
+  const given = Buffer.from(m[1]!.trim());
+  const expected = Buffer.from(apiKey);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const envelopeSchema = (result: unknown) => ({
+  type: 'object',
+  properties: {
+    logId: { type: 'string' },
+    result,
+    errorCode: { type: 'integer' },
+    errorMsg: { type: 'string' },
+  },
+});
+const errorEnvelopeSchema = {
+  type: 'object',
+  properties: { logId: { type: 'string' }, errorCode: { type: 'integer' }, errorMsg: { type: 'string' } },
+};
+
+/**
+ * PaddleX's basic-serving HTTP API (FastAPI there): POST + JSON per endpoint, the
+ * {logId, result, errorCode, errorMsg} envelope, errors with HTTP status = errorCode, /health and /docs.
+ */
+export async function createBasicApp(service: PipelineService, options: BasicAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({ bodyLimit: options.maxBodyBytes, logger: false, forceCloseConnections: 'idle' });
+
+  // Requests are validated by each endpoint's zod schema (pydantic-shaped errors); the JSON
+  // schemas given to fastify are for OpenAPI only.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  // FastAPI reads the body as JSON whatever the content type says (curl -d sends form-urlencoded).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(invalidJson((err as Error).message), undefined);
+    }
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'pipeserve', version: '0.1.0', description: 'PaddleX-compatible pipeline serving' },
+      components: options.apiKey ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : undefined,
+      security: options.apiKey ? [{ bearer: [] }] : undefined,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!options.apiKey) return;
+    const path = request.url.split('?')[0]!;
+    if (OPEN_PATHS.has(path) || path === '/docs' || path.startsWith('/docs/')) return;
+    if (!bearerMatches(request.headers.authorization, options.apiKey)) {
+      return envelopeError(reply, 401, 'Unauthorized: send the API key as "Authorization: Bearer <key>"');
+    }
+  });
+
+  if (options.accessLog) {
+    const accessLog = options.accessLog;
+    app.addHook('onResponse', async (request, reply) => {
+      if (request.url.split('?')[0] === '/health') return;
+      const { remoteAddress, remotePort } = request.raw.socket;
+      accessLog(
+        `INFO:     ${remoteAddress}:${remotePort} - "${request.method} ${request.url} HTTP/${request.raw.httpVersion}" ${reply.statusCode} ${STATUS_CODES[reply.statusCode] ?? ''}`,
+      );
+    });
+  }
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    if (err instanceof ApiError) return envelopeError(reply, err.status, err.message);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return envelopeError(reply, 413, `Request body is larger than the server's limit of ${options.maxBodyBytes / 2 ** 20} MB (--max-body-mb)`);
+    }
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return envelopeError(reply, err.statusCode, err.message);
+    options.errorLog?.(`ERROR:    Unhandled exception: ${err.stack ?? err.message}`);
+    return envelopeError(reply, 500, 'Internal server error');
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const known = path === '/health' || service.endpoint(path);
+    return known ? envelopeError(reply, 405, 'Method Not Allowed') : envelopeError(reply, 404, 'Not Found');
+  });
+
+  app.get('/health', { schema: { operationId: 'checkHealth', response: { 200: errorEnvelopeSchema } } }, async () => ({
+    logId: randomUUID(),
+    errorCode: 0,
+    errorMsg: 'Healthy',
+  }));
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  for (const served of service.endpoints()) registerEndpoint(app, service, served);
+  return app;
+}
+
+function registerEndpoint(app: FastifyInstance, service: PipelineService, served: ServedEndpoint): void {
+  const { endpoint } = served;
+  app.post(
+    endpoint.path,
+    {
+      schema: {
+        operationId: endpoint.operationId,
+        summary: endpoint.summary,
+        body: z.toJSONSchema(endpoint.request, { io: 'input', unrepresentable: 'any' }),
+        response: { 200: envelopeSchema({ type: 'object' }), 422: errorEnvelopeSchema, 500: errorEnvelopeSchema },
+      },
+    },
+    async (request: FastifyRequest) => {
+      if (request.body === undefined) {
+        throw new ValidationError([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
+      }
+      const logId = randomUUID();
+      const result = await service.invoke(served, request.body, logId);
+      return { logId, result, errorCode: 0, errorMsg: 'Success' };
+    },
+  );
+}

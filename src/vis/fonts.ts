@@ -1,0 +1,39 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { GlobalFonts } from '@napi-rs/canvas';
+
+/** Family name under which the bundled Noto Sans Hans Regular is registered (covers CJK and Latin). */
+export const VIS_FONT_FAMILY = 'Pipeserve Noto Sans Hans';
+
+const FONT_FILE = 'NotoSansHans-Regular.otf';
+
+let registered = false;
+
+/**
+ * Path of the OTF inside @embedpdf/fonts-sc. The package's `exports` map does not expose its
+ * package.json, so the directory is found from the resolved main entry (dist/index.cjs).
+ */
+function bundledFontPath(): string {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve('@embedpdf/fonts-sc');
+  return path.join(path.dirname(entry), '..', 'fonts', FONT_FILE);
+}
+
+/**
+ * Registers the bundled font with @napi-rs/canvas, once per thread (module state is per thread),
+ * so text renders the same on a machine without any system fonts.
+ */
+export function ensureVisFont(): void {
+  if (registered) return;
+  const fontPath = bundledFontPath();
+  if (GlobalFonts.registerFromPath(fontPath, VIS_FONT_FAMILY) === null) {
+    throw new Error(`could not register the visualization font ${fontPath}`);
+  }
+  registered = true;
+}
+
+/** CSS font shorthand for `ctx.font` in the bundled family; registers the font on first use. */
+export function visFont(sizePx: number): string {
+  ensureVisFont();
+  return `${sizePx}px "${VIS_FONT_FAMILY}"`;
+}

@@ -1,0 +1,72 @@
+/**
+ * Inference runs on worker threads: the HTTP thread stays responsive while they are busy, and a full
+ * queue answers 503 at once instead of piling up work.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { renderTextImage } from './helpers/textImages.js';
+import { assertErrorEnvelope, postJson, startServer, type RunningServer } from './helpers/server.js';
+
+/** A large page of text, detected at a large side length: seconds of detector work per request. */
+async function heavyOcrBody(): Promise<Record<string, unknown>> {
+  const lines = Array.from({ length: 40 }, (_, i) => `Line ${i + 1}: the quick brown fox jumps over the lazy dog ${i * 7919}`);
+  const { png } = await renderTextImage(lines, { fontSize: 36, width: 2400 });
+  return { file: Buffer.from(png).toString('base64'), fileType: 1, textDetLimitSideLen: 2400, textDetLimitType: 'max', visualize: false };
+}
+
+describe('the event loop stays free during inference', () => {
+  let server: RunningServer;
+  let body: Record<string, unknown>;
+  before(async () => {
+    server = await startServer({ pipelines: ['OCR'], workers: 2 });
+    body = await heavyOcrBody();
+  });
+  after(() => server?.close());
+
+  test('/health answers within 100 ms while every worker runs a long OCR', async () => {
+    const inflight = Array.from({ length: 4 }, () => postJson(`${server.url}/ocr`, body));
+    // wait until both workers have picked up work
+    for (let i = 0; i < 200 && server.service.pool.stats().busy < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    const latencies: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      assert.equal(server.service.pool.stats().busy, 2, 'workers must still be busy while /health is probed');
+      const started = performance.now();
+      const res = await fetch(`${server.url}/health`);
+      latencies.push(performance.now() - started);
+      assert.equal(res.status, 200);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(Math.max(...latencies) < 100, `health latencies ${latencies.map((l) => l.toFixed(1)).join(', ')} ms`);
+    const results = await Promise.all(inflight);
+    for (const r of results) assert.equal(r.status, 200);
+    assert.ok(results[0]!.body.result.ocrResults[0].prunedResult.rec_texts.length >= 30);
+  });
+});
+
+describe('bounded queue', () => {
+  let server: RunningServer;
+  let body: Record<string, unknown>;
+  before(async () => {
+    server = await startServer({ pipelines: ['OCR'], workers: 1, maxQueue: 1 });
+    body = await heavyOcrBody();
+  });
+  after(() => server?.close());
+
+  test('requests beyond the queue bound get a 503 envelope at once', async () => {
+    const started = performance.now();
+    const answered: Array<{ status: number; ms: number; body: any }> = [];
+    await Promise.all(
+      Array.from({ length: 5 }, async () => {
+        const res = await postJson(`${server.url}/ocr`, body);
+        answered.push({ ...res, ms: performance.now() - started });
+      }),
+    );
+    const rejected = answered.filter((a) => a.status === 503);
+    const served = answered.filter((a) => a.status === 200);
+    assert.equal(served.length, 2, 'one running + one queued');
+    assert.equal(rejected.length, 3);
+    for (const r of rejected) assert.match(assertErrorEnvelope(r, 503), /busy/i);
+    assert.ok(Math.max(...rejected.map((r) => r.ms)) < Math.min(...served.map((s) => s.ms)), '503s come before any inference finishes');
+    assert.equal((await fetch(`${server.url}/health`)).status, 200);
+  });
+});

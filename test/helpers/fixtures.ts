@@ -1,0 +1,126 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import onnxProto from 'onnx-proto';
+import YAML from 'yaml';
+import { resolveModel, resolvePipelineModels, type ResolvedSubModule } from '../../src/config/models.js';
+import { parsePipelineConfig, type PipelineConfig, type SubModuleConfig } from '../../src/config/pipelineConfig.js';
+import { decodeImage } from '../../src/io/codec.js';
+import type { RgbImage } from '../../src/io/image.js';
+import type { EndpointContext, PipelineInstance, RuntimeContext } from '../../src/pipelines/types.js';
+import { createSession } from '../../src/runtime/session.js';
+import { REPO_ROOT, SHARED_MODELS } from './paths.js';
+
+const { onnx } = onnxProto;
+
+/** One temp folder per test process for generated fixtures, removed when the process exits. */
+let tempRoot: string | undefined;
+function fixtureTempRoot(): string {
+  if (!tempRoot) {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'pipeserve-fixtures-'));
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+    tempRoot = root;
+  }
+  return tempRoot;
+}
+
+const CLASSIFIER_SOURCE = path.join(SHARED_MODELS, 'MobileNetV2_x1_0_int8');
+
+/**
+ * PaddleX classification exports end in a softmax, so their scores are probabilities. This fixture
+ * (ONNX Model Zoo mobilenetv2-12-int8) outputs logits, so the copy made here gets a Softmax node
+ * appended: the old graph output is renamed and Softmax(axis 1) produces `output` in its place.
+ */
+async function buildClassifierFixture(): Promise<string> {
+  const dir = await mkdtemp(path.join(fixtureTempRoot(), 'MobileNetV2_x1_0-'));
+  const model = onnx.ModelProto.decode(await readFile(path.join(CLASSIFIER_SOURCE, 'inference.onnx')));
+  const graph = model.graph!;
+  const outputName = graph.output![0]!.name!;
+  const logitsName = `${outputName}_logits`;
+  for (const node of graph.node!) node.output = node.output!.map((name) => (name === outputName ? logitsName : name));
+  graph.node!.push(
+    onnx.NodeProto.create({
+      name: 'appended_softmax',
+      opType: 'Softmax',
+      input: [logitsName],
+      output: [outputName],
+      attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 })],
+    }),
+  );
+  await writeFile(path.join(dir, 'inference.onnx'), onnx.ModelProto.encode(model).finish());
+  await copyFile(path.join(CLASSIFIER_SOURCE, 'inference.yml'), path.join(dir, 'inference.yml'));
+  return dir;
+}
+
+let classifierDir: Promise<string> | undefined;
+
+/** A PaddleX-layout ImageNet classifier dir (MobileNetV2 int8 + softmax), built once per process. */
+export function classifierFixtureDir(): Promise<string> {
+  classifierDir ??= buildClassifierFixture();
+  return classifierDir;
+}
+
+/** PaddleDetection PicoDet-XS exported with post-process (COCO, 320×320), read in place. */
+export async function detectorFixtureDir(): Promise<string> {
+  return path.join(SHARED_MODELS, 'PicoDet-XS');
+}
+
+export type FixturePipeline = 'image_classification' | 'object_detection' | 'small_object_detection';
+
+/** `Global.model_name` of a model dir's inference.yml. */
+async function modelNameOf(modelDir: string): Promise<string> {
+  const config = YAML.parse(await readFile(path.join(modelDir, 'inference.yml'), 'utf8'));
+  return String(config?.Global?.model_name ?? path.basename(modelDir));
+}
+
+/**
+ * Writes a copy of the built-in `configs/<kind>.yaml` whose only sub-module uses `modelDir` (and the
+ * model name found there), with `moduleParams` merged into that sub-module. Returns the file path.
+ */
+export async function fixturePipelineYaml(kind: FixturePipeline, modelDir: string, moduleParams: Record<string, unknown> = {}): Promise<string> {
+  const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs', `${kind}.yaml`), 'utf8'));
+  const roles = Object.keys(config.SubModules ?? {});
+  if (roles.length !== 1) throw new Error(`configs/${kind}.yaml: expected exactly one sub-module, found ${roles.length}`);
+  Object.assign(config.SubModules[roles[0]!], { model_name: await modelNameOf(modelDir), model_dir: modelDir }, moduleParams);
+  const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), `${kind}-`)), `${kind}.yaml`);
+  await writeFile(file, YAML.stringify(config));
+  return file;
+}
+
+/** The pipeline config of `fixturePipelineYaml`, parsed and with its models resolved (as the server does before starting workers). */
+export async function fixturePipelineConfig(kind: FixturePipeline, modelDir: string, moduleParams: Record<string, unknown> = {}): Promise<PipelineConfig> {
+  const file = await fixturePipelineYaml(kind, modelDir, moduleParams);
+  return resolvePipelineModels(parsePipelineConfig(await readFile(file, 'utf8'), file));
+}
+
+/** A resolved sub-module for a model dir, as module classes receive it. */
+export async function fixtureSubModule(moduleName: string, modelDir: string, params: Partial<SubModuleConfig> = {}): Promise<ResolvedSubModule> {
+  const sub: SubModuleConfig = { module_name: moduleName, model_name: await modelNameOf(modelDir), model_dir: modelDir, ...params };
+  return { ...sub, resolved: resolveModel(sub, `SubModules.${moduleName}`) };
+}
+
+/** What a worker thread provides, in-process: CPU sessions with one intra-op thread (the machine has 2 cores). */
+export function cpuRuntime(): RuntimeContext {
+  return {
+    loadSession: (sub) =>
+      createSession((sub as ResolvedSubModule).resolved.onnxPath, { device: { kind: 'cpu', id: 0 }, intraOpThreads: 1 }),
+  };
+}
+
+/** A test photo, decoded by the server's own decoder. */
+export async function readTestImage(file: string): Promise<RgbImage> {
+  return decodeImage(await readFile(file), file);
+}
+
+/** An EndpointContext that runs ops on `instance` in-process (as a worker would) and reads inputs as Base64. */
+export function inProcessContext(instance: PipelineInstance, config: PipelineConfig, visualize: boolean): EndpointContext {
+  return {
+    logId: 'test',
+    config,
+    serving: { visualize, extra: {} },
+    workers: 1,
+    runTask: async <T>(op: string, payload: unknown) => (await instance.ops[op]!(payload)) as T,
+    loadInput: async (value: string) => new Uint8Array(Buffer.from(value, 'base64')),
+  };
+}
