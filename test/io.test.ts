@@ -343,7 +343,7 @@ describe('fetchUrl', () => {
       if (hops) {
         const left = Number(hops[1]);
         // relative and absolute Location headers alternate
-        const next = left === 0 ? '/ok' : left % 2 ? `chain/${left - 1}` : `${server.url}/chain/${left - 1}`;
+        const next = left === 0 ? '/ok' : left % 2 ? `${left - 1}` : `${server.url}/chain/${left - 1}`;
         res.writeHead(left % 2 ? 307 : 302, { location: next });
         return res.end();
       }

@@ -59,7 +59,8 @@ const CATALOG: Record<string, CatalogEntry> = {
     inferenceConfig: () => ({
       Global: { model_name: 'ch_ppocr_mobile_v2.0_cls' },
       PreProcess: { transform_ops: [{ ClsResizeImg: { image_shape: [3, 48, 192] } }] },
-      PostProcess: { name: 'ClsPostProcess', label_list: ['0_degree', '180_degree'] },
+      // cls_thresh as PaddleOCR's text classifier uses it: turn a line only when '180' is that likely
+      PostProcess: { name: 'ClsPostProcess', label_list: ['0_degree', '180_degree'], cls_thresh: 0.9 },
     }),
   },
 };

@@ -120,12 +120,12 @@ function findCause<T extends Error>(err: unknown, type: new (...args: never[]) =
  * (so DNS answers cannot smuggle in a private address).
  */
 export async function fetchUrl(url: string, field: string, limits: FetchLimits): Promise<Uint8Array> {
+  let current = parseHttpUrl(url, field);
   // A dedicated agent per download: its lookup policy matches these limits, and
   // destroying it afterwards guarantees no socket outlives the call.
   const agent = new Agent({ connect: limits.allowPrivate ? {} : { lookup: publicOnlyLookup } });
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), limits.timeoutMs);
-  let current = parseHttpUrl(url, field);
   try {
     for (let redirects = 0; ; redirects++) {
       if (!limits.allowPrivate) checkLiteralHost(current, field);
@@ -173,8 +173,7 @@ export async function fetchUrl(url: string, field: string, limits: FetchLimits):
     }
     const refused = findCause(err, ForbiddenAddressError);
     if (refused) throw privateAddressError(field, refused.host, refused.address);
-    const reason = describeNetworkError(err);
-    throw invalidInput(`${field}: could not fetch ${shortUrl(current.href)} (${reason})`);
+    throw invalidInput(`${field}: could not fetch ${shortUrl(current.href)} (${describeNetworkError(err)})`);
   } finally {
     clearTimeout(timer);
     await agent.destroy().catch(() => undefined);

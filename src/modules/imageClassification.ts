@@ -81,10 +81,11 @@ const resizeImageParams = z
 
 const cropImageParams = z.object({ size: sizeParam.nullish() });
 
-export const meanParam = z.tuple([z.number(), z.number(), z.number()]);
-export const stdParam = meanParam.refine((s) => s.every((v) => v !== 0), 'std values must be non-zero');
+/** one value per colour channel */
+export const channelTriple = z.tuple([z.number(), z.number(), z.number()]);
+export const stdParam = channelTriple.refine((s) => s.every((v) => v !== 0), 'std values must be non-zero');
 const normalizeImageParams = z.object({
-  mean: meanParam.nullish(),
+  mean: channelTriple.nullish(),
   std: stdParam.nullish(),
   scale: z
     .union([z.number(), z.string()])

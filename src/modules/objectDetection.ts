@@ -12,7 +12,7 @@ import {
   batchesByShape,
   effectiveBatchSize,
   interpolationParam,
-  meanParam,
+  channelTriple,
   modelConfigError,
   noParams,
   parseOpParams,
@@ -44,26 +44,25 @@ const resizeParams = z.object({
 });
 const normalizeParams = z.object({
   is_scale: z.boolean().nullish(),
-  mean: meanParam.nullish(),
+  mean: channelTriple.nullish(),
   std: stdParam.nullish(),
   norm_type: z.enum(['mean_std', 'none']).nullish(),
 });
 const padParams = z.object({
   /** [height, width] */
   size: squareOrHw.nullish(),
-  fill_value: z.union([z.number(), meanParam]).nullish(),
+  fill_value: z.union([z.number(), channelTriple]).nullish(),
 });
 const padStrideParams = z.object({ stride: z.number().int().nonnegative().nullish() });
-const thresholdParam = z.number().nullish();
+const drawThresholdParam = z.number().nullish();
 
-/** A padding step; `fill` is per channel in the units of the point where the op sits (pixels before NormalizeImage). */
-type Pad = ({ kind: 'size'; height: number; width: number } | { kind: 'stride'; stride: number }) & { fill: number[]; beforeNormalize: boolean };
+/** A padding step with its per-channel fill value, in normalized units. */
+type Pad = ({ kind: 'size'; height: number; width: number } | { kind: 'stride'; stride: number }) & { fill: number[] };
 
 interface DetectorConfig {
   resize?: { height: number; width: number; keepRatio: boolean; interp: number };
   normalize: NormalizeSpec;
-  /** fill values already mapped into normalized units */
-  pads: Array<Pad & { normalizedFill: number[] }>;
+  pads: Pad[];
   labels?: string[];
   drawThreshold: number;
 }
@@ -83,7 +82,8 @@ function parseDetectorConfig(sub: ResolvedSubModule, keyPath: string): DetectorC
   let resize: DetectorConfig['resize'];
   let normalize: NormalizeSpec | undefined;
   let permuted = false;
-  const pads: Pad[] = [];
+  // A Pad placed before NormalizeImage gives its fill in pixel units; it is normalized once the spec is known.
+  const pads: Array<Pad & { beforeNormalize: boolean }> = [];
   ops.forEach((entry: unknown, index) => {
     const { type, ...params } = (entry && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
     const opFail = fail(`Preprocess[${index}] (${String(type)})`);
@@ -133,14 +133,14 @@ function parseDetectorConfig(sub: ResolvedSubModule, keyPath: string): DetectorC
 
   const labels = z.array(z.union([z.string(), z.number()]).transform(String)).nullish().safeParse(cfg.label_list);
   if (!labels.success) throw fail('label_list')('must be a list of class names');
-  const drawThreshold = thresholdParam.safeParse(cfg.draw_threshold);
+  const drawThreshold = drawThresholdParam.safeParse(cfg.draw_threshold);
   if (!drawThreshold.success) throw fail('draw_threshold')('must be a number');
   return {
     resize,
     normalize: spec,
-    pads: pads.map((pad) => ({
+    pads: pads.map(({ beforeNormalize, ...pad }) => ({
       ...pad,
-      normalizedFill: pad.beforeNormalize ? pad.fill.map((v, c) => (v * spec.scale - spec.mean[c]!) / spec.std[c]!) : pad.fill,
+      fill: beforeNormalize ? pad.fill.map((v, c) => (v * spec.scale - spec.mean[c]!) / spec.std[c]!) : pad.fill,
     })),
     labels: labels.data ?? undefined,
     drawThreshold: drawThreshold.data ?? 0.5,
@@ -258,7 +258,7 @@ export class ObjectDetector {
         pad.kind === 'size'
           ? [pad.height, pad.width]
           : [Math.ceil(prepared.height / pad.stride) * pad.stride, Math.ceil(prepared.width / pad.stride) * pad.stride];
-      prepared = padChw(prepared, height, width, pad.normalizedFill);
+      prepared = padChw(prepared, height, width, pad.fill);
     }
     return prepared;
   }

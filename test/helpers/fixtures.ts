@@ -62,7 +62,7 @@ export function classifierFixtureDir(): Promise<string> {
 }
 
 /** PaddleDetection PicoDet-XS exported with post-process (COCO, 320×320), read in place. */
-export async function detectorFixtureDir(): Promise<string> {
+export function detectorFixtureDir(): string {
   return path.join(SHARED_MODELS, 'PicoDet-XS');
 }
 

@@ -25,17 +25,22 @@ function pngChunk(type: string, data: Buffer): Buffer {
 
 /**
  * A valid 8-bit greyscale PNG of zeros. The pixel rows are streamed through
- * deflate one at a time, so a 30000×30000 image (900 MB decoded) costs only its
- * ~1 MB compressed size in memory.
+ * deflate a batch at a time, so a 30000×30000 image (900 MB decoded) costs only
+ * its ~1 MB compressed size in memory.
  */
 async function zeroGreyPng(width: number, height: number): Promise<Buffer> {
-  const row = Buffer.alloc(width + 1); // filter type 0 followed by zero samples
+  const rowsPerBatch = 100;
+  // Each row is filter type 0 followed by zero samples, so a batch of rows is all zeros.
+  const batch = Buffer.alloc((width + 1) * rowsPerBatch);
   const compressed: Buffer[] = [];
   await pipeline(
     function* rows() {
-      for (let y = 0; y < height; y++) yield row;
+      for (let y = 0; y < height; y += rowsPerBatch) {
+        yield batch.subarray(0, (width + 1) * Math.min(rowsPerBatch, height - y));
+      }
     },
-    zlib.createDeflate({ level: 9 }),
+    // Run-length matching is all zeros need: same output size as the default, twice as fast.
+    zlib.createDeflate({ level: 9, strategy: zlib.constants.Z_RLE }),
     async function collect(source: AsyncIterable<Buffer>) {
       for await (const chunk of source) compressed.push(chunk);
     },

@@ -1,11 +1,11 @@
 import sharp from 'sharp';
 import type { RgbImage } from '../../src/io/image.js';
 
-/** Fonts installed by .ci/run (Debian fonts-dejavu-core, fonts-liberation). */
-export const TEST_FONTS = ['DejaVu Sans', 'DejaVu Serif', 'Liberation Sans', 'Liberation Serif', 'Liberation Mono'] as const;
-
 export interface TextImageOptions {
-  /** a fontconfig family name, e.g. one of TEST_FONTS (default DejaVu Sans) */
+  /**
+   * a fontconfig family name (default DejaVu Sans); .ci/run installs DejaVu Sans, DejaVu Serif,
+   * Liberation Sans, Liberation Serif and Liberation Mono
+   */
   fontFamily?: string;
   /** pixels (default 32) */
   fontSize?: number;
