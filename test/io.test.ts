@@ -3,27 +3,13 @@ import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { ApiError } from '../src/errors.js';
 import { DEFAULT_MAX_PIXELS, decodeImage, encodeJpeg, encodePng } from '../src/io/codec.js';
 import { DEFAULT_FETCH_LIMITS, fetchUrl, isForbiddenAddress, type FetchLimits } from '../src/io/fetchUrl.js';
 import { resolveFileType } from '../src/io/fileType.js';
 import type { RgbImage } from '../src/io/image.js';
 import { decodeBase64, isUrl } from '../src/io/input.js';
+import { rejects422 } from './helpers/assertions.js';
 import { PNG_BOMB_SIDE, makeBmp, pngBomb, startTestServer, truncatedJpeg, type TestServer } from './helpers/inputs.js';
-
-/** Assert that `run` rejects with a 422 ApiError whose message matches `pattern`. */
-async function rejects422(run: () => Promise<unknown> | unknown, pattern: RegExp): Promise<ApiError> {
-  let caught: unknown;
-  try {
-    await run();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof ApiError, `expected an ApiError, got ${String(caught)}`);
-  assert.equal(caught.status, 422);
-  assert.match(caught.message, pattern);
-  return caught;
-}
 
 function pixel(img: RgbImage, x: number, y: number): [number, number, number] {
   const i = (y * img.width + x) * 3;

@@ -1,13 +1,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolveModel, type ResolvedSubModule } from '../src/config/models.js';
 import { ConfigError } from '../src/errors.js';
 import type { RgbImage } from '../src/io/image.js';
 import { DocOrientationClassifier, type DocAngle } from '../src/modules/docOrientation.js';
 import { TextlineOrientationClassifier } from '../src/modules/textlineOrientation.js';
 import { rotateImage } from '../src/ops/quad.js';
 import { cropImage } from '../src/ops/resize.js';
-import { cpuRuntime } from './helpers/fixtures.js';
+import { cpuRuntime, fixtureSubModule, resolveSubModule } from './helpers/fixtures.js';
 import { buildModel, floatTensor, node, valueInfo, writeModelDir, type ModelDir } from './helpers/onnxBuilder.js';
 import { decodeToRgb, findInkLines, renderTextImage } from './helpers/textImages.js';
 
@@ -40,11 +39,6 @@ function regionDarknessModel(height: number, width: number, regions: Array<(x: n
   });
 }
 
-function resolveDir(moduleName: string, modelName: string, dir: string, keyPath: string): ResolvedSubModule {
-  const sub = { module_name: moduleName, model_name: modelName, model_dir: dir };
-  return { ...sub, resolved: resolveModel(sub, keyPath) };
-}
-
 /** Rendered lines, each cut out around its ink with a small margin. */
 async function lineCrops(lines: string[], opts: { fontSize: number; rotateDeg?: number; extraRight?: number }): Promise<RgbImage[]> {
   const page = await decodeToRgb((await renderTextImage(lines, { fontSize: opts.fontSize, rotateDeg: opts.rotateDeg })).png);
@@ -63,12 +57,8 @@ const LINES = ['Hello World 42', 'Version 3.10.2 released!', 'user@example.com',
 
 describe('TextlineOrientationClassifier', () => {
   test('PaddleOCR cls model (ch_ppocr_mobile_v2_0_cls): upright lines are 0, upside-down lines 180', async () => {
-    const sub = { module_name: 'textline_orientation', model_name: 'ch_ppocr_mobile_v2_0_cls', batch_size: 4 };
-    const classifier = await TextlineOrientationClassifier.load(
-      { ...sub, resolved: resolveModel(sub, 'SubModules.TextLineOrientation') },
-      cpuRuntime(),
-      'SubModules.TextLineOrientation',
-    );
+    const sub = resolveSubModule({ module_name: 'textline_orientation', model_name: 'ch_ppocr_mobile_v2_0_cls', batch_size: 4 });
+    const classifier = await TextlineOrientationClassifier.load(sub, cpuRuntime(), 'SubModules.TextLineOrientation');
     const upright = await lineCrops(LINES, { fontSize: 28 });
     const upsideDown = await lineCrops(LINES, { fontSize: 28, rotateDeg: 180 });
     // interleaved, across two batches of 4 and one of 2
@@ -101,7 +91,7 @@ describe('TextlineOrientationClassifier', () => {
     after(() => model.remove());
 
     test('classifies lines with slack on one side, in batches', async () => {
-      const sub = resolveDir('textline_orientation', 'PP-LCNet_x1_0_textline_ori', model.dir, 'SubModules.TextLineOrientation');
+      const sub = await fixtureSubModule('textline_orientation', model.dir);
       const classifier = await TextlineOrientationClassifier.load(sub, cpuRuntime(), 'SubModules.TextLineOrientation');
       assert.equal(classifier.batchSize, 6);
       const upright = await lineCrops(LINES, { fontSize: 24, extraRight: 400 });
@@ -116,12 +106,23 @@ describe('TextlineOrientationClassifier', () => {
     });
 
     test('labels that are not 0/180 degrees are refused at load time', async () => {
-      const sub = resolveDir('textline_orientation', 'PP-LCNet_x1_0_textline_ori', model.dir, 'SubModules.TextLineOrientation');
+      const sub = await fixtureSubModule('textline_orientation', model.dir);
       const cfg = sub.resolved.inferenceConfig;
       const relabelled = { ...sub, resolved: { ...sub.resolved, inferenceConfig: { ...cfg, PostProcess: { Topk: { label_list: ['up', 'down'] } } } } };
       await assert.rejects(
         TextlineOrientationClassifier.load(relabelled, cpuRuntime(), 'SubModules.TextLineOrientation'),
         (err: unknown) => err instanceof ConfigError && /SubModules\.TextLineOrientation .*label "up" does not name one of the angles 0, 180/.test(err.message),
+      );
+    });
+
+    test('a preprocessing whose output size follows the line is refused at load time (lines run in batches)', async () => {
+      const sub = await fixtureSubModule('textline_orientation', model.dir);
+      const cfg = sub.resolved.inferenceConfig;
+      const ops = [{ ResizeImage: { resize_short: 80 } }, ...cfg.PreProcess.transform_ops.slice(1)];
+      const byShortSide = { ...sub, resolved: { ...sub.resolved, inferenceConfig: { ...cfg, PreProcess: { transform_ops: ops } } } };
+      await assert.rejects(
+        TextlineOrientationClassifier.load(byShortSide, cpuRuntime(), 'SubModules.TextLineOrientation'),
+        (err: unknown) => err instanceof ConfigError && /ResizeImage needs `size`/.test(err.message),
       );
     });
   });
@@ -146,7 +147,7 @@ describe('DocOrientationClassifier (self-made PP-LCNet_x1_0_doc_ori)', () => {
         PostProcess: { Topk: { topk: 1, label_list: ['0', '90', '180', '270'] } },
       },
     );
-    const sub = resolveDir('doc_text_orientation', 'PP-LCNet_x1_0_doc_ori', model.dir, 'SubPipelines.DocPreprocessor.SubModules.DocOrientationClassify');
+    const sub = await fixtureSubModule('doc_text_orientation', model.dir);
     classifier = await DocOrientationClassifier.load(sub, cpuRuntime(), 'SubPipelines.DocPreprocessor.SubModules.DocOrientationClassify');
   });
   after(() => model.remove());
@@ -188,7 +189,7 @@ describe('DocOrientationClassifier (self-made PP-LCNet_x1_0_doc_ori)', () => {
   });
 
   test('an unsupported preprocessing op is refused at load time', async () => {
-    const sub = resolveDir('doc_text_orientation', 'PP-LCNet_x1_0_doc_ori', model.dir, 'SubModules.DocOrientationClassify');
+    const sub = await fixtureSubModule('doc_text_orientation', model.dir);
     const cfg = sub.resolved.inferenceConfig;
     const withUnknownOp = {
       ...sub,
@@ -196,7 +197,7 @@ describe('DocOrientationClassifier (self-made PP-LCNet_x1_0_doc_ori)', () => {
     };
     await assert.rejects(
       DocOrientationClassifier.load(withUnknownOp, cpuRuntime(), 'SubModules.DocOrientationClassify'),
-      (err: unknown) => err instanceof ConfigError && /unsupported PreProcess\.transform_ops entry \{"RandomFlip"/.test(err.message),
+      (err: unknown) => err instanceof ConfigError && /PreProcess\.transform_ops\[0\] \(RandomFlip\): unsupported op/.test(err.message),
     );
   });
 });

@@ -2,19 +2,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { PDFDocument } from 'pdf-lib';
-import { ApiError } from '../src/errors.js';
 import type { RgbImage } from '../src/io/image.js';
 import { openPdf } from '../src/io/pdf.js';
+import { rejects422 } from './helpers/assertions.js';
 import { A4_POINTS, encryptedPdf, makePdf, zeroPagePdf } from './helpers/inputs.js';
-
-async function rejects422(run: () => Promise<unknown>, pattern: RegExp): Promise<void> {
-  await assert.rejects(run, (err: unknown) => {
-    assert.ok(err instanceof ApiError, `expected an ApiError, got ${String(err)}`);
-    assert.equal(err.status, 422);
-    assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 function darkPixels(img: RgbImage): number {
   let dark = 0;

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { resolveModel, type ResolvedSubModule } from '../src/config/models.js';
 import type { SubModuleConfig } from '../src/config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../src/errors.js';
 import type { RgbImage } from '../src/io/image.js';
@@ -10,18 +9,11 @@ import { detResizeShape, TextDetector, type TextDetParams } from '../src/modules
 import { loadCv, matFromRgb, rgbFromMat, withMats, type CV } from '../src/ops/cv.js';
 import { dbPostprocess, sortQuadBoxes, unclip, type Point } from '../src/ops/dbPostprocess.js';
 import { cropMinAreaRect, cropQuad, rotateImage } from '../src/ops/quad.js';
-import type { RuntimeContext } from '../src/pipelines/types.js';
-import { createSession } from '../src/runtime/session.js';
+import { cpuRuntime, resolveSubModule } from './helpers/fixtures.js';
 import { SHARED_MODELS } from './helpers/paths.js';
 import { decodeToRgb, findInkLines, renderTextImage, type InkBox } from './helpers/textImages.js';
 
-const rt: RuntimeContext = {
-  loadSession: (sub) => createSession((sub as ResolvedSubModule).resolved.onnxPath, { device: { kind: 'cpu', id: 0 }, intraOpThreads: 2 }),
-};
-
-function resolved(sub: SubModuleConfig): ResolvedSubModule {
-  return { ...sub, resolved: resolveModel(sub, 'SubModules.TextDetection') };
-}
+const rt = cpuRuntime(2);
 
 const V4_DET: SubModuleConfig = { module_name: 'text_detection', model_name: 'PP-OCRv4_mobile_det' };
 
@@ -260,7 +252,7 @@ describe('quad crops and rotations', () => {
 describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
   let detector: TextDetector;
   before(async () => {
-    detector = await TextDetector.load(resolved(V4_DET), rt, 'SubModules.TextDetection');
+    detector = await TextDetector.load(resolveSubModule(V4_DET), rt, 'SubModules.TextDetection');
   });
 
   async function detectRendered(lines: string[], opts: Parameters<typeof renderTextImage>[1], params?: Partial<TextDetParams>) {
@@ -373,7 +365,7 @@ describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
 describe('TextDetector configuration', () => {
   it('pipeline YAML params override inference.yml', async () => {
     const detector = await TextDetector.load(
-      resolved({ ...V4_DET, limit_side_len: 64, limit_type: 'min', max_side_limit: 2000, thresh: 0.2, box_thresh: 0.5, unclip_ratio: 2 }),
+      resolveSubModule({ ...V4_DET, limit_side_len: 64, limit_type: 'min', max_side_limit: 2000, thresh: 0.2, box_thresh: 0.5, unclip_ratio: 2 }),
       rt,
       'SubModules.TextDetection',
     );
@@ -390,13 +382,13 @@ describe('TextDetector configuration', () => {
 
   it('reports bad YAML params with their key path', async () => {
     await assert.rejects(
-      TextDetector.load(resolved({ ...V4_DET, limit_type: 'long' }), rt, 'SubModules.TextDetection'),
+      TextDetector.load(resolveSubModule({ ...V4_DET, limit_type: 'long' }), rt, 'SubModules.TextDetection'),
       (err: unknown) => err instanceof ConfigError && /SubModules\.TextDetection\.limit_type/.test(err.message),
     );
   });
 
   it('refuses post-processing it does not implement', async () => {
-    const sub = resolved(V4_DET);
+    const sub = resolveSubModule(V4_DET);
     const inferenceConfig = { ...sub.resolved.inferenceConfig, PostProcess: { name: 'DBPostProcess', box_type: 'poly' } };
     await assert.rejects(
       TextDetector.load({ ...sub, resolved: { ...sub.resolved, inferenceConfig } }, rt, 'SubModules.TextDetection'),
@@ -407,7 +399,7 @@ describe('TextDetector configuration', () => {
   it('PP-OCRv3 (model_dir with inference.yml) finds the lines of a street sign', async () => {
     const modelDir = path.join(SHARED_MODELS, 'PP-OCRv3_en/det');
     const detector = await TextDetector.load(
-      resolved({ module_name: 'text_detection', model_name: 'PP-OCRv3_mobile_det', model_dir: modelDir }),
+      resolveSubModule({ module_name: 'text_detection', model_name: 'PP-OCRv3_mobile_det', model_dir: modelDir }),
       rt,
       'SubModules.TextDetection',
     );

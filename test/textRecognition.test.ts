@@ -2,7 +2,7 @@ import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
-import { resolveModel, type ResolvedSubModule } from '../src/config/models.js';
+import type { ResolvedSubModule } from '../src/config/models.js';
 import { ApiError, ConfigError } from '../src/errors.js';
 import { rgbaToRgb } from '../src/io/codec.js';
 import type { RgbImage } from '../src/io/image.js';
@@ -11,7 +11,8 @@ import { ctcGreedyDecode } from '../src/ops/ctcDecode.js';
 import { cropImage } from '../src/ops/resize.js';
 import type { RuntimeContext } from '../src/pipelines/types.js';
 import { visFont } from '../src/vis/fonts.js';
-import { cpuRuntime } from './helpers/fixtures.js';
+import { editDistance, withoutSpaces } from './helpers/cer.js';
+import { cpuRuntime, resolveSubModule } from './helpers/fixtures.js';
 import { SHARED_MODELS } from './helpers/paths.js';
 import { decodeToRgb, findInkLines, renderTextImage } from './helpers/textImages.js';
 
@@ -63,23 +64,6 @@ describe('ctcGreedyDecode', () => {
   });
 });
 
-/** Levenshtein distance over code points. Hand-written: a dozen lines, no dependency needed for tests. */
-function editDistance(a: string, b: string): number {
-  const x = [...a];
-  const y = [...b];
-  let previous = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= y.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[y.length]!;
-}
-
-const withoutSpaces = (s: string) => s.replace(/\s/g, '');
-
 /** Character error rate over a set of lines, spaces ignored (the line breaks of a renderer and of a detector differ). */
 function characterErrorRate(pairs: Array<{ expected: string; got: string }>): number {
   const errors = pairs.reduce((sum, p) => sum + editDistance(withoutSpaces(p.expected), withoutSpaces(p.got)), 0);
@@ -128,8 +112,7 @@ const ENGLISH_LINES = [
 ];
 
 function resolveRecognizer(params: { model_name: string; model_dir?: string; batch_size?: number }): ResolvedSubModule {
-  const sub = { module_name: 'text_recognition', ...params };
-  return { ...sub, resolved: resolveModel(sub, 'SubModules.TextRecognition') };
+  return resolveSubModule({ module_name: 'text_recognition', ...params });
 }
 
 describe('TextRecognizer with PP-OCRv4_mobile_rec (height 48)', () => {

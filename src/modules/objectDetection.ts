@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ResolvedSubModule } from '../config/models.js';
+import { ConfigError } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
 import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import { resizeImage } from '../ops/resize.js';
@@ -9,16 +10,15 @@ import type { RuntimeContext } from '../pipelines/types.js';
 import {
   IMAGENET_MEAN,
   IMAGENET_STD,
+  InferenceConfigReader,
   batchesByShape,
+  channelTriple,
   effectiveBatchSize,
   interpolationParam,
-  channelTriple,
-  modelConfigError,
   noParams,
-  parseOpParams,
   positiveInt,
   stdParam,
-} from './imageClassification.js';
+} from './common.js';
 
 /** One detection as PaddleX's DetResult holds it (`boxes` entries). */
 export interface DetectedObject {
@@ -72,12 +72,11 @@ function hw(size: number | [number, number]): { height: number; width: number } 
 }
 
 /** Reads PaddleDetection's exported `Preprocess` list, `label_list` and `draw_threshold`, as PaddleX's DetPredictor does. */
-function parseDetectorConfig(sub: ResolvedSubModule, keyPath: string): DetectorConfig {
-  const cfg = sub.resolved.inferenceConfig;
-  const fail = (setting: string) => (problem: string) => modelConfigError(sub, keyPath, setting, problem);
-  if (cfg.NMS) throw fail('NMS')('the model was exported without post-process; export it with post-process (PaddleX official models are)');
+function parseDetectorConfig(yml: InferenceConfigReader): DetectorConfig {
+  const cfg = yml.config;
+  if (cfg.NMS) throw yml.error('NMS', 'the model was exported without post-process; export it with post-process (PaddleX official models are)');
   const ops: unknown = cfg.Preprocess;
-  if (!Array.isArray(ops)) throw fail('Preprocess')('missing or not a list');
+  if (!Array.isArray(ops)) throw yml.error('Preprocess', 'missing or not a list');
 
   let resize: DetectorConfig['resize'];
   let normalize: NormalizeSpec | undefined;
@@ -86,18 +85,18 @@ function parseDetectorConfig(sub: ResolvedSubModule, keyPath: string): DetectorC
   const pads: Array<Pad & { beforeNormalize: boolean }> = [];
   ops.forEach((entry: unknown, index) => {
     const { type, ...params } = (entry && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
-    const opFail = fail(`Preprocess[${index}] (${String(type)})`);
+    const setting = `Preprocess[${index}] (${String(type)})`;
     switch (type) {
       case 'Resize': {
         // sharp resizes 8-bit pixels, so Resize must run before anything turns them into floats.
-        if (resize || normalize || permuted || pads.length) throw opFail('only one Resize, placed before the other ops, is supported');
-        const p = parseOpParams(resizeParams, params, opFail);
+        if (resize || normalize || permuted || pads.length) throw yml.error(setting, 'only one Resize, placed before the other ops, is supported');
+        const p = yml.parse(resizeParams, params, setting);
         resize = { ...hw(p.target_size), keepRatio: p.keep_ratio ?? false, interp: p.interp ?? 2 };
         break;
       }
       case 'NormalizeImage': {
-        if (normalize) throw opFail('NormalizeImage appears twice');
-        const p = parseOpParams(normalizeParams, params, opFail);
+        if (normalize) throw yml.error(setting, 'NormalizeImage appears twice');
+        const p = yml.parse(normalizeParams, params, setting);
         // PaddleDetection: norm_type none skips mean/std. (PaddleX rewrites 'none' to 'mean_std'; every real
         // export pairs 'none' with mean 0 / std 1, so both readings give the same tensor.)
         const useMeanStd = p.norm_type !== 'none';
@@ -110,31 +109,31 @@ function parseDetectorConfig(sub: ResolvedSubModule, keyPath: string): DetectorC
         break;
       }
       case 'Permute':
-        parseOpParams(noParams, params, opFail);
+        yml.parse(noParams, params, setting);
         permuted = true;
         break;
       case 'Pad': {
-        const p = parseOpParams(padParams, params, opFail);
+        const p = yml.parse(padParams, params, setting);
         const fill = p.fill_value ?? 127.5;
         pads.push({ kind: 'size', ...hw(p.size ?? 640), fill: typeof fill === 'number' ? [fill, fill, fill] : fill, beforeNormalize: !normalize });
         break;
       }
       case 'PadStride': {
-        const stride = parseOpParams(padStrideParams, params, opFail).stride ?? 32;
+        const stride = yml.parse(padStrideParams, params, setting).stride ?? 32;
         if (stride > 0) pads.push({ kind: 'stride', stride, fill: [0, 0, 0], beforeNormalize: !normalize });
         break;
       }
       default:
-        throw opFail('unsupported op (supported: Resize, NormalizeImage, Permute, Pad, PadStride)');
+        throw yml.error(setting, 'unsupported op (supported: Resize, NormalizeImage, Permute, Pad, PadStride)');
     }
   });
-  if (!permuted) throw fail('Preprocess')('no Permute op (only NCHW detection models are supported)');
+  if (!permuted) throw yml.error('Preprocess', 'no Permute op (only NCHW detection models are supported)');
   const spec: NormalizeSpec = normalize ?? { scale: 1, mean: [0, 0, 0], std: [1, 1, 1], channelOrder: 'rgb' };
 
   const labels = z.array(z.union([z.string(), z.number()]).transform(String)).nullish().safeParse(cfg.label_list);
-  if (!labels.success) throw fail('label_list')('must be a list of class names');
+  if (!labels.success) throw yml.error('label_list', 'must be a list of class names');
   const drawThreshold = drawThresholdParam.safeParse(cfg.draw_threshold);
-  if (!drawThreshold.success) throw fail('draw_threshold')('must be a number');
+  if (!drawThreshold.success) throw yml.error('draw_threshold', 'must be a number');
   return {
     resize,
     normalize: spec,
@@ -198,19 +197,17 @@ export class ObjectDetector {
   }
 
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<ObjectDetector> {
-    const config = parseDetectorConfig(sub, keyPath);
+    const yml = new InferenceConfigReader(sub, keyPath);
+    const config = parseDetectorConfig(yml);
     const session = await rt.loadSession(sub);
     const unknownInputs = session.inputNames.filter((name) => !KNOWN_INPUTS.includes(name));
     if (unknownInputs.length || !session.inputNames.includes('image')) {
-      throw modelConfigError(
-        sub,
-        keyPath,
-        'model inputs',
-        `inference.onnx takes [${session.inputNames.join(', ')}]; a PaddleDetection export takes image plus scale_factor and/or im_shape`,
+      throw new ConfigError(
+        `${yml.where}: inference.onnx takes [${session.inputNames.join(', ')}]; a PaddleDetection export takes image plus scale_factor and/or im_shape`,
       );
     }
     if (session.outputNames.length < 2) {
-      throw modelConfigError(sub, keyPath, 'model outputs', 'inference.onnx must output boxes [M, 6] and per-image box counts (export with post-process)');
+      throw new ConfigError(`${yml.where}: inference.onnx must output boxes [M, 6] and per-image box counts (export with post-process)`);
     }
     return new ObjectDetector(session, config, effectiveBatchSize(session, sub.batch_size));
   }

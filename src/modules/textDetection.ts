@@ -2,25 +2,24 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { z } from 'zod';
 import type { ResolvedSubModule } from '../config/models.js';
 import { readParam } from '../config/pipelineConfig.js';
-import { ConfigError, invalidInput } from '../errors.js';
+import { invalidInput } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
 import { loadCv, resizeLinear, type CV } from '../ops/cv.js';
 import { dbPostprocess, roundHalfEven, sortQuadBoxes, type DbPostprocessOptions, type Point } from '../ops/dbPostprocess.js';
-import { normalizeToChw, parseScale, type NormalizeSpec } from '../ops/normalize.js';
+import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import type { RuntimeContext } from '../pipelines/types.js';
 import { ort } from '../runtime/session.js';
+import { IMAGENET_MEAN, IMAGENET_STD, InferenceConfigReader, channelTriple, positiveInt, scaleParam, stdParam } from './common.js';
 
-export interface TextDetParams {
+/** How DetResizeForTest sizes the detector input (limit-side mode). */
+export interface DetResizeLimits {
   limitSideLen: number;
   limitType: 'min' | 'max';
   maxSideLimit: number;
-  thresh: number;
-  boxThresh: number;
-  unclipRatio: number;
-  maxCandidates: number;
 }
 
-export type DetResizeLimits = Pick<TextDetParams, 'limitSideLen' | 'limitType' | 'maxSideLimit'>;
+/** The per-request text detection parameters: input sizing and DB post-processing. */
+export type TextDetParams = DetResizeLimits & Pick<DbPostprocessOptions, 'thresh' | 'boxThresh' | 'unclipRatio' | 'maxCandidates'>;
 
 /** PaddleX resizes these with limit_type "max" / 960 by default; every other DB model with "min" / 736. */
 const MAX_LIMIT_MODELS = new Set([
@@ -56,39 +55,32 @@ export function detResizeShape(width: number, height: number, limits: DetResizeL
   return { width: toStep(resizedWidth), height: toStep(resizedHeight) };
 }
 
-const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
 const positiveNumber = z.number().positive();
 const limitTypeSchema = z.enum(['min', 'max']);
 
-const decodeSchema = z.object({ img_mode: z.enum(['BGR', 'RGB']).optional() }).passthrough();
-const resizeSchema = z
-  .object({
-    resize_long: positiveInt.optional(),
-    limit_side_len: positiveInt.optional(),
-    limit_type: limitTypeSchema.optional(),
-    max_side_limit: positiveInt.optional(),
-  })
-  .passthrough();
-const normalizeSchema = z
-  .object({
-    mean: z.array(z.number()).length(3).optional(),
-    std: z.array(z.number().positive()).length(3).optional(),
-    scale: z.union([z.number(), z.string()]).optional(),
-  })
-  .passthrough();
-const postProcessSchema = z
-  .object({
-    name: z.literal('DBPostProcess'),
-    thresh: probability.optional(),
-    box_thresh: probability.optional(),
-    unclip_ratio: positiveNumber.optional(),
-    max_candidates: positiveInt.optional(),
-    use_dilation: z.boolean().optional(),
-    score_mode: z.enum(['fast', 'slow']).optional(),
-    box_type: z.literal('quad', { error: 'only quad boxes are supported (poly is for curved text)' }).optional(),
-  })
-  .passthrough();
+const decodeSchema = z.object({ img_mode: z.enum(['BGR', 'RGB']).nullish() });
+const resizeSchema = z.object({
+  resize_long: positiveInt.nullish(),
+  limit_side_len: positiveInt.nullish(),
+  limit_type: limitTypeSchema.nullish(),
+  max_side_limit: positiveInt.nullish(),
+});
+const normalizeSchema = z.object({
+  mean: channelTriple.nullish(),
+  std: stdParam.nullish(),
+  scale: scaleParam.nullish(),
+});
+const postProcessSchema = z.object({
+  name: z.literal('DBPostProcess'),
+  thresh: probability.nullish(),
+  box_thresh: probability.nullish(),
+  unclip_ratio: positiveNumber.nullish(),
+  max_candidates: positiveInt.nullish(),
+  use_dilation: z.boolean().nullish(),
+  score_mode: z.enum(['fast', 'slow']).nullish(),
+  box_type: z.literal('quad', { error: 'only quad boxes are supported (poly is for curved text)' }).nullish(),
+});
 
 interface InferenceSettings {
   modelName: string;
@@ -97,30 +89,26 @@ interface InferenceSettings {
   post: z.infer<typeof postProcessSchema>;
 }
 
-/** The parts of inference.yml the detector uses, checked; errors name the model and the key. */
-function readInferenceSettings(sub: ResolvedSubModule): InferenceSettings {
-  const { inferenceConfig: config, source } = sub.resolved;
-  const parse = <T>(schema: z.ZodType<T>, value: unknown, key: string): T => {
-    const parsed = schema.safeParse(value ?? {});
-    if (parsed.success) return parsed.data;
-    const problems = parsed.error.issues.map((i) => `${[key, ...i.path.map(String)].join('.')}: ${i.message}`);
-    throw new ConfigError(`Inference config of ${sub.model_name} (${source}): ${problems.join('; ')}`);
+/** The parts of inference.yml the detector uses, checked. */
+function readInferenceSettings(yml: InferenceConfigReader): InferenceSettings {
+  const op = <S extends z.ZodType>(name: string, schema: S): z.output<S> => {
+    const found = yml.findTransformOp(name);
+    return yml.parse(schema, found?.params, found?.setting ?? `PreProcess.transform_ops (${name})`);
   };
-  const ops = parse(z.array(z.record(z.string(), z.unknown())), config.PreProcess?.transform_ops, 'PreProcess.transform_ops');
-  const op = (name: string) => ops.find((o) => name in o)?.[name];
-  const decode = parse(decodeSchema, op('DecodeImage'), 'PreProcess.transform_ops.DecodeImage');
-  const normalize = parse(normalizeSchema, op('NormalizeImage'), 'PreProcess.transform_ops.NormalizeImage');
+  const decode = op('DecodeImage', decodeSchema);
+  const normalize = op('NormalizeImage', normalizeSchema);
+  const modelName: unknown = yml.config.Global?.model_name;
   return {
-    modelName: typeof config.Global?.model_name === 'string' ? config.Global.model_name : sub.model_name,
-    resize: parse(resizeSchema, op('DetResizeForTest'), 'PreProcess.transform_ops.DetResizeForTest'),
+    modelName: typeof modelName === 'string' ? modelName : yml.sub.model_name,
+    resize: op('DetResizeForTest', resizeSchema),
     normalize: {
-      scale: parseScale(normalize.scale),
-      mean: normalize.mean ?? [0.485, 0.456, 0.406],
-      std: normalize.std ?? [0.229, 0.224, 0.225],
+      scale: normalize.scale ?? 1 / 255,
+      mean: normalize.mean ?? IMAGENET_MEAN,
+      std: normalize.std ?? IMAGENET_STD,
       // PaddleX reads RGB unless the export's DecodeImage asks for BGR (PaddleOCR exports do).
       channelOrder: decode.img_mode === 'BGR' ? 'bgr' : 'rgb',
     },
-    post: parse(postProcessSchema, config.PostProcess, 'PostProcess'),
+    post: yml.parse(postProcessSchema, yml.config.PostProcess, 'PostProcess'),
   };
 }
 
@@ -157,7 +145,7 @@ export class TextDetector {
    * per-model defaults. `keyPath` locates the sub-module in the YAML for error messages.
    */
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<TextDetector> {
-    const settings = readInferenceSettings(sub);
+    const settings = readInferenceSettings(new InferenceConfigReader(sub, keyPath));
     const { resize, post } = settings;
     const limitsByDefault = MAX_LIMIT_MODELS.has(settings.modelName);
     const defaults: TextDetParams = {
@@ -170,7 +158,7 @@ export class TextDetector {
       maxCandidates: post.max_candidates ?? 1000,
     };
     const [cv, session] = await Promise.all([loadCv(), rt.loadSession(sub)]);
-    return new TextDetector(cv, session, settings.normalize, { scoreMode: post.score_mode, useDilation: post.use_dilation }, defaults);
+    return new TextDetector(cv, session, settings.normalize, { scoreMode: post.score_mode ?? undefined, useDilation: post.use_dilation ?? undefined }, defaults);
   }
 
   /** Text-line quads (integers, clockwise from top-left) in image coordinates, in reading order. */

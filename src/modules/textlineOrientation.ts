@@ -2,10 +2,11 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { ResolvedSubModule } from '../config/models.js';
 import type { RgbImage } from '../io/image.js';
 import type { RuntimeContext } from '../pipelines/types.js';
-import { ort } from '../runtime/session.js';
+import type { ort } from '../runtime/session.js';
 import { cropImage } from '../ops/resize.js';
-import { labelAngles, PaddleClasPreprocess, readLabelList } from './docOrientation.js';
-import { checkNonEmpty, describeModule, findTransformOp, readLineImageShape, writeLineTensor } from './textRecognition.js';
+import { checkNonEmpty, classifierRows, InferenceConfigReader, readLabelAngles } from './common.js';
+import { PaddleClasPreprocess } from './paddleClasPreprocess.js';
+import { lineBatchTensor, readLineImageShape } from './textLine.js';
 
 export type LineAngle = 0 | 180;
 
@@ -13,19 +14,6 @@ const DEFAULT_BATCH_SIZE = 6;
 
 /** Builds the model input of a batch of line crops. */
 type LineTensorBuilder = (crops: RgbImage[]) => Promise<ort.Tensor>;
-
-/**
- * PaddleOCR's classifier export (ch_ppocr_mobile_v2.0_cls, `ClsResizeImg.image_shape [3, 48, 192]`):
- * each line resized to height 48 keeping its ratio, at most 192 wide, BGR (x/255−0.5)/0.5, right-padded.
- */
-function clsResizeBuilder(height: number, width: number): LineTensorBuilder {
-  return async (crops) => {
-    const blockSize = 3 * height * width;
-    const data = new Float32Array(crops.length * blockSize);
-    for (let i = 0; i < crops.length; i++) await writeLineTensor(crops[i]!, height, width, data, i * blockSize);
-    return new ort.Tensor('float32', data, [crops.length, 3, height, width]);
-  };
-}
 
 /**
  * A long line squeezed into the classifier's 4:1 input loses its letter shapes and is often judged
@@ -58,18 +46,24 @@ export class TextlineOrientationClassifier {
   ) {}
 
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<TextlineOrientationClassifier> {
+    const yml = new InferenceConfigReader(sub, keyPath);
     let buildInput: LineTensorBuilder;
     let windowAspect: number | undefined;
-    if (findTransformOp(sub, 'ClsResizeImg')) {
-      const { height, width } = readLineImageShape(sub, keyPath, 'ClsResizeImg');
-      buildInput = clsResizeBuilder(height, width);
+    if (yml.findTransformOp('ClsResizeImg')) {
+      // PaddleOCR's cls export (ClsResizeImg image_shape [3, 48, 192]): each line resized to the input
+      // height keeping its ratio, BGR (x/255−0.5)/0.5, right-padded, as recognition does.
+      const { height, width } = readLineImageShape(yml, 'ClsResizeImg');
+      buildInput = (crops) => lineBatchTensor(crops, height, width);
       windowAspect = width / height;
     } else {
-      const preprocess = PaddleClasPreprocess.fromConfig(sub, keyPath);
-      buildInput = (crops) => preprocess.toTensor(crops);
+      const preprocess = PaddleClasPreprocess.fromConfig(yml);
+      if (!preprocess.fixedSize) {
+        throw yml.error('PreProcess.transform_ops', 'lines are classified in batches, so ResizeImage needs `size` (or a CropImage must follow)');
+      }
+      buildInput = async (crops) => preprocess.toTensor(await Promise.all(crops.map((crop) => preprocess.resizeAndCrop(crop))));
     }
-    const angles = labelAngles(readLabelList(sub, keyPath), [0, 180] as const, describeModule(sub, keyPath));
-    const clsThresh = sub.resolved.inferenceConfig.PostProcess?.cls_thresh;
+    const angles = readLabelAngles(yml, [0, 180] as const);
+    const clsThresh = yml.config.PostProcess?.cls_thresh;
     const turnThreshold = typeof clsThresh === 'number' ? clsThresh : 0;
     return new TextlineOrientationClassifier(
       await rt.loadSession(sub),
@@ -97,16 +91,11 @@ export class TextlineOrientationClassifier {
     const counts = new Uint32Array(crops.length);
     for (let start = 0; start < inputs.length; start += this.batchSize) {
       const batch = inputs.slice(start, start + this.batchSize);
-      const input = await this.buildInput(batch);
-      const output = (await this.session.run({ [this.session.inputNames[0]!]: input }))[this.session.outputNames[0]!]!;
-      if (output.dims.length !== 2 || output.dims[0] !== batch.length || output.dims[1] !== classes) {
-        throw new Error(`text-line orientation: expected an output [${batch.length}, ${classes}], got [${output.dims.join(', ')}]`);
-      }
-      const probs = output.data as Float32Array;
-      batch.forEach((_, row) => {
+      const rows = await classifierRows(this.session, await this.buildInput(batch), 'text-line orientation', classes);
+      rows.forEach((probs, row) => {
         const owner = owners[start + row]!;
         counts[owner]!++;
-        for (let c = 0; c < classes; c++) sums[owner * classes + c]! += probs[row * classes + c]!;
+        for (let c = 0; c < classes; c++) sums[owner * classes + c]! += probs[c]!;
       });
     }
     const upsideDown = this.angles.indexOf(180);

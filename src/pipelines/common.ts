@@ -1,8 +1,20 @@
 import { z } from 'zod';
+import type { ResolvedSubModule } from '../config/models.js';
+import type { PipelineConfig } from '../config/pipelineConfig.js';
+import { ConfigError } from '../errors.js';
 import type { EndpointContext } from './types.js';
 
 /** PaddleX request fields are Optional[...] = None: absent and null both mean "use the default". */
 export const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
+
+/** The sub-module a pipeline cannot run without (`SubModules.<role>`), with its model resolved. */
+export function requireSubModule(config: PipelineConfig, role: string): ResolvedSubModule {
+  const sub = config.SubModules?.[role] as ResolvedSubModule | undefined;
+  if (!sub) throw new ConfigError(`SubModules.${role} is missing from the ${config.pipeline_name} pipeline config`);
+  // Models are resolved on the main thread before workers start; an unresolved one here is a bug.
+  if (!sub.resolved) throw new Error(`SubModules.${role}: model ${sub.model_name} was not resolved before the pipeline was created`);
+  return sub;
+}
 
 /** `visualize` of a request, falling back to `Serving.visualize` of the YAML. */
 export function wantsVisualization(requested: boolean | null | undefined, ctx: EndpointContext): boolean {
@@ -11,6 +23,11 @@ export function wantsVisualization(requested: boolean | null | undefined, ctx: E
 
 export function toBase64(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** A response body: the result's fields, then the visualization as Base64 `image` when one was drawn. */
+export function withImage<T extends object>(fields: T, image: Uint8Array | undefined): T | (T & { image: string }) {
+  return image ? { ...fields, image: toBase64(image) } : fields;
 }
 
 /** ArrayBuffer of a Uint8Array, for transferring it to a worker (Node Buffers may share a pool: copy then). */

@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import type { ResolvedSubModule } from '../config/models.js';
 import { readParam } from '../config/pipelineConfig.js';
-import { ConfigError } from '../errors.js';
 import { decodeImage } from '../io/codec.js';
 import { ImageClassifier } from '../modules/imageClassification.js';
 import { drawClassification } from '../vis/draw.js';
-import { optional, toBase64, transferable, wantsVisualization } from './common.js';
+import { optional, requireSubModule, transferable, wantsVisualization, withImage } from './common.js';
 import type { PipelineDefinition } from './types.js';
 
 const ROLE = 'ImageClassification';
@@ -45,15 +43,14 @@ export const imageClassificationPipeline: PipelineDefinition = {
       async handle(req: z.infer<typeof requestSchema>, ctx) {
         const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
         const task: ClassificationTask = { image: bytes, topk: req.topk, visualize: wantsVisualization(req.visualize, ctx) };
-        const out = await ctx.runTask<ClassificationTaskResult>('predict', task, transfer);
-        return out.image ? { categories: out.categories, image: toBase64(out.image) } : { categories: out.categories };
+        const { image, ...result } = await ctx.runTask<ClassificationTaskResult>('predict', task, transfer);
+        return withImage(result, image);
       },
     },
   ],
 
   async create(config, rt) {
-    const sub = config.SubModules?.[ROLE] as ResolvedSubModule | undefined;
-    if (!sub?.resolved) throw new ConfigError(`${KEY_PATH} is missing from the image_classification pipeline config`);
+    const sub = requireSubModule(config, ROLE);
     // PaddleX: request topk, else the sub-module's `topk`, else Topk.topk of the model's inference.yml.
     const yamlTopk = readParam<number | undefined>(sub, 'topk', topkSchema, KEY_PATH, undefined);
     const classifier = await ImageClassifier.load(sub, rt, KEY_PATH);

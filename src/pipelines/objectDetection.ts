@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import type { ResolvedSubModule } from '../config/models.js';
 import { readParam } from '../config/pipelineConfig.js';
-import { ConfigError } from '../errors.js';
 import { decodeImage } from '../io/codec.js';
 import { ObjectDetector, type DetectionThreshold } from '../modules/objectDetection.js';
 import { drawDetections } from '../vis/draw.js';
-import { optional, toBase64, transferable, wantsVisualization } from './common.js';
+import { optional, requireSubModule, transferable, wantsVisualization, withImage } from './common.js';
 import type { PipelineDefinition } from './types.js';
 
 /** A number, or {classId: number} with integer class ids (JSON/YAML keys arrive as strings). */
@@ -68,15 +66,14 @@ function detectionPipeline(pipelineName: string, role: string, path: string, sum
             threshold: req.threshold == null ? null : toThreshold(req.threshold),
             visualize: wantsVisualization(req.visualize, ctx),
           };
-          const out = await ctx.runTask<DetectionTaskResult>('predict', task, transfer);
-          return out.image ? { detectedObjects: out.detectedObjects, image: toBase64(out.image) } : { detectedObjects: out.detectedObjects };
+          const { image, ...result } = await ctx.runTask<DetectionTaskResult>('predict', task, transfer);
+          return withImage(result, image);
         },
       },
     ],
 
     async create(config, rt) {
-      const sub = config.SubModules?.[role] as ResolvedSubModule | undefined;
-      if (!sub?.resolved) throw new ConfigError(`${keyPath} is missing from the ${pipelineName} pipeline config`);
+      const sub = requireSubModule(config, role);
       // PaddleX: request threshold, else the sub-module's `threshold`, else draw_threshold of inference.yml.
       const yamlThreshold = readParam<z.infer<typeof thresholdSchema> | undefined>(sub, 'threshold', thresholdSchema, keyPath, undefined);
       const defaultThreshold = yamlThreshold === undefined ? undefined : toThreshold(yamlThreshold);

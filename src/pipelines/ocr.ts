@@ -7,7 +7,7 @@
  * text-line orientation → recognition → PaddleX's `prunedResult`, and the visualisations.
  */
 import { z } from 'zod';
-import type { PipelineConfig, SubModuleConfig } from '../config/pipelineConfig.js';
+import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { readParam } from '../config/pipelineConfig.js';
 import { ConfigError, invalidInput } from '../errors.js';
 import { decodeImage, encodeJpeg } from '../io/codec.js';
@@ -19,17 +19,18 @@ import { TextDetector, type TextDetParams } from '../modules/textDetection.js';
 import { TextlineOrientationClassifier } from '../modules/textlineOrientation.js';
 import { TextRecognizer } from '../modules/textRecognition.js';
 import { loadCv } from '../ops/cv.js';
-import { cropQuad, rotateImage } from '../ops/quad.js';
+import { cropMinAreaRect, rotateImage } from '../ops/quad.js';
 import { fitWithin } from '../ops/resize.js';
 import { drawOcrResult } from '../vis/ocr.js';
-import { mapConcurrent, optional, toBase64, transferable, wantsVisualization } from './common.js';
+import { mapConcurrent, optional, requireSubModule, toBase64, transferable, wantsVisualization } from './common.js';
 import type { EndpointContext, PipelineDefinition, PipelineInstance, RuntimeContext } from './types.js';
 
 const unitInterval = z.number().min(0).max(1);
 
 const ocrRequest = z.object({
   file: z.string(),
-  fileType: optional(z.union([z.literal(0), z.literal(1)])),
+  // one literal schema (not a union) so a bad value reports pydantic's literal_error "Input should be 0 or 1"
+  fileType: optional(z.literal([0, 1])),
   useDocOrientationClassify: optional(z.boolean()),
   useDocUnwarping: optional(z.boolean()),
   useTextlineOrientation: optional(z.boolean()),
@@ -171,12 +172,6 @@ async function handleOcr(req: OcrRequest, ctx: EndpointContext): Promise<Record<
 
 // ---------------------------------------------------------------- worker side
 
-function subModule(config: PipelineConfig, role: string): SubModuleConfig {
-  const sub = config.SubModules?.[role];
-  if (!sub) throw new ConfigError(`SubModules.${role}: missing from the OCR pipeline config`);
-  return sub;
-}
-
 /** PaddleX's convert_points_to_boxes: axis-aligned [x1, y1, x2, y2] of each polygon. */
 function polysToBoxes(polys: Array<[number, number][]>): number[][] {
   return polys.map((poly) => {
@@ -188,8 +183,8 @@ function polysToBoxes(polys: Array<[number, number][]>): number[][] {
 
 async function createOcr(config: PipelineConfig, rt: RuntimeContext): Promise<PipelineInstance> {
   const cv = await loadCv();
-  const detector = await TextDetector.load(subModule(config, 'TextDetection') as any, rt, 'SubModules.TextDetection');
-  const recognizer = await TextRecognizer.load(subModule(config, 'TextRecognition') as any, rt, 'SubModules.TextRecognition');
+  const detector = await TextDetector.load(requireSubModule(config, 'TextDetection'), rt, 'SubModules.TextDetection');
+  const recognizer = await TextRecognizer.load(requireSubModule(config, 'TextRecognition'), rt, 'SubModules.TextRecognition');
   const textlineSub = config.SubModules?.TextLineOrientation;
   const textline = textlineSub ? await TextlineOrientationClassifier.load(textlineSub as any, rt, 'SubModules.TextLineOrientation') : undefined;
   const docOriSub = docPreprocessorConfig(config)?.SubModules?.[DOC_ORIENTATION];
@@ -216,7 +211,8 @@ async function createOcr(config: PipelineConfig, rt: RuntimeContext): Promise<Pi
 
     const detParams: TextDetParams = { ...detector.defaults, ...s.textDet };
     const { polys } = await detector.predict(image, detParams);
-    let crops = polys.map((quad) => cropQuad(cv, image, quad));
+    // PaddleX's CropByPolys (quad boxes) crops the min-area rectangle of each quad's integer points.
+    let crops = polys.map((quad) => cropMinAreaRect(cv, image, quad));
     let angles: number[] | undefined;
     if (polys.length) {
       if (s.useTextlineOrientation && textline) {

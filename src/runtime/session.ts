@@ -38,6 +38,9 @@ export function sessionOptions(opts: SessionOptions): ort.InferenceSession.Sessi
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // errors only: PaddleDetection exports (PicoDet) would print hundreds of harmless
+    // "Initializer ... appears in graph inputs" warnings at every load
+    logSeverityLevel: 3,
   };
 }
 

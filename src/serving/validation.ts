@@ -43,6 +43,18 @@ const TYPE_NAMES: Record<string, [string, string]> = {
   array: ['list_type', 'Input should be a valid list'],
 };
 
+/** pydantic's greater_than(_equal) / less_than(_equal) error, e.g. `Input should be greater than or equal to 1` with ctx `{ge: 1}`. */
+function boundError(side: 'greater' | 'less', inclusive: boolean | undefined, limit: unknown, loc: PydanticError['loc'], input: unknown): PydanticError {
+  const ctxKey = (side === 'greater' ? 'g' : 'l') + (inclusive ? 'e' : 't');
+  return {
+    type: `${side}_than${inclusive ? '_equal' : ''}`,
+    loc,
+    msg: `Input should be ${side} than ${inclusive ? 'or equal to ' : ''}${String(limit)}`,
+    input: echo(input),
+    ctx: { [ctxKey]: limit },
+  };
+}
+
 function toPydantic(issue: z.core.$ZodIssue, body: unknown): PydanticError {
   const loc: Array<string | number> = ['body', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
   const input = valueAt(body, issue.path);
@@ -53,21 +65,9 @@ function toPydantic(issue: z.core.$ZodIssue, body: unknown): PydanticError {
       return { type, loc, msg, input: echo(input) };
     }
     case 'too_small':
-      return {
-        type: issue.inclusive ? 'greater_than_equal' : 'greater_than',
-        loc,
-        msg: `Input should be greater than ${issue.inclusive ? 'or equal to ' : ''}${issue.minimum}`,
-        input: echo(input),
-        ctx: { [issue.inclusive ? 'ge' : 'gt']: issue.minimum },
-      };
+      return boundError('greater', issue.inclusive, issue.minimum, loc, input);
     case 'too_big':
-      return {
-        type: issue.inclusive ? 'less_than_equal' : 'less_than',
-        loc,
-        msg: `Input should be less than ${issue.inclusive ? 'or equal to ' : ''}${issue.maximum}`,
-        input: echo(input),
-        ctx: { [issue.inclusive ? 'le' : 'lt']: issue.maximum },
-      };
+      return boundError('less', issue.inclusive, issue.maximum, loc, input);
     case 'invalid_value':
       return {
         type: 'literal_error',

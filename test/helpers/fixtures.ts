@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import onnxProto from 'onnx-proto';
 import YAML from 'yaml';
 import { resolveModel, resolvePipelineModels, type ResolvedSubModule } from '../../src/config/models.js';
 import { parsePipelineConfig, type PipelineConfig, type SubModuleConfig } from '../../src/config/pipelineConfig.js';
@@ -10,9 +9,8 @@ import { decodeImage } from '../../src/io/codec.js';
 import type { RgbImage } from '../../src/io/image.js';
 import type { EndpointContext, PipelineInstance, RuntimeContext } from '../../src/pipelines/types.js';
 import { createSession } from '../../src/runtime/session.js';
+import { appendSoftmax } from './onnxBuilder.js';
 import { REPO_ROOT, SHARED_MODELS } from './paths.js';
-
-const { onnx } = onnxProto;
 
 /** One temp folder per test process for generated fixtures, removed when the process exits. */
 let tempRoot: string | undefined;
@@ -29,26 +27,11 @@ const CLASSIFIER_SOURCE = path.join(SHARED_MODELS, 'MobileNetV2_x1_0_int8');
 
 /**
  * PaddleX classification exports end in a softmax, so their scores are probabilities. This fixture
- * (ONNX Model Zoo mobilenetv2-12-int8) outputs logits, so the copy made here gets a Softmax node
- * appended: the old graph output is renamed and Softmax(axis 1) produces `output` in its place.
+ * (ONNX Model Zoo mobilenetv2-12-int8) outputs logits, so the copy made here gets a Softmax appended.
  */
 async function buildClassifierFixture(): Promise<string> {
   const dir = await mkdtemp(path.join(fixtureTempRoot(), 'MobileNetV2_x1_0-'));
-  const model = onnx.ModelProto.decode(await readFile(path.join(CLASSIFIER_SOURCE, 'inference.onnx')));
-  const graph = model.graph!;
-  const outputName = graph.output![0]!.name!;
-  const logitsName = `${outputName}_logits`;
-  for (const node of graph.node!) node.output = node.output!.map((name) => (name === outputName ? logitsName : name));
-  graph.node!.push(
-    onnx.NodeProto.create({
-      name: 'appended_softmax',
-      opType: 'Softmax',
-      input: [logitsName],
-      output: [outputName],
-      attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 })],
-    }),
-  );
-  await writeFile(path.join(dir, 'inference.onnx'), onnx.ModelProto.encode(model).finish());
+  await writeFile(path.join(dir, 'inference.onnx'), appendSoftmax(await readFile(path.join(CLASSIFIER_SOURCE, 'inference.onnx'))));
   await copyFile(path.join(CLASSIFIER_SOURCE, 'inference.yml'), path.join(dir, 'inference.yml'));
   return dir;
 }
@@ -94,17 +77,20 @@ export async function fixturePipelineConfig(kind: FixturePipeline, modelDir: str
   return resolvePipelineModels(parsePipelineConfig(await readFile(file, 'utf8'), file));
 }
 
-/** A resolved sub-module for a model dir, as module classes receive it. */
-export async function fixtureSubModule(moduleName: string, modelDir: string, params: Partial<SubModuleConfig> = {}): Promise<ResolvedSubModule> {
-  const sub: SubModuleConfig = { module_name: moduleName, model_name: await modelNameOf(modelDir), model_dir: modelDir, ...params };
-  return { ...sub, resolved: resolveModel(sub, `SubModules.${moduleName}`) };
+/** A sub-module config with its model resolved (model_dir, $PIPESERVE_HOME or the catalog), as module classes receive it. */
+export function resolveSubModule(sub: SubModuleConfig): ResolvedSubModule {
+  return { ...sub, resolved: resolveModel(sub, `SubModules.${sub.module_name}`) };
 }
 
-/** What a worker thread provides, in-process: CPU sessions with one intra-op thread (the machine has 2 cores). */
-export function cpuRuntime(): RuntimeContext {
+/** A resolved sub-module for a model dir, named as the dir's inference.yml names its model. */
+export async function fixtureSubModule(moduleName: string, modelDir: string, params: Partial<SubModuleConfig> = {}): Promise<ResolvedSubModule> {
+  return resolveSubModule({ module_name: moduleName, model_name: await modelNameOf(modelDir), model_dir: modelDir, ...params });
+}
+
+/** What a worker thread provides, in-process: CPU sessions, by default with one intra-op thread (the machine has 2 cores). */
+export function cpuRuntime(intraOpThreads = 1): RuntimeContext {
   return {
-    loadSession: (sub) =>
-      createSession((sub as ResolvedSubModule).resolved.onnxPath, { device: { kind: 'cpu', id: 0 }, intraOpThreads: 1 }),
+    loadSession: (sub) => createSession((sub as ResolvedSubModule).resolved.onnxPath, { device: { kind: 'cpu', id: 0 }, intraOpThreads }),
   };
 }
 

@@ -88,6 +88,20 @@ export function buildModel(graph: GraphSpec): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
+/**
+ * `model` (serialized) with Softmax(axis 1) appended to its first graph output: the old output is
+ * renamed and the Softmax produces the output under its original name.
+ */
+export function appendSoftmax(model: Uint8Array): Uint8Array {
+  const decoded = onnx.ModelProto.decode(model);
+  const graph = decoded.graph!;
+  const outputName = graph.output![0]!.name!;
+  const logitsName = `${outputName}_logits`;
+  for (const n of graph.node!) n.output = n.output!.map((name) => (name === outputName ? logitsName : name));
+  graph.node!.push(onnx.NodeProto.create(node('Softmax', [logitsName], [outputName], { axis: { i: 1 } })));
+  return onnx.ModelProto.encode(decoded).finish();
+}
+
 export interface ModelDir {
   dir: string;
   remove(): Promise<void>;

@@ -1,0 +1,46 @@
+/** PaddleOCR's text-line preprocessing, shared by the recogniser and PaddleOCR's text-line classifier. */
+import type { RgbImage } from '../io/image.js';
+import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
+import { resizeImage } from '../ops/resize.js';
+import { ort } from '../runtime/session.js';
+import type { InferenceConfigReader } from './common.js';
+
+/** PaddleOCR recognisers and line classifiers read BGR and scale pixels to [-1, 1]. */
+const PADDLE_OCR_LINE_NORMALIZE: NormalizeSpec = { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], channelOrder: 'bgr' };
+
+/** `image_shape: [3, H, W]` of the RecResizeImg / ClsResizeImg transform op. */
+export function readLineImageShape(yml: InferenceConfigReader, opName: string): { height: number; width: number } {
+  const op = yml.findTransformOp(opName);
+  if (!op) throw yml.error('PreProcess.transform_ops', `no ${opName} entry`);
+  const shape = (op.params as { image_shape?: unknown } | null)?.image_shape;
+  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v > 0) || shape[0] !== 3) {
+    throw yml.error(`${op.setting}.image_shape`, `must be [3, height, width] (got ${JSON.stringify(shape)})`);
+  }
+  return { height: shape[1], width: shape[2] };
+}
+
+/**
+ * PaddleOCR's line preprocessing (resize_norm_img): resize to `height` keeping the aspect ratio,
+ * width ceil(height × ratio) but at most `width`, normalise, and write CHW into `out` at `offset`
+ * as a `[3, height, width]` block whose right part stays as it was (zero = PaddleOCR's padding).
+ */
+async function writeLineTensor(img: RgbImage, height: number, width: number, out: Float32Array, offset: number): Promise<void> {
+  const resizedWidth = Math.min(Math.ceil((height * img.width) / img.height), width);
+  const resized = await resizeImage(img, resizedWidth, height, 1);
+  const planar = normalizeToChw(resized, PADDLE_OCR_LINE_NORMALIZE);
+  const plane = resizedWidth * height;
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < height; y++) {
+      const src = c * plane + y * resizedWidth;
+      out.set(planar.subarray(src, src + resizedWidth), offset + (c * height + y) * width);
+    }
+  }
+}
+
+/** `[N, 3, height, width]` input of a batch of line crops, each written by `writeLineTensor`. */
+export async function lineBatchTensor(crops: RgbImage[], height: number, width: number): Promise<ort.Tensor> {
+  const blockSize = 3 * height * width;
+  const data = new Float32Array(crops.length * blockSize);
+  for (let i = 0; i < crops.length; i++) await writeLineTensor(crops[i]!, height, width, data, i * blockSize);
+  return new ort.Tensor('float32', data, [crops.length, 3, height, width]);
+}
