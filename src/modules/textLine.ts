@@ -1,7 +1,7 @@
 /** PaddleOCR's text-line preprocessing, shared by the recogniser and PaddleOCR's text-line classifier. */
 import type { RgbImage } from '../io/image.js';
+import { loadCv, resizeLinear, type CV } from '../ops/cv.js';
 import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
-import { resizeImage } from '../ops/resize.js';
 import { ort } from '../runtime/session.js';
 import type { InferenceConfigReader } from './common.js';
 
@@ -23,10 +23,12 @@ export function readLineImageShape(yml: InferenceConfigReader, opName: string): 
  * PaddleOCR's line preprocessing (resize_norm_img): resize to `height` keeping the aspect ratio,
  * width ceil(height × ratio) but at most `width`, normalise, and write CHW into `out` at `offset`
  * as a `[3, height, width]` block whose right part stays as it was (zero = PaddleOCR's padding).
+ * Resized with OpenCV's INTER_LINEAR as PaddleOCR does, synchronously: a page has dozens of small
+ * crops, and a sharp round trip per crop cost more than the resizing itself.
  */
-async function writeLineTensor(img: RgbImage, height: number, width: number, out: Float32Array, offset: number): Promise<void> {
+function writeLineTensor(cv: CV, img: RgbImage, height: number, width: number, out: Float32Array, offset: number): void {
   const resizedWidth = Math.min(Math.ceil((height * img.width) / img.height), width);
-  const resized = await resizeImage(img, resizedWidth, height, 1);
+  const resized = resizeLinear(cv, img, resizedWidth, height);
   const planar = normalizeToChw(resized, PADDLE_OCR_LINE_NORMALIZE);
   const plane = resizedWidth * height;
   for (let c = 0; c < 3; c++) {
@@ -39,8 +41,9 @@ async function writeLineTensor(img: RgbImage, height: number, width: number, out
 
 /** `[N, 3, height, width]` input of a batch of line crops, each written by `writeLineTensor`. */
 export async function lineBatchTensor(crops: RgbImage[], height: number, width: number): Promise<ort.Tensor> {
+  const cv = await loadCv();
   const blockSize = 3 * height * width;
   const data = new Float32Array(crops.length * blockSize);
-  for (let i = 0; i < crops.length; i++) await writeLineTensor(crops[i]!, height, width, data, i * blockSize);
+  for (let i = 0; i < crops.length; i++) writeLineTensor(cv, crops[i]!, height, width, data, i * blockSize);
   return new ort.Tensor('float32', data, [crops.length, 3, height, width]);
 }

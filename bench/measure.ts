@@ -1,0 +1,374 @@
+/**
+ * The measurements of one pipeline: raw model compute, the worker op in-process, HTTP and
+ * service.invoke, two workers × threads configurations and (OCR) @gutenye/ocr-node. Figures that are
+ * compared with each other are measured interleaved, so a busy neighbour on the machine slows all
+ * sides of a ratio alike.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import Ocr from '@gutenye/ocr-node';
+import { decodeBase64 } from '../src/io/input.js';
+import type { EndpointContext, PipelineInstance } from '../src/pipelines/types.js';
+import { ort, sessionOptions } from '../src/runtime/session.js';
+import { createBasicApp } from '../src/serving/basic/app.js';
+import { PipelineService, type ServedEndpoint } from '../src/serving/service.js';
+import { validateBody } from '../src/serving/validation.js';
+import { RecordingRuntime, type RecordedRun } from './capture.js';
+import { interleavedLatency, interleavedThroughput, JsonClient, mean, median, type Load } from './load.js';
+import { CpuWatch } from './machine.js';
+import { gutenyePieces, inReadingOrder, type TextPage } from './ocrText.js';
+
+export const CORES = os.availableParallelism();
+export const CONCURRENCIES = [1, 2, 4, 8];
+/** requests in flight for "saturated" throughput */
+export const SATURATED = 8;
+/** the server's default --max-body-mb */
+const MAX_BODY_BYTES = 100 * 2 ** 20;
+const CPU = { kind: 'cpu', id: 0 } as const;
+
+/** PipelineService gives each worker floor(cores / workers) intra-op threads. */
+export const threadsFor = (workers: number) => Math.max(1, Math.floor(CORES / workers));
+export const configName = (workers: number) => `${workers}x${threadsFor(workers)}`;
+/** The configurations compared: PipelineService's default (one single-threaded worker per core) first. */
+export const WORKER_COUNTS = CORES > 1 ? [CORES, 1] : [1];
+
+export function note(line: string): void {
+  process.stderr.write(`[bench] ${line}\n`);
+}
+
+export interface BenchImage {
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface PipelineSpec {
+  key: 'classification' | 'detection' | 'ocr';
+  /** model(s) and input size, for the legend */
+  description: string;
+  /** --pipeline value */
+  pipeline: string;
+  endpoint: string;
+  images: BenchImage[];
+  /** the JSON request for one Base64 image, visualize off */
+  request(base64: string): Record<string, unknown>;
+  /** timed rounds over the images for latency figures */
+  rounds: number;
+  /** throughput: each load runs `slices` times for `sliceMs` */
+  sliceMs: number;
+  slices: number;
+}
+
+interface SessionVariant {
+  name: string;
+  threads: number;
+  /** onnxruntime session config entries */
+  extra?: Record<string, unknown>;
+}
+
+/** Session settings a --use_hpip could pick, compared on the recorded tensors. */
+export const SESSION_VARIANTS: SessionVariant[] = [
+  { name: '1 intra-op thread', threads: 1 },
+  ...(CORES > 1
+    ? [
+        { name: `${CORES} intra-op threads`, threads: CORES },
+        { name: `${CORES} intra-op threads, no spin-wait`, threads: CORES, extra: { session: { intra_op: { allow_spinning: '0' } } } },
+      ]
+    : []),
+];
+
+export interface ConfigFigures {
+  workers: number;
+  /** HTTP ms/img at concurrency 1 */
+  c1Ms: number;
+  /** HTTP images/s at SATURATED */
+  saturatedRate: number;
+}
+
+export interface PipelineFigures {
+  spec: PipelineSpec;
+  /** ms/img: mean over the images of each image's median */
+  rawMs: number;
+  /** raw ms/img per SESSION_VARIANTS entry */
+  rawByVariant: number[];
+  inProcessMs: number;
+  /** per image: what the raw figure ran */
+  rawDetail: string[];
+  /** the main configuration (WORKER_COUNTS[0]) first */
+  configs: ConfigFigures[];
+  /** main configuration: HTTP images/s by concurrency */
+  rates: Map<number, number>;
+  /** main configuration: service.invoke images/s at SATURATED (no HTTP) */
+  invokeRate: number;
+  /** main configuration: the first HTTP result of each image */
+  results: unknown[];
+  /** OCR: @gutenye/ocr-node on the same images */
+  baseline?: { texts: string[]; rates: Map<number, number> };
+  /** share of the machine other processes used meanwhile */
+  foreignCpu?: number;
+}
+
+// ------------------------------------------------------------------------------------- servers
+
+interface Server {
+  workers: number;
+  service: PipelineService;
+  served: ServedEndpoint;
+  origin: string;
+}
+
+async function withServer<T>(spec: PipelineSpec, workers: number, use: (server: Server) => Promise<T>): Promise<T> {
+  const service = await PipelineService.start({ pipelines: [spec.pipeline], workers, device: 'cpu', log: () => {} });
+  try {
+    const app = await createBasicApp(service, { maxBodyBytes: MAX_BODY_BYTES });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as AddressInfo;
+      const served = service.endpoint(spec.endpoint);
+      if (!served) throw new Error(`${spec.pipeline} does not serve ${spec.endpoint}`);
+      return await use({ workers, service, served, origin: `http://127.0.0.1:${port}` });
+    } finally {
+      await app.close();
+    }
+  } finally {
+    await service.close();
+  }
+}
+
+/** One server per worker count, all up at once (idle workers cost memory, not CPU). */
+function withServers<T>(spec: PipelineSpec, workerCounts: number[], use: (servers: Server[]) => Promise<T>, started: Server[] = []): Promise<T> {
+  if (started.length === workerCounts.length) return use(started);
+  return withServer(spec, workerCounts[started.length]!, (server) => withServers(spec, workerCounts, use, [...started, server]));
+}
+
+// ------------------------------------------------------------------------------------- OCR baseline
+
+/** What the bench uses of @gutenye/ocr-node (its typings return `any` from create). */
+interface GutenyeOcr {
+  detect(imagePath: string): Promise<Array<{ text: string; box?: number[][] }>>;
+}
+
+export interface OcrBaseline {
+  /** @gutenye/ocr-node on page `item`, in this thread */
+  detect(item: number): Promise<Array<{ text: string; box?: number[][] }>>;
+}
+
+export async function withGutenye<T>(pages: TextPage[], use: (baseline: OcrBaseline) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-bench-'));
+  try {
+    // Its documented input is a file path; the files hold the same PNG bytes the server receives.
+    const files = await Promise.all(
+      pages.map(async (page) => {
+        const file = path.join(dir, `${page.name}.png`);
+        await writeFile(file, page.png);
+        return file;
+      }),
+    );
+    const ocr = (await Ocr.create()) as GutenyeOcr;
+    return await use({ detect: (item) => ocr.detect(files[item]!) });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------------------------- latency
+
+interface WorkerTask {
+  op: string;
+  payload: unknown;
+}
+
+/**
+ * The task the endpoint sends to a worker for `body`, found by running the real handler with an
+ * in-process runTask (which also warms the instance up).
+ */
+async function workerTaskOf(served: ServedEndpoint, instance: PipelineInstance, body: unknown): Promise<WorkerTask> {
+  let task: WorkerTask | undefined;
+  const ctx: EndpointContext = {
+    logId: 'bench',
+    config: served.pipeline.config,
+    serving: served.pipeline.serving,
+    workers: 1,
+    runTask: async <T>(op: string, payload: unknown) => {
+      task ??= { op, payload };
+      return (await instance.ops[op]!(payload)) as T;
+    },
+    loadInput: async (value, field) => decodeBase64(value, field),
+  };
+  await served.endpoint.handle(validateBody(served.endpoint.request, body), ctx);
+  if (!task) throw new Error(`${served.endpoint.path}: the handler ran no worker task`);
+  return task;
+}
+
+/** Mean raw ms/img of the recorded runs on fresh sessions of each variant, interleaved. */
+async function rawBySessionVariant(recorded: RecordedRun[][], rounds: number): Promise<number[]> {
+  const paths = [...new Set(recorded.flat().map((r) => r.onnxPath))];
+  const variants = await Promise.all(
+    SESSION_VARIANTS.map(async (variant) => {
+      const options = { ...sessionOptions({ device: CPU, intraOpThreads: variant.threads }), ...(variant.extra ? { extra: variant.extra } : {}) };
+      return new Map(await Promise.all(paths.map(async (p) => [p, await ort.InferenceSession.create(p, options)] as const)));
+    }),
+  );
+  try {
+    const calls = variants.map((sessions) => async (item: number) => {
+      for (const run of recorded[item]!) await sessions.get(run.onnxPath)!.run(run.feeds);
+    });
+    return (await interleavedLatency(recorded.length, rounds, calls)).map(mean);
+  } finally {
+    await Promise.all(variants.flatMap((sessions) => [...sessions.values()].map((s) => s.release())));
+  }
+}
+
+function describeRuns(runs: RecordedRun[], byModel: Map<string, number>): string {
+  const models = [...new Set(runs.map((r) => r.model))];
+  return models
+    .map((model) => {
+      const own = runs.filter((r) => r.model === model);
+      const shapes = [...new Set(own.map((r) => r.inputs))];
+      const shown = shapes.length > 2 ? `${shapes.slice(0, 2).join(' | ')} | …` : shapes.join(' | ');
+      return `${model}: ${own.length} run${own.length > 1 ? 's' : ''} [${shown}] ${byModel.get(model)!.toFixed(1)} ms`;
+    })
+    .join('; ');
+}
+
+interface LatencyFigures {
+  rawMs: number;
+  rawByVariant: number[];
+  inProcessMs: number;
+  rawDetail: string[];
+  /** HTTP ms/img at concurrency 1, per server */
+  httpMs: number[];
+  results: unknown[];
+}
+
+/**
+ * Concurrency 1, interleaved per image: the model sessions alone replaying the tensors the pipeline
+ * fed them (raw), the worker op called on this thread (sessions with the main configuration's thread
+ * count), and one HTTP request to each server.
+ */
+async function measureLatency(spec: PipelineSpec, servers: Server[], requests: unknown[], bodies: Buffer[]): Promise<LatencyFigures> {
+  const main = servers[0]!;
+  const runtime = new RecordingRuntime({ device: CPU, intraOpThreads: threadsFor(main.workers) });
+  const clients = servers.map((s) => new JsonClient(s.origin, 1));
+  try {
+    const instance = await main.served.pipeline.definition.create(main.served.pipeline.config, runtime);
+    const tasks: WorkerTask[] = [];
+    for (const request of requests) tasks.push(await workerTaskOf(main.served, instance, request));
+    const runOp = (item: number) => instance.ops[tasks[item]!.op]!(tasks[item]!.payload);
+    const recorded: RecordedRun[][] = [];
+    for (let item = 0; item < tasks.length; item++) recorded.push(await runtime.record(() => runOp(item)));
+    const results: unknown[] = [];
+    for (const body of bodies) results.push(await clients[0]!.post(spec.endpoint, body));
+
+    // per image: model → ms of each call (the first call is the warm-up round)
+    const modelSamples = recorded.map(() => new Map<string, number[]>());
+    const replay = async (item: number) => {
+      const perModel = new Map<string, number>();
+      for (const run of recorded[item]!) {
+        const started = performance.now();
+        await run.replay();
+        perModel.set(run.model, (perModel.get(run.model) ?? 0) + performance.now() - started);
+      }
+      for (const [model, value] of perModel) modelSamples[item]!.set(model, [...(modelSamples[item]!.get(model) ?? []), value]);
+    };
+    note(`${spec.key}: c=1 latency (raw, in-process, ${servers.map((s) => `HTTP ${configName(s.workers)}`).join(', ')})`);
+    const [raw, predict, ...http] = await interleavedLatency(tasks.length, spec.rounds, [
+      replay,
+      runOp,
+      ...clients.map((client) => (item: number) => client.post(spec.endpoint, bodies[item]!)),
+    ]);
+    note(`${spec.key}: raw model compute by session options`);
+    const rawByVariant = await rawBySessionVariant(recorded, Math.max(2, Math.ceil(spec.rounds / 2)));
+    const byModel = modelSamples.map((samples) => new Map([...samples].map(([model, values]) => [model, median(values.slice(1))])));
+    return {
+      rawMs: mean(raw!),
+      rawByVariant,
+      inProcessMs: mean(predict!),
+      rawDetail: spec.images.map(
+        (img, i) => `${img.name}: ${raw![i]!.toFixed(1)} ms = ${describeRuns(recorded[i]!, byModel[i]!)}; in-process predict ${predict![i]!.toFixed(1)} ms`,
+      ),
+      httpMs: http.map(mean),
+      results,
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await runtime.release();
+  }
+}
+
+// ------------------------------------------------------------------------------------- throughput
+
+interface ThroughputFigures {
+  rates: Map<number, number>;
+  invokeRate: number;
+  /** HTTP images/s at SATURATED, per server */
+  saturatedRates: number[];
+  baselineRates?: Map<number, number>;
+}
+
+/**
+ * Closed-loop images/s through HTTP at each concurrency (main server), interleaved with the OCR
+ * baseline at the same concurrency; at SATURATED also service.invoke on the main server and HTTP on
+ * the other servers.
+ */
+async function measureThroughput(spec: PipelineSpec, servers: Server[], requests: unknown[], bodies: Buffer[], baseline?: OcrBaseline): Promise<ThroughputFigures> {
+  const main = servers[0]!;
+  const rates = new Map<number, number>();
+  const baselineRates = new Map<number, number>();
+  let invokeRate = 0;
+  let saturatedRates: number[] = [];
+  for (const concurrency of CONCURRENCIES) {
+    const saturated = concurrency === SATURATED;
+    const clients = (saturated ? servers : [main]).map((s) => new JsonClient(s.origin, concurrency));
+    try {
+      const loads: Record<string, Load> = {};
+      clients.forEach((client, i) => {
+        loads[`HTTP ${configName(servers[i]!.workers)}`] = { concurrency, run: (item) => client.post(spec.endpoint, bodies[item]!) };
+      });
+      if (saturated) loads['service.invoke'] = { concurrency, run: (item) => main.service.invoke(main.served, requests[item], 'bench') };
+      if (baseline) loads['@gutenye/ocr-node'] = { concurrency, run: (item) => baseline.detect(item) };
+      note(`${spec.key}: throughput c=${concurrency} (${Object.keys(loads).join(', ')})`);
+      const measured = await interleavedThroughput(Object.values(loads), bodies.length, spec.sliceMs, spec.slices);
+      const rateOf = (name: string) => measured[Object.keys(loads).indexOf(name)]!;
+      rates.set(concurrency, rateOf(`HTTP ${configName(main.workers)}`));
+      if (saturated) {
+        invokeRate = rateOf('service.invoke');
+        saturatedRates = measured.slice(0, clients.length);
+      }
+      if (baseline) baselineRates.set(concurrency, rateOf('@gutenye/ocr-node'));
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  }
+  return { rates, invokeRate, saturatedRates, baselineRates: baseline ? baselineRates : undefined };
+}
+
+export async function measurePipeline(spec: PipelineSpec, baseline?: OcrBaseline): Promise<PipelineFigures> {
+  const watch = new CpuWatch();
+  const requests = spec.images.map((img) => spec.request(Buffer.from(img.bytes).toString('base64')));
+  const bodies = requests.map((r) => Buffer.from(JSON.stringify(r)));
+  note(`${spec.key}: starting servers ${WORKER_COUNTS.map(configName).join(', ')}`);
+  return withServers(spec, WORKER_COUNTS, async (servers) => {
+    const latency = await measureLatency(spec, servers, requests, bodies);
+    let baselineTexts: string[] | undefined;
+    if (baseline) {
+      baselineTexts = [];
+      for (let item = 0; item < spec.images.length; item++) baselineTexts.push(inReadingOrder(gutenyePieces(await baseline.detect(item))));
+    }
+    const throughput = await measureThroughput(spec, servers, requests, bodies, baseline);
+    return {
+      spec,
+      rawMs: latency.rawMs,
+      rawByVariant: latency.rawByVariant,
+      inProcessMs: latency.inProcessMs,
+      rawDetail: latency.rawDetail,
+      configs: servers.map((s, i) => ({ workers: s.workers, c1Ms: latency.httpMs[i]!, saturatedRate: throughput.saturatedRates[i]! })),
+      rates: throughput.rates,
+      invokeRate: throughput.invokeRate,
+      results: latency.results,
+      baseline: baselineTexts && throughput.baselineRates ? { texts: baselineTexts, rates: throughput.baselineRates } : undefined,
+      foreignCpu: watch.foreignShare(),
+    };
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench`: for the classification, detection and OCR pipelines, raw model compute vs the
+ * in-process pipeline vs HTTP (latency and throughput), the workers × intra-op threads trade-off,
+ * and OCR against @gutenye/ocr-node (speed and CER). Prints plain-text tables; targets are PASS/FAIL
+ * text, not exit codes. Speed targets live here, never in tests.
+ *
+ * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr picks some.
+ */
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ort } from '../src/runtime/session.js';
+import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../test/helpers/fixtures.js';
+import { OPENCV_DATA, SKIMAGE_DATA } from '../test/helpers/paths.js';
+import { configName, CORES, measurePipeline, note, threadsFor, withGutenye, WORKER_COUNTS, type BenchImage, type PipelineFigures, type PipelineSpec } from './measure.js';
+import { renderTextPages, type TextPage } from './ocrText.js';
+import { compareOcr, configTable, mainTable, misreadLines, ocrTable, rawDetail, sessionVariantTable, targets } from './report.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+
+async function photo(dir: string, file: string): Promise<BenchImage> {
+  return { name: file, bytes: new Uint8Array(await readFile(path.join(dir, file))) };
+}
+
+async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
+  const photos = await Promise.all([photo(OPENCV_DATA, 'messi5.jpg'), photo(OPENCV_DATA, 'orange.jpg'), photo(SKIMAGE_DATA, 'chelsea.png')]);
+  const imageRequest = (image: string) => ({ image, visualize: false });
+  const fast = { rounds: QUICK ? 5 : 20, sliceMs: QUICK ? 1000 : 2500, slices: QUICK ? 1 : 2 };
+  return [
+    {
+      key: 'classification',
+      description: 'MobileNetV2 int8 (+ softmax) fixture, 224x224',
+      pipeline: await fixturePipelineYaml('image_classification', await classifierFixtureDir()),
+      endpoint: '/image-classification',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'detection',
+      description: 'PicoDet-XS fixture (with post-process), 320x320',
+      pipeline: await fixturePipelineYaml('object_detection', detectorFixtureDir()),
+      endpoint: '/object-detection',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'ocr',
+      description: 'built-in OCR.yaml: PP-OCRv4 mobile det + ch_ppocr_mobile_v2_0_cls + PP-OCRv4 mobile rec',
+      pipeline: 'OCR',
+      endpoint: '/ocr',
+      images: pages.map((p) => ({ name: p.name, bytes: p.png })),
+      request: (file) => ({ file, fileType: 1, visualize: false }),
+      rounds: QUICK ? 1 : 3,
+      sliceMs: QUICK ? 2000 : 5000,
+      slices: QUICK ? 1 : 2,
+    },
+  ];
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadAtStart = os.loadavg();
+  const selected = process.env.BENCH_PIPELINES?.split(',').map((s) => s.trim());
+  const pages = await renderTextPages();
+  const specs = (await pipelineSpecs(pages)).filter((s) => !selected || selected.includes(s.key));
+  if (!specs.length) throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of classification, detection, ocr`);
+
+  const all: PipelineFigures[] = [];
+  for (const spec of specs) {
+    if (spec.key === 'ocr') {
+      note('loading @gutenye/ocr-node');
+      all.push(await withGutenye(pages, (baseline) => measurePipeline(spec, baseline)));
+    } else {
+      all.push(await measurePipeline(spec));
+    }
+  }
+  const ocrFigures = all.find((f) => f.baseline);
+  const ocr = ocrFigures && compareOcr(ocrFigures, pages);
+
+  const out: string[] = [
+    `pipeserve bench${QUICK ? ' (BENCH_QUICK)' : ''}: node ${process.versions.node}, onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}, ${CORES} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), CPU execution provider`,
+    `load average at start: ${loadAtStart.map((l) => l.toFixed(2)).join(' ')}; figures are only trustworthy when other processes use ~0% CPU (rows below)`,
+    `main configuration: ${configName(WORKER_COUNTS[0]!)} (workers x intra-op threads, PipelineService's default); in-process figures use ${threadsFor(WORKER_COUNTS[0]!)} intra-op thread(s) on this thread`,
+    "ms = mean over the bench images of each image's median; images/s = closed loop with c requests in flight; visualize false, Base64 JSON bodies",
+    'figures that are compared are measured interleaved (round-robin per image for latency, alternating slices for throughput)',
+    '',
+    ...all.map((f) => `${f.spec.key}: ${f.spec.description}; images: ${f.spec.images.map((i) => i.name).join(', ')}`),
+    '',
+    mainTable(all),
+    '',
+    'raw model compute per image (the session runs the pipeline made, replayed alone on the same tensors):',
+    ...rawDetail(all),
+    '',
+    'runtime configurations (decides what --use_hpip turns on):',
+    configTable(all),
+    '',
+    sessionVariantTable(all),
+    '(the recorded tensors on fresh sessions, one run at a time)',
+  ];
+  if (ocr) {
+    const misread = misreadLines(pages, ocr);
+    out.push(
+      '',
+      ocrTable(pages, ocr),
+      '(@gutenye/ocr-node: c detect() promises in flight on this thread, onnxruntime default threads; CER: spaces ignored, both outputs put in reading order the same way)',
+      ...(misread.length ? ['recognized lines that match no line of the page:', ...misread] : []),
+    );
+  }
+  out.push('', 'targets:', ...targets(all, ocr).map((l) => `  ${l}`), '', `bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
