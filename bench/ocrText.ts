@@ -48,6 +48,23 @@ const PAGES: Array<{ name: string; lines: string[]; options: TextImageOptions }>
     lines: ['NO PARKING', 'TOW AWAY ZONE'],
   },
   {
+    name: 'notice',
+    options: { fontFamily: 'DejaVu Serif', fontSize: 22 },
+    lines: [
+      'Notice to residents of Elm Court, blocks A to D:',
+      'the water supply will be off on Tuesday 12 May',
+      'from 9:00 until about 15:30 while pipes are replaced.',
+      'Please fill kettles and bottles the evening before.',
+      'Parking bays 14-22 are closed for the works vehicles.',
+      'We apologise for the inconvenience. Site office: 0161 555 0199.',
+    ],
+  },
+  {
+    name: 'tilted',
+    options: { fontFamily: 'Liberation Sans', fontSize: 30, rotateDeg: 5 },
+    lines: ['Gate 12 closes 20 minutes', 'before departure.', 'Boarding groups 1-3 first,', 'then all remaining passengers.'],
+  },
+  {
     name: 'letter',
     options: { fontFamily: 'Liberation Serif', fontSize: 26 },
     lines: [

@@ -24,7 +24,8 @@ Options:
   --device <cpu|gpu|gpu:N> default gpu:0 when onnxruntime's CUDA provider is usable, else cpu
   --host <addr>            default 0.0.0.0
   --port <n>               default 8080
-  --use_hpip               fastest runtime configuration found by \`npm run bench\` (see README)
+  --use_hpip               lowest-latency configuration found by \`npm run bench\`: one inference
+                           worker whose sessions use every core (unless --workers is given)
   --workers <n>            inference worker threads (default: CPU cores); each loads every model
   --max-queue <n>          requests that may wait for a worker before new ones get 503 (default 16 × workers)
   --api-key <key>          require "Authorization: Bearer <key>" (also env PIPESERVE_API_KEY)

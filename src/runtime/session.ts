@@ -25,8 +25,6 @@ export function cudaInstalled(): boolean {
 export interface SessionOptions {
   device: DeviceSpec;
   intraOpThreads: number;
-  /** `--use_hpip`: the fastest configuration the bench found (see README) */
-  highPerformance?: boolean;
 }
 
 export function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {

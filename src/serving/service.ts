@@ -17,6 +17,10 @@ export interface ServiceOptions {
   device?: string;
   workers?: number;
   maxQueue?: number;
+  /**
+   * `--use_hpip`: the configuration `npm run bench` found fastest per request: one worker whose
+   * sessions use every core (lower latency; the default of one worker per core has more throughput).
+   */
   highPerformance?: boolean;
   fetchLimits?: Partial<FetchLimits>;
   /** startup lines (model sources); defaults to stderr */
@@ -77,7 +81,7 @@ export class PipelineService {
     checkDevice(device);
     const pipelines = await loadPipelines(options.pipelines, log);
     const cores = os.availableParallelism();
-    const workers = options.workers ?? cores;
+    const workers = options.workers ?? (options.highPerformance ? 1 : cores);
     if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`--workers ${workers}: expected a whole number ≥ 1`);
     const pool = await WorkerPool.start({
       workers,
@@ -86,7 +90,6 @@ export class PipelineService {
         session: {
           device,
           intraOpThreads: Math.max(1, Math.floor(cores / workers)),
-          highPerformance: options.highPerformance,
         },
         pipelines: pipelines.map((p) => ({ key: p.key, config: p.config })),
       },
