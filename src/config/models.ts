@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../errors.js';
-import { catalogModel } from './catalog.js';
+import { catalogModel, catalogModelNames } from './catalog.js';
 import type { PipelineConfig, SubModuleConfig } from './pipelineConfig.js';
 
 /** Parsed `inference.yml` (or the catalog's equivalent for npm-shipped models). */
@@ -58,7 +58,7 @@ export function resolveModel(sub: SubModuleConfig, keyPath: string): ResolvedMod
     searched.push(`${dir} ($PIPESERVE_HOME/models/<model_name>)`);
     const fromCatalog = catalogModel(sub.model_name);
     if (fromCatalog) return fromCatalog;
-    searched.push('the built-in catalog of npm-shipped models (no entry for this name)');
+    searched.push(`the built-in catalog of npm-shipped models (it has ${catalogModelNames().join(', ')})`);
   }
   throw new ConfigError(
     [
