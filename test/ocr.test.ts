@@ -395,3 +395,34 @@ describe('/ocr with a doc orientation model configured in the pipeline YAML', ()
     assertPrunedResult(off.ocrResults[0].prunedResult);
   });
 });
+
+describe('/ocr with user-supplied PaddleX model dirs (PP-OCRv3 en det + height-32 rec)', () => {
+  let server: RunningServer;
+  let dir: string;
+  before(async () => {
+    const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs/OCR.yaml'), 'utf8'));
+    const models = path.join(REPO_ROOT, '../shared/models/PP-OCRv3_en');
+    config.use_textline_orientation = false;
+    config.SubModules.TextDetection = { module_name: 'text_detection', model_name: 'PP-OCRv3_mobile_det', model_dir: path.join(models, 'det') };
+    config.SubModules.TextRecognition = { module_name: 'text_recognition', model_name: 'en_number_mobile_v2.0_rec', model_dir: path.join(models, 'rec') };
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-ocr-v3-'));
+    const yamlPath = path.join(dir, 'OCR.yaml');
+    await writeFile(yamlPath, YAML.stringify(config));
+    server = await startServer({ pipelines: [yamlPath], workers: 1 });
+  });
+  after(async () => {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('image shape, normalisation and character_dict come from each inference.yml', async () => {
+    const lines = ['Invoice 2024-0117', 'Total due: 318.40 EUR', 'Pay by 30 June'];
+    const { png } = await renderTextImage(lines, { fontFamily: 'DejaVu Sans', fontSize: 32 });
+    const res = await postJson(`${server.url}/ocr`, { file: b64(png), fileType: 1, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
+    const pruned = res.body.result.ocrResults[0].prunedResult;
+    assert.deepEqual(pruned.model_settings, { use_doc_preprocessor: false, use_textline_orientation: false });
+    const cer = characterErrorRate(pruned.rec_texts.join(''), lines.join(''));
+    assert.ok(cer <= 0.01, `CER ${(cer * 100).toFixed(2)}%: ${JSON.stringify(pruned.rec_texts)}`);
+  });
+});

@@ -1,4 +1,4 @@
-import { createCanvas, loadImage } from '@napi-rs/canvas';
+import { decode as decodeBmpData } from 'bmp-ts';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { invalidInput } from '../errors.js';
 import type { RgbImage } from './image.js';
@@ -27,37 +27,37 @@ function asUint8Array(data: Uint8Array | Uint8ClampedArray): Uint8Array {
 
 const isBmp = (bytes: Uint8Array) => bytes.length >= 2 && bytes[0] === 0x42 && bytes[1] === 0x4d; // "BM"
 
+/** Bit depths a BMP may declare; anything else is corrupt. */
+const BMP_BIT_DEPTHS = new Set([1, 4, 8, 16, 24, 32]);
+
 /**
- * sharp's prebuilt libvips has no BMP loader, but PaddleX (OpenCV) accepts BMP,
- * so BMP goes through Skia (@napi-rs/canvas). The size is read from the header
- * first so a huge bitmap is refused before anything is allocated. Skia hands
- * back premultiplied pixels, so fully transparent pixels come out black rather
- * than keeping their colour as the sharp path does.
+ * sharp's prebuilt libvips has no BMP loader, but PaddleX (OpenCV) accepts BMP, so BMP goes
+ * through bmp-ts (pure TypeScript: a hostile file can make it throw, not crash the process).
+ * The header is checked first so a huge or malformed bitmap is refused before anything is
+ * allocated.
  */
-async function decodeBmp(bytes: Uint8Array, field: string, maxPixels: number): Promise<RgbImage> {
+function decodeBmp(bytes: Uint8Array, field: string, maxPixels: number): RgbImage {
+  const corrupt = (reason: string) => invalidInput(`${field}: truncated or corrupt image data (BMP${reason})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.length < 26) throw invalidInput(`${field}: truncated or corrupt image data (BMP header too short)`);
+  if (bytes.length < 30) throw corrupt(' header too short');
   // OS/2 BITMAPCOREHEADER (size 12) stores 16-bit dimensions; later headers 32-bit (negative height = top-down).
   const coreHeader = view.getUint32(14, true) === 12;
   const width = coreHeader ? view.getUint16(18, true) : Math.abs(view.getInt32(18, true));
   const height = coreHeader ? view.getUint16(20, true) : Math.abs(view.getInt32(22, true));
   if (width * height > maxPixels) throw pixelLimitError(field, width, height, maxPixels);
-  // Skia fills missing rows with black instead of failing, so compare with the declared file size.
   const declaredSize = view.getUint32(2, true);
-  if (declaredSize > bytes.length) {
-    throw invalidInput(`${field}: truncated or corrupt image data (BMP declares ${declaredSize} bytes, got ${bytes.length})`);
-  }
-  let image;
+  if (declaredSize > bytes.length) throw corrupt(` declares ${declaredSize} bytes, got ${bytes.length}`);
+  const bitDepth = view.getUint16(coreHeader ? 24 : 28, true);
+  if (!BMP_BIT_DEPTHS.has(bitDepth)) throw corrupt(`: ${bitDepth} bits per pixel is not a BMP bit depth`);
+  if (width === 0 || height === 0) throw corrupt(`: ${width}×${height} pixels`);
+  let decoded;
   try {
-    image = await loadImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    decoded = decodeBmpData(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { toRGBA: true });
   } catch (err) {
-    throw invalidInput(`${field}: truncated or corrupt image data (BMP: ${reasonOf(err)})`);
+    throw corrupt(`: ${reasonOf(err)}`);
   }
-  if (image.width * image.height > maxPixels) throw pixelLimitError(field, image.width, image.height, maxPixels);
-  const canvas = createCanvas(image.width, image.height);
-  const context = canvas.getContext('2d');
-  context.drawImage(image, 0, 0);
-  return { width: image.width, height: image.height, data: rgbaToRgb(context.getImageData(0, 0, image.width, image.height).data) };
+  if (decoded.data.length < width * height * 4) throw corrupt(': pixel data shorter than the image');
+  return { width, height, data: rgbaToRgb(decoded.data.subarray(0, width * height * 4)) };
 }
 
 /** Drop the alpha channel of interleaved RGBA pixels. */
