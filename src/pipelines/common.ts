@@ -8,11 +8,17 @@ import type { EndpointContext } from './types.js';
 export const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
 
 /** The sub-module a pipeline cannot run without (`SubModules.<role>`), with its model resolved. */
-export function requireSubModule(config: PipelineConfig, role: string): ResolvedSubModule {
-  const sub = config.SubModules?.[role] as ResolvedSubModule | undefined;
-  if (!sub) throw new ConfigError(`SubModules.${role} is missing from the ${config.pipeline_name} pipeline config`);
+/** A sub-module the config may leave out (switched off), with its model resolved. */
+export function optionalSubModule(config: PipelineConfig | undefined, role: string): ResolvedSubModule | undefined {
+  const sub = config?.SubModules?.[role] as ResolvedSubModule | undefined;
   // Models are resolved on the main thread before workers start; an unresolved one here is a bug.
-  if (!sub.resolved) throw new Error(`SubModules.${role}: model ${sub.model_name} was not resolved before the pipeline was created`);
+  if (sub && !sub.resolved) throw new Error(`SubModules.${role}: model ${sub.model_name} was not resolved before the pipeline was created`);
+  return sub;
+}
+
+export function requireSubModule(config: PipelineConfig, role: string): ResolvedSubModule {
+  const sub = optionalSubModule(config, role);
+  if (!sub) throw new ConfigError(`SubModules.${role} is missing from the ${config.pipeline_name} pipeline config`);
   return sub;
 }
 

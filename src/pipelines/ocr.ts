@@ -13,7 +13,7 @@ import { ConfigError, invalidInput } from '../errors.js';
 import { decodeImage, encodeJpeg } from '../io/codec.js';
 import { resolveFileType } from '../io/fileType.js';
 import type { RgbImage } from '../io/image.js';
-import { openPdf } from '../io/pdf.js';
+import { openPdf, type PdfDocument } from '../io/pdf.js';
 import { DocOrientationClassifier } from '../modules/docOrientation.js';
 import { TextDetector, type TextDetParams } from '../modules/textDetection.js';
 import { TextlineOrientationClassifier } from '../modules/textlineOrientation.js';
@@ -22,7 +22,7 @@ import { loadCv } from '../ops/cv.js';
 import { cropMinAreaRect, rotateImage } from '../ops/quad.js';
 import { fitWithin } from '../ops/resize.js';
 import { drawOcrResult } from '../vis/ocr.js';
-import { mapConcurrent, optional, requireSubModule, toBase64, transferable, wantsVisualization } from './common.js';
+import { mapConcurrent, optional, optionalSubModule, requireSubModule, toBase64, transferable, wantsVisualization } from './common.js';
 import type { EndpointContext, PipelineDefinition, PipelineInstance, RuntimeContext } from './types.js';
 
 const unitInterval = z.number().min(0).max(1);
@@ -76,7 +76,8 @@ function docPreprocessorConfig(config: PipelineConfig): PipelineConfig | undefin
 }
 
 /** PaddleX's get_model_settings: either doc flag true ⇒ on, any given but none true ⇒ off, none given ⇒ YAML. */
-function resolveSettings(req: OcrRequest, config: PipelineConfig, ctx: EndpointContext): OcrSettings {
+function resolveSettings(req: OcrRequest, ctx: EndpointContext): OcrSettings {
+  const { config } = ctx;
   const doc = docPreprocessorConfig(config);
   const useDocPreprocessor =
     req.useDocOrientationClassify == null && req.useDocUnwarping == null
@@ -142,7 +143,7 @@ function toOcrResult(page: PageResult): Record<string, unknown> {
 }
 
 async function handleOcr(req: OcrRequest, ctx: EndpointContext): Promise<Record<string, unknown>> {
-  const settings = resolveSettings(req, ctx.config, ctx);
+  const settings = resolveSettings(req, ctx);
   const fileType = resolveFileType(req.file, req.fileType);
   const { bytes, transfer } = transferable(await ctx.loadInput(req.file, 'file'));
 
@@ -185,11 +186,11 @@ async function createOcr(config: PipelineConfig, rt: RuntimeContext): Promise<Pi
   const cv = await loadCv();
   const detector = await TextDetector.load(requireSubModule(config, 'TextDetection'), rt, 'SubModules.TextDetection');
   const recognizer = await TextRecognizer.load(requireSubModule(config, 'TextRecognition'), rt, 'SubModules.TextRecognition');
-  const textlineSub = config.SubModules?.TextLineOrientation;
-  const textline = textlineSub ? await TextlineOrientationClassifier.load(textlineSub as any, rt, 'SubModules.TextLineOrientation') : undefined;
-  const docOriSub = docPreprocessorConfig(config)?.SubModules?.[DOC_ORIENTATION];
+  const textlineSub = optionalSubModule(config, 'TextLineOrientation');
+  const textline = textlineSub ? await TextlineOrientationClassifier.load(textlineSub, rt, 'SubModules.TextLineOrientation') : undefined;
+  const docOriSub = optionalSubModule(docPreprocessorConfig(config), DOC_ORIENTATION);
   const docOrientation = docOriSub
-    ? await DocOrientationClassifier.load(docOriSub as any, rt, `SubPipelines.${DOC_PREPROCESSOR}.SubModules.${DOC_ORIENTATION}`)
+    ? await DocOrientationClassifier.load(docOriSub, rt, `SubPipelines.${DOC_PREPROCESSOR}.SubModules.${DOC_ORIENTATION}`)
     : undefined;
   const textType = readParam(config, 'text_type', z.enum(['general']), '(top level)', 'general');
 
@@ -263,7 +264,7 @@ async function createOcr(config: PipelineConfig, rt: RuntimeContext): Promise<Pi
     return { prunedResult, images, width: input.width, height: input.height };
   }
 
-  async function withPdf<T>(pdf: Uint8Array, use: (doc: Awaited<ReturnType<typeof openPdf>>) => Promise<T>): Promise<T> {
+  async function withPdf<T>(pdf: Uint8Array, use: (doc: PdfDocument) => Promise<T>): Promise<T> {
     const doc = await openPdf(pdf, 'file');
     try {
       return await use(doc);
