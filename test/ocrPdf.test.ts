@@ -4,10 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,7 +12,8 @@ import YAML from 'yaml';
 import type { TaskTiming } from '../src/runtime/workerPool.js';
 import { withoutSpaces } from './helpers/cer.js';
 import { encryptedPdf, makePdf, zeroPagePdf } from './helpers/inputs.js';
-import { CLI, REPO_ROOT } from './helpers/paths.js';
+import { startServerProcess, type ServerProcess } from './helpers/cli.js';
+import { REPO_ROOT } from './helpers/paths.js';
 import { assertErrorEnvelope, postJson, startServer, type RunningServer } from './helpers/server.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -118,49 +116,24 @@ async function rssMb(pid: number): Promise<number> {
   return Number(kb[1]) / 1024;
 }
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 describe('max_num_input_imgs: null, served by the CLI (2 workers)', () => {
   const RSS_MARGIN_MB = 150;
   let dir: string;
-  let child: ChildProcess;
+  let server: ServerProcess;
   let url: string;
-  const serverLog: string[] = [];
 
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-ocr-pdf-'));
-    const yaml = await ocrYamlWithPageLimit(dir, null);
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, [CLI, '--serve', '--pipeline', yaml, '--host', '127.0.0.1', '--port', String(port), '--workers', '2'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr!.on('data', (chunk: Buffer) => serverLog.push(chunk.toString()));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`the server exited (${child.exitCode}):\n${serverLog.join('')}`);
-      const healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
-      if (healthy) break;
-      if (Date.now() > deadline) throw new Error(`the server did not become healthy in 60 s:\n${serverLog.join('')}`);
-      await sleep(200);
-    }
+    server = await startServerProcess(['--pipeline', await ocrYamlWithPageLimit(dir, null), '--workers', '2']);
+    url = server.url;
   });
   after(async () => {
-    if (child && child.exitCode === null) {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    }
+    if (server?.child.exitCode === null) await server.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   test('all 20 pages of a 20-page PDF, in order; memory returns near idle afterwards', async () => {
-    const pid = child.pid!;
+    const pid = server.child.pid!;
     const atStart = await rssMb(pid);
     // A 4-page request first (two pages per worker), so the idle level includes what serving pages
     // keeps for good: onnxruntime's memory arenas reach their steady size on a worker's second page
@@ -201,5 +174,23 @@ describe('max_num_input_imgs: null, served by the CLI (2 workers)', () => {
     const message = assertErrorEnvelope(res, 422);
     assert.match(message, /the PDF has 5000 pages; this server processes at most 1000 pages of one request/);
     assert.match(message, /max_num_input_imgs/);
+  });
+});
+
+describe('a numeric max_num_input_imgs above the hard limit', () => {
+  let dir: string;
+  let server: RunningServer;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-ocr-pdf-'));
+    server = await startServer({ pipelines: [await ocrYamlWithPageLimit(dir, 5000)], workers: 1 });
+  });
+  after(async () => {
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('does not lift it: a 5000-page PDF is still a 422', async () => {
+    const res = await postJson(`${server.url}/ocr`, { file: b64(await pdfOf5000Pages()), fileType: 0, visualize: false });
+    assert.match(assertErrorEnvelope(res, 422), /at most 1000 pages of one request/);
   });
 });

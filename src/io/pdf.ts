@@ -20,9 +20,9 @@ const PDFJS_DIR = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dis
 const pdfjsAsset = (dir: string) => path.join(PDFJS_DIR, dir) + path.sep;
 
 /**
- * Typed view of pdfjs' canvas factory. Pages must be drawn on canvases from
- * this factory: it uses pdfjs' own @napi-rs/canvas copy, whose classes its
- * renderer recognises (ours is a different major version).
+ * Typed view of pdfjs' canvas factory. Pages are drawn on canvases from this
+ * factory, so they always come from the @napi-rs/canvas that pdfjs resolves
+ * (package.json keeps a single copy in pdfjs' version range).
  */
 interface PdfjsCanvas {
   canvas: unknown;

@@ -7,7 +7,6 @@ import type { EndpointContext } from './types.js';
 /** PaddleX request fields are Optional[...] = None: absent and null both mean "use the default". */
 export const optional = <T extends z.ZodType>(schema: T) => schema.nullish();
 
-/** The sub-module a pipeline cannot run without (`SubModules.<role>`), with its model resolved. */
 /** A sub-module the config may leave out (switched off), with its model resolved. */
 export function optionalSubModule(config: PipelineConfig | undefined, role: string): ResolvedSubModule | undefined {
   const sub = config?.SubModules?.[role] as ResolvedSubModule | undefined;
@@ -16,6 +15,7 @@ export function optionalSubModule(config: PipelineConfig | undefined, role: stri
   return sub;
 }
 
+/** The sub-module a pipeline cannot run without (`SubModules.<role>`), with its model resolved. */
 export function requireSubModule(config: PipelineConfig, role: string): ResolvedSubModule {
   const sub = optionalSubModule(config, role);
   if (!sub) throw new ConfigError(`SubModules.${role} is missing from the ${config.pipeline_name} pipeline config`);

@@ -153,14 +153,13 @@ async function handleOcr(req: OcrRequest, ctx: EndpointContext): Promise<Record<
   }
 
   const { numPages } = await ctx.runTask<{ numPages: number }>('countPdfPages', { pdf: bytes });
-  const limit = maxPdfPages(ctx);
-  if (limit === null && numPages > PDF_PAGE_HARD_LIMIT) {
+  const pageCount = Math.min(numPages, maxPdfPages(ctx) ?? numPages);
+  if (pageCount > PDF_PAGE_HARD_LIMIT) {
     throw invalidInput(
       `file: the PDF has ${numPages} pages; this server processes at most ${PDF_PAGE_HARD_LIMIT} pages of one request ` +
-        '(set Serving.extra.max_num_input_imgs to a number to process only the first pages)',
+        `(set Serving.extra.max_num_input_imgs to at most ${PDF_PAGE_HARD_LIMIT} to process only the first pages)`,
     );
   }
-  const pageCount = Math.min(numPages, limit ?? numPages);
   // Pages run on all workers at once; each task gets its own copy of the (usually small) PDF bytes.
   const pages = await mapConcurrent(Array.from({ length: pageCount }, (_, i) => i), ctx.workers, (page) =>
     ctx.runTask<PageResult>('predictPdfPage', { pdf: bytes, page, settings }, [], { continuation: true }),
