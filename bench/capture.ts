@@ -1,8 +1,7 @@
 /** A RuntimeContext that records the session runs of a pipeline call, to replay them alone (raw model compute). */
 import type { InferenceSession } from 'onnxruntime-node';
-import type { ResolvedSubModule } from '../src/config/models.js';
-import type { SubModuleConfig } from '../src/config/pipelineConfig.js';
-import type { RuntimeContext } from '../src/pipelines/types.js';
+import type { ResolvedModel } from '../src/config/models.js';
+import type { RuntimeContext } from '../src/runtime/context.js';
 import { createSession, type SessionOptions } from '../src/runtime/session.js';
 
 export interface RecordedRun {
@@ -27,15 +26,15 @@ export class RecordingRuntime implements RuntimeContext {
 
   constructor(private readonly options: SessionOptions) {}
 
-  async loadSession(sub: SubModuleConfig): Promise<InferenceSession> {
-    const { onnxPath } = (sub as ResolvedSubModule).resolved;
+  async loadSession(model: ResolvedModel): Promise<InferenceSession> {
+    const { onnxPath } = model;
     const session = await createSession(onnxPath, this.options);
     const originalRun = session.run;
     // Wrapping the instance's run is the only way to see the tensors a module builds internally;
     // when not recording it adds one property check per run.
     session.run = ((feeds: InferenceSession.FeedsType, ...rest: unknown[]) => {
       this.recording?.push({
-        model: sub.model_name,
+        model: model.modelName,
         onnxPath,
         feeds,
         inputs: describeFeeds(feeds),

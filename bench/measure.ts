@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import Ocr from '@gutenye/ocr-node';
 import { decodeBase64 } from '../src/io/input.js';
-import type { EndpointContext, PipelineInstance } from '../src/pipelines/types.js';
+import type { EndpointContext } from '../src/pipelines/define.js';
+import type { WorkerModule, WorkerOps } from '../src/runtime/context.js';
 import { ort, sessionOptions } from '../src/runtime/session.js';
 import { createBasicApp } from '../src/serving/basic/app.js';
 import { PipelineService, type ServedEndpoint } from '../src/serving/service.js';
@@ -183,16 +184,16 @@ interface WorkerTask {
  * The task the endpoint sends to a worker for `body`, found by running the real handler with an
  * in-process runTask (which also warms the instance up).
  */
-async function workerTaskOf(served: ServedEndpoint, instance: PipelineInstance, body: unknown): Promise<WorkerTask> {
+async function workerTaskOf(served: ServedEndpoint, instance: WorkerOps, body: unknown): Promise<WorkerTask> {
   let task: WorkerTask | undefined;
-  const ctx: EndpointContext = {
+  const ctx: EndpointContext<WorkerOps, unknown> = {
     logId: 'bench',
     config: served.pipeline.config,
     serving: served.pipeline.serving,
     workers: 1,
-    runTask: async <T>(op: string, payload: unknown) => {
+    run: async (op, payload) => {
       task ??= { op, payload };
-      return (await instance.ops[op]!(payload)) as T;
+      return instance[op]!(payload);
     },
     loadInput: async (value, field) => decodeBase64(value, field),
   };
@@ -252,10 +253,11 @@ async function measureLatency(spec: PipelineSpec, servers: Server[], requests: u
   const runtime = new RecordingRuntime({ device: CPU, intraOpThreads: threadsFor(main.workers) });
   const clients = servers.map((s) => new JsonClient(s.origin, 1));
   try {
-    const instance = await main.served.pipeline.definition.create(main.served.pipeline.config, runtime);
+    const worker = ((await import(main.served.pipeline.descriptor.worker)) as { default: WorkerModule }).default;
+    const instance = await worker.create(main.served.pipeline.config, runtime);
     const tasks: WorkerTask[] = [];
     for (const request of requests) tasks.push(await workerTaskOf(main.served, instance, request));
-    const runOp = (item: number) => instance.ops[tasks[item]!.op]!(tasks[item]!.payload);
+    const runOp = (item: number) => instance[tasks[item]!.op]!(tasks[item]!.payload);
     const recorded: RecordedRun[][] = [];
     for (let item = 0; item < tasks.length; item++) recorded.push(await runtime.record(() => runOp(item)));
     const results: unknown[] = [];

@@ -4,15 +4,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { ConfigError } from '../src/errors.js';
-import { ImageClassifier } from '../src/modules/imageClassification.js';
-import { imageClassificationPipeline, type ClassificationTaskResult } from '../src/pipelines/imageClassification.js';
+import { ImageClassifier } from '../src/models/imageClassification.js';
+import { imageClassificationPipeline } from '../src/pipelines/image_classification/pipeline.js';
+import type { ClassificationTaskResult } from '../src/pipelines/image_classification/worker.js';
+import type { OpsOf } from '../src/pipelines/define.js';
+type ClassificationOps = OpsOf<typeof import('../src/pipelines/image_classification/worker.js').default>;
 import type { PipelineConfig } from '../src/config/pipelineConfig.js';
-import type { PipelineInstance } from '../src/pipelines/types.js';
 import {
   classifierFixtureDir,
   cpuRuntime,
   fixturePipelineConfig,
   fixtureSubModule,
+  createWorkerOps,
   inProcessContext,
   readTestImage,
 } from './helpers/fixtures.js';
@@ -127,11 +130,11 @@ test('ResizeImage size [w, h] without a crop feeds the model that size', async (
 // ------------------------------------------------------------------------------------------------
 // The pipeline: worker op and endpoint handler
 
-let pipeline: Promise<{ config: PipelineConfig; instance: PipelineInstance }> | undefined;
-function sharedPipeline(): Promise<{ config: PipelineConfig; instance: PipelineInstance }> {
+let pipeline: Promise<{ config: PipelineConfig; instance: Awaited<ReturnType<typeof createWorkerOps<ClassificationOps>>> }> | undefined;
+function sharedPipeline(): Promise<{ config: PipelineConfig; instance: Awaited<ReturnType<typeof createWorkerOps<ClassificationOps>>> }> {
   pipeline ??= classifierFixtureDir()
     .then((dir) => fixturePipelineConfig('image_classification', dir, { topk: 3 }))
-    .then(async (config) => ({ config, instance: await imageClassificationPipeline.create(config, cpuRuntime()) }));
+    .then(async (config) => ({ config, instance: await createWorkerOps(imageClassificationPipeline, config) }));
   return pipeline;
 }
 
@@ -143,7 +146,7 @@ async function jpegSize(bytes: Uint8Array): Promise<{ width?: number; height?: n
 test('pipeline predict op: decodes, classifies with the YAML topk, draws when asked', async () => {
   const { instance } = await sharedPipeline();
   const bytes = new Uint8Array(await readFile(CHELSEA));
-  const plain = (await instance.ops.predict!({ image: bytes, topk: null, visualize: false })) as ClassificationTaskResult;
+  const plain = (await instance.predict({ image: bytes, topk: null, visualize: false })) as ClassificationTaskResult;
   assert.equal(plain.categories.length, 3, 'SubModules.ImageClassification.topk of the YAML applies');
   assert.ok(['Egyptian cat', 'Tiger cat', 'Tabby'].includes(plain.categories[0]!.name));
   assert.equal(plain.image, undefined);
@@ -151,14 +154,14 @@ test('pipeline predict op: decodes, classifies with the YAML topk, draws when as
   assert.equal(typeof top.id, 'number');
   assert.equal(typeof top.score, 'number');
 
-  const drawn = (await instance.ops.predict!({ image: bytes, topk: 1, visualize: true })) as ClassificationTaskResult;
+  const drawn = (await instance.predict({ image: bytes, topk: 1, visualize: true })) as ClassificationTaskResult;
   assert.equal(drawn.categories.length, 1);
   assert.deepEqual(await jpegSize(drawn.image!), { width: 451, height: 300, format: 'jpeg' });
 });
 
 test('pipeline predict op: undecodable bytes are a 422', async () => {
   const { instance } = await sharedPipeline();
-  await assert.rejects(instance.ops.predict!({ image: new Uint8Array([1, 2, 3, 4]), visualize: false }), { status: 422 });
+  await assert.rejects(instance.predict({ image: new Uint8Array([1, 2, 3, 4]), visualize: false }), { status: 422 });
 });
 
 test('endpoint: Base64 JPEG image when visualizing (Serving.visualize default), none otherwise', async () => {
@@ -170,17 +173,17 @@ test('endpoint: Base64 JPEG image when visualizing (Serving.visualize default), 
 
   const req = endpoint!.request.parse({ image, topk: 2, visualize: null, unknownField: 1 });
   assert.equal('unknownField' in req, false, 'unknown keys are dropped');
-  const visual = await endpoint!.handle(req, inProcessContext(instance, config, true));
+  const visual = await endpoint!.handle(req, inProcessContext(imageClassificationPipeline, instance, config, true));
   assert.deepEqual(Object.keys(visual), ['categories', 'image']);
   assert.equal((visual.categories as Array<{ name: string }>)[0]!.name, 'Orange');
   const { format, width, height } = await jpegSize(Buffer.from(visual.image as string, 'base64'));
   const original = await readTestImage(ORANGE);
   assert.deepEqual({ format, width, height }, { format: 'jpeg', width: original.width, height: original.height });
 
-  const plain = await endpoint!.handle(endpoint!.request.parse({ image, visualize: false }), inProcessContext(instance, config, true));
+  const plain = await endpoint!.handle(endpoint!.request.parse({ image, visualize: false }), inProcessContext(imageClassificationPipeline, instance, config, true));
   assert.deepEqual(Object.keys(plain), ['categories']);
   assert.equal((plain.categories as unknown[]).length, 3);
-  const byServingDefault = await endpoint!.handle(endpoint!.request.parse({ image }), inProcessContext(instance, config, false));
+  const byServingDefault = await endpoint!.handle(endpoint!.request.parse({ image }), inProcessContext(imageClassificationPipeline, instance, config, false));
   assert.deepEqual(Object.keys(byServingDefault), ['categories']);
 });
 
@@ -196,7 +199,7 @@ test('endpoint request schema: image required, topk an integer > 0 or null', () 
 test('a missing sub-module or a bad YAML topk is a ConfigError', async () => {
   const dir = await classifierFixtureDir();
   const config = await fixturePipelineConfig('image_classification', dir);
-  await assert.rejects(imageClassificationPipeline.create({ ...config, SubModules: {} }, cpuRuntime()), /SubModules\.ImageClassification is missing/);
+  await assert.rejects(createWorkerOps(imageClassificationPipeline, { ...config, SubModules: {} }), /SubModules\.ImageClassification is missing/);
   const badTopk = await fixturePipelineConfig('image_classification', dir, { topk: 'five' });
-  await assert.rejects(imageClassificationPipeline.create(badTopk, cpuRuntime()), (err: Error) => err instanceof ConfigError && /SubModules\.ImageClassification\.topk/.test(err.message));
+  await assert.rejects(createWorkerOps(imageClassificationPipeline, badTopk), (err: Error) => err instanceof ConfigError && /SubModules\.ImageClassification\.topk/.test(err.message));
 });

@@ -6,19 +6,17 @@ import sharp from 'sharp';
 import type { PipelineConfig } from '../src/config/pipelineConfig.js';
 import { ConfigError } from '../src/errors.js';
 import type { RgbImage } from '../src/io/image.js';
-import { ObjectDetector, type DetectedObject } from '../src/modules/objectDetection.js';
-import {
-  objectDetectionPipeline,
-  smallObjectDetectionPipeline,
-  type DetectedObjectResult,
-  type DetectionTaskResult,
-} from '../src/pipelines/objectDetection.js';
-import type { PipelineDefinition, PipelineInstance } from '../src/pipelines/types.js';
+import { ObjectDetector, type DetectedObject } from '../src/models/objectDetection.js';
+import type { PipelineDescriptor } from '../src/pipelines/define.js';
+import { objectDetectionPipeline } from '../src/pipelines/object_detection/pipeline.js';
+import type { DetectedObjectResult, DetectionOps, DetectionTaskResult } from '../src/pipelines/shared/detectionWorker.js';
+import { smallObjectDetectionPipeline } from '../src/pipelines/small_object_detection/pipeline.js';
 import {
   cpuRuntime,
   detectorFixtureDir,
   fixturePipelineConfig,
   fixtureSubModule,
+  createWorkerOps,
   inProcessContext,
   readTestImage,
 } from './helpers/fixtures.js';
@@ -172,14 +170,14 @@ test('unsupported ops, a missing Permute and bad parameters are ConfigErrors nam
 // ------------------------------------------------------------------------------------------------
 // The pipelines: worker op and endpoint handler
 
-type Loaded = { config: PipelineConfig; instance: PipelineInstance };
+type Loaded = { config: PipelineConfig; instance: DetectionOps };
 const loadedPipelines = new Map<string, Promise<Loaded>>();
-function loadPipeline(definition: PipelineDefinition, moduleParams: Record<string, unknown> = {}): Promise<Loaded> {
+function loadPipeline(definition: PipelineDescriptor<DetectionOps>, moduleParams: Record<string, unknown> = {}): Promise<Loaded> {
   const key = `${definition.pipelineName} ${JSON.stringify(moduleParams)}`;
   if (!loadedPipelines.has(key)) {
     loadedPipelines.set(
       key,
-      fixturePipelineConfig(definition.pipelineName as 'object_detection' | 'small_object_detection', detectorFixtureDir(), moduleParams).then(async (config) => ({ config, instance: await definition.create(config, cpuRuntime()) })),
+      fixturePipelineConfig(definition.pipelineName as 'object_detection' | 'small_object_detection', detectorFixtureDir(), moduleParams).then(async (config) => ({ config, instance: await createWorkerOps(definition, config) })),
     );
   }
   return loadedPipelines.get(key)!;
@@ -189,13 +187,13 @@ test('both pipelines: predict op returns detectedObjects and, when visualizing, 
   const bytes = new Uint8Array(await readFile(MESSI));
   for (const definition of [objectDetectionPipeline, smallObjectDetectionPipeline]) {
     const { instance } = await loadPipeline(definition);
-    const result = (await instance.ops.predict!({ image: bytes, threshold: null, visualize: true })) as DetectionTaskResult;
+    const result = (await instance.predict({ image: bytes, threshold: null, visualize: true })) as DetectionTaskResult;
     const person = result.detectedObjects.find((o) => o.categoryId === PERSON);
     assert.ok(person && person.categoryName === 'person' && person.score >= 0.9, definition.pipelineName);
     assert.equal(person.bbox.length, 4);
     const { format, width, height } = await sharp(result.image!).metadata();
     assert.deepEqual({ format, width, height }, { format: 'jpeg', width: 548, height: 342 });
-    const plain = (await instance.ops.predict!({ image: bytes, visualize: false })) as DetectionTaskResult;
+    const plain = (await instance.predict({ image: bytes, visualize: false })) as DetectionTaskResult;
     assert.equal(plain.image, undefined);
     assert.deepEqual(plain.detectedObjects, result.detectedObjects);
   }
@@ -207,13 +205,13 @@ test('both pipelines: predict op returns detectedObjects and, when visualizing, 
 test('the YAML threshold applies when the request gives none; the request one wins', async () => {
   const bytes = new Uint8Array(await readFile(MESSI));
   const { instance } = await loadPipeline(objectDetectionPipeline, { threshold: 0.9 });
-  const byYaml = (await instance.ops.predict!({ image: bytes, visualize: false })) as DetectionTaskResult;
+  const byYaml = (await instance.predict({ image: bytes, visualize: false })) as DetectionTaskResult;
   assert.deepEqual(byYaml.detectedObjects.map((o) => o.categoryId), [PERSON]);
-  const byRequest = (await instance.ops.predict!({ image: bytes, threshold: 0.5, visualize: false })) as DetectionTaskResult;
+  const byRequest = (await instance.predict({ image: bytes, threshold: 0.5, visualize: false })) as DetectionTaskResult;
   assert.ok(byRequest.detectedObjects.some((o) => o.categoryId === SPORTS_BALL));
 
   const perClassYaml = await loadPipeline(objectDetectionPipeline, { threshold: { [SPORTS_BALL]: 0.95 } });
-  const filtered = (await perClassYaml.instance.ops.predict!({ image: bytes, visualize: false })) as DetectionTaskResult;
+  const filtered = (await perClassYaml.instance.predict({ image: bytes, visualize: false })) as DetectionTaskResult;
   assert.deepEqual(filtered.detectedObjects.map((o) => o.categoryId), [PERSON]);
 });
 
@@ -222,13 +220,13 @@ test('endpoint: threshold map with string class ids; image only when visualizing
   const { config, instance } = await loadPipeline(objectDetectionPipeline);
   const image = (await readFile(MESSI)).toString('base64');
 
-  const strictBall = await endpoint.handle(endpoint.request.parse({ image, threshold: { '32': 0.95 }, visualize: false }), inProcessContext(instance, config, true));
+  const strictBall = await endpoint.handle(endpoint.request.parse({ image, threshold: { '32': 0.95 }, visualize: false }), inProcessContext(objectDetectionPipeline, instance, config, true));
   assert.deepEqual(Object.keys(strictBall), ['detectedObjects']);
   const objects = strictBall.detectedObjects as DetectedObjectResult[];
   assert.deepEqual(objects.map((o) => o.categoryId), [PERSON]);
   assert.deepEqual(Object.keys(objects[0]!), ['bbox', 'categoryId', 'categoryName', 'score']);
 
-  const visual = await endpoint.handle(endpoint.request.parse({ image }), inProcessContext(instance, config, true));
+  const visual = await endpoint.handle(endpoint.request.parse({ image }), inProcessContext(objectDetectionPipeline, instance, config, true));
   assert.deepEqual(Object.keys(visual), ['detectedObjects', 'image']);
   assert.equal((await sharp(Buffer.from(visual.image as string, 'base64')).metadata()).format, 'jpeg');
 });

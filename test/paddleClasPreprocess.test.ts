@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { ResolvedSubModule } from '../src/config/models.js';
 import { ConfigError } from '../src/errors.js';
 import type { RgbImage } from '../src/io/image.js';
-import { InferenceConfigReader } from '../src/modules/common.js';
-import { PaddleClasPreprocess } from '../src/modules/paddleClasPreprocess.js';
+import { InferenceConfigReader } from '../src/models/common.js';
+import { PaddleClasPreprocess } from '../src/models/paddleClasPreprocess.js';
 
 const KEY_PATH = 'SubModules.ImageClassification';
 

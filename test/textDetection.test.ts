@@ -5,7 +5,7 @@ import { before, describe, it } from 'node:test';
 import type { SubModuleConfig } from '../src/config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../src/errors.js';
 import type { RgbImage } from '../src/io/image.js';
-import { detResizeShape, TextDetector, type TextDetParams } from '../src/modules/textDetection.js';
+import { detResizeShape, TextDetector, type TextDetParams } from '../src/models/textDetection.js';
 import { loadCv, matFromRgb, rgbFromMat, withMats, type CV } from '../src/ops/cv.js';
 import { dbPostprocess, sortQuadBoxes, unclip, type Point } from '../src/ops/dbPostprocess.js';
 import { cropMinAreaRect, cropQuad, rotateImage } from '../src/ops/quad.js';

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { GlobalFonts } from '@napi-rs/canvas';
 import type { RgbImage } from '../src/io/image.js';
-import { categoryColour, contrastingTextColour, drawClassification, drawDetections, type Rgb } from '../src/vis/draw.js';
+import { categoryColour, contrastingTextColour, type Rgb } from '../src/vis/draw.js';
+import { drawClassification } from '../src/pipelines/image_classification/draw.js';
+import { drawDetections } from '../src/pipelines/shared/drawDetections.js';
 import { VIS_FONT_FAMILY } from '../src/vis/fonts.js';
-import { drawOcrResult } from '../src/vis/ocr.js';
+import { drawOcrResult } from '../src/pipelines/ocr/draw.js';
 
 const GREY = 128;
 

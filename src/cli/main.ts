@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { builtinConfigText, builtinPipelineNames } from '../config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../errors.js';
 import { isUrl } from '../io/input.js';
+import { imageFields } from '../pipelines/shared/schemas.js';
 import { createBasicApp } from '../serving/basic/app.js';
 import { PipelineService, type ServedEndpoint } from '../serving/service.js';
 
@@ -134,23 +135,29 @@ async function listInputs(input: string): Promise<string[]> {
   return names.map((n) => path.join(input, n));
 }
 
-/** Image fields of PaddleX results, written to files by `--input --save_path`. */
-const IMAGE_KEYS = new Set(['image', 'ocrImage', 'inputImage', 'docPreprocessingImage', 'outputImage']);
+type ImageFields = ReturnType<typeof imageFields>;
 
-/** Replace Base64 images in a result by the files they were saved to. */
-async function saveImages(value: unknown, stem: string, saveDir: string, trail: string[] = []): Promise<unknown> {
-  if (Array.isArray(value)) return Promise.all(value.map((v, i) => saveImages(v, stem, saveDir, [...trail, String(i)])));
+async function saveImage(b64: string, saveDir: string, nameParts: string[]): Promise<string> {
+  const bytes = Buffer.from(b64, 'base64');
+  const file = path.join(saveDir, `${nameParts.join('_')}${bytes[0] === 0x89 ? '.png' : '.jpg'}`);
+  await writeFile(file, bytes);
+  return file;
+}
+
+/** Replace the result's Base64 images (the fields its schema marks as images) by the files they were saved to. */
+async function saveImages(value: unknown, fields: ImageFields, stem: string, saveDir: string, trail: string[] = []): Promise<unknown> {
+  if (Array.isArray(value)) return Promise.all(value.map((v, i) => saveImages(v, fields, stem, saveDir, [...trail, String(i)])));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    if (IMAGE_KEYS.has(key) && typeof v === 'string') {
-      const bytes = Buffer.from(v, 'base64');
-      const ext = bytes[0] === 0x89 ? '.png' : '.jpg';
-      const file = path.join(saveDir, `${[stem, ...trail, key].join('_')}${ext}`);
-      await writeFile(file, bytes);
-      out[key] = file;
+    if (fields.images.has(key) && typeof v === 'string') {
+      out[key] = await saveImage(v, saveDir, [stem, ...trail, key]);
+    } else if (fields.imageMaps.has(key) && v && typeof v === 'object') {
+      const saved: Record<string, string> = {};
+      for (const [name, img] of Object.entries(v)) saved[name] = await saveImage(String(img), saveDir, [stem, ...trail, key, name]);
+      out[key] = saved;
     } else {
-      out[key] = await saveImages(v, stem, saveDir, [...trail, key]);
+      out[key] = await saveImages(v, fields, stem, saveDir, [...trail, key]);
     }
   }
   return out;
@@ -160,19 +167,20 @@ async function predictLocally(input: string): Promise<void> {
   const service = await startService();
   try {
     const [served] = service.endpoints() as [ServedEndpoint];
+    const fields = imageFields(served.endpoint.result);
     const saveDir = args.save_path;
     if (saveDir) await mkdir(saveDir, { recursive: true });
     for (const item of await listInputs(input)) {
-      const fileField = served.endpoint.inputField;
+      const fileField = served.endpoint.input.field;
       const body: Record<string, unknown> = {
         [fileField]: isUrl(item) ? item : (await readFile(item)).toString('base64'),
         visualize: Boolean(saveDir),
       };
-      if (fileField === 'file' && !isUrl(item)) body.fileType = path.extname(item).toLowerCase() === '.pdf' ? 0 : 1;
+      if (served.endpoint.input.kind === 'document' && !isUrl(item)) body.fileType = path.extname(item).toLowerCase() === '.pdf' ? 0 : 1;
       const stem = isUrl(item) ? 'url' : path.parse(item).name;
       try {
         const result = await service.invoke(served, body, 'local');
-        const shown = saveDir ? await saveImages(result, stem, saveDir) : result;
+        const shown = saveDir ? await saveImages(result, fields, stem, saveDir) : result;
         const json = JSON.stringify({ input_path: item, ...(shown as object) }, null, 2);
         if (saveDir) await writeFile(path.join(saveDir, `${stem}_res.json`), `${json}\n`);
         process.stdout.write(`${json}\n`);

@@ -1,18 +1,22 @@
+/**
+ * Every pipeline this server can run, by the `pipeline_name` of its YAML: one line per pipeline.
+ * Only descriptors are imported here (HTTP side); their worker modules load inside the workers.
+ */
 import { ConfigError } from '../errors.js';
-import { imageClassificationPipeline } from './imageClassification.js';
-import { objectDetectionPipeline, smallObjectDetectionPipeline } from './objectDetection.js';
-import { ocrPipeline } from './ocr.js';
-import type { PipelineDefinition } from './types.js';
+import type { PipelineDescriptor } from './define.js';
+import { imageClassificationPipeline } from './image_classification/pipeline.js';
+import { objectDetectionPipeline } from './object_detection/pipeline.js';
+import { ocrPipeline } from './ocr/pipeline.js';
+import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.js';
 
-/** Every pipeline this server can run, by the `pipeline_name` of its YAML. */
-const PIPELINES: PipelineDefinition[] = [
+export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
   objectDetectionPipeline,
   smallObjectDetectionPipeline,
   ocrPipeline,
 ];
 
-export function pipelineDefinition(pipelineName: string): PipelineDefinition {
+export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {
   const found = PIPELINES.find((p) => p.pipelineName === pipelineName);
   if (!found) {
     throw new ConfigError(

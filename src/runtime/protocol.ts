@@ -5,8 +5,8 @@ import type { SessionOptions } from './session.js';
 /** workerData of every inference worker. */
 export interface WorkerInit {
   session: SessionOptions;
-  /** pipelines with models already resolved; `key` identifies one in tasks */
-  pipelines: Array<{ key: string; config: PipelineConfig }>;
+  /** pipelines with models already resolved; `key` identifies one in tasks; `workerModule` is the URL of its worker module */
+  pipelines: Array<{ key: string; config: PipelineConfig; workerModule: string }>;
 }
 
 export interface TaskMessage {

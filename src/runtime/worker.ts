@@ -4,11 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from '../errors.js';
-import type { PipelineConfig, SubModuleConfig } from '../config/pipelineConfig.js';
-import type { ResolvedSubModule } from '../config/models.js';
-import { pipelineDefinition } from '../pipelines/registry.js';
-import type { PipelineInstance, RuntimeContext } from '../pipelines/types.js';
-import { createSession, type SessionOptions } from './session.js';
+import type { RuntimeContext, WorkerModule, WorkerOps } from './context.js';
+import { createSession } from './session.js';
 import type { TaskMessage, WorkerInit, WorkerReply } from './protocol.js';
 
 const init = workerData as WorkerInit;
@@ -30,21 +27,18 @@ function collectTransferables(value: unknown, out: ArrayBuffer[], depth = 0): Ar
   return out;
 }
 
-async function loadPipelines(): Promise<Map<string, PipelineInstance>> {
-  const options: SessionOptions = init.session;
-  const rt: RuntimeContext = {
-    loadSession: (sub: SubModuleConfig) => createSession((sub as ResolvedSubModule).resolved.onnxPath, options),
-  };
-  const loaded = new Map<string, PipelineInstance>();
-  for (const { key, config } of init.pipelines) {
-    const definition = pipelineDefinition((config as PipelineConfig).pipeline_name);
-    loaded.set(key, await definition.create(config, rt));
+async function loadPipelines(): Promise<Map<string, WorkerOps>> {
+  const rt: RuntimeContext = { loadSession: (model) => createSession(model.onnxPath, init.session) };
+  const loaded = new Map<string, WorkerOps>();
+  for (const { key, config, workerModule } of init.pipelines) {
+    const worker = ((await import(workerModule)) as { default: WorkerModule }).default;
+    loaded.set(key, await worker.create(config, rt));
   }
   return loaded;
 }
 
 async function main(): Promise<void> {
-  let pipelines: Map<string, PipelineInstance>;
+  let pipelines: Map<string, WorkerOps>;
   try {
     pipelines = await loadPipelines();
   } catch (err) {
@@ -53,7 +47,7 @@ async function main(): Promise<void> {
   }
   port.on('message', async (task: TaskMessage) => {
     try {
-      const op = pipelines.get(task.pipeline)?.ops[task.op];
+      const op = pipelines.get(task.pipeline)?.[task.op];
       if (!op) throw new Error(`No operation ${task.op} in pipeline ${task.pipeline}`);
       const value = await op(task.payload);
       reply({ type: 'result', id: task.id, ok: true, value }, collectTransferables(value, []));

@@ -1,11 +1,11 @@
 import os from 'node:os';
-import { loadPipelineConfig, type PipelineConfig } from '../config/pipelineConfig.js';
+import { formatKeyPath, loadPipelineConfig, type PipelineConfig } from '../config/pipelineConfig.js';
 import { listResolvedModels, resolvePipelineModels } from '../config/models.js';
 import { ConfigError } from '../errors.js';
 import { fetchUrl, DEFAULT_FETCH_LIMITS, type FetchLimits } from '../io/fetchUrl.js';
 import { decodeBase64, isUrl } from '../io/input.js';
-import { pipelineDefinition } from '../pipelines/registry.js';
-import type { EndpointContext, EndpointDefinition, PipelineDefinition, ServingConfig } from '../pipelines/types.js';
+import type { EndpointContext, EndpointSpec, PipelineDescriptor, ServingConfig } from '../pipelines/define.js';
+import { pipelineDescriptor } from '../pipelines/registry.js';
 import { cudaInstalled, formatDevice, parseDevice, type DeviceSpec } from '../runtime/session.js';
 import { WorkerPool } from '../runtime/workerPool.js';
 import { validateBody } from './validation.js';
@@ -31,12 +31,12 @@ export interface ServedPipeline {
   key: string;
   source: string;
   config: PipelineConfig;
-  definition: PipelineDefinition;
-  serving: ServingConfig;
+  descriptor: PipelineDescriptor;
+  serving: ServingConfig<unknown>;
 }
 
 export interface ServedEndpoint {
-  endpoint: EndpointDefinition;
+  endpoint: EndpointSpec;
   pipeline: ServedPipeline;
 }
 
@@ -53,8 +53,14 @@ function checkDevice(device: DeviceSpec): void {
   }
 }
 
-function servingConfig(config: PipelineConfig): ServingConfig {
-  return { visualize: config.Serving?.visualize ?? true, extra: config.Serving?.extra ?? {} };
+/** `Serving` of the YAML with PaddleX's defaults; `extra` must satisfy the pipeline's schema, else startup stops. */
+function servingConfig(config: PipelineConfig, descriptor: PipelineDescriptor, source: string): ServingConfig<unknown> {
+  const parsed = descriptor.servingExtra.safeParse(config.Serving?.extra ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  Serving.extra.${formatKeyPath(i.path)}: ${i.message}`.replace('extra.(top level)', 'extra'));
+    throw new ConfigError(`${source}: invalid Serving.extra for ${config.pipeline_name}:\n${problems.join('\n')}`);
+  }
+  return { visualize: config.Serving?.visualize ?? true, extra: parsed.data };
 }
 
 /**
@@ -71,7 +77,7 @@ export class PipelineService {
     private readonly fetchLimits: FetchLimits,
   ) {
     for (const pipeline of pipelines) {
-      for (const endpoint of pipeline.definition.endpoints) this.byPath.set(endpoint.path, { endpoint, pipeline });
+      for (const endpoint of pipeline.descriptor.endpoints) this.byPath.set(endpoint.path, { endpoint, pipeline });
     }
   }
 
@@ -91,7 +97,7 @@ export class PipelineService {
           device,
           intraOpThreads: Math.max(1, Math.floor(cores / workers)),
         },
-        pipelines: pipelines.map((p) => ({ key: p.key, config: p.config })),
+        pipelines: pipelines.map((p) => ({ key: p.key, config: p.config, workerModule: p.descriptor.worker })),
       },
     });
     return new PipelineService(pipelines, pool, device, { ...DEFAULT_FETCH_LIMITS, ...options.fetchLimits });
@@ -111,12 +117,12 @@ export class PipelineService {
     return served.endpoint.handle(request, this.context(served.pipeline, logId));
   }
 
-  context(pipeline: ServedPipeline, logId: string): EndpointContext {
+  context(pipeline: ServedPipeline, logId: string): EndpointContext<any, any> {
     return {
       logId,
       config: pipeline.config,
       serving: pipeline.serving,
-      runTask: (op, payload, transfer, options) => this.pool.run(pipeline.key, op, payload, transfer, options),
+      run: (op, payload, options = {}) => this.pool.run(pipeline.key, op, payload, options.transfer, options),
       workers: this.pool.size,
       loadInput: async (value, field) => (isUrl(value) ? fetchUrl(value, field, this.fetchLimits) : decodeBase64(value, field)),
     };
@@ -133,19 +139,20 @@ async function loadPipelines(names: string[], log: (line: string) => void): Prom
   const owners = new Map<string, string>();
   for (const [index, name] of names.entries()) {
     const { config, source } = await loadPipelineConfig(name);
-    const definition = pipelineDefinition(config.pipeline_name);
-    for (const endpoint of definition.endpoints) {
+    const descriptor = pipelineDescriptor(config.pipeline_name);
+    const serving = servingConfig(config, descriptor, source);
+    for (const endpoint of descriptor.endpoints) {
       const owner = owners.get(endpoint.path);
       if (owner) {
         throw new ConfigError(`Endpoint ${endpoint.path} would be served twice: by ${owner} and by ${source}. Each --pipeline must bring its own endpoints.`);
       }
       owners.set(endpoint.path, source);
     }
-    const resolved = resolvePipelineModels(definition.activeConfig?.(config) ?? config);
+    const resolved = resolvePipelineModels(descriptor.activeConfig?.(config) ?? config);
     for (const { keyPath, model } of listResolvedModels(resolved)) {
       log(`INFO:     Creating model: ${model.modelName} (${config.pipeline_name}: ${keyPath}) from ${model.source}`);
     }
-    served.push({ key: `${index}:${config.pipeline_name}`, source, config: resolved, definition, serving: servingConfig(config) });
+    served.push({ key: `${index}:${config.pipeline_name}`, source, config: resolved, descriptor, serving });
   }
   return served;
 }

@@ -7,7 +7,8 @@ import { resolveModel, resolvePipelineModels, type ResolvedSubModule } from '../
 import { parsePipelineConfig, type PipelineConfig, type SubModuleConfig } from '../../src/config/pipelineConfig.js';
 import { decodeImage } from '../../src/io/codec.js';
 import type { RgbImage } from '../../src/io/image.js';
-import type { EndpointContext, PipelineInstance, RuntimeContext } from '../../src/pipelines/types.js';
+import type { EndpointContext, PipelineDescriptor, RuntimeContext, WorkerOps } from '../../src/pipelines/define.js';
+import type { WorkerModule } from '../../src/runtime/context.js';
 import { createSession } from '../../src/runtime/session.js';
 import { appendSoftmax } from './onnxBuilder.js';
 import { REPO_ROOT, SHARED_MODELS } from './paths.js';
@@ -90,7 +91,7 @@ export async function fixtureSubModule(moduleName: string, modelDir: string, par
 /** What a worker thread provides, in-process: CPU sessions, by default with one intra-op thread (the machine has 2 cores). */
 export function cpuRuntime(intraOpThreads = 1): RuntimeContext {
   return {
-    loadSession: (sub) => createSession((sub as ResolvedSubModule).resolved.onnxPath, { device: { kind: 'cpu', id: 0 }, intraOpThreads }),
+    loadSession: (model) => createSession(model.onnxPath, { device: { kind: 'cpu', id: 0 }, intraOpThreads }),
   };
 }
 
@@ -99,14 +100,25 @@ export async function readTestImage(file: string): Promise<RgbImage> {
   return decodeImage(await readFile(file), file);
 }
 
-/** An EndpointContext that runs ops on `instance` in-process (as a worker would) and reads inputs as Base64. */
-export function inProcessContext(instance: PipelineInstance, config: PipelineConfig, visualize: boolean): EndpointContext {
+/** The operations of a pipeline's worker module, created in-process (as a worker would). */
+export async function createWorkerOps<Ops extends WorkerOps>(descriptor: PipelineDescriptor<Ops, any>, config: PipelineConfig, rt = cpuRuntime()): Promise<Ops> {
+  const worker = ((await import(descriptor.worker)) as { default: WorkerModule<Ops> }).default;
+  return worker.create(config, rt);
+}
+
+/** An EndpointContext that runs `ops` in-process and reads inputs as Base64; Serving.extra gets the descriptor's defaults. */
+export function inProcessContext<Ops extends WorkerOps>(
+  descriptor: PipelineDescriptor<Ops, any>,
+  ops: Ops,
+  config: PipelineConfig,
+  visualize: boolean,
+): EndpointContext<Ops, any> {
   return {
     logId: 'test',
     config,
-    serving: { visualize, extra: {} },
+    serving: { visualize, extra: descriptor.servingExtra.parse({}) },
     workers: 1,
-    runTask: async <T>(op: string, payload: unknown) => (await instance.ops[op]!(payload)) as T,
+    run: (async (op: string, payload: unknown) => ops[op]!(payload)) as EndpointContext<Ops, any>['run'],
     loadInput: async (value: string) => new Uint8Array(Buffer.from(value, 'base64')),
   };
 }

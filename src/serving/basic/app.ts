@@ -135,8 +135,12 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
       schema: {
         operationId: endpoint.operationId,
         summary: endpoint.summary,
-        body: z.toJSONSchema(endpoint.request, { io: 'input', unrepresentable: 'any' }),
-        response: { 200: envelopeSchema({ type: 'object' }), 422: errorEnvelopeSchema, 500: errorEnvelopeSchema },
+        body: z.toJSONSchema(endpoint.request, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }),
+        response: {
+          200: envelopeSchema(z.toJSONSchema(endpoint.result, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' })),
+          422: errorEnvelopeSchema,
+          500: errorEnvelopeSchema,
+        },
       },
     },
     async (request: FastifyRequest) => {

@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ResolvedSubModule } from '../config/models.js';
 import type { RgbImage } from '../io/image.js';
-import type { RuntimeContext } from '../pipelines/types.js';
+import type { RuntimeContext } from '../runtime/context.js';
 import type { ort } from '../runtime/session.js';
 import { cropImage } from '../ops/resize.js';
 import { checkNonEmpty, classifierRows, InferenceConfigReader, readLabelAngles } from './common.js';
@@ -66,7 +66,7 @@ export class TextlineOrientationClassifier {
     const clsThresh = yml.config.PostProcess?.cls_thresh;
     const turnThreshold = typeof clsThresh === 'number' ? clsThresh : 0;
     return new TextlineOrientationClassifier(
-      await rt.loadSession(sub),
+      await rt.loadSession(sub.resolved),
       buildInput,
       angles,
       sub.batch_size ?? DEFAULT_BATCH_SIZE,

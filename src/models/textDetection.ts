@@ -7,7 +7,7 @@ import type { RgbImage } from '../io/image.js';
 import { loadCv, resizeLinear, type CV } from '../ops/cv.js';
 import { dbPostprocess, roundHalfEven, sortQuadBoxes, type DbPostprocessOptions, type Point } from '../ops/dbPostprocess.js';
 import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
-import type { RuntimeContext } from '../pipelines/types.js';
+import type { RuntimeContext } from '../runtime/context.js';
 import { ort } from '../runtime/session.js';
 import { IMAGENET_MEAN, IMAGENET_STD, InferenceConfigReader, channelTriple, positiveInt, scaleParam, stdParam } from './common.js';
 
@@ -157,7 +157,7 @@ export class TextDetector {
       unclipRatio: readParam(sub, 'unclip_ratio', positiveNumber, keyPath, post.unclip_ratio ?? 2.0),
       maxCandidates: post.max_candidates ?? 1000,
     };
-    const [cv, session] = await Promise.all([loadCv(), rt.loadSession(sub)]);
+    const [cv, session] = await Promise.all([loadCv(), rt.loadSession(sub.resolved)]);
     return new TextDetector(cv, session, settings.normalize, { scoreMode: post.score_mode ?? undefined, useDilation: post.use_dilation ?? undefined }, defaults);
   }
 

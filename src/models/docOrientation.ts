@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ResolvedSubModule } from '../config/models.js';
 import type { RgbImage } from '../io/image.js';
-import type { RuntimeContext } from '../pipelines/types.js';
+import type { RuntimeContext } from '../runtime/context.js';
 import { checkNonEmpty, classifierRows, InferenceConfigReader, readLabelAngles } from './common.js';
 import { PaddleClasPreprocess } from './paddleClasPreprocess.js';
 
@@ -28,7 +28,7 @@ export class DocOrientationClassifier {
     const yml = new InferenceConfigReader(sub, keyPath);
     const preprocess = PaddleClasPreprocess.fromConfig(yml);
     const angles = readLabelAngles(yml, [0, 90, 180, 270] as const);
-    return new DocOrientationClassifier(await rt.loadSession(sub), preprocess, angles);
+    return new DocOrientationClassifier(await rt.loadSession(sub.resolved), preprocess, angles);
   }
 
   async predict(img: RgbImage): Promise<{ angle: DocAngle; score: number }> {

@@ -3,7 +3,7 @@ import type { ResolvedSubModule } from '../config/models.js';
 import { ConfigError } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
 import { ctcGreedyDecode } from '../ops/ctcDecode.js';
-import type { RuntimeContext } from '../pipelines/types.js';
+import type { RuntimeContext } from '../runtime/context.js';
 import { checkNonEmpty, InferenceConfigReader } from './common.js';
 import { lineBatchTensor, readLineImageShape } from './textLine.js';
 
@@ -41,7 +41,7 @@ export class TextRecognizer {
     }
     // PaddleX always decodes with use_space_char: a space class follows the dictionary.
     const characters = ['blank', ...post.character_dict.map((c: unknown) => String(c)), ' '];
-    const session = await rt.loadSession(sub);
+    const session = await rt.loadSession(sub.resolved);
     checkModelShape(session, yml.where, height, characters.length);
     return new TextRecognizer(session, sub.batch_size ?? DEFAULT_BATCH_SIZE, height, width, characters);
   }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ResolvedSubModule } from '../config/models.js';
 import type { RgbImage } from '../io/image.js';
-import type { RuntimeContext } from '../pipelines/types.js';
+import type { RuntimeContext } from '../runtime/context.js';
 import { batchesByShape, classifierRows, effectiveBatchSize, InferenceConfigReader, positiveInt } from './common.js';
 import { PaddleClasPreprocess } from './paddleClasPreprocess.js';
 
@@ -55,7 +55,7 @@ export class ImageClassifier {
 
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<ImageClassifier> {
     const config = parseClassifierConfig(new InferenceConfigReader(sub, keyPath));
-    const session = await rt.loadSession(sub);
+    const session = await rt.loadSession(sub.resolved);
     return new ImageClassifier(session, config, effectiveBatchSize(session, sub.batch_size));
   }
 

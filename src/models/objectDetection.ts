@@ -6,7 +6,7 @@ import type { RgbImage } from '../io/image.js';
 import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import { resizeImage } from '../ops/resize.js';
 import { ort } from '../runtime/session.js';
-import type { RuntimeContext } from '../pipelines/types.js';
+import type { RuntimeContext } from '../runtime/context.js';
 import {
   IMAGENET_MEAN,
   IMAGENET_STD,
@@ -199,7 +199,7 @@ export class ObjectDetector {
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<ObjectDetector> {
     const yml = new InferenceConfigReader(sub, keyPath);
     const config = parseDetectorConfig(yml);
-    const session = await rt.loadSession(sub);
+    const session = await rt.loadSession(sub.resolved);
     const unknownInputs = session.inputNames.filter((name) => !KNOWN_INPUTS.includes(name));
     if (unknownInputs.length || !session.inputNames.includes('image')) {
       throw new ConfigError(

@@ -1,9 +1,8 @@
 import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
-import type { RgbImage } from '../io/image.js';
-import { canvasToJpeg, imageToCanvas, setFontCentredOn, strokeWidthFor, textWidthAt } from './draw.js';
+import type { RgbImage } from '../../io/image.js';
+import { canvasToJpeg, imageToCanvas, setFontCentredOn, strokeWidthFor, textWidthAt } from '../../vis/draw.js';
+import { DOCUMENT_JPEG_QUALITY } from '../shared/documentWorker.js';
 
-/** PaddleX doc pipelines encode with cv2.imencode, whose default JPEG quality is 95. */
-const OPENCV_JPEG_QUALITY = 95;
 /** PaddleX's `max_output_img_size` default, [maxHeight, maxWidth]. */
 const DEFAULT_MAX_SIZE: [number, number] = [2000, 2000];
 /** Share of a text box's height (or a vertical box's width) that the glyphs may fill. */
@@ -169,5 +168,5 @@ export async function drawOcrResult(
   });
   ctx.restore();
 
-  return canvasToJpeg(canvas, OPENCV_JPEG_QUALITY);
+  return canvasToJpeg(canvas, DOCUMENT_JPEG_QUALITY);
 }

@@ -1,0 +1,116 @@
+/**
+ * Model families by PaddleX `module_name`, and how a pipeline gets the model of one of its roles.
+ *
+ * PaddleX picks a model's implementation by model name (`Global.model_name` of the model dir's
+ * inference.yml, else the YAML's `model_name`), not by `module_name`: some of its own YAMLs carry
+ * wrong module names (PP-ShiTuV2.yaml calls its detector `text_detection`). So the pipeline says
+ * which family a role needs, the model name must not contradict it, and `module_name` is only a hint
+ * that is never trusted over the name.
+ */
+import type { ResolvedModel, ResolvedSubModule } from '../config/models.js';
+import type { PipelineConfig } from '../config/pipelineConfig.js';
+import { ConfigError } from '../errors.js';
+import type { RuntimeContext } from '../runtime/context.js';
+import { DocOrientationClassifier } from './docOrientation.js';
+import { ImageClassifier } from './imageClassification.js';
+import { ObjectDetector } from './objectDetection.js';
+import { TextDetector } from './textDetection.js';
+import { TextlineOrientationClassifier } from './textlineOrientation.js';
+import { TextRecognizer } from './textRecognition.js';
+
+/** A model family: loads one sub-module (checking its inference.yml) into a model object. */
+interface ModelFamily<M> {
+  load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<M>;
+}
+
+/** Every implemented family, keyed by PaddleX `module_name`. */
+const FAMILIES = {
+  text_detection: TextDetector,
+  text_recognition: TextRecognizer,
+  textline_orientation: TextlineOrientationClassifier,
+  doc_text_orientation: DocOrientationClassifier,
+  image_classification: ImageClassifier,
+  object_detection: ObjectDetector,
+} satisfies Record<string, ModelFamily<unknown>>;
+
+export type FamilyName = keyof typeof FAMILIES;
+export type ModelOf<F extends FamilyName> = Awaited<ReturnType<(typeof FAMILIES)[F]['load']>>;
+
+/**
+ * PaddleX model names → module, most specific first (the suffix rules win over family prefixes:
+ * PP-LCNet_x1_0_doc_ori is an orientation model, not a plain classifier). Modules not implemented
+ * here are listed too, so a model of the wrong kind gets a precise error.
+ */
+const NAME_RULES: Array<[RegExp, string]> = [
+  [/_seal_det$/, 'seal_text_detection'],
+  [/_det$/, 'text_detection'],
+  [/^(LaTeX_OCR_rec|UniMERNet|PP-FormulaNet)/, 'formula_recognition'],
+  [/(_rec|_rec_doc)$/, 'text_recognition'],
+  [/(textline_ori|^ch_ppocr_mobile_v2[._]0_cls)$/, 'textline_orientation'],
+  [/doc_ori$/, 'doc_text_orientation'],
+  [/_table_cls$/, 'table_classification'],
+  [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
+  [/_ML$/, 'image_multilabel_classification'],
+  [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
+  [/^(PicoDet|PP-YOLOE|RT-DETR|YOLOv3|YOLOX|FCOS|Cascade-|Faster-|DETR|DINO|CenterNet|BlazeFace)/, 'object_detection'],
+  [/^(PP-LCNet|PP-HGNet|ResNet|MobileNet|ConvNeXt|SwinTransformer|CLIP|FasterNet|StarNet|PP-LCNetV2|MobileNetV\d)/, 'image_classification'],
+];
+
+/** The module PaddleX would run a model name with, when the name is one of its known kinds. */
+export function moduleOfModelName(modelName: string): string | undefined {
+  return NAME_RULES.find(([pattern]) => pattern.test(modelName))?.[1];
+}
+
+/** The name PaddleX picks the implementation by: `Global.model_name` of inference.yml, else the YAML's `model_name`. */
+function effectiveModelName(model: ResolvedModel): string {
+  const fromYml: unknown = model.inferenceConfig?.Global?.model_name;
+  return typeof fromYml === 'string' && fromYml ? fromYml : model.modelName;
+}
+
+function resolvedSub(config: PipelineConfig | undefined, role: string): ResolvedSubModule | undefined {
+  const sub = config?.SubModules?.[role] as ResolvedSubModule | undefined;
+  // Models are resolved on the main thread before workers start; an unresolved one here is a bug.
+  if (sub && !sub.resolved) throw new Error(`SubModules.${role}: model ${sub.model_name} was not resolved before the pipeline was created`);
+  return sub;
+}
+
+/**
+ * Loads `SubModules.<role>` of `config` (or undefined when the config leaves the role out) as a
+ * `family` model. `keyPrefix` is the config's own key path, e.g. `SubPipelines.DocPreprocessor`.
+ */
+export async function loadOptionalModel<F extends FamilyName>(
+  config: PipelineConfig | undefined,
+  role: string,
+  family: F,
+  rt: RuntimeContext,
+  keyPrefix = '',
+): Promise<ModelOf<F> | undefined> {
+  const sub = resolvedSub(config, role);
+  if (!sub) return undefined;
+  const keyPath = `${keyPrefix ? `${keyPrefix}.` : ''}SubModules.${role}`;
+  const modelName = effectiveModelName(sub.resolved);
+  const named = moduleOfModelName(modelName);
+  if (named && named !== family) {
+    throw new ConfigError(
+      `${keyPath}: model ${modelName} is a ${named} model (PaddleX chooses the implementation by model name), ` +
+        `but this role needs a ${family} model. Point model_name/model_dir at a ${family} model.`,
+    );
+  }
+  return (await FAMILIES[family].load(sub, rt, keyPath)) as ModelOf<F>;
+}
+
+/** Like loadOptionalModel, for a role the pipeline cannot run without. */
+export async function loadModel<F extends FamilyName>(
+  config: PipelineConfig,
+  role: string,
+  family: F,
+  rt: RuntimeContext,
+  keyPrefix = '',
+): Promise<ModelOf<F>> {
+  const model = await loadOptionalModel(config, role, family, rt, keyPrefix);
+  if (!model) {
+    const keyPath = `${keyPrefix ? `${keyPrefix}.` : ''}SubModules.${role}`;
+    throw new ConfigError(`${keyPath} is missing from the ${config.pipeline_name} pipeline config (it needs a ${family} model)`);
+  }
+  return model;
+}

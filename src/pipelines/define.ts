@@ -1,0 +1,92 @@
+/**
+ * The shape of a pipeline: one descriptor (HTTP side, `pipeline.ts`) and one worker module
+ * (`worker.ts`) per folder. The descriptor names the worker module by URL and imports only its
+ * types, so the HTTP thread never loads onnxruntime, canvas or PDF code, while TypeScript still
+ * checks every `ctx.run(op, payload)` against the worker's operations.
+ */
+import type { z } from 'zod';
+import type { PipelineConfig } from '../config/pipelineConfig.js';
+import type { RuntimeContext, WorkerModule, WorkerOps } from '../runtime/context.js';
+
+export type { RuntimeContext, WorkerOps } from '../runtime/context.js';
+
+/** Serving.* of the pipeline YAML, with PaddleX's defaults applied and `extra` checked by the descriptor's schema. */
+export interface ServingConfig<Extra = Record<string, unknown>> {
+  visualize: boolean;
+  extra: Extra;
+}
+
+export interface RunOptions {
+  /** buffers of the payload to move to the worker instead of copying (they become unusable here) */
+  transfer?: ArrayBuffer[];
+  /**
+   * A further task of an already admitted request (e.g. the next PDF page): it skips the queue
+   * bound so a long document is not failed half-way.
+   */
+  continuation?: boolean;
+}
+
+/** What an endpoint handler may do (HTTP thread): it never runs inference itself. */
+export interface EndpointContext<Ops extends WorkerOps = WorkerOps, Extra = Record<string, unknown>> {
+  logId: string;
+  /** the pipeline's config as loaded (only its active parts, with models resolved) */
+  config: PipelineConfig;
+  serving: ServingConfig<Extra>;
+  /** Run an operation of this pipeline's worker module on an inference worker (queued; 503 when the queue is full). */
+  run<K extends keyof Ops & string>(op: K, payload: Parameters<Ops[K]>[0], options?: RunOptions): Promise<Awaited<ReturnType<Ops[K]>>>;
+  /** inference workers: how many tasks of one request can usefully run at once */
+  workers: number;
+  /** Bytes of an input string: http(s) URL (fetched with limits) or Base64. `field` names it in errors. */
+  loadInput(value: string, field: string): Promise<Uint8Array>;
+}
+
+/** What the endpoint's main request field carries: an image, or a document (image or PDF, with `fileType`). */
+export type InputKind = 'image' | 'document';
+
+export interface EndpointSpec<Req = any, Res = any, Ops extends WorkerOps = any, Extra = any> {
+  /** e.g. '/object-detection' (also the Triton model name without the slash) */
+  path: string;
+  /** PaddleX's operationId (`infer` for most endpoints) */
+  operationId: string;
+  summary: string;
+  /** Request body; unknown fields are ignored, optional fields accept null where PaddleX does. */
+  request: z.ZodType<Req>;
+  /** The `result` of the response envelope, published in OpenAPI and checked by the conformance tests. */
+  result: z.ZodType<Res>;
+  input: { kind: InputKind; field: string };
+  handle(req: Req, ctx: EndpointContext<Ops, Extra>): Promise<Res>;
+}
+
+export interface PipelineDescriptor<Ops extends WorkerOps = any, Extra = any> {
+  /** `pipeline_name` in the YAML */
+  pipelineName: string;
+  endpoints: Array<EndpointSpec<any, any, Ops, Extra>>;
+  /** Schema of `Serving.extra`; a bad value stops startup naming the key path. */
+  servingExtra: z.ZodType<Extra>;
+  /**
+   * The config without the parts it switches off (e.g. OCR's `use_doc_preprocessor: False` drops
+   * SubPipelines.DocPreprocessor), so their models are neither resolved nor loaded, as in PaddleX.
+   */
+  activeConfig?(config: PipelineConfig): PipelineConfig;
+  /** URL of the worker module (its default export is made by `defineWorker`) */
+  worker: string;
+}
+
+/** The operations a worker module offers, for `import type` on the HTTP side. */
+export type OpsOf<W> = W extends WorkerModule<infer Ops> ? Ops : never;
+
+/** Worker side of a pipeline: load its models, return its operations. */
+export function defineWorker<Ops extends WorkerOps>(create: (config: PipelineConfig, rt: RuntimeContext) => Promise<Ops>): WorkerModule<Ops> {
+  return { create };
+}
+
+/** An endpoint whose handler is checked against its request and result schemas and the worker's operations. */
+export function defineEndpoint<Ops extends WorkerOps, Extra = Record<string, unknown>>() {
+  return <ReqS extends z.ZodType, ResS extends z.ZodType>(
+    spec: Omit<EndpointSpec<z.output<ReqS>, z.input<ResS>, Ops, Extra>, 'request' | 'result'> & { request: ReqS; result: ResS },
+  ): EndpointSpec<z.output<ReqS>, z.input<ResS>, Ops, Extra> => spec as EndpointSpec<z.output<ReqS>, z.input<ResS>, Ops, Extra>;
+}
+
+export function definePipeline<Ops extends WorkerOps, Extra>(descriptor: PipelineDescriptor<Ops, Extra>): PipelineDescriptor<Ops, Extra> {
+  return descriptor;
+}

@@ -1,0 +1,77 @@
+/**
+ * PaddleX's single-detector pipelines (object_detection, small_object_detection, ...) differ only in
+ * names: POST <path> {image, threshold?, visualize?} → detectedObjects (+ annotated image). This is
+ * the HTTP side; `detectionWorker.ts` is the worker side.
+ */
+import { z } from 'zod';
+import type { DetectionThreshold } from '../../models/objectDetection.js';
+import { defineEndpoint, definePipeline, type PipelineDescriptor } from '../define.js';
+import type { DetectionOps } from './detectionWorker.js';
+import { transferable, withImage } from './output.js';
+import { optional, visualizeField, wantsVisualization } from './request.js';
+import { base64Image, boundingBox, noServingExtra } from './schemas.js';
+
+/** A number, or {classId: number} with integer class ids (JSON/YAML keys arrive as strings). */
+export const thresholdSchema = z.union([
+  z.number(),
+  z.record(z.string().regex(/^\d+$/, 'class ids must be integers >= 0'), z.number().min(0).max(1)),
+]);
+
+
+export function toThreshold(value: z.infer<typeof thresholdSchema>): DetectionThreshold {
+  if (typeof value === 'number') return value;
+  // "007" and "7" name the same class.
+  return Object.fromEntries(Object.entries(value).map(([classId, min]) => [Number(classId), min]));
+}
+
+export const detectedObject = z.object({
+  bbox: boundingBox,
+  categoryId: z.number().int(),
+  categoryName: z.string(),
+  score: z.number(),
+});
+
+const request = z.object({
+  image: z.string(),
+  threshold: optional(thresholdSchema),
+  visualize: visualizeField,
+});
+
+const result = z.object({
+  detectedObjects: z.array(detectedObject),
+  image: base64Image().optional(),
+});
+
+export function detectionPipeline(options: {
+  pipelineName: string;
+  path: string;
+  summary: string;
+  /** URL of the pipeline's worker module (made by `detectionWorker`) */
+  worker: string;
+}): PipelineDescriptor<DetectionOps, Record<string, unknown>> {
+  return definePipeline<DetectionOps, Record<string, unknown>>({
+    pipelineName: options.pipelineName,
+    worker: options.worker,
+    servingExtra: noServingExtra,
+    endpoints: [
+      defineEndpoint<DetectionOps>()({
+        path: options.path,
+        operationId: 'infer',
+        summary: options.summary,
+        request,
+        result,
+        input: { kind: 'image', field: 'image' },
+        async handle(req, ctx) {
+          const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
+          const task = {
+            image: bytes,
+            threshold: req.threshold == null ? null : toThreshold(req.threshold),
+            visualize: wantsVisualization(req.visualize, ctx),
+          };
+          const { image, ...fields } = await ctx.run('predict', task, { transfer });
+          return withImage(fields, image);
+        },
+      }),
+    ],
+  });
+}

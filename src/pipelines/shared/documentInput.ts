@@ -1,0 +1,112 @@
+/**
+ * Document input, HTTP side, for every pipeline whose request is PaddleX's `{file, fileType}`: file
+ * type resolution, PDF pages fanned out over the workers, the page limits, `dataInfo`, and the
+ * `Serving.extra` keys of PaddleX's document apps. The worker side is `documentWorker.ts`.
+ */
+import { z } from 'zod';
+import { invalidInput } from '../../errors.js';
+import { resolveFileType } from '../../io/fileType.js';
+import type { EndpointContext, RunOptions } from '../define.js';
+import { transferable } from './output.js';
+import { optional } from './request.js';
+import type { DataInfo } from './schemas.js';
+
+/** A request may not make the server render more PDF pages than this, whatever the YAML says. */
+export const PDF_PAGE_HARD_LIMIT = 1000;
+
+const positiveInt = z.number().int().positive();
+
+/** `Serving.extra` of PaddleX's document apps, with its defaults. Keys for features pipeserve lacks stop startup. */
+export const documentServingExtra = z.strictObject(
+  {
+    /** PDF pages rendered per request; null = all (bounded by PDF_PAGE_HARD_LIMIT) */
+    max_num_input_imgs: positiveInt.nullable().default(10),
+    /** [height, width] of the largest output image */
+    max_output_img_size: z.tuple([positiveInt, positiveInt]).default([2000, 2000]),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `${issue.keys.join(', ')}: not supported by pipeserve (images are always returned as Base64; supported keys: max_num_input_imgs, max_output_img_size)`
+        : undefined,
+  },
+);
+export type DocumentServingExtra = z.output<typeof documentServingExtra>;
+
+/** PaddleX's `BaseInferRequest`: the file (URL or Base64) and `fileType` 0 = PDF, 1 = image, null = from the URL. */
+export const documentRequestFields = {
+  file: z.string(),
+  // one literal schema (not a union) so a bad value reports pydantic's literal_error "Input should be 0 or 1"
+  fileType: optional(z.literal([0, 1])),
+};
+
+/** What a page result must tell the HTTP side: the size of the page image, for `dataInfo`. */
+export interface PageSize {
+  width: number;
+  height: number;
+}
+
+/** The worker operations every document pipeline has (made by `documentOps`). */
+export type DocumentOps<Settings, Page extends PageSize> = {
+  predictImage(payload: { image: Uint8Array; settings: Settings }): Promise<Page>;
+  countPdfPages(payload: { pdf: Uint8Array }): Promise<{ numPages: number }>;
+  predictPdfPage(payload: { pdf: Uint8Array; page: number; settings: Settings }): Promise<Page>;
+};
+
+/** Map with at most `limit` calls in flight, results in input order. */
+export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!, index);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+/**
+ * Runs a document request: one page for an image, or the first `max_num_input_imgs` pages of a PDF
+ * spread over all workers. Returns the page results in order and PaddleX's `dataInfo`.
+ */
+export async function runDocument<Ops extends DocumentOps<any, PageSize>>(
+  req: { file: string; fileType?: 0 | 1 | null },
+  ctx: EndpointContext<Ops, DocumentServingExtra>,
+  settings: Parameters<Ops['predictImage']>[0]['settings'],
+): Promise<{ pages: Array<Awaited<ReturnType<Ops['predictImage']>>>; dataInfo: DataInfo }> {
+  type Page = Awaited<ReturnType<Ops['predictImage']>>;
+  // The operations every document worker has, seen without the pipeline's own ones.
+  const run = ctx.run as unknown as <K extends keyof DocumentOps<unknown, Page>>(
+    op: K,
+    payload: Parameters<DocumentOps<unknown, Page>[K]>[0],
+    options?: RunOptions,
+  ) => ReturnType<DocumentOps<unknown, Page>[K]>;
+  const fileType = resolveFileType(req.file, req.fileType);
+  const { bytes, transfer } = transferable(await ctx.loadInput(req.file, 'file'));
+
+  if (fileType === 'image') {
+    const page = await run('predictImage', { image: bytes, settings }, { transfer });
+    return { pages: [page], dataInfo: { width: page.width, height: page.height, type: 'image' } };
+  }
+
+  const { numPages } = await run('countPdfPages', { pdf: bytes });
+  const pageCount = Math.min(numPages, ctx.serving.extra.max_num_input_imgs ?? numPages);
+  if (pageCount > PDF_PAGE_HARD_LIMIT) {
+    throw invalidInput(
+      `file: the PDF has ${numPages} pages; this server processes at most ${PDF_PAGE_HARD_LIMIT} pages of one request ` +
+        `(set Serving.extra.max_num_input_imgs to at most ${PDF_PAGE_HARD_LIMIT} to process only the first pages)`,
+    );
+  }
+  // Pages run on all workers at once; each task gets its own copy of the (usually small) PDF bytes.
+  const pages = await mapConcurrent(
+    Array.from({ length: pageCount }, (_, i) => i),
+    ctx.workers,
+    (page) => run('predictPdfPage', { pdf: bytes, page, settings }, { continuation: true }),
+  );
+  return {
+    pages,
+    dataInfo: { numPages: pages.length, pages: pages.map((p) => ({ width: p.width, height: p.height })), type: 'pdf' },
+  };
+}

@@ -1,0 +1,34 @@
+/** Document input, worker side: decode an image or render one PDF page, then run the pipeline's page function. */
+import { decodeImage, encodeJpeg } from '../../io/codec.js';
+import type { RgbImage } from '../../io/image.js';
+import { openPdf, type PdfDocument } from '../../io/pdf.js';
+import { fitWithin } from '../../ops/resize.js';
+import type { DocumentOps, PageSize } from './documentInput.js';
+
+/** PaddleX's document apps encode output images with cv2.imencode, whose default JPEG quality is 95. */
+export const DOCUMENT_JPEG_QUALITY = 95;
+
+async function withPdf<T>(pdf: Uint8Array, use: (doc: PdfDocument) => Promise<T>): Promise<T> {
+  const doc = await openPdf(pdf, 'file');
+  try {
+    return await use(doc);
+  } finally {
+    await doc.close();
+  }
+}
+
+/** The three document operations around `predictPage` (which sees one decoded page at a time). */
+export function documentOps<Settings, Page extends PageSize>(
+  predictPage: (page: RgbImage, settings: Settings) => Promise<Page>,
+): DocumentOps<Settings, Page> {
+  return {
+    predictImage: async ({ image, settings }) => predictPage(await decodeImage(image, 'file'), settings),
+    countPdfPages: async ({ pdf }) => withPdf(pdf, async (doc) => ({ numPages: doc.numPages })),
+    predictPdfPage: async ({ pdf, page, settings }) => withPdf(pdf, async (doc) => predictPage(await doc.renderPage(page, { scale: 2 }), settings)),
+  };
+}
+
+/** An output image as PaddleX's document apps return it: shrunk to `max_output_img_size` ([height, width]), JPEG quality 95. */
+export async function encodeOutputImage(img: RgbImage, [maxHeight, maxWidth]: readonly [number, number]): Promise<Uint8Array> {
+  return encodeJpeg(await fitWithin(img, maxWidth, maxHeight), DOCUMENT_JPEG_QUALITY);
+}

@@ -1,0 +1,54 @@
+/** Result pieces PaddleX's schemas share (`paddlex/inference/serving/schemas/shared`), for OpenAPI and the conformance tests. */
+import { z } from 'zod';
+
+/** A Base64-encoded image in a result (JPEG unless said otherwise); `--input` saves these fields as files. */
+export const base64Image = (mediaType: 'image/jpeg' | 'image/png' = 'image/jpeg') =>
+  z.string().meta({ contentEncoding: 'base64', contentMediaType: mediaType, description: `Base64-encoded ${mediaType.slice(6).toUpperCase()} image` });
+
+/** Images keyed by PaddleX's internal image names (`outputImages`). */
+export const base64ImageMap = () => z.record(z.string(), base64Image()).meta({ description: 'Base64-encoded JPEG images by name' });
+
+/** [x1, y1, x2, y2], top-left and bottom-right corners */
+export const boundingBox = z.tuple([z.number(), z.number(), z.number(), z.number()]);
+
+export const category = z.object({ id: z.number().int(), name: z.string(), score: z.number() });
+
+export const imageInfo = z.object({ width: z.number().int(), height: z.number().int(), type: z.literal('image') });
+export const pdfInfo = z.object({
+  numPages: z.number().int(),
+  pages: z.array(z.object({ width: z.number().int(), height: z.number().int() })),
+  type: z.literal('pdf'),
+});
+/** `dataInfo` of document pipelines */
+export const dataInfo = z.union([imageInfo, pdfInfo]);
+export type DataInfo = z.infer<typeof dataInfo>;
+
+/** The empty Serving.extra of pipelines that read none of it (PaddleX's CV apps ignore it). */
+export const noServingExtra = z.record(z.string(), z.unknown());
+
+type JsonSchemaNode = { [key: string]: unknown };
+
+const isImageNode = (node: unknown): boolean =>
+  typeof (node as JsonSchemaNode | undefined)?.contentMediaType === 'string' && String((node as JsonSchemaNode).contentMediaType).startsWith('image/');
+
+/**
+ * The result fields that hold Base64 images (`image`, `ocrImage`, ...) and those that hold maps of
+ * them (`outputImages`), found from the result schema's `base64Image` annotations; `--input` saves them as files.
+ */
+export function imageFields(result: z.ZodType): { images: Set<string>; imageMaps: Set<string> } {
+  const images = new Set<string>();
+  const imageMaps = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    const n = node as JsonSchemaNode;
+    for (const [name, child] of Object.entries((n.properties as Record<string, unknown>) ?? {})) {
+      if (isImageNode(child)) images.add(name);
+      else if (isImageNode((child as JsonSchemaNode)?.additionalProperties)) imageMaps.add(name);
+      visit(child);
+    }
+    for (const key of ['items', 'prefixItems', 'anyOf', 'oneOf', 'allOf', 'additionalProperties']) visit(n[key]);
+  };
+  visit(z.toJSONSchema(result, { io: 'input', unrepresentable: 'any' }));
+  return { images, imageMaps };
+}
