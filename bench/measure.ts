@@ -138,7 +138,12 @@ async function withServer<T>(spec: PipelineSpec, workers: number, use: (server: 
 }
 
 /** One server per worker count, all up at once (idle workers cost memory, not CPU). */
-function withServers<T>(spec: PipelineSpec, workerCounts: number[], use: (servers: Server[]) => Promise<T>, started: Server[] = []): Promise<T> {
+function withServers<T>(
+  spec: PipelineSpec,
+  workerCounts: number[],
+  use: (servers: Server[]) => Promise<T>,
+  started: Server[] = [],
+): Promise<T> {
   if (started.length === workerCounts.length) return use(started);
   return withServer(spec, workerCounts[started.length]!, (server) => withServers(spec, workerCounts, use, [...started, server]));
 }
@@ -207,7 +212,10 @@ async function rawBySessionVariant(recorded: RecordedRun[][], rounds: number): P
   const paths = [...new Set(recorded.flat().map((r) => r.onnxPath))];
   const variants = await Promise.all(
     SESSION_VARIANTS.map(async (variant) => {
-      const options = { ...sessionOptions({ device: CPU, intraOpThreads: variant.threads }), ...(variant.extra ? { extra: variant.extra } : {}) };
+      const options = {
+        ...sessionOptions({ device: CPU, intraOpThreads: variant.threads }),
+        ...(variant.extra ? { extra: variant.extra } : {}),
+      };
       return new Map(await Promise.all(paths.map(async (p) => [p, await ort.InferenceSession.create(p, options)] as const)));
     }),
   );
@@ -288,7 +296,8 @@ async function measureLatency(spec: PipelineSpec, servers: Server[], requests: u
       rawByVariant,
       inProcessMs: mean(predict!),
       rawDetail: spec.images.map(
-        (img, i) => `${img.name}: ${raw![i]!.toFixed(1)} ms = ${describeRuns(recorded[i]!, byModel[i]!)}; in-process predict ${predict![i]!.toFixed(1)} ms`,
+        (img, i) =>
+          `${img.name}: ${raw![i]!.toFixed(1)} ms = ${describeRuns(recorded[i]!, byModel[i]!)}; in-process predict ${predict![i]!.toFixed(1)} ms`,
       ),
       httpMs: http.map(mean),
       results,
@@ -314,7 +323,13 @@ interface ThroughputFigures {
  * baseline at the same concurrency; at SATURATED also service.invoke on the main server and HTTP on
  * the other servers.
  */
-async function measureThroughput(spec: PipelineSpec, servers: Server[], requests: unknown[], bodies: Buffer[], baseline?: OcrBaseline): Promise<ThroughputFigures> {
+async function measureThroughput(
+  spec: PipelineSpec,
+  servers: Server[],
+  requests: unknown[],
+  bodies: Buffer[],
+  baseline?: OcrBaseline,
+): Promise<ThroughputFigures> {
   const main = servers[0]!;
   const rates = new Map<number, number>();
   const baselineRates = new Map<number, number>();

@@ -105,7 +105,14 @@ export function inReadingOrder(pieces: readonly PlacedText[]): string {
       rows.push([piece]);
     }
   }
-  return rows.map((row) => row.sort((a, b) => a.left - b.left).map((p) => p.text).join(' ')).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .sort((a, b) => a.left - b.left)
+        .map((p) => p.text)
+        .join(' '),
+    )
+    .join('\n');
 }
 
 /** A PaddleX OCR `prunedResult` as placed pieces (rec_boxes are [x1, y1, x2, y2]). */

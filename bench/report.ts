@@ -96,7 +96,10 @@ export function ocrTable(pages: TextPage[], cmp: OcrComparison): string {
     ['CER mean', percent(mean(cmp.oursCer)), percent(mean(cmp.theirsCer)), ''],
     ['CER mean, NFKC-folded', percent(mean(cmp.oursCerNfkc)), percent(mean(cmp.theirsCerNfkc)), ''],
   ];
-  return formatTable(['OCR', `pipeserve HTTP (${configName(mainWorkers(cmp.ours))})`, '@gutenye/ocr-node (this thread)', 'ours/theirs'], rows);
+  return formatTable(
+    ['OCR', `pipeserve HTTP (${configName(mainWorkers(cmp.ours))})`, '@gutenye/ocr-node (this thread)', 'ours/theirs'],
+    rows,
+  );
 }
 
 /** Recognized lines that match no reference line (spaces ignored), per page and engine: what the CER counts. */
@@ -104,7 +107,10 @@ export function misreadLines(pages: TextPage[], cmp: OcrComparison): string[] {
   const out: string[] = [];
   for (const [i, page] of pages.entries()) {
     const reference = new Set(page.lines.map(withoutSpaces));
-    for (const [engine, text] of [['pipeserve', cmp.oursTexts[i]!], ['@gutenye/ocr-node', cmp.theirs.texts[i]!]] as const) {
+    for (const [engine, text] of [
+      ['pipeserve', cmp.oursTexts[i]!],
+      ['@gutenye/ocr-node', cmp.theirs.texts[i]!],
+    ] as const) {
       const wrong = text.split('\n').filter((line) => !reference.has(withoutSpaces(line)));
       if (wrong.length) out.push(`  ${page.name}, ${engine}: ${wrong.map((l) => JSON.stringify(l)).join(', ')}`);
     }

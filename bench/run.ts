@@ -12,7 +12,18 @@ import path from 'node:path';
 import { ort } from '../src/runtime/session.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../test/helpers/fixtures.js';
 import { OPENCV_DATA, SKIMAGE_DATA } from '../test/helpers/paths.js';
-import { configName, CORES, measurePipeline, note, threadsFor, withGutenye, WORKER_COUNTS, type BenchImage, type PipelineFigures, type PipelineSpec } from './measure.js';
+import {
+  configName,
+  CORES,
+  measurePipeline,
+  note,
+  threadsFor,
+  withGutenye,
+  WORKER_COUNTS,
+  type BenchImage,
+  type PipelineFigures,
+  type PipelineSpec,
+} from './measure.js';
 import { renderTextPages, type TextPage } from './ocrText.js';
 import { compareOcr, configTable, mainTable, misreadLines, ocrTable, rawDetail, sessionVariantTable, targets } from './report.js';
 
@@ -23,7 +34,11 @@ async function photo(dir: string, file: string): Promise<BenchImage> {
 }
 
 async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
-  const photos = await Promise.all([photo(OPENCV_DATA, 'messi5.jpg'), photo(OPENCV_DATA, 'orange.jpg'), photo(SKIMAGE_DATA, 'chelsea.png')]);
+  const photos = await Promise.all([
+    photo(OPENCV_DATA, 'messi5.jpg'),
+    photo(OPENCV_DATA, 'orange.jpg'),
+    photo(SKIMAGE_DATA, 'chelsea.png'),
+  ]);
   const imageRequest = (image: string) => ({ image, visualize: false });
   const fast = { rounds: QUICK ? 5 : 20, sliceMs: QUICK ? 1000 : 2500, slices: QUICK ? 1 : 2 };
   return [
@@ -108,7 +123,13 @@ async function main(): Promise<void> {
       ...(misread.length ? ['recognized lines that match no line of the page:', ...misread] : []),
     );
   }
-  out.push('', 'targets:', ...targets(all, ocr).map((l) => `  ${l}`), '', `bench took ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  out.push(
+    '',
+    'targets:',
+    ...targets(all, ocr).map((l) => `  ${l}`),
+    '',
+    `bench took ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
   process.stdout.write(`${out.join('\n')}\n`);
 }
 

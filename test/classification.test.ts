@@ -102,7 +102,8 @@ test('unknown ops and bad parameters are ConfigErrors naming the op, key path an
   const unknown = await withTransformOps((ops) => [{ RandomFlip: null }, ...ops]);
   await assert.rejects(ImageClassifier.load(unknown, cpuRuntime(), KEY_PATH), (err: Error) => {
     assert.ok(err instanceof ConfigError);
-    for (const part of ['RandomFlip', 'transform_ops[0]', KEY_PATH, unknown.resolved.source]) assert.ok(err.message.includes(part), err.message);
+    for (const part of ['RandomFlip', 'transform_ops[0]', KEY_PATH, unknown.resolved.source])
+      assert.ok(err.message.includes(part), err.message);
     return true;
   });
   const badCrop = await withTransformOps((ops) => ops.map((op) => ('CropImage' in op ? { CropImage: { size: -3 } } : op)));
@@ -111,7 +112,9 @@ test('unknown ops and bad parameters are ConfigErrors naming the op, key path an
     for (const part of ['CropImage', 'size', KEY_PATH, badCrop.resolved.source]) assert.ok(err.message.includes(part), err.message);
     return true;
   });
-  const badInterp = await withTransformOps((ops) => ops.map((op) => ('ResizeImage' in op ? { ResizeImage: { resize_short: 256, interpolation: 'WOBBLY' } } : op)));
+  const badInterp = await withTransformOps((ops) =>
+    ops.map((op) => ('ResizeImage' in op ? { ResizeImage: { resize_short: 256, interpolation: 'WOBBLY' } } : op)),
+  );
   await assert.rejects(ImageClassifier.load(badInterp, cpuRuntime(), KEY_PATH), /ResizeImage.*interpolation/);
   const noNormalize = await withTransformOps((ops) => ops.filter((op) => !('NormalizeImage' in op)));
   await assert.rejects(ImageClassifier.load(noNormalize, cpuRuntime(), KEY_PATH), /no NormalizeImage/);
@@ -180,10 +183,16 @@ test('endpoint: Base64 JPEG image when visualizing (Serving.visualize default), 
   const original = await readTestImage(ORANGE);
   assert.deepEqual({ format, width, height }, { format: 'jpeg', width: original.width, height: original.height });
 
-  const plain = await endpoint!.handle(endpoint!.request.parse({ image, visualize: false }), inProcessContext(imageClassificationPipeline, instance, config, true));
+  const plain = await endpoint!.handle(
+    endpoint!.request.parse({ image, visualize: false }),
+    inProcessContext(imageClassificationPipeline, instance, config, true),
+  );
   assert.deepEqual(Object.keys(plain), ['categories']);
   assert.equal((plain.categories as unknown[]).length, 3);
-  const byServingDefault = await endpoint!.handle(endpoint!.request.parse({ image }), inProcessContext(imageClassificationPipeline, instance, config, false));
+  const byServingDefault = await endpoint!.handle(
+    endpoint!.request.parse({ image }),
+    inProcessContext(imageClassificationPipeline, instance, config, false),
+  );
   assert.deepEqual(Object.keys(byServingDefault), ['categories']);
 });
 
@@ -199,7 +208,13 @@ test('endpoint request schema: image required, topk an integer > 0 or null', () 
 test('a missing sub-module or a bad YAML topk is a ConfigError', async () => {
   const dir = await classifierFixtureDir();
   const config = await fixturePipelineConfig('image_classification', dir);
-  await assert.rejects(createWorkerOps(imageClassificationPipeline, { ...config, SubModules: {} }), /SubModules\.ImageClassification is missing/);
+  await assert.rejects(
+    createWorkerOps(imageClassificationPipeline, { ...config, SubModules: {} }),
+    /SubModules\.ImageClassification is missing/,
+  );
   const badTopk = await fixturePipelineConfig('image_classification', dir, { topk: 'five' });
-  await assert.rejects(createWorkerOps(imageClassificationPipeline, badTopk), (err: Error) => err instanceof ConfigError && /SubModules\.ImageClassification\.topk/.test(err.message));
+  await assert.rejects(
+    createWorkerOps(imageClassificationPipeline, badTopk),
+    (err: Error) => err instanceof ConfigError && /SubModules\.ImageClassification\.topk/.test(err.message),
+  );
 });

@@ -94,7 +94,8 @@ describe('pipeserve startup errors', () => {
     const run = await runCli(['--serve', '--pipeline', 'no_such_pipeline']);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /Unknown pipeline "no_such_pipeline"/);
-    for (const name of ['OCR', 'image_classification', 'object_detection', 'small_object_detection']) assert.match(run.stderr, new RegExp(name));
+    for (const name of ['OCR', 'image_classification', 'object_detection', 'small_object_detection'])
+      assert.match(run.stderr, new RegExp(name));
   });
 
   test('a missing model names the model, every path searched and how to make the dir', async () => {
@@ -116,7 +117,10 @@ describe('pipeserve startup errors', () => {
     const image = path.join(OPENCV_DATA, 'messi5.jpg');
     const run = await runCli(['--pipeline', 'object_detection', '--input', image, '--workers', '1'], { PIPESERVE_HOME: home });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, new RegExp(`Creating model: PicoDet-S .* from ${path.join(home, 'models', 'PicoDet-S').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(
+      run.stderr,
+      new RegExp(`Creating model: PicoDet-S .* from ${path.join(home, 'models', 'PicoDet-S').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+    );
     assert.ok(JSON.parse(run.stdout).detectedObjects.some((o: any) => o.categoryName === 'person'));
   });
 
@@ -153,7 +157,24 @@ describe('pipeserve one-shot commands', () => {
   test('--help documents every option', async () => {
     const run = await runCli(['--help']);
     assert.equal(run.code, 0);
-    for (const flag of ['--serve', '--pipeline', '--device', '--host', '--port', '--use_hpip', '--workers', '--api-key', 'PIPESERVE_API_KEY', '--allow-private-urls', '--max-body-mb', '--max-queue', '--input', '--save_path', '--get_pipeline_config', '--install']) {
+    for (const flag of [
+      '--serve',
+      '--pipeline',
+      '--device',
+      '--host',
+      '--port',
+      '--use_hpip',
+      '--workers',
+      '--api-key',
+      'PIPESERVE_API_KEY',
+      '--allow-private-urls',
+      '--max-body-mb',
+      '--max-queue',
+      '--input',
+      '--save_path',
+      '--get_pipeline_config',
+      '--install',
+    ]) {
       assert.ok(run.stdout.includes(flag), `--help lacks ${flag}`);
     }
   });
@@ -212,8 +233,12 @@ describe('pipeserve one-shot commands', () => {
     const saved = JSON.parse(await readFile(path.join(out, 'doc_res.json'), 'utf8'));
     assert.equal(saved.dataInfo.type, 'pdf');
     assert.equal(saved.dataInfo.numPages, 2);
-    assert.deepEqual(saved.ocrResults.map((r: any) => r.prunedResult.rec_texts.join(' ')), ['First page text', 'Second page text']);
+    assert.deepEqual(
+      saved.ocrResults.map((r: any) => r.prunedResult.rec_texts.join(' ')),
+      ['First page text', 'Second page text'],
+    );
     const files = await readdir(out);
-    for (const f of ['doc_ocrResults_0_ocrImage.jpg', 'doc_ocrResults_1_ocrImage.jpg', 'doc_ocrResults_0_inputImage.jpg']) assert.ok(files.includes(f), `${f} in ${files}`);
+    for (const f of ['doc_ocrResults_0_ocrImage.jpg', 'doc_ocrResults_1_ocrImage.jpg', 'doc_ocrResults_0_inputImage.jpg'])
+      assert.ok(files.includes(f), `${f} in ${files}`);
   });
 });

@@ -49,8 +49,13 @@ async function detect(file: string, threshold?: number | Record<number, number>)
 }
 
 function assertInside(objects: DetectedObject[], img: RgbImage): void {
-  for (const { coordinate: [x1, y1, x2, y2] } of objects) {
-    assert.ok(x1 >= 0 && y1 >= 0 && x2 <= img.width && y2 <= img.height, `box ${[x1, y1, x2, y2]} leaves the ${img.width}x${img.height} image`);
+  for (const {
+    coordinate: [x1, y1, x2, y2],
+  } of objects) {
+    assert.ok(
+      x1 >= 0 && y1 >= 0 && x2 <= img.width && y2 <= img.height,
+      `box ${[x1, y1, x2, y2]} leaves the ${img.width}x${img.height} image`,
+    );
     assert.ok(x1 <= x2 && y1 <= y2);
   }
 }
@@ -95,13 +100,20 @@ test('a numeric threshold keeps exactly the scores above it', async () => {
   const high = (await detect(BUS, 0.85)).objects;
   for (const o of low) assert.ok(o.score > 0.3);
   for (const o of high) assert.ok(o.score > 0.85);
-  assert.deepEqual(high, low.filter((o) => o.score > 0.85), 'the same rows, in the same (model) order');
+  assert.deepEqual(
+    high,
+    low.filter((o) => o.score > 0.85),
+    'the same rows, in the same (model) order',
+  );
   assert.ok(low.length > high.length);
 });
 
 test('a per-class threshold map: listed classes use their value, others draw_threshold', async () => {
   const strictBall = (await detect(MESSI, { [SPORTS_BALL]: 0.95 })).objects;
-  assert.ok(strictBall.some((o) => o.clsId === PERSON), 'person keeps draw_threshold 0.5');
+  assert.ok(
+    strictBall.some((o) => o.clsId === PERSON),
+    'person keeps draw_threshold 0.5',
+  );
   assert.ok(!strictBall.some((o) => o.clsId === SPORTS_BALL), 'ball (0.81) is below its 0.95');
 
   const lenientPerson = (await detect(BUS, { [PERSON]: 0.1 })).objects;
@@ -110,7 +122,10 @@ test('a per-class threshold map: listed classes use their value, others draw_thr
   for (const o of lenientPerson.filter((o) => o.clsId !== PERSON)) assert.ok(o.score > 0.5);
   // PaddleX filters a map class by class, so the result is grouped by ascending class id
   const ids = lenientPerson.map((o) => o.clsId);
-  assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+  assert.deepEqual(
+    ids,
+    [...ids].sort((a, b) => a - b),
+  );
 });
 
 test('batch_size 4 on a model with a fixed batch of 1 (scale_factor [1, 2]) runs image by image', async () => {
@@ -177,7 +192,11 @@ function loadPipeline(definition: PipelineDescriptor<DetectionOps>, moduleParams
   if (!loadedPipelines.has(key)) {
     loadedPipelines.set(
       key,
-      fixturePipelineConfig(definition.pipelineName as 'object_detection' | 'small_object_detection', detectorFixtureDir(), moduleParams).then(async (config) => ({ config, instance: await createWorkerOps(definition, config) })),
+      fixturePipelineConfig(
+        definition.pipelineName as 'object_detection' | 'small_object_detection',
+        detectorFixtureDir(),
+        moduleParams,
+      ).then(async (config) => ({ config, instance: await createWorkerOps(definition, config) })),
     );
   }
   return loadedPipelines.get(key)!;
@@ -206,13 +225,19 @@ test('the YAML threshold applies when the request gives none; the request one wi
   const bytes = new Uint8Array(await readFile(MESSI));
   const { instance } = await loadPipeline(objectDetectionPipeline, { threshold: 0.9 });
   const byYaml = (await instance.predict({ image: bytes, visualize: false })) as DetectionTaskResult;
-  assert.deepEqual(byYaml.detectedObjects.map((o) => o.categoryId), [PERSON]);
+  assert.deepEqual(
+    byYaml.detectedObjects.map((o) => o.categoryId),
+    [PERSON],
+  );
   const byRequest = (await instance.predict({ image: bytes, threshold: 0.5, visualize: false })) as DetectionTaskResult;
   assert.ok(byRequest.detectedObjects.some((o) => o.categoryId === SPORTS_BALL));
 
   const perClassYaml = await loadPipeline(objectDetectionPipeline, { threshold: { [SPORTS_BALL]: 0.95 } });
   const filtered = (await perClassYaml.instance.predict({ image: bytes, visualize: false })) as DetectionTaskResult;
-  assert.deepEqual(filtered.detectedObjects.map((o) => o.categoryId), [PERSON]);
+  assert.deepEqual(
+    filtered.detectedObjects.map((o) => o.categoryId),
+    [PERSON],
+  );
 });
 
 test('endpoint: threshold map with string class ids; image only when visualizing', async () => {
@@ -220,13 +245,22 @@ test('endpoint: threshold map with string class ids; image only when visualizing
   const { config, instance } = await loadPipeline(objectDetectionPipeline);
   const image = (await readFile(MESSI)).toString('base64');
 
-  const strictBall = await endpoint.handle(endpoint.request.parse({ image, threshold: { '32': 0.95 }, visualize: false }), inProcessContext(objectDetectionPipeline, instance, config, true));
+  const strictBall = await endpoint.handle(
+    endpoint.request.parse({ image, threshold: { '32': 0.95 }, visualize: false }),
+    inProcessContext(objectDetectionPipeline, instance, config, true),
+  );
   assert.deepEqual(Object.keys(strictBall), ['detectedObjects']);
   const objects = strictBall.detectedObjects as DetectedObjectResult[];
-  assert.deepEqual(objects.map((o) => o.categoryId), [PERSON]);
+  assert.deepEqual(
+    objects.map((o) => o.categoryId),
+    [PERSON],
+  );
   assert.deepEqual(Object.keys(objects[0]!), ['bbox', 'categoryId', 'categoryName', 'score']);
 
-  const visual = await endpoint.handle(endpoint.request.parse({ image }), inProcessContext(objectDetectionPipeline, instance, config, true));
+  const visual = await endpoint.handle(
+    endpoint.request.parse({ image }),
+    inProcessContext(objectDetectionPipeline, instance, config, true),
+  );
   assert.deepEqual(Object.keys(visual), ['detectedObjects', 'image']);
   assert.equal((await sharp(Buffer.from(visual.image as string, 'base64')).metadata()).format, 'jpeg');
 });

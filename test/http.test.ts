@@ -42,7 +42,10 @@ describe('basic serving: classification + detection on one port', () => {
   });
 
   test('image classification: chelsea.png is a cat, orange.jpg an orange; probabilities', async () => {
-    const cat = await postJson(`${server.url}/image-classification`, { image: await b64(path.join(SKIMAGE_DATA, 'chelsea.png')), visualize: false });
+    const cat = await postJson(`${server.url}/image-classification`, {
+      image: await b64(path.join(SKIMAGE_DATA, 'chelsea.png')),
+      visualize: false,
+    });
     assert.equal(cat.status, 200);
     assert.deepEqual(Object.keys(cat.body), ['logId', 'result', 'errorCode', 'errorMsg']);
     assert.equal(cat.body.errorMsg, 'Success');
@@ -53,7 +56,11 @@ describe('basic serving: classification + detection on one port', () => {
     assert.ok(categories[0].score > 0 && categories[0].score <= 1);
     assert.ok(!('image' in cat.body.result), 'no image when visualize is false');
 
-    const orange = await postJson(`${server.url}/image-classification`, { image: await b64(path.join(OPENCV_DATA, 'orange.jpg')), topk: 2, visualize: null });
+    const orange = await postJson(`${server.url}/image-classification`, {
+      image: await b64(path.join(OPENCV_DATA, 'orange.jpg')),
+      topk: 2,
+      visualize: null,
+    });
     assert.equal(orange.status, 200);
     assert.equal(orange.body.result.categories.length, 2);
     assert.equal(orange.body.result.categories[0].name, 'Orange');
@@ -62,7 +69,10 @@ describe('basic serving: classification + detection on one port', () => {
   });
 
   test('object detection: messi5 has a person ≥ 0.9 and a sports ball; bus.jpg a bus', async () => {
-    const messi = await postJson(`${server.url}/object-detection`, { image: await b64(path.join(OPENCV_DATA, 'messi5.jpg')), visualize: true });
+    const messi = await postJson(`${server.url}/object-detection`, {
+      image: await b64(path.join(OPENCV_DATA, 'messi5.jpg')),
+      visualize: true,
+    });
     assert.equal(messi.status, 200);
     const objects = messi.body.result.detectedObjects;
     assert.deepEqual(Object.keys(objects[0]), ['bbox', 'categoryId', 'categoryName', 'score']);
@@ -72,7 +82,10 @@ describe('basic serving: classification + detection on one port', () => {
     const input = await sharp(path.join(OPENCV_DATA, 'messi5.jpg')).metadata();
     assert.deepEqual([meta.width, meta.height], [input.width, input.height]);
 
-    const bus = await postJson(`${server.url}/small-object-detection`, { image: await b64(path.join(SHARED_MODELS, 'PicoDet-XS/bus.jpg')), visualize: false });
+    const bus = await postJson(`${server.url}/small-object-detection`, {
+      image: await b64(path.join(SHARED_MODELS, 'PicoDet-XS/bus.jpg')),
+      visualize: false,
+    });
     assert.equal(bus.status, 200);
     assert.ok(bus.body.result.detectedObjects.some((o: any) => o.categoryName === 'bus'));
   });
@@ -129,8 +142,14 @@ describe('basic serving: classification + detection on one port', () => {
   test('bad inputs get 422 envelopes that say what was wrong', async () => {
     const url = `${server.url}/image-classification`;
     assert.match(assertErrorEnvelope(await postJson(url, { image: 'not base64 at all!!' }), 422), /image.*Base64/i);
-    assert.match(assertErrorEnvelope(await postJson(url, { image: Buffer.from('hello, I am not an image').toString('base64') }), 422), /image/);
-    assert.match(assertErrorEnvelope(await postJson(url, { image: Buffer.from(await truncatedJpeg()).toString('base64') }), 422), /truncated|corrupt/i);
+    assert.match(
+      assertErrorEnvelope(await postJson(url, { image: Buffer.from('hello, I am not an image').toString('base64') }), 422),
+      /image/,
+    );
+    assert.match(
+      assertErrorEnvelope(await postJson(url, { image: Buffer.from(await truncatedJpeg()).toString('base64') }), 422),
+      /truncated|corrupt/i,
+    );
     const started = Date.now();
     const bomb = await postJson(url, { image: Buffer.from(await pngBomb()).toString('base64') });
     assert.match(assertErrorEnvelope(bomb, 422), /30000/);
@@ -140,7 +159,10 @@ describe('basic serving: classification + detection on one port', () => {
   test('an over-size body gets 413, unknown paths 404, wrong methods 405', async () => {
     const big = await postJson(`${server.url}/image-classification`, { image: 'A'.repeat(9 * 2 ** 20) });
     assert.match(assertErrorEnvelope(big, 413), /8 MB/);
-    assertErrorEnvelope({ status: (await fetch(`${server.url}/nope`)).status, body: await (await fetch(`${server.url}/nope`)).json() }, 404);
+    assertErrorEnvelope(
+      { status: (await fetch(`${server.url}/nope`)).status, body: await (await fetch(`${server.url}/nope`)).json() },
+      404,
+    );
     const wrongMethod = await fetch(`${server.url}/object-detection`);
     assert.equal(assertErrorEnvelope({ status: wrongMethod.status, body: await wrongMethod.json() }, 405), 'Method Not Allowed');
   });
@@ -206,9 +228,15 @@ describe('URL inputs when private addresses are allowed', () => {
   test('404, slow and huge URLs are 422s that name the problem', async () => {
     assert.match(assertErrorEnvelope(await postJson(`${server.url}/object-detection`, { image: `${files.url}/missing.jpg` }), 422), /404/);
     const started = Date.now();
-    assert.match(assertErrorEnvelope(await postJson(`${server.url}/object-detection`, { image: `${files.url}/slow.jpg` }), 422), /timed out/i);
+    assert.match(
+      assertErrorEnvelope(await postJson(`${server.url}/object-detection`, { image: `${files.url}/slow.jpg` }), 422),
+      /timed out/i,
+    );
     assert.ok(Date.now() - started < 3000);
-    assert.match(assertErrorEnvelope(await postJson(`${server.url}/object-detection`, { image: `${files.url}/huge.jpg` }), 422), /larger than/i);
+    assert.match(
+      assertErrorEnvelope(await postJson(`${server.url}/object-detection`, { image: `${files.url}/huge.jpg` }), 422),
+      /larger than/i,
+    );
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
   });
 });
@@ -216,7 +244,10 @@ describe('URL inputs when private addresses are allowed', () => {
 describe('API key', () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer({ pipelines: [await fixturePipelineYaml('object_detection', await detectorFixtureDir())], apiKey: 's3cret' });
+    server = await startServer({
+      pipelines: [await fixturePipelineYaml('object_detection', await detectorFixtureDir())],
+      apiKey: 's3cret',
+    });
   });
   after(() => server?.close());
 

@@ -29,7 +29,17 @@ describe('isUrl (PaddleX semantics)', () => {
     }
   });
   test('everything else is treated as Base64', () => {
-    for (const s of ['', 'http://', 'https:///path', 'HTTP://example.com', 'ftp://example.com/a.png', 'data:image/png;base64,AAAA', '/tmp/a.png', 'aGVsbG8=', 'http:/x']) {
+    for (const s of [
+      '',
+      'http://',
+      'https:///path',
+      'HTTP://example.com',
+      'ftp://example.com/a.png',
+      'data:image/png;base64,AAAA',
+      '/tmp/a.png',
+      'aGVsbG8=',
+      'http:/x',
+    ]) {
       assert.equal(isUrl(s), false, s);
     }
   });
@@ -83,7 +93,10 @@ describe('decodeBase64', () => {
 
 describe('decodeImage', () => {
   test('non-image bytes', async () => {
-    await rejects422(() => decodeImage(new TextEncoder().encode('hello, this is not an image'), 'image'), /^image: not a decodable image \(.+\)/);
+    await rejects422(
+      () => decodeImage(new TextEncoder().encode('hello, this is not an image'), 'image'),
+      /^image: not a decodable image \(.+\)/,
+    );
     await rejects422(() => decodeImage(new Uint8Array(0), 'image'), /^image: not a decodable image/);
   });
 
@@ -98,7 +111,10 @@ describe('decodeImage', () => {
     assert.deepEqual([meta.width, meta.height, meta.format], [PNG_BOMB_SIDE, PNG_BOMB_SIDE, 'png']);
     const rssBefore = process.memoryUsage().rss;
     const started = performance.now();
-    await rejects422(() => decodeImage(bomb, 'image'), new RegExp(`^image: 30000×30000 pixels exceeds the limit of ${DEFAULT_MAX_PIXELS} pixels$`));
+    await rejects422(
+      () => decodeImage(bomb, 'image'),
+      new RegExp(`^image: 30000×30000 pixels exceeds the limit of ${DEFAULT_MAX_PIXELS} pixels$`),
+    );
     assert.ok(performance.now() - started < 2000, 'refused in under 2 s');
     assert.ok(process.memoryUsage().rss - rssBefore < 100 * 1024 * 1024, 'no large allocation');
   });
@@ -183,13 +199,18 @@ describe('decodeImage', () => {
     new DataView(header.buffer, header.byteOffset).setInt32(22, 30000, true);
     await rejects422(() => decodeImage(header, 'image'), /30000×30000 pixels exceeds the limit/);
     const bmp = makeBmp(original);
-    await rejects422(() => decodeImage(bmp.subarray(0, bmp.length - 10), 'image'), /truncated or corrupt image data \(BMP declares 126 bytes, got 116\)/);
+    await rejects422(
+      () => decodeImage(bmp.subarray(0, bmp.length - 10), 'image'),
+      /truncated or corrupt image data \(BMP declares 126 bytes, got 116\)/,
+    );
     bmp[28] = 7; // bits per pixel
     await rejects422(() => decodeImage(bmp, 'image'), /truncated or corrupt image data \(BMP: .+\)/);
   });
 
   test('SVG is refused even though sharp could render it', async () => {
-    const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>');
+    const svg = new TextEncoder().encode(
+      '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+    );
     await rejects422(() => decodeImage(svg, 'image'), /^image: unsupported image format 'svg'/);
   });
 });
@@ -244,30 +265,79 @@ describe('resolveFileType', () => {
   });
 
   test('unknown extensions and Base64 without fileType are refused with the PaddleX messages', async () => {
-    for (const url of ['https://example.com/data.csv', 'https://example.com/download', 'https://example.com/file.pdf.exe', 'https://example.com/.pdf', 'https://example.com/dir/?name=a.pdf']) {
+    for (const url of [
+      'https://example.com/data.csv',
+      'https://example.com/download',
+      'https://example.com/file.pdf.exe',
+      'https://example.com/.pdf',
+      'https://example.com/dir/?name=a.pdf',
+    ]) {
       await rejects422(() => resolveFileType(url, undefined), /^Unsupported file type \(set fileType: 0 for PDF, 1 for image\)$/);
     }
     await rejects422(() => resolveFileType('JVBERi0xLjQK', null), /^File type cannot be determined \(set fileType/);
-    await rejects422(() => resolveFileType('https://other.example.com/x?responseContentDisposition=attachment;filename=a.pdf', null), /^Unsupported file type/);
+    await rejects422(
+      () => resolveFileType('https://other.example.com/x?responseContentDisposition=attachment;filename=a.pdf', null),
+      /^Unsupported file type/,
+    );
   });
 });
 
 describe('isForbiddenAddress', () => {
   test('non-public addresses are forbidden', () => {
     for (const ip of [
-      '127.0.0.1', '127.8.9.10', '10.0.0.1', '10.255.255.255', '172.16.0.1', '172.31.255.254', '192.168.1.1',
-      '169.254.169.254', '169.254.0.1', '100.64.0.1', '100.127.255.255', '0.0.0.0', '0.1.2.3', '255.255.255.255',
-      '224.0.0.1', '239.255.255.250', '240.0.0.1', '192.0.2.1', '198.18.0.1',
-      '::1', '::', 'fe80::1', 'fe80::1%eth0', 'fc00::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1',
-      '::ffff:10.1.2.3', '::ffff:169.254.169.254', '::ffff:7f00:1', '2001:db8::1',
-      'not-an-ip', '', '999.1.1.1',
+      '127.0.0.1',
+      '127.8.9.10',
+      '10.0.0.1',
+      '10.255.255.255',
+      '172.16.0.1',
+      '172.31.255.254',
+      '192.168.1.1',
+      '169.254.169.254',
+      '169.254.0.1',
+      '100.64.0.1',
+      '100.127.255.255',
+      '0.0.0.0',
+      '0.1.2.3',
+      '255.255.255.255',
+      '224.0.0.1',
+      '239.255.255.250',
+      '240.0.0.1',
+      '192.0.2.1',
+      '198.18.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fe80::1%eth0',
+      'fc00::1',
+      'fd12:3456::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:10.1.2.3',
+      '::ffff:169.254.169.254',
+      '::ffff:7f00:1',
+      '2001:db8::1',
+      'not-an-ip',
+      '',
+      '999.1.1.1',
     ]) {
       assert.equal(isForbiddenAddress(ip), true, ip);
     }
   });
 
   test('public addresses are allowed', () => {
-    for (const ip of ['8.8.8.8', '1.1.1.1', '93.184.216.34', '172.15.255.255', '172.32.0.1', '100.63.255.255', '100.128.0.1', '192.169.0.1', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8']) {
+    for (const ip of [
+      '8.8.8.8',
+      '1.1.1.1',
+      '93.184.216.34',
+      '172.15.255.255',
+      '172.32.0.1',
+      '100.63.255.255',
+      '100.128.0.1',
+      '192.169.0.1',
+      '2606:4700:4700::1111',
+      '2a00:1450:4001:80b::200e',
+      '::ffff:8.8.8.8',
+    ]) {
       assert.equal(isForbiddenAddress(ip), false, ip);
     }
   });
@@ -354,7 +424,10 @@ describe('fetchUrl', () => {
   });
 
   test('non-2xx status names the URL and status', async () => {
-    await rejects422(() => fetchUrl(`${server.url}/missing`, 'image', allowPrivate), new RegExp(`^image: fetching ${server.url}/missing failed with HTTP status 404$`));
+    await rejects422(
+      () => fetchUrl(`${server.url}/missing`, 'image', allowPrivate),
+      new RegExp(`^image: fetching ${server.url}/missing failed with HTTP status 404$`),
+    );
     await assertNoOpenSockets();
   });
 
@@ -373,7 +446,10 @@ describe('fetchUrl', () => {
   });
 
   test('too large by Content-Length: refused before downloading', async () => {
-    await rejects422(() => fetchUrl(`${server.url}/huge-declared`, 'image', { ...allowPrivate, maxBytes: 1024 * 1024 }), /^image: the file at .*\/huge-declared is larger than 1 MB$/);
+    await rejects422(
+      () => fetchUrl(`${server.url}/huge-declared`, 'image', { ...allowPrivate, maxBytes: 1024 * 1024 }),
+      /^image: the file at .*\/huge-declared is larger than 1 MB$/,
+    );
     await assertNoOpenSockets();
   });
 
@@ -390,7 +466,10 @@ describe('fetchUrl', () => {
 
   test('redirect limits: a loop, and a chain one hop too long', async () => {
     await rejects422(() => fetchUrl(`${server.url}/loop`, 'image', allowPrivate), /too many redirects \(more than 5\)/);
-    await rejects422(() => fetchUrl(`${server.url}/chain/3`, 'image', { ...allowPrivate, maxRedirects: 3 }), /too many redirects \(more than 3\)/);
+    await rejects422(
+      () => fetchUrl(`${server.url}/chain/3`, 'image', { ...allowPrivate, maxRedirects: 3 }),
+      /too many redirects \(more than 3\)/,
+    );
     await assertNoOpenSockets();
   });
 

@@ -41,7 +41,10 @@ function assertIntQuads(value: unknown, what: string): asserts value is Quad[] {
   for (const quad of value) {
     assert.ok(Array.isArray(quad) && quad.length === 4, `${what}: each polygon has 4 points: ${JSON.stringify(quad)}`);
     for (const point of quad) {
-      assert.ok(Array.isArray(point) && point.length === 2 && point.every(Number.isInteger), `${what}: integer [x, y] points: ${JSON.stringify(quad)}`);
+      assert.ok(
+        Array.isArray(point) && point.length === 2 && point.every(Number.isInteger),
+        `${what}: integer [x, y] points: ${JSON.stringify(quad)}`,
+      );
     }
   }
 }
@@ -50,7 +53,8 @@ function assertIntQuads(value: unknown, what: string): asserts value is Quad[] {
 function assertPrunedResult(pruned: any, opts: { docPreprocessor?: boolean } = {}): void {
   let expectedKeys = opts.docPreprocessor ? ['model_settings', 'doc_preprocessor_res', ...PRUNED_KEYS.slice(1)] : PRUNED_KEYS;
   // PaddleX sets textline_orientation_angles only on pages where text was detected
-  if (Array.isArray(pruned.dt_polys) && pruned.dt_polys.length === 0) expectedKeys = expectedKeys.filter((k) => k !== 'textline_orientation_angles');
+  if (Array.isArray(pruned.dt_polys) && pruned.dt_polys.length === 0)
+    expectedKeys = expectedKeys.filter((k) => k !== 'textline_orientation_angles');
   assert.deepEqual(Object.keys(pruned), expectedKeys);
   assert.deepEqual(Object.keys(pruned.model_settings), ['use_doc_preprocessor', 'use_textline_orientation']);
   assert.equal(pruned.model_settings.use_doc_preprocessor, Boolean(opts.docPreprocessor));
@@ -63,7 +67,9 @@ function assertPrunedResult(pruned: any, opts: { docPreprocessor?: boolean } = {
   for (const key of ['thresh', 'box_thresh', 'unclip_ratio']) assert.equal(typeof det[key], 'number', key);
   assert.equal(pruned.text_type, 'general');
   const angles = pruned.textline_orientation_angles ?? [];
-  assert.ok(Array.isArray(angles) && angles.length === pruned.dt_polys.length && angles.every((a: unknown) => a === -1 || a === 0 || a === 1));
+  assert.ok(
+    Array.isArray(angles) && angles.length === pruned.dt_polys.length && angles.every((a: unknown) => a === -1 || a === 0 || a === 1),
+  );
   assert.equal(typeof pruned.text_rec_score_thresh, 'number');
   assert.equal(pruned.return_word_box, false);
   assert.ok(pruned.rec_texts.every((t: unknown) => typeof t === 'string'));
@@ -119,7 +125,13 @@ function assertCloseSize(actual: { width: number; height: number }, expected: { 
 }
 
 const totalArea = (quads: Quad[]) =>
-  quads.reduce((sum, q) => sum + (Math.max(...q.map((p) => p[0])) - Math.min(...q.map((p) => p[0]))) * (Math.max(...q.map((p) => p[1])) - Math.min(...q.map((p) => p[1]))), 0);
+  quads.reduce(
+    (sum, q) =>
+      sum +
+      (Math.max(...q.map((p) => p[0])) - Math.min(...q.map((p) => p[0]))) *
+        (Math.max(...q.map((p) => p[1])) - Math.min(...q.map((p) => p[1]))),
+    0,
+  );
 
 const LINES = ['Invoice 2024-117, due 30 June.', 'Total amount: 1,250.00 EUR', 'Thank you for your order!'];
 
@@ -190,7 +202,14 @@ describe('/ocr with the built-in OCR pipeline', () => {
     const pdf = b64(await makePdf(pages));
     for (const visualize of [false, true]) {
       const result = assertSuccess(await ocr({ file: pdf, fileType: 0, visualize }));
-      assert.deepEqual(result.dataInfo, { numPages: 2, pages: [{ width: 1190, height: 1684 }, { width: 1190, height: 1684 }], type: 'pdf' });
+      assert.deepEqual(result.dataInfo, {
+        numPages: 2,
+        pages: [
+          { width: 1190, height: 1684 },
+          { width: 1190, height: 1684 },
+        ],
+        type: 'pdf',
+      });
       assert.deepEqual(Object.keys(result.dataInfo), ['numPages', 'pages', 'type']);
       assert.equal(result.ocrResults.length, 2);
       for (const [i, page] of result.ocrResults.entries()) {
@@ -247,15 +266,25 @@ describe('/ocr with the built-in OCR pipeline', () => {
     assert.deepEqual(pruned.dt_polys, base.dt_polys);
     const kept = scores.map((_, i) => i).filter((i) => scores[i]! >= threshold);
     assert.ok(kept.length > 0 && kept.length < scores.length, `scores ${scores}`);
-    assert.deepEqual(pruned.rec_texts, kept.map((i) => base.rec_texts[i]));
-    assert.deepEqual(pruned.rec_polys, kept.map((i) => base.dt_polys[i]));
+    assert.deepEqual(
+      pruned.rec_texts,
+      kept.map((i) => base.rec_texts[i]),
+    );
+    assert.deepEqual(
+      pruned.rec_polys,
+      kept.map((i) => base.dt_polys[i]),
+    );
   });
 
   test('useTextlineOrientation: false gives angles of -1', async () => {
-    const pruned = assertSuccess(await ocr({ file: b64(png), fileType: 1, visualize: false, useTextlineOrientation: false })).ocrResults[0].prunedResult;
+    const pruned = assertSuccess(await ocr({ file: b64(png), fileType: 1, visualize: false, useTextlineOrientation: false })).ocrResults[0]
+      .prunedResult;
     assertPrunedResult(pruned);
     assert.equal(pruned.model_settings.use_textline_orientation, false);
-    assert.deepEqual(pruned.textline_orientation_angles, pruned.dt_polys.map(() => -1));
+    assert.deepEqual(
+      pruned.textline_orientation_angles,
+      pruned.dt_polys.map(() => -1),
+    );
   });
 
   test('an image URL without fileType: the type comes from the extension', async () => {
@@ -286,7 +315,9 @@ describe('/ocr with the built-in OCR pipeline', () => {
     const unwarping = assertErrorEnvelope(await ocr({ file: b64(png), fileType: 1, useDocUnwarping: true }), 422);
     assert.match(unwarping, /unwarping \(UVDoc\) is not available/);
     // both explicitly off is fine (PaddleX: doc preprocessor off)
-    const off = assertSuccess(await ocr({ file: b64(png), fileType: 1, visualize: false, useDocOrientationClassify: false, useDocUnwarping: false }));
+    const off = assertSuccess(
+      await ocr({ file: b64(png), fileType: 1, visualize: false, useDocOrientationClassify: false, useDocUnwarping: false }),
+    );
     assert.equal(off.ocrResults[0].prunedResult.model_settings.use_doc_preprocessor, false);
   });
 });
@@ -323,7 +354,13 @@ function inkSideDocOrientationModel(): Uint8Array {
 }
 
 describe('/ocr with a doc orientation model configured in the pipeline YAML', () => {
-  const IMAGENET_NORMALIZE = { channel_num: 3, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], scale: 0.00392156862745098, order: '' };
+  const IMAGENET_NORMALIZE = {
+    channel_num: 3,
+    mean: [0.485, 0.456, 0.406],
+    std: [0.229, 0.224, 0.225],
+    scale: 0.00392156862745098,
+    order: '',
+  };
   // Short lines on a wide page: the ink sits in the left half.
   const PAGE_LINES = ['Shipping notice 4471', 'Parcel weight: 2.5 kg', 'Delivery on 18 May', 'Signed by the clerk'];
   let model: ModelDir;
@@ -335,7 +372,12 @@ describe('/ocr with a doc orientation model configured in the pipeline YAML', ()
     model = await writeModelDir(inkSideDocOrientationModel(), {
       Global: { model_name: 'PP-LCNet_x1_0_doc_ori' },
       PreProcess: {
-        transform_ops: [{ ResizeImage: { resize_short: 256 } }, { CropImage: { size: 224 } }, { NormalizeImage: IMAGENET_NORMALIZE }, { ToCHWImage: null }],
+        transform_ops: [
+          { ResizeImage: { resize_short: 256 } },
+          { CropImage: { size: 224 } },
+          { NormalizeImage: IMAGENET_NORMALIZE },
+          { ToCHWImage: null },
+        ],
       },
       PostProcess: { Topk: { topk: 1, label_list: ['0', '90', '180', '270'] } },
     });
@@ -363,7 +405,10 @@ describe('/ocr with a doc orientation model configured in the pipeline YAML', ()
     const page = result.ocrResults[0];
     assert.deepEqual(Object.keys(page), ['prunedResult', 'ocrImage', 'docPreprocessingImage', 'inputImage']);
     assertPrunedResult(page.prunedResult, { docPreprocessor: true });
-    assert.deepEqual(page.prunedResult.doc_preprocessor_res, { model_settings: { use_doc_orientation_classify: true, use_doc_unwarping: false }, angle: 180 });
+    assert.deepEqual(page.prunedResult.doc_preprocessor_res, {
+      model_settings: { use_doc_orientation_classify: true, use_doc_unwarping: false },
+      angle: 180,
+    });
     assert.deepEqual(Object.keys(page.prunedResult.doc_preprocessor_res), ['model_settings', 'angle']);
     const cer = characterErrorRate(page.prunedResult.rec_texts.join(''), PAGE_LINES.join(''));
     assert.ok(cer <= 0.05, `read ${JSON.stringify(page.prunedResult.rec_texts)}`);
@@ -389,7 +434,13 @@ describe('/ocr with a doc orientation model configured in the pipeline YAML', ()
     assert.equal(result.ocrResults[0].prunedResult.doc_preprocessor_res.angle, 0);
 
     const off = assertSuccess(
-      await postJson(`${server.url}/ocr`, { file: b64(upright), fileType: 1, visualize: true, useDocOrientationClassify: false, useDocUnwarping: false }),
+      await postJson(`${server.url}/ocr`, {
+        file: b64(upright),
+        fileType: 1,
+        visualize: true,
+        useDocOrientationClassify: false,
+        useDocUnwarping: false,
+      }),
     );
     assert.deepEqual(Object.keys(off.ocrResults[0]), ['prunedResult', 'ocrImage', 'inputImage']);
     assertPrunedResult(off.ocrResults[0].prunedResult);
@@ -403,8 +454,16 @@ describe('/ocr with user-supplied PaddleX model dirs (PP-OCRv3 en det + height-3
     const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs/OCR.yaml'), 'utf8'));
     const models = path.join(REPO_ROOT, '../shared/models/PP-OCRv3_en');
     config.use_textline_orientation = false;
-    config.SubModules.TextDetection = { module_name: 'text_detection', model_name: 'PP-OCRv3_mobile_det', model_dir: path.join(models, 'det') };
-    config.SubModules.TextRecognition = { module_name: 'text_recognition', model_name: 'en_number_mobile_v2.0_rec', model_dir: path.join(models, 'rec') };
+    config.SubModules.TextDetection = {
+      module_name: 'text_detection',
+      model_name: 'PP-OCRv3_mobile_det',
+      model_dir: path.join(models, 'det'),
+    };
+    config.SubModules.TextRecognition = {
+      module_name: 'text_recognition',
+      model_name: 'en_number_mobile_v2.0_rec',
+      model_dir: path.join(models, 'rec'),
+    };
     dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-ocr-v3-'));
     const yamlPath = path.join(dir, 'OCR.yaml');
     await writeFile(yamlPath, YAML.stringify(config));

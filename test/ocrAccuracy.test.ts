@@ -154,7 +154,10 @@ describe('/ocr accuracy on rendered text (CER ≤ 1%)', { concurrency: 2 }, () =
     const png = await pageWithUpsideDownLines(lines, upsideDown, { fontFamily: 'DejaVu Sans', fontSize: 30 });
     const [pruned] = await ocr(png, 1, { useTextlineOrientation: true });
     // PaddleX reports the classifier's class: 1 = turned 180° before recognition
-    assert.deepEqual(pruned.textline_orientation_angles, lines.map((_, i) => (upsideDown.has(i) ? 1 : 0)));
+    assert.deepEqual(
+      pruned.textline_orientation_angles,
+      lines.map((_, i) => (upsideDown.has(i) ? 1 : 0)),
+    );
     checkPage('DejaVu Sans 30px, lines 2 and 5 upside down', pruned.rec_texts, lines);
   });
 

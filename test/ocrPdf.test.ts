@@ -38,10 +38,17 @@ function pdfOf5000Pages(): Promise<Uint8Array> {
 function assertNumberedPages(result: any, count: number, total: number): void {
   assert.equal(result.ocrResults.length, count);
   assert.equal(result.dataInfo.numPages, count);
-  assert.deepEqual(result.dataInfo.pages, Array.from({ length: count }, () => ({ width: 1190, height: 1684 })));
+  assert.deepEqual(
+    result.dataInfo.pages,
+    Array.from({ length: count }, () => ({ width: 1190, height: 1684 })),
+  );
   result.ocrResults.forEach((page: any, i: number) => {
     const read = page.prunedResult.rec_texts;
-    assert.equal(withoutSpaces(read.join('|')), withoutSpaces(numberedPage(i + 1, total).join('|')), `page ${i + 1} read ${JSON.stringify(read)}`);
+    assert.equal(
+      withoutSpaces(read.join('|')),
+      withoutSpaces(numberedPage(i + 1, total).join('|')),
+      `page ${i + 1} read ${JSON.stringify(read)}`,
+    );
   });
 }
 
@@ -145,10 +152,13 @@ describe('max_num_input_imgs: null, served by the CLI (2 workers)', () => {
 
     let peak = idle;
     const sampler = setInterval(() => {
-      rssMb(pid).then((mb) => (peak = Math.max(peak, mb)), () => {});
+      rssMb(pid).then(
+        (mb) => (peak = Math.max(peak, mb)),
+        () => {},
+      );
     }, 50);
     const started = performance.now();
-    let res;
+    let res: Awaited<ReturnType<typeof postJson>>;
     try {
       // visualize omitted: Serving.visualize (True), so each page also carries its two images
       res = await postJson(`${url}/ocr`, { file: b64(await numberedPdf(20)), fileType: 0 });
@@ -166,7 +176,10 @@ describe('max_num_input_imgs: null, served by the CLI (2 workers)', () => {
       `server RSS: ${atStart.toFixed(0)} MB at start, ${idle.toFixed(0)} MB idle after a 4-page warm-up, ` +
         `${peak.toFixed(0)} MB peak during 20 pages (${seconds.toFixed(1)} s), ${afterIdle.toFixed(0)} MB after 5 s idle`,
     );
-    assert.ok(afterIdle <= idle + RSS_MARGIN_MB, `RSS ${afterIdle.toFixed(0)} MB after vs ${idle.toFixed(0)} MB idle (margin ${RSS_MARGIN_MB} MB)`);
+    assert.ok(
+      afterIdle <= idle + RSS_MARGIN_MB,
+      `RSS ${afterIdle.toFixed(0)} MB after vs ${idle.toFixed(0)} MB idle (margin ${RSS_MARGIN_MB} MB)`,
+    );
   });
 
   test('a 5000-page PDF is refused with 422 naming the page limit', async () => {

@@ -10,7 +10,13 @@ import { cpuRuntime, fixtureSubModule, resolveSubModule } from './helpers/fixtur
 import { buildModel, floatTensor, node, valueInfo, writeModelDir, type ModelDir } from './helpers/onnxBuilder.js';
 import { decodeToRgb, findInkLines, renderTextImage } from './helpers/textImages.js';
 
-const IMAGENET_NORMALIZE = { channel_num: 3, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], scale: 0.00392156862745098, order: '' };
+const IMAGENET_NORMALIZE = {
+  channel_num: 3,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  scale: 0.00392156862745098,
+  order: '',
+};
 
 /**
  * A classifier whose class k is "region k is the darkest": the channel mean of the normalised
@@ -79,14 +85,11 @@ describe('TextlineOrientationClassifier', () => {
     // upside down, which holds for left-aligned lines with slack on their right.
     let model: ModelDir;
     before(async () => {
-      model = await writeModelDir(
-        regionDarknessModel(80, 160, [(x) => x < 80, (x) => x >= 80]),
-        {
-          Global: { model_name: 'PP-LCNet_x1_0_textline_ori' },
-          PreProcess: { transform_ops: [{ ResizeImage: { size: [160, 80] } }, { NormalizeImage: IMAGENET_NORMALIZE }, { ToCHWImage: null }] },
-          PostProcess: { Topk: { topk: 1, label_list: ['0_degree', '180_degree'] } },
-        },
-      );
+      model = await writeModelDir(regionDarknessModel(80, 160, [(x) => x < 80, (x) => x >= 80]), {
+        Global: { model_name: 'PP-LCNet_x1_0_textline_ori' },
+        PreProcess: { transform_ops: [{ ResizeImage: { size: [160, 80] } }, { NormalizeImage: IMAGENET_NORMALIZE }, { ToCHWImage: null }] },
+        PostProcess: { Topk: { topk: 1, label_list: ['0_degree', '180_degree'] } },
+      });
     });
     after(() => model.remove());
 
@@ -108,10 +111,15 @@ describe('TextlineOrientationClassifier', () => {
     test('labels that are not 0/180 degrees are refused at load time', async () => {
       const sub = await fixtureSubModule('textline_orientation', model.dir);
       const cfg = sub.resolved.inferenceConfig;
-      const relabelled = { ...sub, resolved: { ...sub.resolved, inferenceConfig: { ...cfg, PostProcess: { Topk: { label_list: ['up', 'down'] } } } } };
+      const relabelled = {
+        ...sub,
+        resolved: { ...sub.resolved, inferenceConfig: { ...cfg, PostProcess: { Topk: { label_list: ['up', 'down'] } } } },
+      };
       await assert.rejects(
         TextlineOrientationClassifier.load(relabelled, cpuRuntime(), 'SubModules.TextLineOrientation'),
-        (err: unknown) => err instanceof ConfigError && /SubModules\.TextLineOrientation .*label "up" does not name one of the angles 0, 180/.test(err.message),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          /SubModules\.TextLineOrientation .*label "up" does not name one of the angles 0, 180/.test(err.message),
       );
     });
 
@@ -142,7 +150,12 @@ describe('DocOrientationClassifier (self-made PP-LCNet_x1_0_doc_ori)', () => {
       {
         Global: { model_name: 'PP-LCNet_x1_0_doc_ori' },
         PreProcess: {
-          transform_ops: [{ ResizeImage: { resize_short: 256 } }, { CropImage: { size: 224 } }, { NormalizeImage: IMAGENET_NORMALIZE }, { ToCHWImage: null }],
+          transform_ops: [
+            { ResizeImage: { resize_short: 256 } },
+            { CropImage: { size: 224 } },
+            { NormalizeImage: IMAGENET_NORMALIZE },
+            { ToCHWImage: null },
+          ],
         },
         PostProcess: { Topk: { topk: 1, label_list: ['0', '90', '180', '270'] } },
       },
@@ -193,7 +206,10 @@ describe('DocOrientationClassifier (self-made PP-LCNet_x1_0_doc_ori)', () => {
     const cfg = sub.resolved.inferenceConfig;
     const withUnknownOp = {
       ...sub,
-      resolved: { ...sub.resolved, inferenceConfig: { ...cfg, PreProcess: { transform_ops: [{ RandomFlip: { prob: 0.5 } }, ...cfg.PreProcess.transform_ops] } } },
+      resolved: {
+        ...sub.resolved,
+        inferenceConfig: { ...cfg, PreProcess: { transform_ops: [{ RandomFlip: { prob: 0.5 } }, ...cfg.PreProcess.transform_ops] } },
+      },
     };
     await assert.rejects(
       DocOrientationClassifier.load(withUnknownOp, cpuRuntime(), 'SubModules.DocOrientationClassify'),

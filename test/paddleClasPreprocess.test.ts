@@ -12,7 +12,12 @@ function reader(transformOps: unknown[]): InferenceConfigReader {
   const sub: ResolvedSubModule = {
     module_name: 'image_classification',
     model_name: 'PP-LCNet_x1_0',
-    resolved: { modelName: 'PP-LCNet_x1_0', onnxPath: '/nowhere/inference.onnx', source: '/models/PP-LCNet_x1_0', inferenceConfig: { PreProcess: { transform_ops: transformOps } } },
+    resolved: {
+      modelName: 'PP-LCNet_x1_0',
+      onnxPath: '/nowhere/inference.onnx',
+      source: '/models/PP-LCNet_x1_0',
+      inferenceConfig: { PreProcess: { transform_ops: transformOps } },
+    },
   };
   return new InferenceConfigReader(sub, KEY_PATH);
 }
@@ -38,7 +43,12 @@ describe('PaddleClasPreprocess', () => {
 
   test('the crop is centred, at floor((side − size) / 2), and fixes the output size', async () => {
     const preprocess = PaddleClasPreprocess.fromConfig(
-      reader([{ ResizeImage: { size: [9, 6], interpolation: 'NEAREST' } }, { CropImage: { size: [4, 3] } }, NORMALIZE, { ToCHWImage: null }]),
+      reader([
+        { ResizeImage: { size: [9, 6], interpolation: 'NEAREST' } },
+        { CropImage: { size: [4, 3] } },
+        NORMALIZE,
+        { ToCHWImage: null },
+      ]),
     );
     assert.deepEqual(preprocess.fixedSize, { width: 4, height: 3 });
     const out = await preprocess.resizeAndCrop(coordinateImage(9, 6));
@@ -48,8 +58,12 @@ describe('PaddleClasPreprocess', () => {
   });
 
   test('ops run as Resize → Crop → Normalize → CHW whatever their order in the list', async () => {
-    const ordered = PaddleClasPreprocess.fromConfig(reader([{ ResizeImage: { size: 4 } }, { CropImage: { size: 2 } }, NORMALIZE, { ToCHWImage: null }]));
-    const shuffled = PaddleClasPreprocess.fromConfig(reader([{ ToCHWImage: null }, NORMALIZE, { CropImage: { size: 2 } }, { ResizeImage: { size: 4 } }]));
+    const ordered = PaddleClasPreprocess.fromConfig(
+      reader([{ ResizeImage: { size: 4 } }, { CropImage: { size: 2 } }, NORMALIZE, { ToCHWImage: null }]),
+    );
+    const shuffled = PaddleClasPreprocess.fromConfig(
+      reader([{ ToCHWImage: null }, NORMALIZE, { CropImage: { size: 2 } }, { ResizeImage: { size: 4 } }]),
+    );
     const img = coordinateImage(8, 8);
     const a = ordered.toTensor([await ordered.resizeAndCrop(img)]);
     const b = shuffled.toTensor([await shuffled.resizeAndCrop(img)]);
@@ -60,7 +74,9 @@ describe('PaddleClasPreprocess', () => {
   });
 
   test('NormalizeImage defaults to PaddleX’s ImageNet mean/std and 1/255', async () => {
-    const preprocess = PaddleClasPreprocess.fromConfig(reader([{ ResizeImage: { size: 1 } }, { NormalizeImage: null }, { ToCHWImage: null }]));
+    const preprocess = PaddleClasPreprocess.fromConfig(
+      reader([{ ResizeImage: { size: 1 } }, { NormalizeImage: null }, { ToCHWImage: null }]),
+    );
     const white: RgbImage = { width: 1, height: 1, data: new Uint8Array([255, 255, 255]) };
     const tensor = preprocess.toTensor([await preprocess.resizeAndCrop(white)]);
     const expected = [(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225];
@@ -68,10 +84,15 @@ describe('PaddleClasPreprocess', () => {
   });
 
   test('an image smaller than the crop after resizing is a 422', async () => {
-    const preprocess = PaddleClasPreprocess.fromConfig(reader([{ ResizeImage: { resize_short: 200 } }, { CropImage: { size: [300, 200] } }, NORMALIZE, { ToCHWImage: null }]));
+    const preprocess = PaddleClasPreprocess.fromConfig(
+      reader([{ ResizeImage: { resize_short: 200 } }, { CropImage: { size: [300, 200] } }, NORMALIZE, { ToCHWImage: null }]),
+    );
     // landscape 2:1 → 400×200 fits the 300×200 window; portrait → 200×400 does not
     assert.deepEqual((await preprocess.resizeAndCrop(coordinateImage(40, 20))).width, 300);
-    await assert.rejects(preprocess.resizeAndCrop(coordinateImage(20, 40)), { status: 422, message: /200x400 is smaller than the model's 300x200 center crop/ });
+    await assert.rejects(preprocess.resizeAndCrop(coordinateImage(20, 40)), {
+      status: 422,
+      message: /200x400 is smaller than the model's 300x200 center crop/,
+    });
   });
 
   test('missing ops and bad parameters are ConfigErrors naming key path, model dir and setting', () => {
@@ -79,14 +100,26 @@ describe('PaddleClasPreprocess', () => {
       [[NORMALIZE, { ToCHWImage: null }], /inference\.yml PreProcess\.transform_ops: no ResizeImage op/],
       [[{ ResizeImage: { size: 4 } }, { ToCHWImage: null }], /no NormalizeImage op/],
       [[{ ResizeImage: { size: 4 } }, NORMALIZE], /no ToCHWImage op/],
-      [[{ ResizeImage: {} }, NORMALIZE, { ToCHWImage: null }], /PreProcess\.transform_ops\[0\] \(ResizeImage\): needs resize_short or size/],
-      [[{ ResizeImage: { size: 4 } }, { NormalizeImage: { std: [1, 0, 1] } }, { ToCHWImage: null }], /transform_ops\[1\] \(NormalizeImage\)\.std: std values must be non-zero/],
-      [[{ ResizeImage: { size: 4 }, CropImage: { size: 2 } }, NORMALIZE, { ToCHWImage: null }], /transform_ops\[0\]: each op must be a mapping with exactly one op name/],
+      [
+        [{ ResizeImage: {} }, NORMALIZE, { ToCHWImage: null }],
+        /PreProcess\.transform_ops\[0\] \(ResizeImage\): needs resize_short or size/,
+      ],
+      [
+        [{ ResizeImage: { size: 4 } }, { NormalizeImage: { std: [1, 0, 1] } }, { ToCHWImage: null }],
+        /transform_ops\[1\] \(NormalizeImage\)\.std: std values must be non-zero/,
+      ],
+      [
+        [{ ResizeImage: { size: 4 }, CropImage: { size: 2 } }, NORMALIZE, { ToCHWImage: null }],
+        /transform_ops\[0\]: each op must be a mapping with exactly one op name/,
+      ],
     ];
     for (const [ops, pattern] of cases) {
       assert.throws(
         () => PaddleClasPreprocess.fromConfig(reader(ops)),
-        (err: unknown) => err instanceof ConfigError && err.message.startsWith(`${KEY_PATH} (model PP-LCNet_x1_0 from /models/PP-LCNet_x1_0): `) && pattern.test(err.message),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.message.startsWith(`${KEY_PATH} (model PP-LCNet_x1_0 from /models/PP-LCNet_x1_0): `) &&
+          pattern.test(err.message),
         JSON.stringify(ops),
       );
     }

@@ -49,7 +49,10 @@ describe('openPdf / renderPage', () => {
     try {
       const small = await doc.renderPage(0, { scale: 1 });
       assert.deepEqual([small.width, small.height], [595, 842]);
-      await rejects422(() => doc.renderPage(1, { maxPixels: 1_000_000 }), /^file: page 2 renders to 1190×1684 pixels, which exceeds the limit of 1000000 pixels$/);
+      await rejects422(
+        () => doc.renderPage(1, { maxPixels: 1_000_000 }),
+        /^file: page 2 renders to 1190×1684 pixels, which exceeds the limit of 1000000 pixels$/,
+      );
       await rejects422(() => doc.renderPage(0, { scale: 20 }), /^file: page 1 renders to 11900×16840 pixels/);
       await assert.rejects(() => doc.renderPage(2), RangeError);
     } finally {

@@ -138,25 +138,56 @@ describe('DB post-processing on synthetic probability maps', () => {
     assert.equal(dbPostprocess(cv, map, 300, 100, options).polys.length, 1);
     assert.equal(dbPostprocess(cv, map, 300, 100, { ...options, boxThresh: 0.4 }).polys.length, 2);
     assert.equal(dbPostprocess(cv, map, 300, 100, { ...options, thresh: 0.6 }).polys.length, 1);
-    const many = probabilityMap(300, 100, [0, 1, 2, 3].map((i) => ({ x: 10 + 70 * i, y: 40, w: 60, h: 20, p: 0.9 })));
+    const many = probabilityMap(
+      300,
+      100,
+      [0, 1, 2, 3].map((i) => ({ x: 10 + 70 * i, y: 40, w: 60, h: 20, p: 0.9 })),
+    );
     assert.equal(dbPostprocess(cv, many, 300, 100, options).polys.length, 4);
     assert.equal(dbPostprocess(cv, many, 300, 100, { ...options, maxCandidates: 2 }).polys.length, 2);
   });
 
   it('unclip offsets a polygon with rounded corners', () => {
-    const square: Point[] = [[0, 0], [100, 0], [100, 100], [0, 100]];
+    const square: Point[] = [
+      [0, 0],
+      [100, 0],
+      [100, 100],
+      [0, 100],
+    ];
     const grown = unclip(square, 1); // distance = 10000 / 400 = 25
     const b = bounds(grown);
-    for (const [got, want] of [[b.x0, -25], [b.y0, -25], [b.x1, 125], [b.y1, 125]] as const) assert.ok(Math.abs(got - want) <= 1, `${got} vs ${want}`);
+    for (const [got, want] of [
+      [b.x0, -25],
+      [b.y0, -25],
+      [b.x1, 125],
+      [b.y1, 125],
+    ] as const)
+      assert.ok(Math.abs(got - want) <= 1, `${got} vs ${want}`);
     assert.ok(grown.length > 8, 'round joins add arc points at the corners');
     const cornerArc = grown.filter(([x, y]) => x > 100 && y > 100);
-    assert.ok(cornerArc.length > 0 && cornerArc.every(([x, y]) => Math.abs(Math.hypot(x - 100, y - 100) - 25) <= 1), 'arc around the corner at the offset distance');
+    assert.ok(
+      cornerArc.length > 0 && cornerArc.every(([x, y]) => Math.abs(Math.hypot(x - 100, y - 100) - 25) <= 1),
+      'arc around the corner at the offset distance',
+    );
   });
 
   it('sorts boxes top to bottom, and left to right within 10 px', () => {
-    const quad = (x: number, y: number): Point[] => [[x, y], [x + 50, y], [x + 50, y + 20], [x, y + 20]];
+    const quad = (x: number, y: number): Point[] => [
+      [x, y],
+      [x + 50, y],
+      [x + 50, y + 20],
+      [x, y + 20],
+    ];
     const sorted = sortQuadBoxes({ polys: [quad(300, 105), quad(10, 200), quad(200, 100), quad(10, 108)], scores: [1, 2, 3, 4] });
-    assert.deepEqual(sorted.polys.map((p) => p[0]), [[10, 108], [200, 100], [300, 105], [10, 200]]);
+    assert.deepEqual(
+      sorted.polys.map((p) => p[0]),
+      [
+        [10, 108],
+        [200, 100],
+        [300, 105],
+        [10, 200],
+      ],
+    );
     assert.deepEqual(sorted.scores, [4, 3, 1, 2]);
   });
 });
@@ -178,14 +209,24 @@ describe('quad crops and rotations', () => {
   const pixel = (img: RgbImage, x: number, y: number) => [...img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3)];
 
   it('cropQuad of an axis-aligned rectangle copies exactly those pixels', () => {
-    const crop = cropQuad(cv, coordinateImage(100, 80), [[10, 20], [60, 20], [60, 40], [10, 40]]);
+    const crop = cropQuad(cv, coordinateImage(100, 80), [
+      [10, 20],
+      [60, 20],
+      [60, 40],
+      [10, 40],
+    ]);
     assert.equal(crop.width, 50);
     assert.equal(crop.height, 20);
     for (let y = 0; y < crop.height; y++) for (let x = 0; x < crop.width; x++) assert.deepEqual(pixel(crop, x, y), [10 + x, 20 + y, 7]);
   });
 
   it('cropQuad turns a tall crop 90° counter-clockwise', () => {
-    const crop = cropQuad(cv, coordinateImage(100, 80), [[10, 5], [25, 5], [25, 75], [10, 75]]);
+    const crop = cropQuad(cv, coordinateImage(100, 80), [
+      [10, 5],
+      [25, 5],
+      [25, 75],
+      [10, 75],
+    ]);
     assert.equal(crop.width, 70);
     assert.equal(crop.height, 15);
     // After np.rot90 the crop's right column (x = 24) is the top row and its top row the left column.
@@ -227,10 +268,23 @@ describe('quad crops and rotations', () => {
 
   it('cropMinAreaRect boxes an irregular quad first', () => {
     const img = coordinateImage(100, 80);
-    const rectangle: Point[] = [[10, 20], [60, 20], [60, 40], [10, 40]];
+    const rectangle: Point[] = [
+      [10, 20],
+      [60, 20],
+      [60, 40],
+      [10, 40],
+    ];
     assert.deepEqual(cropMinAreaRect(cv, img, rectangle), cropQuad(cv, img, rectangle));
     // Corners listed from another start point still give the same upright crop.
-    assert.deepEqual(cropMinAreaRect(cv, img, [[60, 40], [10, 40], [10, 20], [60, 20]]), cropQuad(cv, img, rectangle));
+    assert.deepEqual(
+      cropMinAreaRect(cv, img, [
+        [60, 40],
+        [10, 40],
+        [10, 20],
+        [60, 20],
+      ]),
+      cropQuad(cv, img, rectangle),
+    );
   });
 
   it('rotateImage turns counter-clockwise by quarter turns', () => {
@@ -319,7 +373,11 @@ describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
       assert.ok(Math.abs(angle - 5) < 1.5, `top edge at ${angle.toFixed(2)}°`);
     }
     const centres = polys.map((q) => q.reduce((sum, p) => sum + p[1], 0) / 4);
-    assert.deepEqual([...centres].sort((a, b) => a - b), centres, 'top to bottom');
+    assert.deepEqual(
+      [...centres].sort((a, b) => a - b),
+      centres,
+      'top to bottom',
+    );
   });
 
   it('maps boxes back to the original size when the input is shrunk', async () => {
@@ -365,7 +423,15 @@ describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
 describe('TextDetector configuration', () => {
   it('pipeline YAML params override inference.yml', async () => {
     const detector = await TextDetector.load(
-      resolveSubModule({ ...V4_DET, limit_side_len: 64, limit_type: 'min', max_side_limit: 2000, thresh: 0.2, box_thresh: 0.5, unclip_ratio: 2 }),
+      resolveSubModule({
+        ...V4_DET,
+        limit_side_len: 64,
+        limit_type: 'min',
+        max_side_limit: 2000,
+        thresh: 0.2,
+        box_thresh: 0.5,
+        unclip_ratio: 2,
+      }),
       rt,
       'SubModules.TextDetection',
     );

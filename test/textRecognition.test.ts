@@ -118,7 +118,11 @@ function resolveRecognizer(params: { model_name: string; model_dir?: string; bat
 describe('TextRecognizer with PP-OCRv4_mobile_rec (height 48)', () => {
   let recognizer: TextRecognizer;
   before(async () => {
-    recognizer = await TextRecognizer.load(resolveRecognizer({ model_name: 'PP-OCRv4_mobile_rec' }), cpuRuntime(), 'SubModules.TextRecognition');
+    recognizer = await TextRecognizer.load(
+      resolveRecognizer({ model_name: 'PP-OCRv4_mobile_rec' }),
+      cpuRuntime(),
+      'SubModules.TextRecognition',
+    );
   });
 
   test('reads rendered English lines in two fonts at 20-40 px', async () => {
@@ -150,7 +154,11 @@ describe('TextRecognizer with PP-OCRv4_mobile_rec (height 48)', () => {
     const words = ['Hi', 'OK 7', 'Total: 42', 'Hello World 42', 'The quick brown fox', 'Version 3.10.2 released!'];
     const crops = [
       ...(await renderLineCrops(words, 'DejaVu Sans', 28)),
-      ...(await renderLineCrops(['A1', 'Invoice No. 2024-0917, total: $1,234.56', 'Meeting at 10:30am; room #4B on Friday 13th'], 'Liberation Serif', 24)),
+      ...(await renderLineCrops(
+        ['A1', 'Invoice No. 2024-0917, total: $1,234.56', 'Meeting at 10:30am; room #4B on Friday 13th'],
+        'Liberation Serif',
+        24,
+      )),
     ];
     assert.equal(crops.length, 9);
     const batched = await recognizer.predict(crops);
@@ -229,7 +237,10 @@ describe('TextRecognizer with PP-OCRv4_mobile_rec (height 48)', () => {
     const post = sub.resolved.inferenceConfig.PostProcess;
     const wrongDict = {
       ...sub,
-      resolved: { ...sub.resolved, inferenceConfig: { ...sub.resolved.inferenceConfig, PostProcess: { ...post, character_dict: post.character_dict.slice(1) } } },
+      resolved: {
+        ...sub.resolved,
+        inferenceConfig: { ...sub.resolved.inferenceConfig, PostProcess: { ...post, character_dict: post.character_dict.slice(1) } },
+      },
     };
     await assert.rejects(TextRecognizer.load(wrongDict, cpuRuntime(), 'SubModules.TextRecognition'), (err: unknown) => {
       assert.ok(err instanceof ConfigError);
@@ -241,7 +252,11 @@ describe('TextRecognizer with PP-OCRv4_mobile_rec (height 48)', () => {
 
 describe('TextRecognizer with the PP-OCRv3 English model (height 32)', () => {
   test('reads English lines', async () => {
-    const sub = resolveRecognizer({ model_name: 'en_number_mobile_v2.0_rec', model_dir: path.join(SHARED_MODELS, 'PP-OCRv3_en/rec'), batch_size: 2 });
+    const sub = resolveRecognizer({
+      model_name: 'en_number_mobile_v2.0_rec',
+      model_dir: path.join(SHARED_MODELS, 'PP-OCRv3_en/rec'),
+      batch_size: 2,
+    });
     const recognizer = await TextRecognizer.load(sub, cpuRuntime(), 'SubModules.TextRecognition');
     assert.equal(recognizer.batchSize, 2);
     const lines = ['The quick brown fox jumps over 13 lazy dogs.', 'Version 3.10.2 released!', 'user@example.com'];
@@ -256,8 +271,13 @@ describe('TextRecognizer with the PP-OCRv3 English model (height 32)', () => {
   test('a height that does not fit the model is refused at load time', async () => {
     const sub = resolveRecognizer({ model_name: 'en_number_mobile_v2.0_rec', model_dir: path.join(SHARED_MODELS, 'PP-OCRv3_en/rec') });
     const cfg = sub.resolved.inferenceConfig;
-    const ops = cfg.PreProcess.transform_ops.map((op: Record<string, unknown>) => ('RecResizeImg' in op ? { RecResizeImg: { image_shape: [3, 48, 320] } } : op));
+    const ops = cfg.PreProcess.transform_ops.map((op: Record<string, unknown>) =>
+      'RecResizeImg' in op ? { RecResizeImg: { image_shape: [3, 48, 320] } } : op,
+    );
     const wrongShape = { ...sub, resolved: { ...sub.resolved, inferenceConfig: { ...cfg, PreProcess: { transform_ops: ops } } } };
-    await assert.rejects(TextRecognizer.load(wrongShape, cpuRuntime(), 'SubModules.TextRecognition'), /height 48 but the model's input has height 32/);
+    await assert.rejects(
+      TextRecognizer.load(wrongShape, cpuRuntime(), 'SubModules.TextRecognition'),
+      /height 48 but the model's input has height 32/,
+    );
   });
 });

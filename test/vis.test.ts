@@ -58,7 +58,10 @@ const isDark = (p: Rgb) => Math.max(...p) < 100;
 test('classification: empty label list leaves the image as it was', async () => {
   const out = await decodeJpeg(await drawClassification(solidImage(224, 224), []));
   assert.deepEqual([out.width, out.height], [224, 224]);
-  assert.equal(countPixels(out, { x0: 0, y0: 0, x1: 224, y1: 224 }, (p) => colourDistance(p, [GREY, GREY, GREY]) > 4), 0);
+  assert.equal(
+    countPixels(out, { x0: 0, y0: 0, x1: 224, y1: 224 }, (p) => colourDistance(p, [GREY, GREY, GREY]) > 4),
+    0,
+  );
 });
 
 test('classification: labels render glyphs on a filled box at the top-left, and differ by text', async () => {
@@ -89,7 +92,8 @@ test('classification: top-k lines stack and the font scales with the image', asy
     { id: 281, name: 'tabby', score: 0.1 },
     { id: 282, name: 'tiger cat', score: 0.05 },
   ];
-  const boxRows = (img: RgbImage) => countPixels(img, { x0: 1, y0: 0, x1: 2, y1: img.height }, (p) => colourDistance(p, categoryColour(0)) < 30);
+  const boxRows = (img: RgbImage) =>
+    countPixels(img, { x0: 1, y0: 0, x1: 2, y1: img.height }, (p) => colourDistance(p, categoryColour(0)) < 30);
 
   const small = await decodeJpeg(await drawClassification(solidImage(224, 224), topK));
   const smallRows = boxRows(small);
@@ -142,9 +146,17 @@ test('detection: box borders take the category colour, the rest of the image sta
   const catTagFill = countPixels(out, { x0: 1400, y0: 0, x1: 1600, y1: 40 }, (p) => colourDistance(p, catColour) < 40);
   assert.ok(catTagFill > 1000, `cat tag fill pixels at the top of its box: ${catTagFill}`);
   // Tags carry text: pixels in the contrasting text colour inside them.
-  const dogTagInk = countPixels(out, { x0: 400, y0: 250, x1: 600, y1: 298 }, (p) => colourDistance(p, contrastingTextColour(dogColour)) < 60);
+  const dogTagInk = countPixels(
+    out,
+    { x0: 400, y0: 250, x1: 600, y1: 298 },
+    (p) => colourDistance(p, contrastingTextColour(dogColour)) < 60,
+  );
   assert.ok(dogTagInk > 100, `text pixels in the dog tag: ${dogTagInk}`);
-  const catTagInk = countPixels(out, { x0: 1400, y0: 0, x1: 1600, y1: 50 }, (p) => colourDistance(p, contrastingTextColour(catColour)) < 60);
+  const catTagInk = countPixels(
+    out,
+    { x0: 1400, y0: 0, x1: 1600, y1: 50 },
+    (p) => colourDistance(p, contrastingTextColour(catColour)) < 60,
+  );
   assert.ok(catTagInk > 100, `text pixels in the cat tag: ${catTagInk}`);
 });
 
@@ -230,7 +242,20 @@ test('OCR: left half keeps the input and marks polygons; right half is white els
 });
 
 test('OCR: output is downscaled to fit maxSize, keeping the aspect ratio', async () => {
-  const square = await decodeJpeg(await drawOcrResult(solidImage(3000, 3000), [[[100, 100], [2900, 100], [2900, 600], [100, 600]]], ['大图 text']));
+  const square = await decodeJpeg(
+    await drawOcrResult(
+      solidImage(3000, 3000),
+      [
+        [
+          [100, 100],
+          [2900, 100],
+          [2900, 600],
+          [100, 600],
+        ],
+      ],
+      ['大图 text'],
+    ),
+  );
   assert.ok(square.width <= 2000 && square.height <= 2000, `${square.width}×${square.height}`);
   assert.deepEqual([square.width, square.height], [2000, 1000]);
   assert.ok(countPixels(square, { x0: 1000, y0: 0, x1: 2000, y1: 250 }, isDark) > 1000, 'text scaled along');
@@ -242,5 +267,19 @@ test('OCR: output is downscaled to fit maxSize, keeping the aspect ratio', async
 });
 
 test('OCR: polygon and text counts must match', async () => {
-  await assert.rejects(drawOcrResult(solidImage(10, 10), [[[0, 0], [5, 0], [5, 5], [0, 5]]], []), /1 polygons but 0 texts/);
+  await assert.rejects(
+    drawOcrResult(
+      solidImage(10, 10),
+      [
+        [
+          [0, 0],
+          [5, 0],
+          [5, 5],
+          [0, 5],
+        ],
+      ],
+      [],
+    ),
+    /1 polygons but 0 texts/,
+  );
 });

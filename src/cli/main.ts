@@ -102,7 +102,8 @@ async function serve(): Promise<void> {
   });
   log(`INFO:     Started server process [${process.pid}]`);
   log('INFO:     Waiting for application startup.');
-  for (const { endpoint, pipeline } of service.endpoints()) log(`INFO:     POST ${endpoint.path}  (${pipeline.config.pipeline_name}, ${pipeline.source})`);
+  for (const { endpoint, pipeline } of service.endpoints())
+    log(`INFO:     POST ${endpoint.path}  (${pipeline.config.pipeline_name}, ${pipeline.source})`);
   log(`INFO:     ${service.pool.size} inference workers on ${service.device.kind === 'cpu' ? 'cpu' : `gpu:${service.device.id}`}`);
   log('INFO:     Application startup complete.');
   await app.listen({ host: args.host, port });

@@ -42,14 +42,13 @@ const CATALOG: Record<string, CatalogEntry> = {
     inferenceConfig: () => ({
       Global: { model_name: 'PP-OCRv4_mobile_rec' },
       PreProcess: {
-        transform_ops: [
-          { DecodeImage: { img_mode: 'BGR', channel_first: false } },
-          { RecResizeImg: { image_shape: [3, 48, 320] } },
-        ],
+        transform_ops: [{ DecodeImage: { img_mode: 'BGR', channel_first: false } }, { RecResizeImg: { image_shape: [3, 48, 320] } }],
       },
       PostProcess: {
         name: 'CTCLabelDecode',
-        character_dict: readFileSync(ocrModelsAsset('ppocr_keys_v1.txt'), 'utf8').replace(/\r?\n$/, '').split(/\r?\n/),
+        character_dict: readFileSync(ocrModelsAsset('ppocr_keys_v1.txt'), 'utf8')
+          .replace(/\r?\n$/, '')
+          .split(/\r?\n/),
       },
     }),
   },

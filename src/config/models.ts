@@ -93,8 +93,6 @@ export function listResolvedModels(config: PipelineConfig, keyPath = ''): Array<
     const resolved = (sub as Partial<ResolvedSubModule>).resolved;
     return resolved ? [{ keyPath: `${prefix}SubModules.${role}`, model: resolved }] : [];
   });
-  const nested = Object.entries(config.SubPipelines ?? {}).flatMap(([role, p]) =>
-    listResolvedModels(p, `${prefix}SubPipelines.${role}`),
-  );
+  const nested = Object.entries(config.SubPipelines ?? {}).flatMap(([role, p]) => listResolvedModels(p, `${prefix}SubPipelines.${role}`));
   return [...own, ...nested];
 }

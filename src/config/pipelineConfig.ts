@@ -45,8 +45,14 @@ const pipelineSchema: z.ZodType<PipelineConfig> = z.lazy(() =>
   z
     .object({
       pipeline_name: z.string(),
-      SubModules: z.record(z.string(), subModuleSchema).nullish().transform((v) => v ?? undefined),
-      SubPipelines: z.record(z.string(), pipelineSchema).nullish().transform((v) => v ?? undefined),
+      SubModules: z
+        .record(z.string(), subModuleSchema)
+        .nullish()
+        .transform((v) => v ?? undefined),
+      SubPipelines: z
+        .record(z.string(), pipelineSchema)
+        .nullish()
+        .transform((v) => v ?? undefined),
       Serving: servingSchema.nullish().transform((v) => v ?? undefined),
     })
     .passthrough(),
@@ -111,13 +117,7 @@ export function formatKeyPath(keyPath: readonly PropertyKey[]): string {
 }
 
 /** A pipeline-level or module-level parameter, checked, with the YAML key path in the error. */
-export function readParam<T>(
-  holder: Record<string, unknown>,
-  key: string,
-  schema: z.ZodType<T>,
-  keyPath: string,
-  fallback: T,
-): T {
+export function readParam<T>(holder: Record<string, unknown>, key: string, schema: z.ZodType<T>, keyPath: string, fallback: T): T {
   const value = holder[key];
   if (value === undefined || value === null) return fallback;
   const parsed = schema.safeParse(value);

@@ -50,7 +50,7 @@ function decodeBmp(bytes: Uint8Array, field: string, maxPixels: number): RgbImag
   const bitDepth = view.getUint16(coreHeader ? 24 : 28, true);
   if (!BMP_BIT_DEPTHS.has(bitDepth)) throw corrupt(`: ${bitDepth} bits per pixel is not a BMP bit depth`);
   if (width === 0 || height === 0) throw corrupt(`: ${width}×${height} pixels`);
-  let decoded;
+  let decoded: ReturnType<typeof decodeBmpData>;
   try {
     decoded = decodeBmpData(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { toRGBA: true });
   } catch (err) {
@@ -79,11 +79,7 @@ export function rgbaToRgb(rgba: Uint8Array | Uint8ClampedArray): Uint8Array {
  * The size is checked from the header before decoding, so decompression bombs
  * cost nothing; truncated data is an error rather than a half-grey picture.
  */
-export async function decodeImage(
-  bytes: Uint8Array,
-  field: string,
-  opts: { maxPixels?: number } = {},
-): Promise<RgbImage> {
+export async function decodeImage(bytes: Uint8Array, field: string, opts: { maxPixels?: number } = {}): Promise<RgbImage> {
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   let metadata: Metadata;
   try {

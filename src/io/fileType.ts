@@ -5,8 +5,30 @@ export type FileKind = 'pdf' | 'image';
 
 /** Extensions Python's `mimetypes` maps to image/* (what PaddleX's inference relies on), plus webp. */
 const IMAGE_EXTENSIONS = new Set([
-  'avif', 'bmp', 'gif', 'heic', 'heif', 'ico', 'ief', 'jpe', 'jpeg', 'jpg', 'pbm', 'pgm', 'png',
-  'pnm', 'ppm', 'ras', 'rgb', 'svg', 'tif', 'tiff', 'webp', 'xbm', 'xpm', 'xwd',
+  'avif',
+  'bmp',
+  'gif',
+  'heic',
+  'heif',
+  'ico',
+  'ief',
+  'jpe',
+  'jpeg',
+  'jpg',
+  'pbm',
+  'pgm',
+  'png',
+  'pnm',
+  'ppm',
+  'ras',
+  'rgb',
+  'svg',
+  'tif',
+  'tiff',
+  'webp',
+  'xbm',
+  'xpm',
+  'xwd',
 ]);
 
 const HINT = ' (set fileType: 0 for PDF, 1 for image)';

@@ -78,18 +78,12 @@ export async function openPdf(bytes: Uint8Array, field: string): Promise<PdfDocu
   };
 }
 
-async function renderPage(
-  doc: PDFDocumentProxy,
-  index: number,
-  field: string,
-  scale: number,
-  maxPixels: number,
-): Promise<RgbImage> {
+async function renderPage(doc: PDFDocumentProxy, index: number, field: string, scale: number, maxPixels: number): Promise<RgbImage> {
   if (!Number.isInteger(index) || index < 0 || index >= doc.numPages) {
     throw new RangeError(`page index ${index} is outside 0..${doc.numPages - 1}`);
   }
   const pageNumber = index + 1;
-  let page;
+  let page: Awaited<ReturnType<PDFDocumentProxy['getPage']>>;
   try {
     page = await doc.getPage(pageNumber);
   } catch (err) {

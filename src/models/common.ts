@@ -140,7 +140,9 @@ export function checkNonEmpty(images: RgbImage[], what: string): void {
  * fixed batch dimension of 1 on any input (some exports fix it on auxiliary inputs such as `scale_factor`).
  */
 export function effectiveBatchSize(session: InferenceSession, batchSize: number | null | undefined): number {
-  const declared = session.inputMetadata.flatMap((m) => (m.isTensor && typeof m.shape[0] === 'number' && m.shape[0] > 0 ? [m.shape[0]] : []));
+  const declared = session.inputMetadata.flatMap((m) =>
+    m.isTensor && typeof m.shape[0] === 'number' && m.shape[0] > 0 ? [m.shape[0]] : [],
+  );
   return Math.max(1, Math.min(batchSize ?? 1, ...declared));
 }
 
@@ -162,7 +164,12 @@ export function batchesByShape<T>(items: readonly T[], maxSize: number, shapeOf:
  * Runs a classifier on a `[N, ...]` batch and returns each image's row of its first output, `[N, classes]`
  * probabilities. `classes`, when the label list gives it, is checked against the output.
  */
-export async function classifierRows(session: InferenceSession, input: ort.Tensor, what: string, classes?: number): Promise<Float32Array[]> {
+export async function classifierRows(
+  session: InferenceSession,
+  input: ort.Tensor,
+  what: string,
+  classes?: number,
+): Promise<Float32Array[]> {
   const output = (await session.run({ [session.inputNames[0]!]: input }))[session.outputNames[0]!]!;
   const rows = input.dims[0]!;
   const width = Number(output.dims.at(-1));

@@ -74,7 +74,8 @@ function hw(size: number | [number, number]): { height: number; width: number } 
 /** Reads PaddleDetection's exported `Preprocess` list, `label_list` and `draw_threshold`, as PaddleX's DetPredictor does. */
 function parseDetectorConfig(yml: InferenceConfigReader): DetectorConfig {
   const cfg = yml.config;
-  if (cfg.NMS) throw yml.error('NMS', 'the model was exported without post-process; export it with post-process (PaddleX official models are)');
+  if (cfg.NMS)
+    throw yml.error('NMS', 'the model was exported without post-process; export it with post-process (PaddleX official models are)');
   const ops: unknown = cfg.Preprocess;
   if (!Array.isArray(ops)) throw yml.error('Preprocess', 'missing or not a list');
 
@@ -89,7 +90,8 @@ function parseDetectorConfig(yml: InferenceConfigReader): DetectorConfig {
     switch (type) {
       case 'Resize': {
         // sharp resizes 8-bit pixels, so Resize must run before anything turns them into floats.
-        if (resize || normalize || permuted || pads.length) throw yml.error(setting, 'only one Resize, placed before the other ops, is supported');
+        if (resize || normalize || permuted || pads.length)
+          throw yml.error(setting, 'only one Resize, placed before the other ops, is supported');
         const p = yml.parse(resizeParams, params, setting);
         resize = { ...hw(p.target_size), keepRatio: p.keep_ratio ?? false, interp: p.interp ?? 2 };
         break;
@@ -115,7 +117,12 @@ function parseDetectorConfig(yml: InferenceConfigReader): DetectorConfig {
       case 'Pad': {
         const p = yml.parse(padParams, params, setting);
         const fill = p.fill_value ?? 127.5;
-        pads.push({ kind: 'size', ...hw(p.size ?? 640), fill: typeof fill === 'number' ? [fill, fill, fill] : fill, beforeNormalize: !normalize });
+        pads.push({
+          kind: 'size',
+          ...hw(p.size ?? 640),
+          fill: typeof fill === 'number' ? [fill, fill, fill] : fill,
+          beforeNormalize: !normalize,
+        });
         break;
       }
       case 'PadStride': {
@@ -130,7 +137,10 @@ function parseDetectorConfig(yml: InferenceConfigReader): DetectorConfig {
   if (!permuted) throw yml.error('Preprocess', 'no Permute op (only NCHW detection models are supported)');
   const spec: NormalizeSpec = normalize ?? { scale: 1, mean: [0, 0, 0], std: [1, 1, 1], channelOrder: 'rgb' };
 
-  const labels = z.array(z.union([z.string(), z.number()]).transform(String)).nullish().safeParse(cfg.label_list);
+  const labels = z
+    .array(z.union([z.string(), z.number()]).transform(String))
+    .nullish()
+    .safeParse(cfg.label_list);
   if (!labels.success) throw yml.error('label_list', 'must be a list of class names');
   const drawThreshold = drawThresholdParam.safeParse(cfg.draw_threshold);
   if (!drawThreshold.success) throw yml.error('draw_threshold', 'must be a number');
@@ -164,7 +174,9 @@ interface PreparedImage {
 function padChw(img: PreparedImage, height: number, width: number, fill: number[]): PreparedImage {
   if (height === img.height && width === img.width) return img;
   if (height < img.height || width < img.width) {
-    throw new Error(`Pad to ${width}x${height} cannot hold the resized ${img.width}x${img.height} image; check Preprocess in inference.yml`);
+    throw new Error(
+      `Pad to ${width}x${height} cannot hold the resized ${img.width}x${img.height} image; check Preprocess in inference.yml`,
+    );
   }
   const out = new Float32Array(3 * height * width);
   for (let c = 0; c < 3; c++) {
@@ -266,7 +278,8 @@ export class ObjectDetector {
     const plane = 3 * height * width;
     const image = new Float32Array(batch.length * plane);
     batch.forEach((p, i) => image.set(p.chw, i * plane));
-    const pairs = (pick: (p: PreparedImage) => [number, number]) => new ort.Tensor('float32', Float32Array.from(batch.flatMap(pick)), [batch.length, 2]);
+    const pairs = (pick: (p: PreparedImage) => [number, number]) =>
+      new ort.Tensor('float32', Float32Array.from(batch.flatMap(pick)), [batch.length, 2]);
     const inputs: Record<string, InstanceType<typeof ort.Tensor>> = {
       image: new ort.Tensor('float32', image, [batch.length, 3, height, width]),
       scale_factor: pairs((p) => p.scaleFactor),
@@ -278,7 +291,10 @@ export class ObjectDetector {
     const counts = outputs[this.session.outputNames[1]!]!;
     // The row count comes from the tensor: exports declare a fixed size in metadata but return fewer rows.
     const [numRows = 0, rowLength] = boxes.dims;
-    if (rowLength !== 6) throw new Error(`Detection output ${this.session.outputNames[0]} has rows of ${rowLength} values; expected 6 (class, score, x1, y1, x2, y2)`);
+    if (rowLength !== 6)
+      throw new Error(
+        `Detection output ${this.session.outputNames[0]} has rows of ${rowLength} values; expected 6 (class, score, x1, y1, x2, y2)`,
+      );
     const data = boxes.data as Float32Array;
     const perImage = Array.from(counts.data as ArrayLike<number | bigint>, Number);
     const rows: Float32Array[] = [];
@@ -301,7 +317,12 @@ export class ObjectDetector {
         clsId: Math.trunc(clsId),
         label: this.config.labels?.[clsId] ?? String(Math.trunc(clsId)),
         score,
-        coordinate: [Math.max(0, rows[r + 2]!), Math.max(0, rows[r + 3]!), Math.min(img.width, rows[r + 4]!), Math.min(img.height, rows[r + 5]!)],
+        coordinate: [
+          Math.max(0, rows[r + 2]!),
+          Math.max(0, rows[r + 3]!),
+          Math.min(img.width, rows[r + 4]!),
+          Math.min(img.height, rows[r + 5]!),
+        ],
       });
     }
     // PaddleX filters a per-class map class by class (np.unique order), so its output is grouped by class id.

@@ -75,7 +75,8 @@ export class PaddleClasPreprocess {
           const p = yml.parse(resizeImageParams, params, setting);
           // PaddleX's default interpolation is LINEAR; `backend` (cv2 or pil) picks a library, not a different resize.
           const interp = p.interpolation ?? 1;
-          resize = p.resize_short != null ? { kind: 'short', short: p.resize_short, interp } : { kind: 'size', ...sizeToWh(p.size!), interp };
+          resize =
+            p.resize_short != null ? { kind: 'short', short: p.resize_short, interp } : { kind: 'size', ...sizeToWh(p.size!), interp };
           break;
         }
         case 'CropImage':

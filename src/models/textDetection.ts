@@ -114,13 +114,18 @@ function readInferenceSettings(yml: InferenceConfigReader): InferenceSettings {
 
 function checkParams(params: TextDetParams): void {
   const problems: string[] = [];
-  if (!(Number.isInteger(params.limitSideLen) && params.limitSideLen > 0)) problems.push(`limit_side_len must be a positive integer (got ${params.limitSideLen})`);
-  if (params.limitType !== 'min' && params.limitType !== 'max') problems.push(`limit_type must be "min" or "max" (got ${JSON.stringify(params.limitType)})`);
-  if (!(Number.isInteger(params.maxSideLimit) && params.maxSideLimit > 0)) problems.push(`max_side_limit must be a positive integer (got ${params.maxSideLimit})`);
+  if (!(Number.isInteger(params.limitSideLen) && params.limitSideLen > 0))
+    problems.push(`limit_side_len must be a positive integer (got ${params.limitSideLen})`);
+  if (params.limitType !== 'min' && params.limitType !== 'max')
+    problems.push(`limit_type must be "min" or "max" (got ${JSON.stringify(params.limitType)})`);
+  if (!(Number.isInteger(params.maxSideLimit) && params.maxSideLimit > 0))
+    problems.push(`max_side_limit must be a positive integer (got ${params.maxSideLimit})`);
   if (!(params.thresh >= 0 && params.thresh <= 1)) problems.push(`thresh must be between 0 and 1 (got ${params.thresh})`);
   if (!(params.boxThresh >= 0 && params.boxThresh <= 1)) problems.push(`box_thresh must be between 0 and 1 (got ${params.boxThresh})`);
-  if (!(params.unclipRatio > 0 && Number.isFinite(params.unclipRatio))) problems.push(`unclip_ratio must be a positive number (got ${params.unclipRatio})`);
-  if (!(Number.isInteger(params.maxCandidates) && params.maxCandidates > 0)) problems.push(`max_candidates must be a positive integer (got ${params.maxCandidates})`);
+  if (!(params.unclipRatio > 0 && Number.isFinite(params.unclipRatio)))
+    problems.push(`unclip_ratio must be a positive number (got ${params.unclipRatio})`);
+  if (!(Number.isInteger(params.maxCandidates) && params.maxCandidates > 0))
+    problems.push(`max_candidates must be a positive integer (got ${params.maxCandidates})`);
   if (problems.length) throw invalidInput(`Invalid text detection parameters: ${problems.join('; ')}`);
 }
 
@@ -149,7 +154,13 @@ export class TextDetector {
     const { resize, post } = settings;
     const limitsByDefault = MAX_LIMIT_MODELS.has(settings.modelName);
     const defaults: TextDetParams = {
-      limitSideLen: readParam(sub, 'limit_side_len', positiveInt, keyPath, resize.limit_side_len ?? resize.resize_long ?? (limitsByDefault ? 960 : 736)),
+      limitSideLen: readParam(
+        sub,
+        'limit_side_len',
+        positiveInt,
+        keyPath,
+        resize.limit_side_len ?? resize.resize_long ?? (limitsByDefault ? 960 : 736),
+      ),
       limitType: readParam(sub, 'limit_type', limitTypeSchema, keyPath, resize.limit_type ?? (limitsByDefault ? 'max' : 'min')),
       maxSideLimit: readParam(sub, 'max_side_limit', positiveInt, keyPath, resize.max_side_limit ?? DEFAULT_MAX_SIDE_LIMIT),
       thresh: readParam(sub, 'thresh', probability, keyPath, post.thresh ?? 0.3),
@@ -158,7 +169,13 @@ export class TextDetector {
       maxCandidates: post.max_candidates ?? 1000,
     };
     const [cv, session] = await Promise.all([loadCv(), rt.loadSession(sub.resolved)]);
-    return new TextDetector(cv, session, settings.normalize, { scoreMode: post.score_mode ?? undefined, useDilation: post.use_dilation ?? undefined }, defaults);
+    return new TextDetector(
+      cv,
+      session,
+      settings.normalize,
+      { scoreMode: post.score_mode ?? undefined, useDilation: post.use_dilation ?? undefined },
+      defaults,
+    );
   }
 
   /** Text-line quads (integers, clockwise from top-left) in image coordinates, in reading order. */

@@ -58,7 +58,10 @@ export class TextlineOrientationClassifier {
     } else {
       const preprocess = PaddleClasPreprocess.fromConfig(yml);
       if (!preprocess.fixedSize) {
-        throw yml.error('PreProcess.transform_ops', 'lines are classified in batches, so ResizeImage needs `size` (or a CropImage must follow)');
+        throw yml.error(
+          'PreProcess.transform_ops',
+          'lines are classified in batches, so ResizeImage needs `size` (or a CropImage must follow)',
+        );
       }
       buildInput = async (crops) => preprocess.toTensor(await Promise.all(crops.map((crop) => preprocess.resizeAndCrop(crop))));
     }

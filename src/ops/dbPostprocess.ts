@@ -111,7 +111,12 @@ export function unclip(points: Point[], ratio: number): Point[] {
 }
 
 /** Mean of `prob` over the pixels of the filled polygon (cv2.fillPoly on truncated coordinates). */
-function meanInsidePolygon(cv: CV, prob: Mat, polygon: Point[], bounds: { xmin: number; xmax: number; ymin: number; ymax: number }): number {
+function meanInsidePolygon(
+  cv: CV,
+  prob: Mat,
+  polygon: Point[],
+  bounds: { xmin: number; xmax: number; ymin: number; ymax: number },
+): number {
   const { xmin, xmax, ymin, ymax } = bounds;
   return withMats((track) => {
     const mask = track(cv.Mat.zeros(ymax - ymin + 1, xmax - xmin + 1, cv.CV_8UC1));
@@ -165,7 +170,13 @@ function contourPoints(contour: Mat): Point[] {
  * min-area boxes that are thick and confident enough, grow them (unclip), and scale them from the
  * map to a `destWidth` × `destHeight` image. Boxes come in contour order.
  */
-export function dbPostprocess(cv: CV, map: ProbabilityMap, destWidth: number, destHeight: number, opts: DbPostprocessOptions): DetectedQuads {
+export function dbPostprocess(
+  cv: CV,
+  map: ProbabilityMap,
+  destWidth: number,
+  destHeight: number,
+  opts: DbPostprocessOptions,
+): DetectedQuads {
   const { width, height } = map;
   const binary = new Uint8Array(width * height);
   for (let i = 0; i < binary.length; i++) binary[i] = map.data[i]! > opts.thresh ? 255 : 0;

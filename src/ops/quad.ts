@@ -32,7 +32,10 @@ export function cropQuad(cv: CV, img: RgbImage, quad: Point[]): RgbImage {
  * boxes) does before recognition: the quad's integer points are boxed, the corners ordered, then cropped.
  */
 export function cropMinAreaRect(cv: CV, img: RgbImage, quad: Point[]): RgbImage {
-  const { box } = minAreaBox(cv, quad.map(([x, y]) => [Math.trunc(x), Math.trunc(y)]));
+  const { box } = minAreaBox(
+    cv,
+    quad.map(([x, y]) => [Math.trunc(x), Math.trunc(y)]),
+  );
   return cropQuad(cv, img, box);
 }
 

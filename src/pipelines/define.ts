@@ -76,7 +76,9 @@ export interface PipelineDescriptor<Ops extends WorkerOps = any, Extra = any> {
 export type OpsOf<W> = W extends WorkerModule<infer Ops> ? Ops : never;
 
 /** Worker side of a pipeline: load its models, return its operations. */
-export function defineWorker<Ops extends WorkerOps>(create: (config: PipelineConfig, rt: RuntimeContext) => Promise<Ops>): WorkerModule<Ops> {
+export function defineWorker<Ops extends WorkerOps>(
+  create: (config: PipelineConfig, rt: RuntimeContext) => Promise<Ops>,
+): WorkerModule<Ops> {
   return { create };
 }
 

@@ -1,26 +1,6 @@
 import ort from 'onnxruntime-node';
 import { ConfigError } from '../errors.js';
-
-/** `cpu`, `gpu` or `gpu:N`, as PaddleX's `--device`. */
-export interface DeviceSpec {
-  kind: 'cpu' | 'gpu';
-  id: number;
-}
-
-export function parseDevice(device: string): DeviceSpec {
-  const m = /^(cpu|gpu)(?::(\d+))?$/.exec(device.trim());
-  if (!m) throw new ConfigError(`--device ${device}: expected cpu, gpu or gpu:N`);
-  return { kind: m[1] as 'cpu' | 'gpu', id: m[2] ? Number(m[2]) : 0 };
-}
-
-export function formatDevice(d: DeviceSpec): string {
-  return d.kind === 'cpu' ? 'cpu' : `gpu:${d.id}`;
-}
-
-/** onnxruntime-node lists 'cuda' with bundled=false unless its CUDA add-on was installed. */
-export function cudaInstalled(): boolean {
-  return ort.listSupportedBackends().some((b) => b.name === 'cuda' && b.bundled !== false);
-}
+import { type DeviceSpec, formatDevice } from './device.js';
 
 export interface SessionOptions {
   device: DeviceSpec;

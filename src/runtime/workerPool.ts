@@ -72,12 +72,21 @@ export class WorkerPool {
     };
   }
 
-  run<T>(pipeline: string, op: string, payload: unknown, transfer: ArrayBuffer[] = [], options: { continuation?: boolean } = {}): Promise<T> {
+  run<T>(
+    pipeline: string,
+    op: string,
+    payload: unknown,
+    transfer: ArrayBuffer[] = [],
+    options: { continuation?: boolean } = {},
+  ): Promise<T> {
     if (this.closing && !options.continuation) return Promise.reject(new ApiError(503, 'Server is shutting down'));
     const idle = this.slots.find((s) => !s.task);
     if (!idle && !options.continuation && this.queue.length >= this.options.maxQueue) {
       return Promise.reject(
-        new ApiError(503, `Server busy: ${this.queue.length} requests already wait for ${this.slots.length} inference workers; retry later`),
+        new ApiError(
+          503,
+          `Server busy: ${this.queue.length} requests already wait for ${this.slots.length} inference workers; retry later`,
+        ),
       );
     }
     return new Promise<T>((resolve, reject) => {

@@ -6,7 +6,7 @@ import { fetchUrl, DEFAULT_FETCH_LIMITS, type FetchLimits } from '../io/fetchUrl
 import { decodeBase64, isUrl } from '../io/input.js';
 import type { EndpointContext, EndpointSpec, PipelineDescriptor, ServingConfig } from '../pipelines/define.js';
 import { pipelineDescriptor } from '../pipelines/registry.js';
-import { cudaInstalled, formatDevice, parseDevice, type DeviceSpec } from '../runtime/session.js';
+import { cudaInstalled, type DeviceSpec, formatDevice, parseDevice } from '../runtime/device.js';
 import { WorkerPool } from '../runtime/workerPool.js';
 import { validateBody } from './validation.js';
 
@@ -57,7 +57,9 @@ function checkDevice(device: DeviceSpec): void {
 function servingConfig(config: PipelineConfig, descriptor: PipelineDescriptor, source: string): ServingConfig<unknown> {
   const parsed = descriptor.servingExtra.safeParse(config.Serving?.extra ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `  Serving.extra.${formatKeyPath(i.path)}: ${i.message}`.replace('extra.(top level)', 'extra'));
+    const problems = parsed.error.issues.map((i) =>
+      `  Serving.extra.${formatKeyPath(i.path)}: ${i.message}`.replace('extra.(top level)', 'extra'),
+    );
     throw new ConfigError(`${source}: invalid Serving.extra for ${config.pipeline_name}:\n${problems.join('\n')}`);
   }
   return { visualize: config.Serving?.visualize ?? true, extra: parsed.data };
@@ -144,7 +146,9 @@ async function loadPipelines(names: string[], log: (line: string) => void): Prom
     for (const endpoint of descriptor.endpoints) {
       const owner = owners.get(endpoint.path);
       if (owner) {
-        throw new ConfigError(`Endpoint ${endpoint.path} would be served twice: by ${owner} and by ${source}. Each --pipeline must bring its own endpoints.`);
+        throw new ConfigError(
+          `Endpoint ${endpoint.path} would be served twice: by ${owner} and by ${source}. Each --pipeline must bring its own endpoints.`,
+        );
       }
       owners.set(endpoint.path, source);
     }

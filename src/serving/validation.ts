@@ -44,7 +44,13 @@ const TYPE_NAMES: Record<string, [string, string]> = {
 };
 
 /** pydantic's greater_than(_equal) / less_than(_equal) error, e.g. `Input should be greater than or equal to 1` with ctx `{ge: 1}`. */
-function boundError(side: 'greater' | 'less', inclusive: boolean | undefined, limit: unknown, loc: PydanticError['loc'], input: unknown): PydanticError {
+function boundError(
+  side: 'greater' | 'less',
+  inclusive: boolean | undefined,
+  limit: unknown,
+  loc: PydanticError['loc'],
+  input: unknown,
+): PydanticError {
   const ctxKey = (side === 'greater' ? 'g' : 'l') + (inclusive ? 'e' : 't');
   return {
     type: `${side}_than${inclusive ? '_equal' : ''}`,
@@ -84,7 +90,12 @@ function toPydantic(issue: z.core.$ZodIssue, body: unknown): PydanticError {
 export function validateBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new ValidationError([
-      { type: 'model_attributes_type', loc: ['body'], msg: 'Input should be a valid dictionary or object to extract fields from', input: echo(body) },
+      {
+        type: 'model_attributes_type',
+        loc: ['body'],
+        msg: 'Input should be a valid dictionary or object to extract fields from',
+        input: echo(body),
+      },
     ]);
   }
   const parsed = schema.safeParse(body);

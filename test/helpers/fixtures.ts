@@ -62,7 +62,11 @@ async function modelNameOf(modelDir: string): Promise<string> {
  * Writes a copy of the built-in `configs/<kind>.yaml` whose only sub-module uses `modelDir` (and the
  * model name found there), with `moduleParams` merged into that sub-module. Returns the file path.
  */
-export async function fixturePipelineYaml(kind: FixturePipeline, modelDir: string, moduleParams: Record<string, unknown> = {}): Promise<string> {
+export async function fixturePipelineYaml(
+  kind: FixturePipeline,
+  modelDir: string,
+  moduleParams: Record<string, unknown> = {},
+): Promise<string> {
   const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs', `${kind}.yaml`), 'utf8'));
   const roles = Object.keys(config.SubModules ?? {});
   if (roles.length !== 1) throw new Error(`configs/${kind}.yaml: expected exactly one sub-module, found ${roles.length}`);
@@ -73,7 +77,11 @@ export async function fixturePipelineYaml(kind: FixturePipeline, modelDir: strin
 }
 
 /** The pipeline config of `fixturePipelineYaml`, parsed and with its models resolved (as the server does before starting workers). */
-export async function fixturePipelineConfig(kind: FixturePipeline, modelDir: string, moduleParams: Record<string, unknown> = {}): Promise<PipelineConfig> {
+export async function fixturePipelineConfig(
+  kind: FixturePipeline,
+  modelDir: string,
+  moduleParams: Record<string, unknown> = {},
+): Promise<PipelineConfig> {
   const file = await fixturePipelineYaml(kind, modelDir, moduleParams);
   return resolvePipelineModels(parsePipelineConfig(await readFile(file, 'utf8'), file));
 }
@@ -84,7 +92,11 @@ export function resolveSubModule(sub: SubModuleConfig): ResolvedSubModule {
 }
 
 /** A resolved sub-module for a model dir, named as the dir's inference.yml names its model. */
-export async function fixtureSubModule(moduleName: string, modelDir: string, params: Partial<SubModuleConfig> = {}): Promise<ResolvedSubModule> {
+export async function fixtureSubModule(
+  moduleName: string,
+  modelDir: string,
+  params: Partial<SubModuleConfig> = {},
+): Promise<ResolvedSubModule> {
   return resolveSubModule({ module_name: moduleName, model_name: await modelNameOf(modelDir), model_dir: modelDir, ...params });
 }
 
@@ -101,7 +113,11 @@ export async function readTestImage(file: string): Promise<RgbImage> {
 }
 
 /** The operations of a pipeline's worker module, created in-process (as a worker would). */
-export async function createWorkerOps<Ops extends WorkerOps>(descriptor: PipelineDescriptor<Ops, any>, config: PipelineConfig, rt = cpuRuntime()): Promise<Ops> {
+export async function createWorkerOps<Ops extends WorkerOps>(
+  descriptor: PipelineDescriptor<Ops, any>,
+  config: PipelineConfig,
+  rt = cpuRuntime(),
+): Promise<Ops> {
   const worker = ((await import(descriptor.worker)) as { default: WorkerModule<Ops> }).default;
   return worker.create(config, rt);
 }

@@ -183,8 +183,7 @@ export async function startTestServer(handler: http.RequestListener): Promise<Te
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    openConnections: () =>
-      new Promise((resolve, reject) => server.getConnections((err, count) => (err ? reject(err) : resolve(count)))),
+    openConnections: () => new Promise((resolve, reject) => server.getConnections((err, count) => (err ? reject(err) : resolve(count)))),
     close: () =>
       new Promise((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -18,7 +18,11 @@ const ELEMENT_TYPES: Record<ElementType, number> = {
 };
 
 /** A graph input or output; string dimensions are symbolic (e.g. 'N' for the batch). */
-export function valueInfo(name: string, shape: Array<number | string>, elementType: ElementType = 'float32'): onnxProto.onnx.IValueInfoProto {
+export function valueInfo(
+  name: string,
+  shape: Array<number | string>,
+  elementType: ElementType = 'float32',
+): onnxProto.onnx.IValueInfoProto {
   return {
     name,
     type: {

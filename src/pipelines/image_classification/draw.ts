@@ -46,4 +46,3 @@ export async function drawClassification(
   }
   return canvasToJpeg(canvas, PIL_JPEG_QUALITY);
 }
-

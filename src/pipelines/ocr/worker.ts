@@ -99,7 +99,12 @@ const worker = defineWorker(async (config, rt) => {
 
     const images: OcrPage['images'] = {};
     if (s.visualize) {
-      images.ocrImage = await drawOcrResult(image, recPolys, kept.map((r) => r.text), s.maxOutputImgSize);
+      images.ocrImage = await drawOcrResult(
+        image,
+        recPolys,
+        kept.map((r) => r.text),
+        s.maxOutputImgSize,
+      );
       if (s.useDocPreprocessor) images.docPreprocessingImage = await encodeOutputImage(image, s.maxOutputImgSize);
       images.inputImage = await encodeOutputImage(input, s.maxOutputImgSize);
     }

@@ -17,7 +17,6 @@ export const thresholdSchema = z.union([
   z.record(z.string().regex(/^\d+$/, 'class ids must be integers >= 0'), z.number().min(0).max(1)),
 ]);
 
-
 export function toThreshold(value: z.infer<typeof thresholdSchema>): DetectionThreshold {
   if (typeof value === 'number') return value;
   // "007" and "7" name the same class.

@@ -24,7 +24,8 @@ export function documentOps<Settings, Page extends PageSize>(
   return {
     predictImage: async ({ image, settings }) => predictPage(await decodeImage(image, 'file'), settings),
     countPdfPages: async ({ pdf }) => withPdf(pdf, async (doc) => ({ numPages: doc.numPages })),
-    predictPdfPage: async ({ pdf, page, settings }) => withPdf(pdf, async (doc) => predictPage(await doc.renderPage(page, { scale: 2 }), settings)),
+    predictPdfPage: async ({ pdf, page, settings }) =>
+      withPdf(pdf, async (doc) => predictPage(await doc.renderPage(page, { scale: 2 }), settings)),
   };
 }
 

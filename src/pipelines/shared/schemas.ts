@@ -3,7 +3,11 @@ import { z } from 'zod';
 
 /** A Base64-encoded image in a result (JPEG unless said otherwise); `--input` saves these fields as files. */
 export const base64Image = (mediaType: 'image/jpeg' | 'image/png' = 'image/jpeg') =>
-  z.string().meta({ contentEncoding: 'base64', contentMediaType: mediaType, description: `Base64-encoded ${mediaType.slice(6).toUpperCase()} image` });
+  z.string().meta({
+    contentEncoding: 'base64',
+    contentMediaType: mediaType,
+    description: `Base64-encoded ${mediaType.slice(6).toUpperCase()} image`,
+  });
 
 /** Images keyed by PaddleX's internal image names (`outputImages`). */
 export const base64ImageMap = () => z.record(z.string(), base64Image()).meta({ description: 'Base64-encoded JPEG images by name' });
@@ -29,7 +33,8 @@ export const noServingExtra = z.record(z.string(), z.unknown());
 type JsonSchemaNode = { [key: string]: unknown };
 
 const isImageNode = (node: unknown): boolean =>
-  typeof (node as JsonSchemaNode | undefined)?.contentMediaType === 'string' && String((node as JsonSchemaNode).contentMediaType).startsWith('image/');
+  typeof (node as JsonSchemaNode | undefined)?.contentMediaType === 'string' &&
+  String((node as JsonSchemaNode).contentMediaType).startsWith('image/');
 
 /**
  * The result fields that hold Base64 images (`image`, `ocrImage`, ...) and those that hold maps of
@@ -40,7 +45,10 @@ export function imageFields(result: z.ZodType): { images: Set<string>; imageMaps
   const imageMaps = new Set<string>();
   const visit = (node: unknown): void => {
     if (!node || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach(visit);
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
     const n = node as JsonSchemaNode;
     for (const [name, child] of Object.entries((n.properties as Record<string, unknown>) ?? {})) {
       if (isImageNode(child)) images.add(name);

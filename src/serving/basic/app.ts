@@ -102,7 +102,11 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (err instanceof ApiError) return envelopeError(reply, err.status, err.message);
     if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return envelopeError(reply, 413, `Request body is larger than the server's limit of ${options.maxBodyBytes / 2 ** 20} MB (--max-body-mb)`);
+      return envelopeError(
+        reply,
+        413,
+        `Request body is larger than the server's limit of ${options.maxBodyBytes / 2 ** 20} MB (--max-body-mb)`,
+      );
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return envelopeError(reply, err.statusCode, err.message);
     options.errorLog?.(`ERROR:    Unhandled exception: ${err.stack ?? err.message}`);
