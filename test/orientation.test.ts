@@ -94,9 +94,9 @@ describe('TextlineOrientationClassifier', () => {
     after(() => model.remove());
 
     test('classifies lines with slack on one side, in batches', async () => {
-      const sub = await fixtureSubModule('textline_orientation', model.dir);
+      const sub = await fixtureSubModule('textline_orientation', model.dir, { batch_size: 6 });
       const classifier = await TextlineOrientationClassifier.load(sub, cpuRuntime(), 'SubModules.TextLineOrientation');
-      assert.equal(classifier.batchSize, 6);
+      assert.equal(classifier.batchSize, 6, 'batch_size of the YAML');
       const upright = await lineCrops(LINES, { fontSize: 24, extraRight: 400 });
       const upsideDown = await lineCrops(LINES, { fontSize: 24, rotateDeg: 180, extraRight: 400 });
       const crops = [...upright, ...upsideDown];

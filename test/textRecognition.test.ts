@@ -119,7 +119,7 @@ describe('TextRecognizer with PP-OCRv4_mobile_rec (height 48)', () => {
   let recognizer: TextRecognizer;
   before(async () => {
     recognizer = await TextRecognizer.load(
-      resolveRecognizer({ model_name: 'PP-OCRv4_mobile_rec' }),
+      resolveRecognizer({ model_name: 'PP-OCRv4_mobile_rec', batch_size: 6 }),
       cpuRuntime(),
       'SubModules.TextRecognition',
     );

@@ -2,26 +2,15 @@
  * What the inference.yml-driven modules share: reading a model's inference.yml with errors that say
  * where the problem is, zod pieces for its settings, input checks, batching and running classifiers.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { InferenceSession } from 'onnxruntime-node';
 import type { InferenceConfig, ResolvedSubModule } from '../config/models.js';
 import { ConfigError, invalidInput } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
-import { parseScale } from '../ops/normalize.js';
-import { interpolationCode } from '../ops/resize.js';
 import type { ort } from '../runtime/session.js';
 
 // ---------------------------------------------------------------------------------------------
 // Reading inference.yml
-
-/** One `PreProcess.transform_ops` entry (`- OpName: {params}`). */
-export interface TransformOp {
-  name: string;
-  /** the op's mapping; `null` (e.g. `ToCHWImage: null`) means "all defaults" */
-  params: unknown;
-  /** `PreProcess.transform_ops[i] (OpName)`, for error messages */
-  setting: string;
-}
 
 /**
  * One sub-module's inference.yml. Every problem it reports is a ConfigError naming the pipeline
@@ -55,23 +44,6 @@ export class InferenceConfigReader {
     }
     return parsed.data;
   }
-
-  /** `PreProcess.transform_ops`, in order; each entry must name exactly one op (PaddleX reads its first key). */
-  transformOps(): TransformOp[] {
-    const ops: unknown = this.config.PreProcess?.transform_ops;
-    if (!Array.isArray(ops)) throw this.error('PreProcess.transform_ops', 'missing or not a list');
-    return ops.map((entry: unknown, index) => {
-      const names = entry && typeof entry === 'object' ? Object.keys(entry) : [];
-      if (names.length !== 1) throw this.error(`PreProcess.transform_ops[${index}]`, 'each op must be a mapping with exactly one op name');
-      const name = names[0]!;
-      return { name, params: (entry as Record<string, unknown>)[name], setting: `PreProcess.transform_ops[${index}] (${name})` };
-    });
-  }
-
-  /** The first `PreProcess.transform_ops` entry named `name`. */
-  findTransformOp(name: string): TransformOp | undefined {
-    return this.transformOps().find((op) => op.name === name);
-  }
 }
 
 /**
@@ -98,34 +70,6 @@ export function readLabelAngles<A extends number>(yml: InferenceConfigReader, al
 }
 
 // ---------------------------------------------------------------------------------------------
-// zod pieces for inference.yml settings
-
-export const positiveInt = z.number().int().positive();
-
-/** one value per colour channel */
-export const channelTriple = z.tuple([z.number(), z.number(), z.number()]);
-export const stdParam = channelTriple.refine((s) => s.every((v) => v !== 0), 'std values must be non-zero');
-
-/** NormalizeImage `scale`: a number or a fraction written as a string, such as '1./255.' */
-export const scaleParam = z
-  .union([z.number(), z.string()])
-  .transform((v) => parseScale(v, Number.NaN))
-  .refine((v) => Number.isFinite(v) && v > 0, 'scale must be a positive number or a fraction such as 1./255.');
-
-/** a cv2 interpolation code or name, as `interpolation` / `interp` settings give it */
-export const interpolationParam = z
-  .union([z.string(), z.number()])
-  .transform((v) => interpolationCode(v, -1))
-  .refine((code) => code >= 0, 'unknown interpolation (use NEAREST, LINEAR, BILINEAR, CUBIC, BICUBIC, AREA, LANCZOS4 or a cv2 code 0-4)');
-
-/** an op that takes no parameters, such as ToCHWImage or Permute */
-export const noParams = z.object({});
-
-/** PaddleX's default NormalizeImage mean / std (ImageNet, RGB, on pixels scaled to [0, 1]) */
-export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
-export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
-
-// ---------------------------------------------------------------------------------------------
 // Inputs, batches and classifier outputs
 
 /** A client-sent image with no pixels is refused before it reaches a model. */
@@ -136,28 +80,46 @@ export function checkNonEmpty(images: RgbImage[], what: string): void {
 }
 
 /**
- * The largest batch a session accepts: `batch_size` from the YAML, capped at 1 when the model declares a
- * fixed batch dimension of 1 on any input (some exports fix it on auxiliary inputs such as `scale_factor`).
+ * The batch size a model runs with: `batch_size` of its sub-module in the pipeline YAML (PaddleX's
+ * default is 1), capped at 1 when the model declares a fixed batch dimension of 1 on any input (some
+ * exports fix it on auxiliary inputs such as `scale_factor`).
  */
-export function effectiveBatchSize(session: InferenceSession, batchSize: number | null | undefined): number {
+export function batchSizeOf(sub: ResolvedSubModule, session: InferenceSession): number {
   const declared = session.inputMetadata.flatMap((m) =>
     m.isTensor && typeof m.shape[0] === 'number' && m.shape[0] > 0 ? [m.shape[0]] : [],
   );
-  return Math.max(1, Math.min(batchSize ?? 1, ...declared));
+  return Math.max(1, Math.min(sub.batch_size ?? 1, ...declared));
 }
 
 /**
- * Splits items into session runs: at most `maxSize` each, and only consecutive items of the same input
- * shape together (a tensor batch needs one shape; configs without a fixed output size can yield several).
+ * PaddleX's batching: inputs taken in order, `batchSize` at a time, each batch prepared (resized,
+ * normalised, ...) only when its turn comes. Within a batch only consecutive items of one prepared
+ * shape share a session run (a tensor batch needs one shape). `run` returns one result per item of
+ * its group; results come back in input order.
  */
-export function batchesByShape<T>(items: readonly T[], maxSize: number, shapeOf: (item: T) => string): T[][] {
-  const batches: T[][] = [];
-  for (const item of items) {
-    const current = batches.at(-1);
-    if (current && current.length < maxSize && shapeOf(current[0]!) === shapeOf(item)) current.push(item);
-    else batches.push([item]);
+export async function runInBatches<T, P, R>(
+  items: readonly T[],
+  batchSize: number,
+  steps: {
+    prepare: (item: T) => P | Promise<P>;
+    run: (prepared: P[], items: T[]) => Promise<R[]>;
+    shapeOf?: (prepared: P) => string;
+  },
+): Promise<R[]> {
+  const shapeOf = steps.shapeOf ?? (() => '');
+  const results: R[] = [];
+  for (let start = 0; start < items.length; start += batchSize) {
+    const chunk = items.slice(start, start + batchSize);
+    const prepared = await Promise.all(chunk.map((item) => steps.prepare(item)));
+    let from = 0;
+    while (from < chunk.length) {
+      let to = from + 1;
+      while (to < chunk.length && shapeOf(prepared[to]!) === shapeOf(prepared[from]!)) to++;
+      results.push(...(await steps.run(prepared.slice(from, to), chunk.slice(from, to))));
+      from = to;
+    }
   }
-  return batches;
+  return results;
 }
 
 /**

@@ -3,7 +3,8 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { ResolvedSubModule } from '../config/models.js';
 import type { RgbImage } from '../io/image.js';
 import type { RuntimeContext } from '../runtime/context.js';
-import { batchesByShape, classifierRows, effectiveBatchSize, InferenceConfigReader, positiveInt } from './common.js';
+import { batchSizeOf, classifierRows, InferenceConfigReader, runInBatches } from './common.js';
+import { positiveInt } from './preprocessOps.js';
 import { PaddleClasPreprocess } from './paddleClasPreprocess.js';
 
 export interface Classification {
@@ -56,20 +57,19 @@ export class ImageClassifier {
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<ImageClassifier> {
     const config = parseClassifierConfig(new InferenceConfigReader(sub, keyPath));
     const session = await rt.loadSession(sub.resolved);
-    return new ImageClassifier(session, config, effectiveBatchSize(session, sub.batch_size));
+    return new ImageClassifier(session, config, batchSizeOf(sub, session));
   }
 
   async predict(images: RgbImage[], opts: { topk: number }): Promise<Classification[]> {
     const { preprocess } = this.config;
-    const results: Classification[] = [];
-    for (let start = 0; start < images.length; start += this.batchSize) {
-      const prepared = await Promise.all(images.slice(start, start + this.batchSize).map((img) => preprocess.resizeAndCrop(img)));
-      for (const batch of batchesByShape(prepared, this.batchSize, (img) => `${img.width}x${img.height}`)) {
+    return runInBatches(images, this.batchSize, {
+      prepare: (img) => preprocess.resizeAndCrop(img),
+      shapeOf: (img) => `${img.width}x${img.height}`,
+      run: async (batch) => {
         const rows = await classifierRows(this.session, preprocess.toTensor(batch), 'image classification');
-        results.push(...rows.map((row) => this.topk(row, opts.topk)));
-      }
-    }
-    return results;
+        return rows.map((row) => this.topk(row, opts.topk));
+      },
+    });
   }
 
   private topk(row: Float32Array, topk: number): Classification {

@@ -7,18 +7,8 @@ import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import { resizeImage } from '../ops/resize.js';
 import { ort } from '../runtime/session.js';
 import type { RuntimeContext } from '../runtime/context.js';
-import {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  InferenceConfigReader,
-  batchesByShape,
-  channelTriple,
-  effectiveBatchSize,
-  interpolationParam,
-  noParams,
-  positiveInt,
-  stdParam,
-} from './common.js';
+import { batchSizeOf, InferenceConfigReader, runInBatches } from './common.js';
+import { normalizeSpec, readPreprocessOps } from './preprocessOps.js';
 
 /** One detection as PaddleX's DetResult holds it (`boxes` entries). */
 export interface DetectedObject {
@@ -35,25 +25,6 @@ export type DetectionThreshold = number | Record<number, number>;
 /** Inputs PaddleX feeds a PaddleDetection export, by name. */
 const KNOWN_INPUTS = ['image', 'scale_factor', 'im_shape'];
 
-const squareOrHw = z.union([positiveInt, z.tuple([positiveInt, positiveInt])]);
-const resizeParams = z.object({
-  /** [height, width] */
-  target_size: squareOrHw,
-  keep_ratio: z.boolean().nullish(),
-  interp: interpolationParam.nullish(),
-});
-const normalizeParams = z.object({
-  is_scale: z.boolean().nullish(),
-  mean: channelTriple.nullish(),
-  std: stdParam.nullish(),
-  norm_type: z.enum(['mean_std', 'none']).nullish(),
-});
-const padParams = z.object({
-  /** [height, width] */
-  size: squareOrHw.nullish(),
-  fill_value: z.union([z.number(), channelTriple]).nullish(),
-});
-const padStrideParams = z.object({ stride: z.number().int().nonnegative().nullish() });
 const drawThresholdParam = z.number().nullish();
 
 /** A padding step with its per-channel fill value, in normalized units. */
@@ -76,64 +47,46 @@ function parseDetectorConfig(yml: InferenceConfigReader): DetectorConfig {
   const cfg = yml.config;
   if (cfg.NMS)
     throw yml.error('NMS', 'the model was exported without post-process; export it with post-process (PaddleX official models are)');
-  const ops: unknown = cfg.Preprocess;
-  if (!Array.isArray(ops)) throw yml.error('Preprocess', 'missing or not a list');
+  if (!Array.isArray(cfg.Preprocess)) throw yml.error('Preprocess', 'missing or not a list');
 
   let resize: DetectorConfig['resize'];
   let normalize: NormalizeSpec | undefined;
   let permuted = false;
   // A Pad placed before NormalizeImage gives its fill in pixel units; it is normalized once the spec is known.
   const pads: Array<Pad & { beforeNormalize: boolean }> = [];
-  ops.forEach((entry: unknown, index) => {
-    const { type, ...params } = (entry && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
-    const setting = `Preprocess[${index}] (${String(type)})`;
-    switch (type) {
+  for (const op of readPreprocessOps(yml, ['Resize', 'NormalizeImage', 'Permute', 'Pad', 'PadStride'])) {
+    switch (op.name) {
       case 'Resize': {
         // sharp resizes 8-bit pixels, so Resize must run before anything turns them into floats.
         if (resize || normalize || permuted || pads.length)
-          throw yml.error(setting, 'only one Resize, placed before the other ops, is supported');
-        const p = yml.parse(resizeParams, params, setting);
-        resize = { ...hw(p.target_size), keepRatio: p.keep_ratio ?? false, interp: p.interp ?? 2 };
+          throw yml.error(op.setting, 'only one Resize, placed before the other ops, is supported');
+        resize = { ...hw(op.params.target_size), keepRatio: op.params.keep_ratio ?? false, interp: op.params.interp ?? 2 };
         break;
       }
-      case 'NormalizeImage': {
-        if (normalize) throw yml.error(setting, 'NormalizeImage appears twice');
-        const p = yml.parse(normalizeParams, params, setting);
-        // PaddleDetection: norm_type none skips mean/std. (PaddleX rewrites 'none' to 'mean_std'; every real
-        // export pairs 'none' with mean 0 / std 1, so both readings give the same tensor.)
-        const useMeanStd = p.norm_type !== 'none';
-        normalize = {
-          scale: p.is_scale === false ? 1 : 1 / 255,
-          mean: useMeanStd ? (p.mean ?? IMAGENET_MEAN) : [0, 0, 0],
-          std: useMeanStd ? (p.std ?? IMAGENET_STD) : [1, 1, 1],
-          channelOrder: 'rgb',
-        };
+      case 'NormalizeImage':
+        if (normalize) throw yml.error(op.setting, 'NormalizeImage appears twice');
+        normalize = normalizeSpec(op.params, 'rgb');
         break;
-      }
       case 'Permute':
-        yml.parse(noParams, params, setting);
         permuted = true;
         break;
       case 'Pad': {
-        const p = yml.parse(padParams, params, setting);
-        const fill = p.fill_value ?? 127.5;
+        const fill = op.params.fill_value ?? 127.5;
         pads.push({
           kind: 'size',
-          ...hw(p.size ?? 640),
+          ...hw(op.params.size ?? 640),
           fill: typeof fill === 'number' ? [fill, fill, fill] : fill,
           beforeNormalize: !normalize,
         });
         break;
       }
       case 'PadStride': {
-        const stride = yml.parse(padStrideParams, params, setting).stride ?? 32;
+        const stride = op.params.stride ?? 32;
         if (stride > 0) pads.push({ kind: 'stride', stride, fill: [0, 0, 0], beforeNormalize: !normalize });
         break;
       }
-      default:
-        throw yml.error(setting, 'unsupported op (supported: Resize, NormalizeImage, Permute, Pad, PadStride)');
     }
-  });
+  }
   if (!permuted) throw yml.error('Preprocess', 'no Permute op (only NCHW detection models are supported)');
   const spec: NormalizeSpec = normalize ?? { scale: 1, mean: [0, 0, 0], std: [1, 1, 1], channelOrder: 'rgb' };
 
@@ -221,23 +174,20 @@ export class ObjectDetector {
     if (session.outputNames.length < 2) {
       throw new ConfigError(`${yml.where}: inference.onnx must output boxes [M, 6] and per-image box counts (export with post-process)`);
     }
-    return new ObjectDetector(session, config, effectiveBatchSize(session, sub.batch_size));
+    return new ObjectDetector(session, config, batchSizeOf(sub, session));
   }
 
   /** Detections per image, in the model's order (grouped by ascending class id when `threshold` is a per-class map, as PaddleX does). */
   async predict(images: RgbImage[], opts: { threshold?: DetectionThreshold | null } = {}): Promise<DetectedObject[][]> {
     const threshold = opts.threshold ?? this.config.drawThreshold;
-    const results: DetectedObject[][] = [];
-    for (let start = 0; start < images.length; start += this.batchSize) {
-      const chunk = images.slice(start, start + this.batchSize);
-      const prepared = await Promise.all(chunk.map((img) => this.preprocess(img)));
-      const indexed = prepared.map((p, i) => ({ p, original: chunk[i]! }));
-      for (const batch of batchesByShape(indexed, this.batchSize, ({ p }) => `${p.width}x${p.height}`)) {
-        const rows = await this.run(batch.map(({ p }) => p));
-        batch.forEach(({ original }, i) => results.push(this.postprocess(rows[i]!, original, threshold)));
-      }
-    }
-    return results;
+    return runInBatches(images, this.batchSize, {
+      prepare: (img) => this.preprocess(img),
+      shapeOf: (p) => `${p.width}x${p.height}`,
+      run: async (prepared, originals) => {
+        const rows = await this.run(prepared);
+        return originals.map((original, i) => this.postprocess(rows[i]!, original, threshold));
+      },
+    });
   }
 
   private async preprocess(img: RgbImage): Promise<PreparedImage> {

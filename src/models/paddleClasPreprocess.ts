@@ -1,44 +1,11 @@
-import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
 import { roundHalfEven } from '../ops/dbPostprocess.js';
 import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import { cropImage, resizeImage } from '../ops/resize.js';
 import { ort } from '../runtime/session.js';
-import {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  channelTriple,
-  interpolationParam,
-  noParams,
-  positiveInt,
-  scaleParam,
-  stdParam,
-  type InferenceConfigReader,
-} from './common.js';
-
-/** PaddleClas sizes: an int (square) or [width, height] */
-const sizeParam = z.union([positiveInt, z.tuple([positiveInt, positiveInt])]);
-
-const resizeImageParams = z
-  .object({
-    resize_short: positiveInt.nullish(),
-    size: sizeParam.nullish(),
-    interpolation: interpolationParam.nullish(),
-    backend: z.enum(['cv2', 'pil']).nullish(),
-  })
-  .refine((p) => p.resize_short != null || p.size != null, 'needs resize_short or size');
-
-const cropImageParams = z.object({ size: sizeParam.nullish() });
-
-const normalizeImageParams = z.object({
-  mean: channelTriple.nullish(),
-  std: stdParam.nullish(),
-  scale: scaleParam.nullish(),
-  // PaddleX asserts order '' (HWC input); 'hwc' says the same thing explicitly.
-  order: z.enum(['', 'hwc']).nullish(),
-  channel_num: z.literal(3).nullish(),
-});
+import type { InferenceConfigReader } from './common.js';
+import { normalizeSpec, readPreprocessOps } from './preprocessOps.js';
 
 interface Size {
   width: number;
@@ -69,30 +36,24 @@ export class PaddleClasPreprocess {
     let crop: Size | undefined;
     let normalize: NormalizeSpec | undefined;
     let toChw = false;
-    for (const { name, params, setting } of yml.transformOps()) {
-      switch (name) {
+    for (const op of readPreprocessOps(yml, ['ResizeImage', 'CropImage', 'NormalizeImage', 'ToCHWImage'])) {
+      switch (op.name) {
         case 'ResizeImage': {
-          const p = yml.parse(resizeImageParams, params, setting);
-          // PaddleX's default interpolation is LINEAR; `backend` (cv2 or pil) picks a library, not a different resize.
-          const interp = p.interpolation ?? 1;
-          resize =
-            p.resize_short != null ? { kind: 'short', short: p.resize_short, interp } : { kind: 'size', ...sizeToWh(p.size!), interp };
+          // PaddleX's default interpolation is LINEAR
+          const interp = op.params.interpolation ?? 1;
+          const { resize_short: short, size } = op.params;
+          resize = short != null ? { kind: 'short', short, interp } : { kind: 'size', ...sizeToWh(size!), interp };
           break;
         }
         case 'CropImage':
-          crop = sizeToWh(yml.parse(cropImageParams, params, setting).size ?? 224);
+          crop = sizeToWh(op.params.size ?? 224);
           break;
-        case 'NormalizeImage': {
-          const p = yml.parse(normalizeImageParams, params, setting);
-          normalize = { scale: p.scale ?? 1 / 255, mean: p.mean ?? IMAGENET_MEAN, std: p.std ?? IMAGENET_STD, channelOrder: 'rgb' };
+        case 'NormalizeImage':
+          normalize = normalizeSpec(op.params, 'rgb');
           break;
-        }
         case 'ToCHWImage':
-          yml.parse(noParams, params, setting);
           toChw = true;
           break;
-        default:
-          throw yml.error(setting, 'unsupported op (supported: ResizeImage, CropImage, NormalizeImage, ToCHWImage)');
       }
     }
     if (!resize) throw yml.error('PreProcess.transform_ops', 'no ResizeImage op (PaddleX requires one)');

@@ -9,7 +9,8 @@ import { dbPostprocess, roundHalfEven, sortQuadBoxes, type DbPostprocessOptions,
 import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { ort } from '../runtime/session.js';
-import { IMAGENET_MEAN, IMAGENET_STD, InferenceConfigReader, channelTriple, positiveInt, scaleParam, stdParam } from './common.js';
+import { InferenceConfigReader } from './common.js';
+import { findPreprocessOp, normalizeSpec, type OpParams, positiveInt, readPreprocessOps } from './preprocessOps.js';
 
 /** How DetResizeForTest sizes the detector input (limit-side mode). */
 export interface DetResizeLimits {
@@ -59,18 +60,6 @@ const probability = z.number().min(0).max(1);
 const positiveNumber = z.number().positive();
 const limitTypeSchema = z.enum(['min', 'max']);
 
-const decodeSchema = z.object({ img_mode: z.enum(['BGR', 'RGB']).nullish() });
-const resizeSchema = z.object({
-  resize_long: positiveInt.nullish(),
-  limit_side_len: positiveInt.nullish(),
-  limit_type: limitTypeSchema.nullish(),
-  max_side_limit: positiveInt.nullish(),
-});
-const normalizeSchema = z.object({
-  mean: channelTriple.nullish(),
-  std: stdParam.nullish(),
-  scale: scaleParam.nullish(),
-});
 const postProcessSchema = z.object({
   name: z.literal('DBPostProcess'),
   thresh: probability.nullish(),
@@ -84,30 +73,21 @@ const postProcessSchema = z.object({
 
 interface InferenceSettings {
   modelName: string;
-  resize: z.infer<typeof resizeSchema>;
+  resize: OpParams<'DetResizeForTest'>;
   normalize: NormalizeSpec;
   post: z.infer<typeof postProcessSchema>;
 }
 
 /** The parts of inference.yml the detector uses, checked. */
 function readInferenceSettings(yml: InferenceConfigReader): InferenceSettings {
-  const op = <S extends z.ZodType>(name: string, schema: S): z.output<S> => {
-    const found = yml.findTransformOp(name);
-    return yml.parse(schema, found?.params, found?.setting ?? `PreProcess.transform_ops (${name})`);
-  };
-  const decode = op('DecodeImage', decodeSchema);
-  const normalize = op('NormalizeImage', normalizeSchema);
+  const ops = readPreprocessOps(yml, ['DecodeImage', 'DetResizeForTest', 'NormalizeImage', 'ToCHWImage']);
+  const decode = findPreprocessOp(ops, 'DecodeImage')?.params;
   const modelName: unknown = yml.config.Global?.model_name;
   return {
     modelName: typeof modelName === 'string' ? modelName : yml.sub.model_name,
-    resize: op('DetResizeForTest', resizeSchema),
-    normalize: {
-      scale: normalize.scale ?? 1 / 255,
-      mean: normalize.mean ?? IMAGENET_MEAN,
-      std: normalize.std ?? IMAGENET_STD,
-      // PaddleX reads RGB unless the export's DecodeImage asks for BGR (PaddleOCR exports do).
-      channelOrder: decode.img_mode === 'BGR' ? 'bgr' : 'rgb',
-    },
+    resize: findPreprocessOp(ops, 'DetResizeForTest')?.params ?? {},
+    // PaddleX reads RGB unless the export's DecodeImage asks for BGR (PaddleOCR exports do).
+    normalize: normalizeSpec(findPreprocessOp(ops, 'NormalizeImage')?.params, decode?.img_mode === 'BGR' ? 'bgr' : 'rgb'),
     post: yml.parse(postProcessSchema, yml.config.PostProcess, 'PostProcess'),
   };
 }

@@ -4,19 +4,17 @@ import { loadCv, resizeLinear, type CV } from '../ops/cv.js';
 import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import { ort } from '../runtime/session.js';
 import type { InferenceConfigReader } from './common.js';
+import { findPreprocessOp, readPreprocessOps } from './preprocessOps.js';
 
 /** PaddleOCR recognisers and line classifiers read BGR and scale pixels to [-1, 1]. */
 const PADDLE_OCR_LINE_NORMALIZE: NormalizeSpec = { scale: 1 / 255, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], channelOrder: 'bgr' };
 
 /** `image_shape: [3, H, W]` of the RecResizeImg / ClsResizeImg transform op. */
-export function readLineImageShape(yml: InferenceConfigReader, opName: string): { height: number; width: number } {
-  const op = yml.findTransformOp(opName);
+export function readLineImageShape(yml: InferenceConfigReader, opName: 'RecResizeImg' | 'ClsResizeImg'): { height: number; width: number } {
+  const op = findPreprocessOp(readPreprocessOps(yml, ['DecodeImage', opName]), opName);
   if (!op) throw yml.error('PreProcess.transform_ops', `no ${opName} entry`);
-  const shape = (op.params as { image_shape?: unknown } | null)?.image_shape;
-  if (!Array.isArray(shape) || shape.length !== 3 || !shape.every((v) => Number.isInteger(v) && v > 0) || shape[0] !== 3) {
-    throw yml.error(`${op.setting}.image_shape`, `must be [3, height, width] (got ${JSON.stringify(shape)})`);
-  }
-  return { height: shape[1], width: shape[2] };
+  const [, height, width] = op.params.image_shape;
+  return { height, width };
 }
 
 /**

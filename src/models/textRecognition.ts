@@ -10,8 +10,6 @@ import { lineBatchTensor, readLineImageShape } from './textLine.js';
 /** PaddleX (OCRReisizeNormImg.max_imgW): a line wider than this after resizing is squeezed to it. */
 const MAX_INPUT_WIDTH = 3200;
 
-const DEFAULT_BATCH_SIZE = 6;
-
 export interface RecognizedText {
   text: string;
   score: number;
@@ -43,7 +41,7 @@ export class TextRecognizer {
     const characters = ['blank', ...post.character_dict.map((c: unknown) => String(c)), ' '];
     const session = await rt.loadSession(sub.resolved);
     checkModelShape(session, yml.where, height, characters.length);
-    return new TextRecognizer(session, sub.batch_size ?? DEFAULT_BATCH_SIZE, height, width, characters);
+    return new TextRecognizer(session, sub.batch_size ?? 1, height, width, characters);
   }
 
   /**

@@ -6,11 +6,10 @@ import type { ort } from '../runtime/session.js';
 import { cropImage } from '../ops/resize.js';
 import { checkNonEmpty, classifierRows, InferenceConfigReader, readLabelAngles } from './common.js';
 import { PaddleClasPreprocess } from './paddleClasPreprocess.js';
+import { preprocessOpNames } from './preprocessOps.js';
 import { lineBatchTensor, readLineImageShape } from './textLine.js';
 
 export type LineAngle = 0 | 180;
-
-const DEFAULT_BATCH_SIZE = 6;
 
 /** Builds the model input of a batch of line crops. */
 type LineTensorBuilder = (crops: RgbImage[]) => Promise<ort.Tensor>;
@@ -49,7 +48,7 @@ export class TextlineOrientationClassifier {
     const yml = new InferenceConfigReader(sub, keyPath);
     let buildInput: LineTensorBuilder;
     let windowAspect: number | undefined;
-    if (yml.findTransformOp('ClsResizeImg')) {
+    if (preprocessOpNames(yml).includes('ClsResizeImg')) {
       // PaddleOCR's cls export (ClsResizeImg image_shape [3, 48, 192]): each line resized to the input
       // height keeping its ratio, BGR (x/255−0.5)/0.5, right-padded, as recognition does.
       const { height, width } = readLineImageShape(yml, 'ClsResizeImg');
@@ -72,7 +71,7 @@ export class TextlineOrientationClassifier {
       await rt.loadSession(sub.resolved),
       buildInput,
       angles,
-      sub.batch_size ?? DEFAULT_BATCH_SIZE,
+      sub.batch_size ?? 1,
       windowAspect,
       turnThreshold,
     );

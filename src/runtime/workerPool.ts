@@ -1,4 +1,7 @@
 import { Worker } from 'node:worker_threads';
+// sharp's docs: on glibc Linux the main thread must load sharp before worker threads do, so its shared
+// libraries stay loaded until every thread has ended (else a worker's exit can crash the process).
+import 'sharp';
 import { ApiError, ConfigError, deserializeError } from '../errors.js';
 import type { TaskMessage, WorkerInit, WorkerReply } from './protocol.js';
 

@@ -1,0 +1,141 @@
+/**
+ * The conformance suite: every registered pipeline, whatever it is, must publish request and result
+ * schemas, answer with responses that match them, ignore unknown fields, accept null exactly where
+ * PaddleX does, answer bad requests with PaddleX's 422 envelope, honour `visualize`, and work
+ * through `--input` local prediction.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv } from 'ajv';
+import { PIPELINES } from '../src/pipelines/registry.js';
+import { imageFields } from '../src/pipelines/shared/schemas.js';
+import { CONFORMANCE } from './conformance/pipelines.js';
+import { runCli } from './helpers/cli.js';
+import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
+
+type JsonSchema = { type?: string; properties?: Record<string, JsonSchema>; required?: string[]; nullable?: boolean; [k: string]: unknown };
+
+test('every registered pipeline has a conformance case', () => {
+  const covered = new Set(CONFORMANCE.map((c) => c.pipeline));
+  assert.deepEqual(
+    PIPELINES.map((p) => p.pipelineName).filter((name) => !covered.has(name)),
+    [],
+    'add a line to test/conformance/pipelines.ts',
+  );
+});
+
+describe('conformance of every pipeline, served together on one port', () => {
+  let server: RunningServer;
+  let openapi: { paths: Record<string, any> };
+  const requests = new Map<string, Record<string, unknown>>();
+  const ajv = new Ajv({ strict: false, allErrors: true });
+
+  before(async () => {
+    const yamls = await Promise.all(CONFORMANCE.map((c) => c.yaml()));
+    for (const c of CONFORMANCE) for (const [p, body] of Object.entries(await c.requests())) requests.set(p, body);
+    server = await startServer({ pipelines: yamls, workers: 1 });
+    openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as typeof openapi;
+  });
+  after(() => server?.close());
+
+  const endpoints = () => PIPELINES.flatMap((p) => p.endpoints.map((e) => ({ pipeline: p.pipelineName, endpoint: e })));
+  const requestSchema = (p: string): JsonSchema => openapi.paths[p].post.requestBody.content['application/json'].schema;
+  const resultSchema = (p: string): JsonSchema =>
+    openapi.paths[p].post.responses['200'].content['application/json'].schema.properties.result;
+
+  test('/openapi.json is a valid OpenAPI document (checked by an OpenAPI validator)', async () => {
+    const result = await new Validator().validate(openapi as Parameters<Validator['validate']>[0]);
+    assert.ok(result.valid, JSON.stringify(result.errors).slice(0, 2000));
+  });
+
+  test('every POST endpoint publishes its request schema and its full result schema', () => {
+    for (const { endpoint } of endpoints()) {
+      const req = requestSchema(endpoint.path);
+      assert.equal(req.type, 'object', endpoint.path);
+      assert.ok(req.required?.includes(endpoint.input.field), `${endpoint.path}: ${endpoint.input.field} is required`);
+      const result = resultSchema(endpoint.path);
+      assert.equal(result.type, 'object', endpoint.path);
+      assert.ok(Object.keys(result.properties ?? {}).length > 0, `${endpoint.path}: the result schema lists its fields`);
+    }
+    // the full structure, down to the fields inside prunedResult
+    const ocr = resultSchema('/ocr') as any;
+    assert.equal(ocr.properties.ocrResults.items.properties.prunedResult.properties.rec_texts.items.type, 'string');
+  });
+
+  test('real responses validate against the published result schema, with and without visualization', async () => {
+    for (const { endpoint } of endpoints()) {
+      const validate = ajv.compile(resultSchema(endpoint.path));
+      const { images, imageMaps } = imageFields(endpoint.result);
+      for (const visualize of [true, false]) {
+        const res = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), visualize });
+        assert.equal(res.status, 200, `${endpoint.path}: ${JSON.stringify(res.body).slice(0, 300)}`);
+        assert.deepEqual(Object.keys(res.body), ['logId', 'result', 'errorCode', 'errorMsg']);
+        assert.ok(validate(res.body.result), `${endpoint.path} visualize=${visualize}: ${ajv.errorsText(validate.errors)}`);
+        const text = JSON.stringify(res.body.result);
+        const imageKeys = [...images, ...imageMaps];
+        const hasImage = imageKeys.some((key) => text.includes(`"${key}":`));
+        if (imageKeys.length) assert.equal(hasImage, visualize, `${endpoint.path}: images exactly when visualize=${visualize}`);
+      }
+    }
+  });
+
+  test('unknown request fields are ignored', async () => {
+    for (const { endpoint } of endpoints()) {
+      const res = await postJson(`${server.url}${endpoint.path}`, {
+        ...requests.get(endpoint.path),
+        visualize: false,
+        notAPaddleXField: [1],
+      });
+      assert.equal(res.status, 200, endpoint.path);
+    }
+  });
+
+  test('optional fields accept omission and null where PaddleX accepts null; elsewhere null is a 422', async () => {
+    for (const { endpoint } of endpoints()) {
+      const schema = requestSchema(endpoint.path);
+      const optionalFields = Object.entries(schema.properties ?? {}).filter(([name]) => !schema.required?.includes(name));
+      const nullable = optionalFields.filter(([, s]) => s.nullable).map(([name]) => name);
+      const body = { ...requests.get(endpoint.path), ...Object.fromEntries(nullable.map((name) => [name, null])), visualize: false };
+      const res = await postJson(`${server.url}${endpoint.path}`, body);
+      assert.equal(res.status, 200, `${endpoint.path} with ${nullable.join(', ')} null: ${JSON.stringify(res.body).slice(0, 300)}`);
+      for (const [name] of optionalFields.filter(([, s]) => !s.nullable)) {
+        const refused = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), [name]: null });
+        assertErrorEnvelope(refused, 422);
+      }
+    }
+  });
+
+  test('a request without its input field is PaddleX’s 422: a JSON list of pydantic-style errors', async () => {
+    for (const { endpoint } of endpoints()) {
+      const res = await postJson(`${server.url}${endpoint.path}`, { visualize: false });
+      const errors = JSON.parse(assertErrorEnvelope(res, 422));
+      assert.deepEqual(
+        errors.map((e: { type: string; loc: unknown[] }) => [e.type, e.loc]),
+        [['missing', ['body', endpoint.input.field]]],
+        endpoint.path,
+      );
+    }
+  });
+});
+
+describe('--input local prediction writes the JSON result and every image field as a file', () => {
+  for (const c of CONFORMANCE) {
+    test(c.pipeline, async () => {
+      const saveDir = await mkdtemp(path.join(os.tmpdir(), `pipeserve-input-${c.pipeline}-`));
+      const run = await runCli(['--pipeline', await c.yaml(), '--input', c.inputFile, '--save_path', saveDir]);
+      assert.equal(run.code, 0, run.stderr);
+      const stem = path.parse(c.inputFile).name;
+      const saved = JSON.parse(await readFile(path.join(saveDir, `${stem}_res.json`), 'utf8'));
+      assert.equal(saved.input_path, c.inputFile);
+      const files = (await readdir(saveDir)).filter((f) => f !== `${stem}_res.json`);
+      assert.ok(files.length > 0, 'at least one image was saved');
+      // every saved image is referenced by the JSON, which holds file paths instead of Base64
+      const json = JSON.stringify(saved);
+      for (const f of files) assert.ok(json.includes(path.join(saveDir, f)), `${f} is referenced in the JSON`);
+    });
+  }
+});
