@@ -42,18 +42,20 @@ export type ModelOf<F extends FamilyName> = Awaited<ReturnType<(typeof FAMILIES)
  * here are listed too, so a model of the wrong kind gets a precise error.
  */
 const NAME_RULES: Array<[RegExp, string]> = [
-  [/_seal_det$/, 'seal_text_detection'],
-  [/_det$/, 'text_detection'],
+  [/^PP-OCRv\d+_\w+_seal_det$/, 'seal_text_detection'],
+  [/^PP-OCRv\d+_\w+_det$/, 'text_detection'],
   [/^(LaTeX_OCR_rec|UniMERNet|PP-FormulaNet)/, 'formula_recognition'],
-  [/(_rec|_rec_doc)$/, 'text_recognition'],
+  [/^PP-ShiTuV2_rec/, 'image_feature'],
+  [/^(MobileFaceNet|ResNet50_face)/, 'face_feature'],
+  [/(^|_)PP-OCRv\d+_\w+_rec(_doc)?$|^ch_(SVTRv2|RepSVTR)_rec$/, 'text_recognition'],
   [/(textline_ori|^ch_ppocr_mobile_v2[._]0_cls)$/, 'textline_orientation'],
   [/doc_ori$/, 'doc_text_orientation'],
   [/_table_cls$/, 'table_classification'],
   [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
-  [/^(PicoDet|PP-YOLOE|RT-DETR|YOLOv3|YOLOX|FCOS|Cascade-|Faster-|DETR|DINO|CenterNet|BlazeFace)/, 'object_detection'],
-  [/^(PP-LCNet|PP-HGNet|ResNet|MobileNet|ConvNeXt|SwinTransformer|CLIP|FasterNet|StarNet|PP-LCNetV2|MobileNetV\d)/, 'image_classification'],
+  [/^(PicoDet|PP-YOLOE|RT-DETR|YOLOv3|YOLOX|FCOS|Cascade-|Faster-|DETR|DINO|CenterNet|BlazeFace|PP-ShiTuV2_det)/, 'object_detection'],
+  [/^(PP-LCNet|PP-HGNet|ResNet|MobileNet|ConvNeXt|SwinTransformer|CLIP|FasterNet|StarNet)/, 'image_classification'],
 ];
 
 /** The module PaddleX would run a model name with, when the name is one of its known kinds. */

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { DetectionThreshold } from '../../models/objectDetection.js';
 import { defineEndpoint, definePipeline, type PipelineDescriptor } from '../define.js';
 import type { DetectionOps } from './detectionWorker.js';
-import { transferable, withImage } from './output.js';
+import { loadImageInput } from './imageInput.js';
+import { withImage } from './output.js';
 import { optional, visualizeField, wantsVisualization } from './request.js';
 import { base64Image, boundingBox, noServingExtra } from './schemas.js';
 
@@ -61,7 +62,7 @@ export function detectionPipeline(options: {
         result,
         input: { kind: 'image', field: 'image' },
         async handle(req, ctx) {
-          const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
+          const { bytes, transfer } = await loadImageInput(ctx, req.image);
           const task = {
             image: bytes,
             threshold: req.threshold == null ? null : toThreshold(req.threshold),
