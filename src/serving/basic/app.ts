@@ -6,12 +6,19 @@ import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
 import { ApiError } from '../../errors.js';
 import type { PipelineService, ServedEndpoint } from '../service.js';
-import { invalidJson, ValidationError } from '../validation.js';
+import { ValidationError } from '../validation.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
+import { errorEnvelope } from './envelope.js';
+import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, parseJsonBody } from './jsonBody.js';
 
 export interface BasicAppOptions {
   /** requests (all but /health, /docs, /openapi.json) need `Authorization: Bearer <apiKey>` */
   apiKey?: string;
   maxBodyBytes: number;
+  /** parse-cost limits of a body's JSON (depth, values, structure bytes) */
+  jsonLimits?: JsonBodyLimits;
+  /** socket cap and timeouts against slow and idle clients */
+  connectionLimits?: ConnectionLimits;
   /** one uvicorn-style access-log line per request (none for /health) */
   accessLog?: (line: string) => void;
   /** unexpected errors, with stack */
@@ -21,7 +28,7 @@ export interface BasicAppOptions {
 const OPEN_PATHS = new Set(['/health', '/openapi.json']);
 
 function envelopeError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).send({ logId: randomUUID(), errorCode: status, errorMsg: message });
+  return reply.code(status).send(errorEnvelope(status, message));
 }
 
 function bearerMatches(header: string | undefined, apiKey: string): boolean {
@@ -51,7 +58,13 @@ const errorEnvelopeSchema = {
  * {logId, result, errorCode, errorMsg} envelope, errors with HTTP status = errorCode, /health and /docs.
  */
 export async function createBasicApp(service: PipelineService, options: BasicAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: options.maxBodyBytes, logger: false, forceCloseConnections: 'idle' });
+  const app = Fastify({
+    bodyLimit: options.maxBodyBytes,
+    logger: false,
+    forceCloseConnections: 'idle',
+    ...timeoutOptions(options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS),
+  });
+  guardConnections(app, options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS);
 
   // Requests are validated by each endpoint's zod schema (pydantic-shaped errors); the JSON
   // schemas given to fastify are for OpenAPI only.
@@ -60,13 +73,12 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
 
   // FastAPI reads the body as JSON whatever the content type says (curl -d sends form-urlencoded).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === '') return done(null, undefined);
+  const jsonLimits = options.jsonLimits ?? DEFAULT_JSON_BODY_LIMITS;
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, JSON.parse(text));
+      done(null, parseJsonBody(body as Buffer, jsonLimits));
     } catch (err) {
-      done(invalidJson((err as Error).message), undefined);
+      done(err as Error, undefined);
     }
   });
 
@@ -119,11 +131,9 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     return known ? envelopeError(reply, 405, 'Method Not Allowed') : envelopeError(reply, 404, 'Not Found');
   });
 
-  app.get('/health', { schema: { operationId: 'checkHealth', response: { 200: errorEnvelopeSchema } } }, async () => ({
-    logId: randomUUID(),
-    errorCode: 0,
-    errorMsg: 'Healthy',
-  }));
+  app.get('/health', { schema: { operationId: 'checkHealth', response: { 200: errorEnvelopeSchema } } }, async () =>
+    errorEnvelope(0, 'Healthy'),
+  );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
