@@ -9,14 +9,12 @@ import type { PipelineService, ServedEndpoint } from '../service.js';
 import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
 import { errorEnvelope } from './envelope.js';
-import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, parseJsonBody } from './jsonBody.js';
+import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
 
 export interface BasicAppOptions {
   /** requests (all but /health, /docs, /openapi.json) need `Authorization: Bearer <apiKey>` */
   apiKey?: string;
   maxBodyBytes: number;
-  /** parse-cost limits of a body's JSON (depth, values, structure bytes) */
-  jsonLimits?: JsonBodyLimits;
   /** socket cap and timeouts against slow and idle clients */
   connectionLimits?: ConnectionLimits;
   /** one uvicorn-style access-log line per request (none for /health) */
@@ -59,7 +57,6 @@ const errorEnvelopeSchema = {
  */
 export async function createBasicApp(service: PipelineService, options: BasicAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    bodyLimit: options.maxBodyBytes,
     logger: false,
     forceCloseConnections: 'idle',
     ...timeoutOptions(options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS),
@@ -73,13 +70,12 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
 
   // FastAPI reads the body as JSON whatever the content type says (curl -d sends form-urlencoded).
   app.removeAllContentTypeParsers();
-  const jsonLimits = options.jsonLimits ?? DEFAULT_JSON_BODY_LIMITS;
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
-    try {
-      done(null, parseJsonBody(body as Buffer, jsonLimits));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
+  const jsonLimits: JsonBodyLimits = { ...DEFAULT_JSON_BODY_LIMITS, maxBytes: options.maxBodyBytes };
+  app.addContentTypeParser('*', (request, payload, done) => {
+    readJsonBody(payload, Number(request.headers['content-length']), jsonLimits).then(
+      (body) => done(null, body),
+      (err: Error) => done(err, undefined),
+    );
   });
 
   await app.register(swagger, {
@@ -113,13 +109,6 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (err instanceof ApiError) return envelopeError(reply, err.status, err.message);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return envelopeError(
-        reply,
-        413,
-        `Request body is larger than the server's limit of ${options.maxBodyBytes / 2 ** 20} MB (--max-body-mb)`,
-      );
-    }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return envelopeError(reply, err.statusCode, err.message);
     options.errorLog?.(`ERROR:    Unhandled exception: ${err.stack ?? err.message}`);
     return envelopeError(reply, 500, 'Internal server error');
