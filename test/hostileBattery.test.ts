@@ -89,18 +89,55 @@ describe('hostile-input battery: /ocr and /object-detection', () => {
       status: 422,
       says: /Base64/,
     },
-    { name: 'invalid UTF-8 bytes', body: (f) => Buffer.concat([Buffer.from(`{"${f}": "`), Buffer.from([0xff, 0xc0, 0x80]), Buffer.from('"}')]), status: 400, says: /UTF-8/ },
+    {
+      name: 'invalid UTF-8 bytes',
+      body: (f) => Buffer.concat([Buffer.from(`{"${f}": "`), Buffer.from([0xff, 0xc0, 0x80]), Buffer.from('"}')]),
+      status: 400,
+      says: /UTF-8/,
+    },
     { name: 'UTF-16 encoded body', body: (f) => Buffer.from(`{"${f}": "abc"}`, 'utf16le'), status: 422, says: /json_invalid/ },
-    { name: 'form-urlencoded body', body: (f) => `${f}=abc&visualize=false`, contentType: 'application/x-www-form-urlencoded', status: 422, says: /json_invalid/ },
-    { name: 'multipart body', body: (f) => `--b\r\nContent-Disposition: form-data; name="${f}"\r\n\r\nabc\r\n--b--\r\n`, contentType: 'multipart/form-data; boundary=b', status: 422, says: /json_invalid/ },
+    {
+      name: 'form-urlencoded body',
+      body: (f) => `${f}=abc&visualize=false`,
+      contentType: 'application/x-www-form-urlencoded',
+      status: 422,
+      says: /json_invalid/,
+    },
+    {
+      name: 'multipart body',
+      body: (f) => `--b\r\nContent-Disposition: form-data; name="${f}"\r\n\r\nabc\r\n--b--\r\n`,
+      contentType: 'multipart/form-data; boundary=b',
+      status: 422,
+      says: /json_invalid/,
+    },
     { name: 'text/plain garbage', body: () => 'hello there', contentType: 'text/plain', status: 422, says: /json_invalid/ },
     // nested and huge JSON
     { name: '100,000 nested arrays', body: () => nested('[', ']', '', 100_000), status: 422, says: /nested deeper than 128/ },
     { name: '100,000 nested objects', body: () => nested('{"a":', '}', '0', 100_000), status: 422, says: /nested deeper than 128/ },
-    { name: '1,000 nested arrays in the input field', body: (f) => `{"${f}": ${nested('[', ']', '', 1000)}}`, status: 422, says: /nested deeper than 128/ },
-    { name: '100 nested arrays in the input field', body: (f) => `{"${f}": ${nested('[', ']', '', 100)}}`, status: 422, says: /valid string/ },
-    { name: '2 MB array in the input field', body: (f) => `{"${f}": [${'0,'.repeat(1024 * 1024)}0]}`, status: 422, says: /more than 10000 array items/ },
-    { name: '20,000 object members', body: (f) => `{"${f}": "x", ${Array.from({ length: 20_000 }, (_, i) => `"k${i}": 0`).join(', ')}}`, status: 422, says: /more than 10000/ },
+    {
+      name: '1,000 nested arrays in the input field',
+      body: (f) => `{"${f}": ${nested('[', ']', '', 1000)}}`,
+      status: 422,
+      says: /nested deeper than 128/,
+    },
+    {
+      name: '100 nested arrays in the input field',
+      body: (f) => `{"${f}": ${nested('[', ']', '', 100)}}`,
+      status: 422,
+      says: /valid string/,
+    },
+    {
+      name: '2 MB array in the input field',
+      body: (f) => `{"${f}": [${'0,'.repeat(1024 * 1024)}0]}`,
+      status: 422,
+      says: /more than 10000 array items/,
+    },
+    {
+      name: '20,000 object members',
+      body: (f) => `{"${f}": "x", ${Array.from({ length: 20_000 }, (_, i) => `"k${i}": 0`).join(', ')}}`,
+      status: 422,
+      says: /more than 10000/,
+    },
     { name: '2 MB of whitespace', body: (f) => `{"${f}": "x"${' '.repeat(2 * 1024 * 1024)}}`, status: 422, says: /bytes outside strings/ },
     { name: '1 MB of escaped quotes', body: (f) => `{"${f}": "${'\\"'.repeat(512 * 1024)}"}`, status: 422, says: /escaped quotes/ },
     // wrong types and values
@@ -125,17 +162,66 @@ describe('hostile-input battery: /ocr and /object-detection', () => {
     { name: '1 MB of Base64 zeros', body: (f) => ({ [f]: b64(Buffer.alloc(2 ** 20)) }), status: 422 },
     // truncated and bomb images
     { name: 'truncated JPEG', body: (f) => ({ [f]: b64(inputs.truncatedJpeg!) }), status: 422, says: /truncated|corrupt/ },
-    { name: 'PNG decompression bomb (30000×30000)', body: (f) => ({ [f]: b64(inputs.pngBomb!) }), status: 422, says: /30000×30000 pixels exceeds/ },
+    {
+      name: 'PNG decompression bomb (30000×30000)',
+      body: (f) => ({ [f]: b64(inputs.pngBomb!) }),
+      status: 422,
+      says: /30000×30000 pixels exceeds/,
+    },
     { name: 'PNG header claiming 100000×100000', body: (f) => ({ [f]: b64(pngHeaderOnly()) }), status: 422 },
-    { name: 'BMP header claiming 60000×60000', body: (f) => ({ [f]: b64(bmpHeaderOnly()) }), status: 422, says: /60000×60000 pixels exceeds/ },
-    { name: 'JPEG start marker then garbage', body: (f) => ({ [f]: b64(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(500, 0x41)])) }), status: 422 },
-    { name: 'SVG image', body: (f) => ({ [f]: b64('<svg xmlns="http://www.w3.org/2000/svg" width="50000" height="50000"><image href="file:///etc/passwd"/></svg>') }), status: 422 },
+    {
+      name: 'BMP header claiming 60000×60000',
+      body: (f) => ({ [f]: b64(bmpHeaderOnly()) }),
+      status: 422,
+      says: /60000×60000 pixels exceeds/,
+    },
+    {
+      name: 'JPEG start marker then garbage',
+      body: (f) => ({ [f]: b64(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(500, 0x41)])) }),
+      status: 422,
+    },
+    {
+      name: 'SVG image',
+      body: (f) => ({
+        [f]: b64('<svg xmlns="http://www.w3.org/2000/svg" width="50000" height="50000"><image href="file:///etc/passwd"/></svg>'),
+      }),
+      status: 422,
+    },
     // truncated and bomb PDFs
-    { name: 'truncated PDF', body: (f) => ({ [f]: b64(inputs.pdf!.subarray(0, inputs.pdf!.length >> 1)), fileType: 0 }), status: 422, endpoints: ['/ocr'] },
-    { name: 'PDF header then garbage', body: (f) => ({ [f]: b64(`%PDF-1.7\n${'x'.repeat(1000)}`), fileType: 0 }), status: 422, says: /not a readable PDF/, endpoints: ['/ocr'] },
-    { name: 'encrypted PDF', body: (f) => ({ [f]: b64(inputs.encryptedPdf!), fileType: 0 }), status: 422, says: /encrypted/, endpoints: ['/ocr'] },
-    { name: 'PDF without pages', body: (f) => ({ [f]: b64(zeroPagePdf()), fileType: 0 }), status: 422, says: /no pages/, endpoints: ['/ocr'] },
-    { name: 'PDF page of 14400×14400 pt (pixel bomb)', body: (f) => ({ [f]: b64(inputs.hugePagePdf!), fileType: 0 }), status: 422, says: /exceeds the limit/, endpoints: ['/ocr'] },
+    {
+      name: 'truncated PDF',
+      body: (f) => ({ [f]: b64(inputs.pdf!.subarray(0, inputs.pdf!.length >> 1)), fileType: 0 }),
+      status: 422,
+      endpoints: ['/ocr'],
+    },
+    {
+      name: 'PDF header then garbage',
+      body: (f) => ({ [f]: b64(`%PDF-1.7\n${'x'.repeat(1000)}`), fileType: 0 }),
+      status: 422,
+      says: /not a readable PDF/,
+      endpoints: ['/ocr'],
+    },
+    {
+      name: 'encrypted PDF',
+      body: (f) => ({ [f]: b64(inputs.encryptedPdf!), fileType: 0 }),
+      status: 422,
+      says: /encrypted/,
+      endpoints: ['/ocr'],
+    },
+    {
+      name: 'PDF without pages',
+      body: (f) => ({ [f]: b64(zeroPagePdf()), fileType: 0 }),
+      status: 422,
+      says: /no pages/,
+      endpoints: ['/ocr'],
+    },
+    {
+      name: 'PDF page of 14400×14400 pt (pixel bomb)',
+      body: (f) => ({ [f]: b64(inputs.hugePagePdf!), fileType: 0 }),
+      status: 422,
+      says: /exceeds the limit/,
+      endpoints: ['/ocr'],
+    },
     { name: 'JPEG sent as fileType 0 (PDF)', body: (f) => ({ [f]: b64(inputs.jpeg!), fileType: 0 }), status: 422, endpoints: ['/ocr'] },
     { name: 'fileType 2', body: (f) => ({ [f]: b64(inputs.jpeg!), fileType: 2 }), status: 422, says: /literal_error/, endpoints: ['/ocr'] },
     { name: 'PDF sent to an image endpoint', body: (f) => ({ [f]: b64(inputs.pdf!) }), status: 422, endpoints: ['/object-detection'] },
@@ -269,7 +355,9 @@ describe('hostile-input battery: /ocr and /object-detection', () => {
   for (const endpoint of ENDPOINTS) {
     test(`${endpoint}: a body declared larger than --max-body-mb → 413 at once`, async () => {
       const client = await connectRaw(server.url);
-      client.write(`POST ${endpoint} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${9 * 2 ** 20}\r\n\r\n{"${FIELD[endpoint]}": "`);
+      client.write(
+        `POST ${endpoint} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${9 * 2 ** 20}\r\n\r\n{"${FIELD[endpoint]}": "`,
+      );
       await client.closed;
       assert.match(assertErrorEnvelope(parseRawResponse(client.received()), 413), /8 MB \(--max-body-mb\)/);
     });

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { ApiError } from '../src/errors.js';
 import { DEFAULT_JSON_BODY_LIMITS, readJsonBody } from '../src/serving/basic/jsonBody.js';
-import { MAX_ERROR_MESSAGE_CHARS, MAX_LISTED_ERRORS, ValidationError, validateBody } from '../src/serving/validation.js';
+import { MAX_ERROR_MESSAGE_CHARS, MAX_LISTED_ERRORS, type ValidationError, validateBody } from '../src/serving/validation.js';
 import { startServerProcess, type ServerProcess } from './helpers/cli.js';
 import { assertHealthy, startHealthProbe } from './helpers/healthProbe.js';
 import { makePdf } from './helpers/inputs.js';
@@ -140,7 +140,12 @@ describe('validation errors stay small whatever the input', () => {
     const err = thrown(() => validateBody(schema, { file: 'x', threshold })) as ValidationError;
     const listed = JSON.parse(err.message);
     assert.equal(listed.length, MAX_LISTED_ERRORS + 1);
-    assert.deepEqual(listed.at(-1), { type: 'too_many_errors', loc: ['body'], msg: `${5000 - MAX_LISTED_ERRORS} more errors not listed`, input: null });
+    assert.deepEqual(listed.at(-1), {
+      type: 'too_many_errors',
+      loc: ['body'],
+      msg: `${5000 - MAX_LISTED_ERRORS} more errors not listed`,
+      input: null,
+    });
     assert.ok(err.message.length <= MAX_ERROR_MESSAGE_CHARS);
   });
 
@@ -157,7 +162,12 @@ describe('validation errors stay small whatever the input', () => {
     assert.equal(echoed.zeros, '[...]');
     const badKey = thrown(() => validateBody(schema, { file: 'x', threshold: { ['c'.repeat(1_000_000)]: 'x' } }));
     assert.ok(badKey.message.length < 1000, `${badKey.message.length} characters`);
-    const topLevel = thrown(() => validateBody(schema, Array.from({ length: 1_000_000 }, () => 0)));
+    const topLevel = thrown(() =>
+      validateBody(
+        schema,
+        Array.from({ length: 1_000_000 }, () => 0),
+      ),
+    );
     assert.ok(topLevel.message.length < 1000);
   });
 });

@@ -73,7 +73,10 @@ describe('slow and idle clients (--max-connections 100, 1-2 s timeouts)', () => 
     for (const c of flood) c.socket.destroy();
     assertHealthy(report, 100, 50);
     assert.ok(open.length <= MAX_CONNECTIONS, `${open.length} flood sockets still open (cap ${MAX_CONNECTIONS})`);
-    assert.ok(flood.every((c) => c.received() === ''), 'evicted idle sockets get no bytes');
+    assert.ok(
+      flood.every((c) => c.received() === ''),
+      'evicted idle sockets get no bytes',
+    );
     assert.equal((await detect()).status, 200, 'still serving');
   });
 
@@ -97,7 +100,9 @@ describe('slow and idle clients (--max-connections 100, 1-2 s timeouts)', () => 
 
   test('body trickled: 408 envelope by --receive-timeout, and no worker was held meanwhile', async () => {
     const client = await connectRaw(server.url);
-    client.write('POST /object-detection HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"image": "');
+    client.write(
+      'POST /object-detection HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"image": "',
+    );
     const timer = setInterval(() => client.write('QUFB'), 200);
     try {
       const answered = await detect(); // the single worker is free

@@ -74,7 +74,10 @@ describe('drain on SIGTERM (real CLI)', () => {
       const signalled = performance.now();
       server.child.kill('SIGTERM');
       await idle.closed;
-      assert.ok(performance.now() - signalled < 1000, `idle keep-alive socket closed ${(performance.now() - signalled).toFixed(0)} ms after SIGTERM`);
+      assert.ok(
+        performance.now() - signalled < 1000,
+        `idle keep-alive socket closed ${(performance.now() - signalled).toFixed(0)} ms after SIGTERM`,
+      );
       assert.ok(await refusesConnections(server.url), 'new connections are refused');
 
       late.write('\r\n');

@@ -31,10 +31,13 @@ export function startHealthProbe(url: string, intervalMs = 20, timeoutMs = 5000)
 /** Every probe answered 200 within `limitMs`, and there were at least `minProbes` of them. */
 export function assertHealthy(report: HealthReport, limitMs: number, minProbes: number): void {
   const slowest = Math.max(...report.latencies);
-  if (report.failures.length > 0) throw new Error(`/health failed ${report.failures.length} times: ${report.failures.slice(0, 5).join('; ')}`);
+  if (report.failures.length > 0)
+    throw new Error(`/health failed ${report.failures.length} times: ${report.failures.slice(0, 5).join('; ')}`);
   if (report.latencies.length < minProbes) throw new Error(`only ${report.latencies.length} /health probes ran (expected ≥ ${minProbes})`);
   if (slowest > limitMs) {
     const slow = report.latencies.filter((l) => l > limitMs).map((l) => l.toFixed(0));
-    throw new Error(`/health took up to ${slowest.toFixed(0)} ms (limit ${limitMs} ms); slow probes: ${slow.join(', ')} of ${report.latencies.length}`);
+    throw new Error(
+      `/health took up to ${slowest.toFixed(0)} ms (limit ${limitMs} ms); slow probes: ${slow.join(', ')} of ${report.latencies.length}`,
+    );
   }
 }

@@ -57,10 +57,12 @@ function writeEnvelopeAndClose(socket: Socket, status: number, message: string):
 function answerClientError(err: Error & { code?: string }, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return writeEnvelopeAndClose(socket, 408, 'Request timeout: the request headers or body arrived too slowly');
+    writeEnvelopeAndClose(socket, 408, 'Request timeout: the request headers or body arrived too slowly');
+  } else if (err.code === 'HPE_HEADER_OVERFLOW') {
+    writeEnvelopeAndClose(socket, 431, 'Request headers are too large');
+  } else {
+    writeEnvelopeAndClose(socket, 400, `Malformed HTTP request (${err.code ?? err.message})`);
   }
-  if (err.code === 'HPE_HEADER_OVERFLOW') return writeEnvelopeAndClose(socket, 431, 'Request headers are too large');
-  writeEnvelopeAndClose(socket, 400, `Malformed HTTP request (${err.code ?? err.message})`);
 }
 
 /** idle: no request on the socket; receiving: headers or body still arriving; answering: request read, being handled. */

@@ -91,7 +91,8 @@ class JsonShapeChecker {
       } else {
         this.countStructure(i, 1, 'bytes outside strings (whitespace, numbers and punctuation)');
         if (isOpener(byte)) {
-          if (++this.depth > this.limits.maxDepth) throw this.refuse(i, `arrays and objects nested deeper than ${this.limits.maxDepth} levels`);
+          if (++this.depth > this.limits.maxDepth)
+            throw this.refuse(i, `arrays and objects nested deeper than ${this.limits.maxDepth} levels`);
           this.values++;
         } else if (isCloser(byte)) {
           this.depth--;
