@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { startServerProcess, type ServerProcess } from './helpers/cli.js';
+import { runCli, startServerProcess, type ServerProcess } from './helpers/cli.js';
 import { detectorFixtureDir, fixturePipelineYaml } from './helpers/fixtures.js';
 import { assertHealthy, startHealthProbe } from './helpers/healthProbe.js';
 import { startTestServer, type TestServer } from './helpers/inputs.js';
@@ -145,4 +145,24 @@ describe('slow and idle clients (--max-connections 100, 1-2 s timeouts)', () => 
     bigHeaders.write(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
     assert.match(await assertClosedWithEnvelope(bigHeaders, 431, 2000), /headers are too large/);
   });
+});
+
+test('timeout flags are checked before anything loads', async () => {
+  const longHeaders = await runCli(['--serve', '--pipeline', 'OCR', '--headers-timeout', '400']);
+  assert.equal(longHeaders.code, 1);
+  assert.match(longHeaders.stderr, /--headers-timeout 400 is longer than --receive-timeout 300/);
+  const zero = await runCli(['--serve', '--pipeline', 'OCR', '--idle-timeout', '0']);
+  assert.equal(zero.code, 1);
+  assert.match(zero.stderr, /--idle-timeout 0: expected a positive number/);
+  const help = await runCli(['--help']);
+  for (const flag of [
+    '--max-connections',
+    '--headers-timeout',
+    '--receive-timeout',
+    '--idle-timeout',
+    '--keep-alive-timeout',
+    '--drain-timeout',
+  ]) {
+    assert.match(help.stdout, new RegExp(flag));
+  }
 });
