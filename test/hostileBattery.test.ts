@@ -308,7 +308,7 @@ describe('hostile-input battery: /ocr and /object-detection', () => {
       startServerProcess([...args, '--max-body-mb', '8']),
       startServerProcess([...args, '--allow-private-urls']),
     ]);
-    probe = startHealthProbe(server.url);
+    probe = await startHealthProbe(server.url);
   });
   after(async () => {
     await probe?.stop();

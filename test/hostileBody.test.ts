@@ -201,7 +201,7 @@ describe('OCR server process: hostile bodies get small, fast errors while /healt
   for (const megabytes of [10, 40]) {
     test(`a ${megabytes} MB [0,0,…] body: small 422 at once, /health within 100 ms throughout`, async () => {
       const body = zeroArray(megabytes * 2 ** 20);
-      const probe = startHealthProbe(server.url);
+      const probe = await startHealthProbe(server.url);
       await new Promise((r) => setTimeout(r, 200));
       const res = await postTimed(`${server.url}/ocr`, body);
       await new Promise((r) => setTimeout(r, 200));
@@ -216,7 +216,7 @@ describe('OCR server process: hostile bodies get small, fast errors while /healt
   }
 
   test('100,000 nested arrays or objects, at top level or in a field: a 422 envelope', async () => {
-    const probe = startHealthProbe(server.url);
+    const probe = await startHealthProbe(server.url);
     for (const body of [
       `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
       `${'{"a":'.repeat(100_000)}0${'}'.repeat(100_000)}`,

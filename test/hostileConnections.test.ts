@@ -60,7 +60,7 @@ describe('slow and idle clients (--max-connections 100, 1-2 s timeouts)', () => 
   const detect = () => postJson(`${server.url}/object-detection`, { image: image.toString('base64'), visualize: false });
 
   test('2,000 idle sockets against a cap of 100: /health answers within 100 ms throughout, the oldest idle sockets are evicted', async () => {
-    const probe = startHealthProbe(server.url);
+    const probe = await startHealthProbe(server.url);
     const flood: RawClient[] = [];
     // 2,000 sockets in 4 s: each batch of 25 is opened at once, then a pause
     for (let batch = 0; batch < 80; batch++) {

@@ -11,11 +11,17 @@ export interface HealthProbe {
   stop(): Promise<HealthReport>;
 }
 
-/** Polls `${url}/health` from a worker thread (fresh connection each time) until stopped. */
-export function startHealthProbe(url: string, intervalMs = 20, timeoutMs = 5000): HealthProbe {
+/** Polls `${url}/health` from a worker thread (fresh connection each time) until stopped; resolves once the first probe is done. */
+export async function startHealthProbe(url: string, intervalMs = 20, timeoutMs = 5000): Promise<HealthProbe> {
   const worker = new Worker(new URL('./healthProbeWorker.js', import.meta.url), { workerData: { url, intervalMs, timeoutMs } });
   const report = new Promise<HealthReport>((resolve, reject) => {
-    worker.once('message', resolve);
+    worker.on('message', (message) => {
+      if (message !== 'ready') resolve(message);
+    });
+    worker.once('error', reject);
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
     worker.once('error', reject);
   });
   return {

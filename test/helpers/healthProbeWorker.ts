@@ -33,9 +33,10 @@ parentPort!.on('message', () => {
   stopping = true;
 });
 
-while (!stopping) {
+for (let probes = 0; !stopping; probes++) {
   const started = performance.now();
   await probeOnce();
+  if (probes === 0) parentPort!.postMessage('ready');
   await new Promise((r) => setTimeout(r, Math.max(0, intervalMs - (performance.now() - started))));
 }
 parentPort!.postMessage({ latencies, failures });
