@@ -315,6 +315,20 @@ describe('isForbiddenAddress', () => {
       '::ffff:10.1.2.3',
       '::ffff:169.254.169.254',
       '::ffff:7f00:1',
+      // IPv4-compatible (::a.b.c.d), in dotted and hex form: treated as the IPv4 address
+      '::127.0.0.1',
+      '::7f00:1',
+      '0:0:0:0:0:0:7f00:1',
+      '::169.254.169.254',
+      '::a9fe:a9fe',
+      '::10.1.2.3',
+      '::2',
+      '::ffff:a9fe:a9fe',
+      '0:0:0:0:0:ffff:127.0.0.1',
+      // IPv6 ranges that translate to IPv4 (NAT64, IPv4-translated, 6to4)
+      '64:ff9b::7f00:1',
+      '::ffff:0:7f00:1',
+      '2002:7f00:1::',
       '2001:db8::1',
       'not-an-ip',
       '',
@@ -337,6 +351,8 @@ describe('isForbiddenAddress', () => {
       '2606:4700:4700::1111',
       '2a00:1450:4001:80b::200e',
       '::ffff:8.8.8.8',
+      '::8.8.8.8',
+      '::808:808',
     ]) {
       assert.equal(isForbiddenAddress(ip), false, ip);
     }
@@ -485,8 +501,17 @@ describe('fetchUrl', () => {
       `http://localhost:${port}/ok`,
       `http://[::1]:${port}/ok`,
       `http://[::ffff:127.0.0.1]:${port}/ok`,
+      `http://[::ffff:7f00:1]:${port}/ok`,
+      `http://[::127.0.0.1]:${port}/ok`, // IPv4-compatible
+      `http://[::7f00:1]:${port}/ok`,
+      `http://[0:0:0:0:0:0:127.0.0.1]:${port}/ok`,
       `http://2130706433:${port}/ok`, // 127.0.0.1 written as one decimal number
+      `http://0x7f000001:${port}/ok`, // ... as one hex number
+      `http://0x7f.0.0.1:${port}/ok`, // ... with a hex byte
+      `http://0177.0.0.1:${port}/ok`, // ... with an octal byte
+      `http://127.1:${port}/ok`,
       `http://0.0.0.0:${port}/ok`,
+      `http://[::]:${port}/ok`,
     ]) {
       const err = await rejects422(() => fetchUrl(url, 'image', DEFAULT_FETCH_LIMITS), /resolves to a private\/loopback address/);
       assert.match(err.message, /--allow-private-urls/);

@@ -7,6 +7,7 @@ import { ApiError, ConfigError } from '../errors.js';
 import { isUrl } from '../io/input.js';
 import { imageFields } from '../pipelines/shared/schemas.js';
 import { createBasicApp } from '../serving/basic/app.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../serving/basic/connections.js';
 import { PipelineService, type ServedEndpoint } from '../serving/service.js';
 
 const HELP = `pipeserve — PaddleX-compatible pipeline serving on Node.js
@@ -32,6 +33,13 @@ Options:
   --api-key <key>          require "Authorization: Bearer <key>" (also env PIPESERVE_API_KEY)
   --allow-private-urls     let URL inputs reach loopback, private and link-local addresses
   --max-body-mb <n>        largest request body accepted (default 100)
+  --max-connections <n>    open sockets; at the cap a new one evicts the longest-idle socket that is
+                           not being answered (default 1000)
+  --headers-timeout <s>    time to send a request's headers, else 408 (default 30)
+  --receive-timeout <s>    time to send a whole request, headers and body, else 408 (default 300)
+  --idle-timeout <s>       silence allowed on a socket that is not being answered (default 30)
+  --keep-alive-timeout <s> idle keep-alive sockets are closed after this (default 5, as uvicorn)
+  --drain-timeout <s>      after SIGTERM/SIGINT, requests in flight get this long before exit (default 30)
   --input <file|url|dir>   with --pipeline and no --serve: predict locally and print/save JSON
   --save_path <dir>        where --input results or --get_pipeline_config output go
   -h, --help               this text
@@ -52,6 +60,12 @@ const OPTIONS = {
   'api-key': { type: 'string' },
   'allow-private-urls': { type: 'boolean' },
   'max-body-mb': { type: 'string', default: '100' },
+  'max-connections': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'receive-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'keep-alive-timeout': { type: 'string' },
+  'drain-timeout': { type: 'string' },
   input: { type: 'string' },
   save_path: { type: 'string' },
   get_pipeline_config: { type: 'string' },
@@ -72,6 +86,8 @@ const args = parseCommandLine();
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -91,12 +107,37 @@ function startService(): Promise<PipelineService> {
   });
 }
 
+/** A flag given in seconds, in milliseconds; `defaultMs` when the flag is absent. */
+function milliseconds(flag: string, value: string | undefined, defaultMs: number): number {
+  const seconds = positiveNumber(flag, value);
+  return seconds === undefined ? defaultMs : seconds * 1000;
+}
+
+function connectionLimits(): ConnectionLimits {
+  const limits: ConnectionLimits = {
+    maxConnections: positiveNumber('max-connections', args['max-connections']) ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+    headersTimeoutMs: milliseconds('headers-timeout', args['headers-timeout'], DEFAULT_CONNECTION_LIMITS.headersTimeoutMs),
+    receiveTimeoutMs: milliseconds('receive-timeout', args['receive-timeout'], DEFAULT_CONNECTION_LIMITS.receiveTimeoutMs),
+    idleTimeoutMs: milliseconds('idle-timeout', args['idle-timeout'], DEFAULT_CONNECTION_LIMITS.idleTimeoutMs),
+    keepAliveTimeoutMs: milliseconds('keep-alive-timeout', args['keep-alive-timeout'], DEFAULT_CONNECTION_LIMITS.keepAliveTimeoutMs),
+  };
+  if (limits.headersTimeoutMs > limits.receiveTimeoutMs) {
+    throw new ConfigError(
+      `--headers-timeout ${limits.headersTimeoutMs / 1000} is longer than --receive-timeout ${limits.receiveTimeoutMs / 1000}: the headers are part of the request`,
+    );
+  }
+  return limits;
+}
+
 async function serve(): Promise<void> {
   const port = positiveNumber('port', args.port)!;
+  const limits = connectionLimits();
+  const drainTimeoutMs = milliseconds('drain-timeout', args['drain-timeout'], DEFAULT_DRAIN_TIMEOUT_MS);
   const service = await startService();
   const app = await createBasicApp(service, {
     apiKey: args['api-key'] ?? process.env.PIPESERVE_API_KEY ?? undefined,
     maxBodyBytes: positiveNumber('max-body-mb', args['max-body-mb'])! * 2 ** 20,
+    connectionLimits: limits,
     accessLog: log,
     errorLog: log,
   });
@@ -110,16 +151,25 @@ async function serve(): Promise<void> {
   log(`INFO:     pipeserve running on http://${args.host}:${port} (Press CTRL+C to quit)`);
 
   let stopping = false;
+  const finish = () => {
+    log(`INFO:     Finished server process [${process.pid}]`);
+    process.exit(0);
+  };
+  // Drain: new connections are refused and idle sockets closed at once (app.close), requests in
+  // flight are answered; whatever is left at the deadline (a stalled upload, a long job) is cut.
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     log('INFO:     Shutting down');
+    setTimeout(() => {
+      log(`WARNING:  Drain timeout (${drainTimeoutMs / 1000} s, --drain-timeout) reached: closing the connections still open and exiting`);
+      finish();
+    }, drainTimeoutMs);
     await app.close(); // waits for in-flight requests
     log('INFO:     Waiting for application shutdown.');
     await service.close();
     log('INFO:     Application shutdown complete.');
-    log(`INFO:     Finished server process [${process.pid}]`);
-    process.exit(0);
+    finish();
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

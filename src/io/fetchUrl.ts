@@ -22,15 +22,28 @@ export const DEFAULT_FETCH_LIMITS: Readonly<FetchLimits> = Object.freeze({
 });
 
 /**
+ * The IPv4 address an IPv6 address stands for, if it embeds one the way a socket would use it:
+ * IPv4-mapped `::ffff:a.b.c.d` (ipaddr.process) and IPv4-compatible `::a.b.c.d` (deprecated by
+ * RFC 4291, but still accepted in URLs and written as `::7f00:1` once normalised).
+ */
+function effectiveAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 {
+  const address = ipaddr.process(ip);
+  if (address.kind() === 'ipv4') return address;
+  const { parts } = address as ipaddr.IPv6;
+  const compatible = parts.slice(0, 6).every((p) => p === 0) && (parts[6]! !== 0 || parts[7]! > 1); // not :: or ::1
+  return compatible ? ipaddr.IPv4.parse(`${parts[6]! >> 8}.${parts[6]! & 255}.${parts[7]! >> 8}.${parts[7]! & 255}`) : address;
+}
+
+/**
  * True for every address that is not public unicast: loopback, RFC 1918, CGNAT,
  * ULA, link-local (incl. cloud metadata 169.254.169.254), unspecified, multicast,
- * broadcast, documentation/reserved ranges, and IPv4-mapped IPv6 forms of those.
+ * broadcast, documentation/reserved ranges, IPv4-mapped and IPv4-compatible IPv6
+ * forms of those, and IPv6 ranges that embed IPv4 by translation (NAT64, 6to4, Teredo).
  * Unparseable input counts as forbidden (fail closed).
  */
 export function isForbiddenAddress(ip: string): boolean {
   if (!ipaddr.isValid(ip)) return true;
-  // process() turns ::ffff:a.b.c.d into a.b.c.d so the IPv4 ranges apply.
-  return ipaddr.process(ip).range() !== 'unicast';
+  return effectiveAddress(ip).range() !== 'unicast';
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);

@@ -10,21 +10,68 @@ export interface PydanticError {
   ctx?: Record<string, unknown>;
 }
 
-/** 422 whose errorMsg is the JSON text of a pydantic-style error list. */
+/** At most this many errors are listed; more are summed up in one last entry. */
+export const MAX_LISTED_ERRORS = 20;
+/** errorMsg never grows past this many characters, whatever the request held. */
+export const MAX_ERROR_MESSAGE_CHARS = 16 * 1024;
+
+/** The errors that fit both caps, with a last `too_many_errors` entry saying how many were left out. */
+function listErrors(errors: PydanticError[]): string {
+  const listed: string[] = [];
+  let chars = 2; // the brackets
+  for (const error of errors) {
+    const text = JSON.stringify(error);
+    // room is kept for the summary entry, which is under 200 characters
+    const fits = chars + text.length + 1 <= MAX_ERROR_MESSAGE_CHARS - 200;
+    if (listed.length === MAX_LISTED_ERRORS || (!fits && listed.length > 0)) break;
+    listed.push(fits ? text : JSON.stringify({ ...error, input: '...' }));
+    chars += listed.at(-1)!.length + 1;
+  }
+  const omitted = errors.length - listed.length;
+  if (omitted > 0) {
+    listed.push(JSON.stringify({ type: 'too_many_errors', loc: ['body'], msg: `${omitted} more errors not listed`, input: null }));
+  }
+  return `[${listed.join(',')}]`;
+}
+
+/** 422 whose errorMsg is the JSON text of a pydantic-style error list, bounded in length. */
 export class ValidationError extends ApiError {
   constructor(readonly errors: PydanticError[]) {
-    super(422, JSON.stringify(errors));
+    super(422, listErrors(errors));
     this.name = 'ValidationError';
   }
 }
 
-/** Long strings (Base64 images) are cut in echoed inputs so an error stays small. */
-function echo(value: unknown): unknown {
-  if (typeof value === 'string' && value.length > 100) return `${value.slice(0, 100)}...`;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? echo(v) : Array.isArray(v) ? '[...]' : v]));
+const ECHO_STRING_CHARS = 100;
+const ECHO_ENTRIES = 10;
+
+/**
+ * The `input` pydantic echoes, kept small whatever the client sent: long strings (Base64 images) cut,
+ * containers shown one level deep with their first entries, deeper ones as `[...]` / `{...}`.
+ */
+function echo(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.length > ECHO_STRING_CHARS ? `${value.slice(0, ECHO_STRING_CHARS)}...` : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    if (depth > 0) return '[...]';
+    const shown = value.slice(0, ECHO_ENTRIES).map((v) => echo(v, depth + 1));
+    return value.length > ECHO_ENTRIES ? [...shown, '...'] : shown;
   }
-  return value;
+  if (depth > 0) return '{...}';
+  const shown: Record<string, unknown> = {};
+  let count = 0;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (count++ === ECHO_ENTRIES) {
+      shown['...'] = '...';
+      break;
+    }
+    shown[key.length > ECHO_STRING_CHARS ? `${key.slice(0, ECHO_STRING_CHARS)}...` : key] = echo(
+      (value as Record<string, unknown>)[key],
+      depth + 1,
+    );
+  }
+  return shown;
 }
 
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -62,7 +109,8 @@ function boundError(
 }
 
 function toPydantic(issue: z.core.$ZodIssue, body: unknown): PydanticError {
-  const loc: Array<string | number> = ['body', ...issue.path.map((p) => (typeof p === 'number' ? p : String(p)))];
+  // keys are client-chosen: a megabyte-long one must not make the error as long
+  const loc: Array<string | number> = ['body', ...issue.path.map((p) => (typeof p === 'number' ? p : (echo(String(p)) as string)))];
   const input = valueAt(body, issue.path);
   switch (issue.code) {
     case 'invalid_type': {
@@ -103,6 +151,9 @@ export function validateBody<T>(schema: z.ZodType<T>, body: unknown): T {
   throw new ValidationError(parsed.error.issues.map((i) => toPydantic(i, body)));
 }
 
-export function invalidJson(reason: string): ValidationError {
-  return new ValidationError([{ type: 'json_invalid', loc: ['body', 0], msg: 'JSON decode error', input: {}, ctx: { error: reason } }]);
+/** FastAPI's error for a body that is not JSON: loc is ['body', <character position of the problem>]. */
+export function invalidJson(reason: string, position = 0): ValidationError {
+  return new ValidationError([
+    { type: 'json_invalid', loc: ['body', position], msg: 'JSON decode error', input: {}, ctx: { error: reason } },
+  ]);
 }

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { createBasicApp } from '../../src/serving/basic/app.js';
+import type { ConnectionLimits } from '../../src/serving/basic/connections.js';
 import { PipelineService, type ServiceOptions } from '../../src/serving/service.js';
 
 export interface RunningServer {
@@ -10,12 +11,19 @@ export interface RunningServer {
 
 /** The real service + HTTP app on an ephemeral loopback port. */
 export async function startServer(
-  options: Partial<ServiceOptions> & { pipelines: string[]; apiKey?: string; maxBodyMb?: number; accessLog?: string[] },
+  options: Partial<ServiceOptions> & {
+    pipelines: string[];
+    apiKey?: string;
+    maxBodyMb?: number;
+    accessLog?: string[];
+    connectionLimits?: ConnectionLimits;
+  },
 ): Promise<RunningServer> {
   const service = await PipelineService.start({ workers: 1, log: () => {}, ...options });
   const app = await createBasicApp(service, {
     apiKey: options.apiKey,
     maxBodyBytes: (options.maxBodyMb ?? 100) * 2 ** 20,
+    connectionLimits: options.connectionLimits,
     accessLog: options.accessLog ? (line) => options.accessLog!.push(line) : undefined,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

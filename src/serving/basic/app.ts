@@ -6,12 +6,17 @@ import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
 import { ApiError } from '../../errors.js';
 import type { PipelineService, ServedEndpoint } from '../service.js';
-import { invalidJson, ValidationError } from '../validation.js';
+import { ValidationError } from '../validation.js';
+import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
+import { errorEnvelope } from './envelope.js';
+import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
 
 export interface BasicAppOptions {
   /** requests (all but /health, /docs, /openapi.json) need `Authorization: Bearer <apiKey>` */
   apiKey?: string;
   maxBodyBytes: number;
+  /** socket cap and timeouts against slow and idle clients */
+  connectionLimits?: ConnectionLimits;
   /** one uvicorn-style access-log line per request (none for /health) */
   accessLog?: (line: string) => void;
   /** unexpected errors, with stack */
@@ -21,7 +26,7 @@ export interface BasicAppOptions {
 const OPEN_PATHS = new Set(['/health', '/openapi.json']);
 
 function envelopeError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).send({ logId: randomUUID(), errorCode: status, errorMsg: message });
+  return reply.code(status).send(errorEnvelope(status, message));
 }
 
 function bearerMatches(header: string | undefined, apiKey: string): boolean {
@@ -51,7 +56,12 @@ const errorEnvelopeSchema = {
  * {logId, result, errorCode, errorMsg} envelope, errors with HTTP status = errorCode, /health and /docs.
  */
 export async function createBasicApp(service: PipelineService, options: BasicAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ bodyLimit: options.maxBodyBytes, logger: false, forceCloseConnections: 'idle' });
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: 'idle',
+    ...timeoutOptions(options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS),
+  });
+  guardConnections(app, options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS);
 
   // Requests are validated by each endpoint's zod schema (pydantic-shaped errors); the JSON
   // schemas given to fastify are for OpenAPI only.
@@ -60,14 +70,12 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
 
   // FastAPI reads the body as JSON whatever the content type says (curl -d sends form-urlencoded).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (err) {
-      done(invalidJson((err as Error).message), undefined);
-    }
+  const jsonLimits: JsonBodyLimits = { ...DEFAULT_JSON_BODY_LIMITS, maxBytes: options.maxBodyBytes };
+  app.addContentTypeParser('*', (request, payload, done) => {
+    readJsonBody(payload, Number(request.headers['content-length']), jsonLimits).then(
+      (body) => done(null, body),
+      (err: Error) => done(err, undefined),
+    );
   });
 
   await app.register(swagger, {
@@ -101,13 +109,6 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (err instanceof ApiError) return envelopeError(reply, err.status, err.message);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return envelopeError(
-        reply,
-        413,
-        `Request body is larger than the server's limit of ${options.maxBodyBytes / 2 ** 20} MB (--max-body-mb)`,
-      );
-    }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return envelopeError(reply, err.statusCode, err.message);
     options.errorLog?.(`ERROR:    Unhandled exception: ${err.stack ?? err.message}`);
     return envelopeError(reply, 500, 'Internal server error');
@@ -119,11 +120,9 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     return known ? envelopeError(reply, 405, 'Method Not Allowed') : envelopeError(reply, 404, 'Not Found');
   });
 
-  app.get('/health', { schema: { operationId: 'checkHealth', response: { 200: errorEnvelopeSchema } } }, async () => ({
-    logId: randomUUID(),
-    errorCode: 0,
-    errorMsg: 'Healthy',
-  }));
+  app.get('/health', { schema: { operationId: 'checkHealth', response: { 200: errorEnvelopeSchema } } }, async () =>
+    errorEnvelope(0, 'Healthy'),
+  );
 
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
