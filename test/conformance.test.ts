@@ -32,7 +32,7 @@ describe('conformance of every pipeline, served together on one port', () => {
   let server: RunningServer;
   let openapi: { paths: Record<string, any> };
   const requests = new Map<string, Record<string, unknown>>();
-  const ajv = new Ajv({ strict: false, allErrors: true });
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
   before(async () => {
     const yamls = await Promise.all(CONFORMANCE.map((c) => c.yaml()));
@@ -49,7 +49,7 @@ describe('conformance of every pipeline, served together on one port', () => {
 
   test('/openapi.json is a valid OpenAPI document (checked by an OpenAPI validator)', async () => {
     const result = await new Validator().validate(openapi as Parameters<Validator['validate']>[0]);
-    assert.ok(result.valid, JSON.stringify(result.errors).slice(0, 2000));
+    assert.ok(result.valid, JSON.stringify(result.errors ?? null).slice(0, 2000));
   });
 
   test('every POST endpoint publishes its request schema and its full result schema', () => {
@@ -98,7 +98,9 @@ describe('conformance of every pipeline, served together on one port', () => {
     for (const { endpoint } of endpoints()) {
       const schema = requestSchema(endpoint.path);
       const optionalFields = Object.entries(schema.properties ?? {}).filter(([name]) => !schema.required?.includes(name));
-      const nullable = optionalFields.filter(([, s]) => s.nullable).map(([name]) => name);
+      // fields the sample request sets keep their values (fileType: null with Base64 input is rightly a 422)
+      const sample = requests.get(endpoint.path)!;
+      const nullable = optionalFields.filter(([name, s]) => s.nullable && !(name in sample)).map(([name]) => name);
       const body = { ...requests.get(endpoint.path), ...Object.fromEntries(nullable.map((name) => [name, null])), visualize: false };
       const res = await postJson(`${server.url}${endpoint.path}`, body);
       assert.equal(res.status, 200, `${endpoint.path} with ${nullable.join(', ')} null: ${JSON.stringify(res.body).slice(0, 300)}`);

@@ -1,13 +1,15 @@
 /** Result pieces PaddleX's schemas share (`paddlex/inference/serving/schemas/shared`), for OpenAPI and the conformance tests. */
 import { z } from 'zod';
 
+/** Schema keyword (an OpenAPI extension) that marks a string as a Base64 image of this media type. */
+const IMAGE_MEDIA_TYPE = 'x-content-media-type';
+
 /** A Base64-encoded image in a result (JPEG unless said otherwise); `--input` saves these fields as files. */
 export const base64Image = (mediaType: 'image/jpeg' | 'image/png' = 'image/jpeg') =>
-  z.string().meta({
-    contentEncoding: 'base64',
-    contentMediaType: mediaType,
-    description: `Base64-encoded ${mediaType.slice(6).toUpperCase()} image`,
-  });
+  // OpenAPI 3.0 spells Base64 as format "byte"; the media type goes in an extension keyword
+  z
+    .string()
+    .meta({ format: 'byte', [IMAGE_MEDIA_TYPE]: mediaType, description: `Base64-encoded ${mediaType.slice(6).toUpperCase()} image` });
 
 /** Images keyed by PaddleX's internal image names (`outputImages`). */
 export const base64ImageMap = () => z.record(z.string(), base64Image()).meta({ description: 'Base64-encoded JPEG images by name' });
@@ -32,9 +34,7 @@ export const noServingExtra = z.record(z.string(), z.unknown());
 
 type JsonSchemaNode = { [key: string]: unknown };
 
-const isImageNode = (node: unknown): boolean =>
-  typeof (node as JsonSchemaNode | undefined)?.contentMediaType === 'string' &&
-  String((node as JsonSchemaNode).contentMediaType).startsWith('image/');
+const isImageNode = (node: unknown): boolean => String((node as JsonSchemaNode | undefined)?.[IMAGE_MEDIA_TYPE] ?? '').startsWith('image/');
 
 /**
  * The result fields that hold Base64 images (`image`, `ocrImage`, ...) and those that hold maps of
