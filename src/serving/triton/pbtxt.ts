@@ -147,7 +147,7 @@ class TextParser {
       const open = this.next();
       if (!(open.kind === 'punct' && (open.text === '{' || open.text === '<'))) this.fail(open, `${path}: expected "{" for a map entry`);
       const entryType = new protobuf.Type(`${field.name}Entry`)
-        .add(new protobuf.Field('key', 1, (field as protobuf.MapField).keyType))
+        .add(new protobuf.Field('key', 1, (field as unknown as protobuf.MapField).keyType))
         .add(new protobuf.Field('value', 2, field.type));
       field.parent!.add(entryType);
       try {
