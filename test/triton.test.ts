@@ -97,7 +97,17 @@ describe('the OCR HPS SDK started with server.sh', () => {
     http = `http://127.0.0.1:${ports.http}`;
     server = spawn(
       'bash',
-      [path.join(sdk, 'server', 'server.sh'), '--http-port', String(ports.http), '--grpc-port', String(ports.grpc), '--metrics-port', String(ports.metrics), '--host', '127.0.0.1'],
+      [
+        path.join(sdk, 'server', 'server.sh'),
+        '--http-port',
+        String(ports.http),
+        '--grpc-port',
+        String(ports.grpc),
+        '--metrics-port',
+        String(ports.metrics),
+        '--host',
+        '127.0.0.1',
+      ],
       { env: { ...process.env, PADDLEX_HPS_DEVICE_TYPE: 'cpu' } },
     );
     server.stderr!.on('data', (d) => (log += d));
@@ -109,7 +119,14 @@ describe('the OCR HPS SDK started with server.sh', () => {
     assert.match(log, /Started GRPCInferenceService at 127\.0\.0\.1:\d+/);
     request = { file: (await readFile(SIGN)).toString('base64'), fileType: 1, visualize: false };
     stubsDir = await mkdtemp(path.join(os.tmpdir(), 'hps-stubs-'));
-    execFileSync(DEBIAN_PYTHON, ['-m', 'grpc_tools.protoc', `-I${path.dirname(PROTO_FILE)}`, `--python_out=${stubsDir}`, `--grpc_python_out=${stubsDir}`, path.basename(PROTO_FILE)]);
+    execFileSync(DEBIAN_PYTHON, [
+      '-m',
+      'grpc_tools.protoc',
+      `-I${path.dirname(PROTO_FILE)}`,
+      `--python_out=${stubsDir}`,
+      `--grpc_python_out=${stubsDir}`,
+      path.basename(PROTO_FILE),
+    ]);
   });
 
   after(async () => {
@@ -120,7 +137,14 @@ describe('the OCR HPS SDK started with server.sh', () => {
 
   test('the SDK has PaddleX’s layout', async () => {
     assert.equal((await readFile(path.join(sdk, 'version.txt'), 'utf8')).trim(), '0.1.0');
-    for (const file of ['server/pipeline_config.yaml', 'server/server.sh', 'server/model_repo/ocr/config_cpu.pbtxt', 'server/model_repo/ocr/config_gpu.pbtxt', 'client/client.mjs', 'client/README.md']) {
+    for (const file of [
+      'server/pipeline_config.yaml',
+      'server/server.sh',
+      'server/model_repo/ocr/config_cpu.pbtxt',
+      'server/model_repo/ocr/config_gpu.pbtxt',
+      'client/client.mjs',
+      'client/README.md',
+    ]) {
       await readFile(path.join(sdk, file));
     }
   });
@@ -151,7 +175,10 @@ describe('the OCR HPS SDK started with server.sh', () => {
   test('HTTP infer with JSON tensors, as PaddleX’s serving guide shows it', async () => {
     const res = await fetch(`${http}/v2/models/ocr/infer`, {
       method: 'POST',
-      body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 1], datatype: 'BYTES', data: [JSON.stringify(request)] }], outputs: [{ name: 'output' }] }),
+      body: JSON.stringify({
+        inputs: [{ name: 'input', shape: [1, 1], datatype: 'BYTES', data: [JSON.stringify(request)] }],
+        outputs: [{ name: 'output' }],
+      }),
     });
     assert.equal(res.status, 200);
     const body = await res.json();
@@ -195,7 +222,9 @@ describe('the OCR HPS SDK started with server.sh', () => {
     assert.equal(envelope.errorCode, 422);
     assert.match(envelope.errorMsg, /^1 validation error for InferRequest\nfile\n {2}Field required \[type=missing/);
     assert.equal('result' in envelope, false);
-    const notJson = JSON.parse((await (await infer([{ name: 'input', shape: [1, 1], datatype: 'BYTES', data: ['{oops'] }])).json()).outputs[0].data[0]);
+    const notJson = JSON.parse(
+      (await (await infer([{ name: 'input', shape: [1, 1], datatype: 'BYTES', data: ['{oops'] }])).json()).outputs[0].data[0],
+    );
     assert.equal(notJson.errorCode, 422);
     assert.match(notJson.errorMsg, /Invalid JSON/);
     const wrongName = await infer([{ name: 'image', shape: [1, 1], datatype: 'BYTES', data: ['{}'] }]);
@@ -253,7 +282,9 @@ print(json.dumps(out))
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hps-py-'));
     await writeFile(path.join(dir, 'client.py'), script);
     await writeFile(path.join(dir, 'payload.json'), JSON.stringify(request));
-    const out = JSON.parse(execFileSync(DEBIAN_PYTHON, [path.join(dir, 'client.py'), path.join(dir, 'payload.json')], { timeout: 300_000 }).toString());
+    const out = JSON.parse(
+      execFileSync(DEBIAN_PYTHON, [path.join(dir, 'client.py'), path.join(dir, 'payload.json')], { timeout: 300_000 }).toString(),
+    );
     assert.equal(out.live, true);
     assert.equal(out.ready, true);
     assert.equal(out.model_ready, true);

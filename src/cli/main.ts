@@ -145,7 +145,8 @@ async function serveHps(): Promise<void> {
   if (!repository) throw new ConfigError('--serve_hps needs --model-repository DIR');
   if (!pipelineConfig) throw new ConfigError('--serve_hps needs --pipeline_config FILE (or PADDLEX_HPS_PIPELINE_CONFIG_PATH)');
   const envDevice = process.env.PADDLEX_HPS_DEVICE_TYPE;
-  if (envDevice && envDevice !== 'cpu' && envDevice !== 'gpu') throw new ConfigError(`PADDLEX_HPS_DEVICE_TYPE=${envDevice}: expected cpu or gpu`);
+  if (envDevice && envDevice !== 'cpu' && envDevice !== 'gpu')
+    throw new ConfigError(`PADDLEX_HPS_DEVICE_TYPE=${envDevice}: expected cpu or gpu`);
   const server = await startHpsServer({
     pipelineConfig,
     modelRepository: repository,

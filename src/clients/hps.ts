@@ -25,7 +25,8 @@ export interface TritonRequestOptions {
   protocol?: 'grpc' | 'http';
 }
 
-type GrpcClient = grpc.Client & Record<string, (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: any) => void) => void>;
+type GrpcClient = grpc.Client &
+  Record<string, (req: unknown, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: any) => void) => void>;
 const grpcClients = new Map<string, GrpcClient>();
 
 function grpcClient(url: string): GrpcClient {
@@ -62,7 +63,10 @@ export async function tritonRequest<Result = Record<string, unknown>>(
     const res = await fetch(`${url.startsWith('http') ? url : `http://${url}`}/v2/models/${model}/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 1], datatype: 'BYTES', data: [input.toString('utf8')] }], outputs: [{ name: 'output' }] }),
+      body: JSON.stringify({
+        inputs: [{ name: 'input', shape: [1, 1], datatype: 'BYTES', data: [input.toString('utf8')] }],
+        outputs: [{ name: 'output' }],
+      }),
       signal: options.timeout ? AbortSignal.timeout(options.timeout * 1000) : undefined,
     });
     const body = (await res.json()) as { error?: string; outputs?: Array<{ data: string[] }> };

@@ -69,7 +69,10 @@ export class TritonCore {
     return executor;
   }
 
-  metadata(name: string, version = ''): { name: string; versions: string[]; platform: string; inputs: TensorMetadata[]; outputs: TensorMetadata[] } {
+  metadata(
+    name: string,
+    version = '',
+  ): { name: string; versions: string[]; platform: string; inputs: TensorMetadata[]; outputs: TensorMetadata[] } {
     const { model } = this.executor(name, version);
     const tensor = (t: NonNullable<ModelConfigJson['input']>[number]): TensorMetadata => ({
       name: t.name,
@@ -88,7 +91,12 @@ export class TritonCore {
   /** `GET .../config`: the config as read, with Triton's defaults filled in for the fields it always shows. */
   config(name: string, version = ''): ModelConfigJson & { name: string } {
     const { model } = this.executor(name, version);
-    return { ...model.config, name, max_batch_size: model.maxBatchSize, instance_group: model.config.instance_group ?? [{ count: 1, kind: 'KIND_CPU' }] };
+    return {
+      ...model.config,
+      name,
+      max_batch_size: model.maxBatchSize,
+      instance_group: model.config.instance_group ?? [{ count: 1, kind: 'KIND_CPU' }],
+    };
   }
 
   statistics(name?: string, version = ''): Array<Record<string, unknown>> {
@@ -137,7 +145,10 @@ export class TritonCore {
     const dims = model.config.input?.[0]?.dims ?? [1];
     const elements = input.shape.reduce((a, b) => a * b, 1);
     if (elements !== input.elements.length) {
-      throw new TritonError('INVALID_ARG', `unexpected number of string elements ${input.elements.length} for inference input 'input', expecting ${elements}`);
+      throw new TritonError(
+        'INVALID_ARG',
+        `unexpected number of string elements ${input.elements.length} for inference input 'input', expecting ${elements}`,
+      );
     }
     const shapeMatches = input.shape.length === expected.length && input.shape.every((d, i) => d === expected[i]);
     if (!shapeMatches) {
@@ -146,7 +157,10 @@ export class TritonCore {
       if (dims[0] === -1 && input.shape.length === expected.length && input.shape[0] === 1) {
         throw new TritonError('INTERNAL', 'An error occurred during execution');
       }
-      throw new TritonError('INVALID_ARG', `unexpected shape for input 'input' for model '${name}'. Expected [${expected.join(',')}], got [${input.shape.join(',')}]`);
+      throw new TritonError(
+        'INVALID_ARG',
+        `unexpected shape for input 'input' for model '${name}'. Expected [${expected.join(',')}], got [${input.shape.join(',')}]`,
+      );
     }
     try {
       return await executor.execute(input.elements[0]!);
@@ -159,4 +173,10 @@ export class TritonCore {
 }
 
 /** Triton's status codes per error (current Triton: HTTP status follows the code). */
-export const HTTP_STATUS: Record<TritonError['code'], number> = { INTERNAL: 500, NOT_FOUND: 404, UNAVAILABLE: 503, INVALID_ARG: 400, UNSUPPORTED: 501 };
+export const HTTP_STATUS: Record<TritonError['code'], number> = {
+  INTERNAL: 500,
+  NOT_FOUND: 404,
+  UNAVAILABLE: 503,
+  INVALID_ARG: 400,
+  UNSUPPORTED: 501,
+};

@@ -42,13 +42,26 @@ function repr(value: unknown): string {
   const text =
     typeof value === 'string'
       ? `'${value}'`
-      : JSON.stringify(value, (_k, v) => (v === null ? 'None' : v === true ? 'True' : v === false ? 'False' : v))
+      : (JSON.stringify(value, (_k, v) => (v === null ? 'None' : v === true ? 'True' : v === false ? 'False' : v))
           ?.replace(/"(None|True|False)"/g, '$1')
-          .replace(/"/g, "'") ?? 'None';
+          .replace(/"/g, "'") ?? 'None');
   return text.length > 100 ? `${text.slice(0, 97)}...` : text;
 }
 
-const inputType = (value: unknown) => (value === null || value === undefined ? 'NoneType' : Array.isArray(value) ? 'list' : typeof value === 'object' ? 'dict' : typeof value === 'string' ? 'str' : typeof value === 'number' ? (Number.isInteger(value) ? 'int' : 'float') : 'bool');
+const inputType = (value: unknown) =>
+  value === null || value === undefined
+    ? 'NoneType'
+    : Array.isArray(value)
+      ? 'list'
+      : typeof value === 'object'
+        ? 'dict'
+        : typeof value === 'string'
+          ? 'str'
+          : typeof value === 'number'
+            ? Number.isInteger(value)
+              ? 'int'
+              : 'float'
+            : 'bool';
 
 /**
  * pydantic v2's `str(ValidationError)`, which PaddleX's HPS models put in errorMsg (basic serving
@@ -80,7 +93,10 @@ export class ModelExecutor {
   constructor(
     readonly model: TritonModel,
     private readonly service: PipelineService,
-    private readonly onDone?: (model: TritonModel, outcome: { ok: boolean; queueUs: number; computeUs: number; totalUs: number; rejected: boolean }) => void,
+    private readonly onDone?: (
+      model: TritonModel,
+      outcome: { ok: boolean; queueUs: number; computeUs: number; totalUs: number; rejected: boolean },
+    ) => void,
   ) {}
 
   /** Requests waiting for an instance (Triton's pending request count). */
@@ -110,7 +126,13 @@ export class ModelExecutor {
       return new TextEncoder().encode(JSON.stringify(envelope));
     } catch (err) {
       const totalUs = (performance.now() - started) * 1000;
-      this.record({ ok: false, queueUs: 0, computeUs: totalUs, totalUs, rejected: err instanceof TritonError && err.code === 'UNAVAILABLE' });
+      this.record({
+        ok: false,
+        queueUs: 0,
+        computeUs: totalUs,
+        totalUs,
+        rejected: err instanceof TritonError && err.code === 'UNAVAILABLE',
+      });
       throw err;
     } finally {
       this.inFlight--;
@@ -126,10 +148,7 @@ export class ModelExecutor {
     try {
       body = JSON.parse(text);
     } catch (err) {
-      const message = pydanticText(
-        [{ type: 'json_invalid', loc: [], msg: `Invalid JSON: ${(err as Error).message}`, input: text }],
-        title,
-      );
+      const message = pydanticText([{ type: 'json_invalid', loc: [], msg: `Invalid JSON: ${(err as Error).message}`, input: text }], title);
       return { logId, errorCode: 422, errorMsg: message };
     }
     try {

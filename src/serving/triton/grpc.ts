@@ -57,7 +57,7 @@ function inputsOf(request: ModelInferRequestMsg): InputTensor[] {
   return request.inputs.map((input) => {
     const typed = input.contents?.bytes_contents;
     let elements: Uint8Array[];
-    if (typed && typed.length) elements = typed;
+    if (typed?.length) elements = typed;
     else {
       const content = request.raw_input_contents[raw++];
       if (!content) throw new TritonError('INVALID_ARG', `input '${input.name}' has neither contents nor raw_input_contents`);
@@ -85,7 +85,12 @@ export async function startTritonGrpc(core: TritonCore, host: string, port: numb
     ModelConfig: unary((r: { name: string; version: string }) => ({ config: core.config(r.name, r.version) })),
     ModelStatistics: unary((r: { name: string; version: string }) => ({ model_stats: core.statistics(r.name || undefined, r.version) })),
     ModelInfer: unary(async (r: ModelInferRequestMsg) => {
-      const output = await core.infer(r.model_name, r.model_version, inputsOf(r), r.outputs.map((o) => o.name));
+      const output = await core.infer(
+        r.model_name,
+        r.model_version,
+        inputsOf(r),
+        r.outputs.map((o) => o.name),
+      );
       return {
         model_name: r.model_name,
         model_version: MODEL_VERSION,

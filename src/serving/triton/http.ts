@@ -39,7 +39,8 @@ export function readBytesElements(raw: Uint8Array, what: string): Uint8Array[] {
     if (offset + 4 > raw.byteLength) throw new TritonError('INVALID_ARG', `${what}: truncated BYTES element length`);
     const length = view.getUint32(offset, true);
     offset += 4;
-    if (offset + length > raw.byteLength) throw new TritonError('INVALID_ARG', `${what}: BYTES element of ${length} bytes overruns the data`);
+    if (offset + length > raw.byteLength)
+      throw new TritonError('INVALID_ARG', `${what}: BYTES element of ${length} bytes overruns the data`);
     out.push(raw.subarray(offset, offset + length));
     offset += length;
   }
@@ -129,10 +130,19 @@ export async function createTritonHttpApp(core: TritonCore): Promise<FastifyInst
 
   const health = (ok: () => boolean) => async (_req: unknown, reply: FastifyReply) => {
     if (core.exiting) return reply.code(503).send({ error: 'Server exiting' });
-    return reply.code(ok() ? 200 : 400).header('content-length', 0).send();
+    return reply
+      .code(ok() ? 200 : 400)
+      .header('content-length', 0)
+      .send();
   };
-  app.get('/v2/health/live', health(() => core.live));
-  app.get('/v2/health/ready', health(() => core.ready));
+  app.get(
+    '/v2/health/live',
+    health(() => core.live),
+  );
+  app.get(
+    '/v2/health/ready',
+    health(() => core.ready),
+  );
   app.get('/v2', async () => ({ name: SERVER_NAME, version: SERVER_VERSION, extensions: EXTENSIONS }));
   app.get('/v2/models/stats', async () => ({ model_stats: core.statistics() }));
 
@@ -145,18 +155,32 @@ export async function createTritonHttpApp(core: TritonCore): Promise<FastifyInst
       return sendError(reply, err);
     }
   };
-  for (const url of routes('')) app.get(url, handle((p) => core.metadata(p.model, p.version)));
+  for (const url of routes(''))
+    app.get(
+      url,
+      handle((p) => core.metadata(p.model, p.version)),
+    );
   for (const url of routes('/ready')) {
     app.get(
       url,
       handle((p, reply) => {
         core.executor(p.model, p.version);
-        return core.modelReady(p.model) ? reply.code(200).header('content-length', 0).send() : reply.code(400).send({ error: 'Model version not ready' });
+        return core.modelReady(p.model)
+          ? reply.code(200).header('content-length', 0).send()
+          : reply.code(400).send({ error: 'Model version not ready' });
       }),
     );
   }
-  for (const url of routes('/config')) app.get(url, handle((p) => core.config(p.model, p.version)));
-  for (const url of routes('/stats')) app.get(url, handle((p) => ({ model_stats: core.statistics(p.model, p.version) })));
+  for (const url of routes('/config'))
+    app.get(
+      url,
+      handle((p) => core.config(p.model, p.version)),
+    );
+  for (const url of routes('/stats'))
+    app.get(
+      url,
+      handle((p) => ({ model_stats: core.statistics(p.model, p.version) })),
+    );
   for (const url of routes('/infer')) {
     app.post(url, async (req, reply) => {
       try {

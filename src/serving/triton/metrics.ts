@@ -18,16 +18,32 @@ export class TritonMetrics {
   constructor() {
     const registers = [this.registry];
     const labelNames = ['model', 'version'];
-    const counter = (name: string, help: string, extra: string[] = []) => new Counter({ name, help, labelNames: [...labelNames, ...extra], registers });
+    const counter = (name: string, help: string, extra: string[] = []) =>
+      new Counter({ name, help, labelNames: [...labelNames, ...extra], registers });
     this.success = counter('nv_inference_request_success', 'Number of successful inference requests, all batch sizes');
     this.failure = counter('nv_inference_request_failure', 'Number of failed inference requests, all batch sizes', ['reason']);
     this.count = counter('nv_inference_count', 'Number of inferences performed (does not include cached requests)');
     this.execCount = counter('nv_inference_exec_count', 'Number of model executions performed (does not include cached requests)');
-    this.requestUs = counter('nv_inference_request_duration_us', 'Cumulative inference request duration in microseconds (includes cached requests)');
-    this.queueUs = counter('nv_inference_queue_duration_us', 'Cumulative inference queuing duration in microseconds (includes cached requests)');
-    this.computeInputUs = counter('nv_inference_compute_input_duration_us', 'Cumulative compute input duration in microseconds (does not include cached requests)');
-    this.computeInferUs = counter('nv_inference_compute_infer_duration_us', 'Cumulative compute inference duration in microseconds (does not include cached requests)');
-    this.computeOutputUs = counter('nv_inference_compute_output_duration_us', 'Cumulative inference compute output duration in microseconds (does not include cached requests)');
+    this.requestUs = counter(
+      'nv_inference_request_duration_us',
+      'Cumulative inference request duration in microseconds (includes cached requests)',
+    );
+    this.queueUs = counter(
+      'nv_inference_queue_duration_us',
+      'Cumulative inference queuing duration in microseconds (includes cached requests)',
+    );
+    this.computeInputUs = counter(
+      'nv_inference_compute_input_duration_us',
+      'Cumulative compute input duration in microseconds (does not include cached requests)',
+    );
+    this.computeInferUs = counter(
+      'nv_inference_compute_infer_duration_us',
+      'Cumulative compute inference duration in microseconds (does not include cached requests)',
+    );
+    this.computeOutputUs = counter(
+      'nv_inference_compute_output_duration_us',
+      'Cumulative inference compute output duration in microseconds (does not include cached requests)',
+    );
     const pendingByModel = this.pendingByModel;
     new Gauge({
       name: 'nv_inference_pending_request_count',
@@ -45,12 +61,26 @@ export class TritonMetrics {
   addModel(model: string, pending: () => number): void {
     const labels = { model, version: MODEL_VERSION };
     this.pendingByModel.set(model, pending);
-    for (const c of [this.success, this.count, this.execCount, this.requestUs, this.queueUs, this.computeInputUs, this.computeInferUs, this.computeOutputUs]) c.inc(labels, 0);
+    for (const c of [
+      this.success,
+      this.count,
+      this.execCount,
+      this.requestUs,
+      this.queueUs,
+      this.computeInputUs,
+      this.computeInferUs,
+      this.computeOutputUs,
+    ])
+      c.inc(labels, 0);
     for (const reason of ['REJECTED', 'CANCELED', 'BACKEND', 'OTHER']) this.failure.inc({ ...labels, reason }, 0);
   }
 
   /** One request's outcome; a batch of n run in one execution calls `recordExecution` once. */
-  record(model: string, outcome: { ok: boolean; queueUs: number; computeUs: number; totalUs: number; rejected: boolean }, executions = 1): void {
+  record(
+    model: string,
+    outcome: { ok: boolean; queueUs: number; computeUs: number; totalUs: number; rejected: boolean },
+    executions = 1,
+  ): void {
     const labels = { model, version: MODEL_VERSION };
     if (!outcome.ok) {
       this.failure.inc({ ...labels, reason: outcome.rejected ? 'REJECTED' : 'BACKEND' });

@@ -31,7 +31,12 @@ export interface ModelConfigJson {
   dynamic_batching?: {
     preferred_batch_size?: number[];
     max_queue_delay_microseconds?: number;
-    default_queue_policy?: { timeout_action?: string; default_timeout_microseconds?: number; allow_timeout_override?: boolean; max_queue_size?: number };
+    default_queue_policy?: {
+      timeout_action?: string;
+      default_timeout_microseconds?: number;
+      allow_timeout_override?: boolean;
+      max_queue_size?: number;
+    };
   };
   parameters?: Record<string, { string_value?: string }>;
 }
@@ -81,12 +86,24 @@ function check(condition: boolean, file: string, message: string): void {
 export function readModelConfig(file: string, modelName: string): ModelConfigJson {
   const type = tritonProto().lookupType('inference.ModelConfig');
   const config = parseTextFormat(readFileSync(file, 'utf8'), type, file) as ModelConfigJson;
-  check(config.name === undefined || config.name === modelName, file, `name: "${config.name}" must equal the directory name "${modelName}"`);
+  check(
+    config.name === undefined || config.name === modelName,
+    file,
+    `name: "${config.name}" must equal the directory name "${modelName}"`,
+  );
   const io = (list: ModelConfigJson['input'], kind: 'input' | 'output') => {
-    check(list?.length === 1 && list[0]!.name === kind, file, `${kind}: exactly one ${kind} named "${kind}" is required (PaddleX HPS models take one JSON string in and give one out)`);
+    check(
+      list?.length === 1 && list[0]!.name === kind,
+      file,
+      `${kind}: exactly one ${kind} named "${kind}" is required (PaddleX HPS models take one JSON string in and give one out)`,
+    );
     check(list![0]!.data_type === 'TYPE_STRING', file, `${kind}.data_type: must be TYPE_STRING (got ${list![0]!.data_type ?? 'none'})`);
     const dims = list![0]!.dims ?? [];
-    check(dims.length === 1 && (dims[0] === 1 || dims[0] === -1), file, `${kind}.dims: must be [ 1 ] or [ -1 ] (got [ ${dims.join(', ')} ])`);
+    check(
+      dims.length === 1 && (dims[0] === 1 || dims[0] === -1),
+      file,
+      `${kind}.dims: must be [ 1 ] or [ -1 ] (got [ ${dims.join(', ')} ])`,
+    );
   };
   io(config.input, 'input');
   io(config.output, 'output');
@@ -94,12 +111,20 @@ export function readModelConfig(file: string, modelName: string): ModelConfigJso
   check(maxBatch >= 0, file, `max_batch_size: must be >= 0 (got ${maxBatch})`);
   for (const [i, group] of (config.instance_group ?? []).entries()) {
     check((group.count ?? 1) >= 1, file, `instance_group[${i}].count: must be >= 1 (got ${group.count})`);
-    check(['KIND_AUTO', 'KIND_CPU', 'KIND_GPU', undefined].includes(group.kind), file, `instance_group[${i}].kind: ${group.kind} is not supported (KIND_CPU or KIND_GPU)`);
+    check(
+      ['KIND_AUTO', 'KIND_CPU', 'KIND_GPU', undefined].includes(group.kind),
+      file,
+      `instance_group[${i}].kind: ${group.kind} is not supported (KIND_CPU or KIND_GPU)`,
+    );
   }
   if (config.dynamic_batching) {
     check(maxBatch >= 1, file, 'dynamic_batching: needs max_batch_size >= 1');
     for (const size of config.dynamic_batching.preferred_batch_size ?? []) {
-      check(size >= 1 && size <= maxBatch, file, `dynamic_batching.preferred_batch_size: ${size} is not within 1..max_batch_size (${maxBatch})`);
+      check(
+        size >= 1 && size <= maxBatch,
+        file,
+        `dynamic_batching.preferred_batch_size: ${size} is not within 1..max_batch_size (${maxBatch})`,
+      );
     }
   }
   return config;

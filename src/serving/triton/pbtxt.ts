@@ -185,7 +185,8 @@ class TextParser {
     }
     // float / double
     const n = t.kind === 'number' ? Number(t.text.replace(/[fF]$/, '')) : Number.NaN;
-    if (Number.isNaN(n) && !(t.kind === 'number' && /nan/i.test(t.text))) this.fail(t, `${path}: expected a number, got ${JSON.stringify(t.text)}`);
+    if (Number.isNaN(n) && !(t.kind === 'number' && /nan/i.test(t.text)))
+      this.fail(t, `${path}: expected a number, got ${JSON.stringify(t.text)}`);
     return n;
   }
 }

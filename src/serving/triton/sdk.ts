@@ -73,9 +73,7 @@ node "\${PIPESERVE_CLI:-${CLI_PATH}}" "\${args[@]}" "$@"
 
 function clientScript(models: string[], inputKind: string): string {
   const fileFlags =
-    inputKind === 'document'
-      ? `  file: { type: 'string' },\n  'file-type': { type: 'string' },`
-      : `  image: { type: 'string' },`;
+    inputKind === 'document' ? `  file: { type: 'string' },\n  'file-type': { type: 'string' },` : `  image: { type: 'string' },`;
   const body =
     inputKind === 'document'
       ? `const input = { file: await prepareInputFile(args.file), visualize: !args['no-visualization'] };

@@ -43,7 +43,9 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
   const instances = Math.max(...repository.map((m) => m.instances));
   const gpuGroup = repository.flatMap((m) => m.config.instance_group ?? []).find((g) => g.kind === 'KIND_GPU');
   if (gpuGroup && deviceType === 'cpu') {
-    throw new ConfigError('instance_group kind KIND_GPU in a CPU deployment: set PADDLEX_HPS_DEVICE_TYPE=gpu or use config_cpu.pbtxt (KIND_CPU)');
+    throw new ConfigError(
+      'instance_group kind KIND_GPU in a CPU deployment: set PADDLEX_HPS_DEVICE_TYPE=gpu or use config_cpu.pbtxt (KIND_CPU)',
+    );
   }
   const service = await PipelineService.start({
     pipelines: [options.pipelineConfig],
@@ -55,7 +57,8 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
   });
   try {
     const models = bindModels(repository, service.endpoints());
-    for (const m of models) log(`I1201 model_lifecycle] successfully loaded '${m.name}' version 1 (${m.instances} instance${m.instances > 1 ? 's' : ''})`);
+    for (const m of models)
+      log(`I1201 model_lifecycle] successfully loaded '${m.name}' version 1 (${m.instances} instance${m.instances > 1 ? 's' : ''})`);
     const metrics = new TritonMetrics();
     const core = new TritonCore(service, models, metrics);
 
