@@ -6,8 +6,11 @@ import { builtinConfigText, builtinPipelineNames } from '../config/pipelineConfi
 import { ApiError, ConfigError } from '../errors.js';
 import { isUrl } from '../io/input.js';
 import { imageFields } from '../pipelines/shared/schemas.js';
+import { cudaInstalled } from '../runtime/device.js';
 import { createBasicApp } from '../serving/basic/app.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../serving/basic/connections.js';
+import { writeHpsSdk } from '../serving/triton/sdk.js';
+import { startHpsServer } from '../serving/triton/server.js';
 import { PipelineService, type ServedEndpoint } from '../serving/service.js';
 
 const HELP = `pipeserve — PaddleX-compatible pipeline serving on Node.js
@@ -18,6 +21,10 @@ Predict locally:
   pipeserve --pipeline <name|path.yaml> --input <file|url|dir> [--save_path DIR]
 Other:
   pipeserve --get_pipeline_config <name> [--save_path DIR]   write a built-in pipeline YAML
+High-stability serving (Triton's protocol; PaddleX HPS SDK layout):
+  pipeserve --get_hps_sdk <name|path.yaml> [--save_path DIR]  write DIR/pipeserve_hps_<name>_sdk/
+  pipeserve --serve_hps --model-repository DIR --pipeline_config FILE
+            [--http-port 8000] [--grpc-port 8001] [--metrics-port 8002]
   pipeserve --install serving                                 nothing to do: serving is built in
 
 Options:
@@ -69,6 +76,13 @@ const OPTIONS = {
   input: { type: 'string' },
   save_path: { type: 'string' },
   get_pipeline_config: { type: 'string' },
+  get_hps_sdk: { type: 'string' },
+  serve_hps: { type: 'boolean' },
+  'model-repository': { type: 'string' },
+  pipeline_config: { type: 'string' },
+  'http-port': { type: 'string' },
+  'grpc-port': { type: 'string' },
+  'metrics-port': { type: 'string' },
   install: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -175,6 +189,38 @@ async function serve(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
+async function serveHps(): Promise<void> {
+  const repository = args['model-repository'];
+  const pipelineConfig = args.pipeline_config ?? process.env.PADDLEX_HPS_PIPELINE_CONFIG_PATH;
+  if (!repository) throw new ConfigError('--serve_hps needs --model-repository DIR');
+  if (!pipelineConfig) throw new ConfigError('--serve_hps needs --pipeline_config FILE (or PADDLEX_HPS_PIPELINE_CONFIG_PATH)');
+  const envDevice = process.env.PADDLEX_HPS_DEVICE_TYPE;
+  if (envDevice && envDevice !== 'cpu' && envDevice !== 'gpu')
+    throw new ConfigError(`PADDLEX_HPS_DEVICE_TYPE=${envDevice}: expected cpu or gpu`);
+  const server = await startHpsServer({
+    pipelineConfig,
+    modelRepository: repository,
+    host: args.host,
+    httpPort: positiveNumber('http-port', args['http-port']),
+    grpcPort: positiveNumber('grpc-port', args['grpc-port']),
+    metricsPort: positiveNumber('metrics-port', args['metrics-port']),
+    deviceType: (envDevice as 'cpu' | 'gpu' | undefined) ?? (cudaInstalled() ? 'gpu' : 'cpu'),
+    useHpip: args.use_hpip || process.env.PADDLEX_HPS_USE_HPIP === '1',
+    allowPrivateUrls: Boolean(args['allow-private-urls']),
+    log,
+  });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log('I1201 server] Waiting for in-flight requests to complete.');
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
 const INPUT_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif', '.pdf']);
 
 async function listInputs(input: string): Promise<string[]> {
@@ -261,6 +307,12 @@ async function main(): Promise<void> {
     process.stdout.write(`The pipeline config has been saved to: ${file}\n`);
     return;
   }
+  if (args.get_hps_sdk) {
+    const root = await writeHpsSdk(args.get_hps_sdk, args.save_path ?? '.');
+    process.stdout.write(`The HPS SDK has been saved to: ${root}\n`);
+    return;
+  }
+  if (args.serve_hps) return serveHps();
   if (args.serve) return serve();
   if (args.pipeline && args.input) return predictLocally(args.input);
   process.stderr.write(`${HELP}\n`);

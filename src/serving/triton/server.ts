@@ -1,0 +1,100 @@
+/**
+ * High-stability serving: one pipeline behind Triton's three ports (HTTP 8000, gRPC 8001, metrics
+ * 8002), its endpoints exposed as the models of a PaddleX HPS model repository.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../../errors.js';
+import { PipelineService } from '../service.js';
+import { TritonCore } from './core.js';
+import { startTritonGrpc } from './grpc.js';
+import { createTritonHttpApp } from './http.js';
+import { TritonMetrics } from './metrics.js';
+import { bindModels, loadModelRepository } from './modelRepository.js';
+
+export interface HpsOptions {
+  /** the pipeline YAML (PADDLEX_HPS_PIPELINE_CONFIG_PATH / --pipeline_config) */
+  pipelineConfig: string;
+  modelRepository: string;
+  host?: string;
+  httpPort?: number;
+  grpcPort?: number;
+  metricsPort?: number;
+  /** cpu or gpu: picks config_<device>.pbtxt where a model has no config.pbtxt (PADDLEX_HPS_DEVICE_TYPE) */
+  deviceType?: 'cpu' | 'gpu';
+  useHpip?: boolean;
+  allowPrivateUrls?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface HpsServer {
+  core: TritonCore;
+  service: PipelineService;
+  ports: { http: number; grpc: number; metrics: number };
+  close(): Promise<void>;
+}
+
+export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const host = options.host ?? '0.0.0.0';
+  const deviceType = options.deviceType ?? 'cpu';
+  const repository = loadModelRepository(options.modelRepository, deviceType);
+  // Each model's instance_group asks for isolated pipeline copies; the pipeline gets as many as its busiest model asks for.
+  const instances = Math.max(...repository.map((m) => m.instances));
+  const gpuGroup = repository.flatMap((m) => m.config.instance_group ?? []).find((g) => g.kind === 'KIND_GPU');
+  if (gpuGroup && deviceType === 'cpu') {
+    throw new ConfigError(
+      'instance_group kind KIND_GPU in a CPU deployment: set PADDLEX_HPS_DEVICE_TYPE=gpu or use config_cpu.pbtxt (KIND_CPU)',
+    );
+  }
+  const service = await PipelineService.start({
+    pipelines: [options.pipelineConfig],
+    workers: instances,
+    device: gpuGroup ? `gpu:${gpuGroup.gpus?.[0] ?? 0}` : 'cpu',
+    highPerformance: options.useHpip,
+    fetchLimits: { allowPrivate: Boolean(options.allowPrivateUrls) },
+    log,
+  });
+  try {
+    const models = bindModels(repository, service.endpoints());
+    for (const m of models)
+      log(`I1201 model_lifecycle] successfully loaded '${m.name}' version 1 (${m.instances} instance${m.instances > 1 ? 's' : ''})`);
+    const metrics = new TritonMetrics();
+    const core = new TritonCore(service, models, metrics);
+
+    const http = await createTritonHttpApp(core);
+    await http.listen({ host, port: options.httpPort ?? 8000 });
+    const grpc = await startTritonGrpc(core, host, options.grpcPort ?? 8001);
+    const metricsServer: Server = createServer((req, res) => {
+      if (req.url?.split('?')[0] !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+    });
+    await new Promise<void>((resolve) => metricsServer.listen(options.metricsPort ?? 8002, host, resolve));
+    const ports = {
+      http: (http.server.address() as AddressInfo).port,
+      grpc: Number(/:(\d+)$/.exec(grpc.getChannelzRef().name)?.[1] ?? options.grpcPort ?? 8001),
+      metrics: (metricsServer.address() as AddressInfo).port,
+    };
+    log(`I1201 grpc_server] Started GRPCInferenceService at ${host}:${ports.grpc}`);
+    log(`I1201 http_server] Started HTTPService at ${host}:${ports.http}`);
+    log(`I1201 http_server] Started Metrics Service at ${host}:${ports.metrics}`);
+    return {
+      core,
+      service,
+      ports,
+      async close() {
+        core.exiting = true;
+        await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
+        await http.close();
+        await new Promise((resolve) => metricsServer.close(resolve));
+        await service.close();
+      },
+    };
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+}
