@@ -1,0 +1,52 @@
+import { numAttr, operand, result, type ConvertContext, type MapperTables, type OpMapper } from '../context.js';
+
+const BINARY: Array<[legacy: string | undefined, pir: string, onnx: string]> = [
+  ['elementwise_add', 'add', 'Add'],
+  ['elementwise_sub', 'subtract', 'Sub'],
+  ['elementwise_mul', 'multiply', 'Mul'],
+  ['elementwise_div', 'divide', 'Div'],
+  ['elementwise_pow', 'elementwise_pow', 'Pow'],
+  ['elementwise_max', 'maximum', 'Max'],
+  ['elementwise_min', 'minimum', 'Min'],
+  [undefined, 'less_than', 'Less'],
+  [undefined, 'greater_than', 'Greater'],
+  [undefined, 'equal', 'Equal'],
+  [undefined, 'logical_and', 'And'],
+  [undefined, 'logical_or', 'Or'],
+];
+
+/**
+ * Legacy `elementwise_*` ops align Y with X starting at `axis` (Y = bias [C] on X [N, C, H, W]
+ * with axis 1); numpy broadcasting aligns trailing dims, so Y gets trailing unit dims.
+ */
+function alignedY(ctx: ConvertContext, x: string, y: string, axis: number): string {
+  const xRank = ctx.rank(x);
+  const yRank = ctx.rank(y);
+  if (axis === -1 || xRank === yRank) return y;
+  const trailing = xRank - axis - yRank;
+  if (trailing <= 0) return y;
+  const axes = Array.from({ length: trailing }, (_, i) => yRank + i);
+  const info = ctx.info(y)!;
+  return ctx.tmp('Unsqueeze', [y, ctx.constant(axes, 'int64')], { dtype: info.dtype, shape: [...info.shape, ...Array(trailing).fill(1)] });
+}
+
+function tables(): MapperTables {
+  const programDesc: Record<string, OpMapper> = {};
+  const pir: Record<string, OpMapper> = {};
+  for (const [legacy, modern, onnxType] of BINARY) {
+    if (legacy) {
+      programDesc[legacy] = (op, ctx) => {
+        const x = operand(op, 'X');
+        const y = alignedY(ctx, x, operand(op, 'Y'), numAttr(op, 'axis', -1));
+        ctx.node(onnxType, [x, y], [result(op, 'Out')]);
+      };
+    }
+    pir[modern] = (op, ctx) => {
+      const x = operand(op, '0');
+      ctx.node(onnxType, [x, operand(op, '1')], [result(op, '0')]);
+    };
+  }
+  return { programDesc, pir };
+}
+
+export const elementwiseMappers = tables();
