@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinConfigText, builtinPipelineNames } from '../config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../errors.js';
 import { isUrl } from '../io/input.js';
+import { convertPaddleDir, ONNX_OPSET, paddleModelFiles } from '../runtime/paddle/convert.js';
 import { createBasicApp } from '../serving/basic/app.js';
 import { PipelineService, type ServedEndpoint } from '../serving/service.js';
 
@@ -17,6 +19,10 @@ Predict locally:
 Other:
   pipeserve --get_pipeline_config <name> [--save_path DIR]   write a built-in pipeline YAML
   pipeserve --install serving                                 nothing to do: serving is built in
+  pipeserve --paddle2onnx --paddle_model_dir DIR [--onnx_model_dir OUT]
+                           convert a Paddle inference dir (inference.json or inference.pdmodel +
+                           inference.pdiparams) to OUT/inference.onnx (opset ${ONNX_OPSET}) and copy inference.yml;
+                           OUT defaults to DIR. Serving converts such dirs by itself (cached).
 
 Options:
   --pipeline <name|yaml>   built-in pipeline name or a PaddleX pipeline YAML; repeat to serve several
@@ -55,6 +61,10 @@ const OPTIONS = {
   save_path: { type: 'string' },
   get_pipeline_config: { type: 'string' },
   install: { type: 'string' },
+  paddle2onnx: { type: 'boolean' },
+  paddle_model_dir: { type: 'string' },
+  onnx_model_dir: { type: 'string' },
+  opset_version: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -187,6 +197,25 @@ async function predictLocally(input: string): Promise<void> {
   }
 }
 
+/** PaddleX's `--paddle2onnx`: writes inference.onnx and copies inference.yml (and scaler.pkl) as PaddleX does. */
+async function paddleToOnnx(): Promise<void> {
+  if (!args.paddle_model_dir) throw new ConfigError('--paddle2onnx needs --paddle_model_dir <Paddle inference dir>');
+  if (args.opset_version !== undefined && Number(args.opset_version) !== ONNX_OPSET) {
+    throw new ConfigError(`--opset_version ${args.opset_version}: this converter writes opset ${ONNX_OPSET} only`);
+  }
+  const source = path.resolve(args.paddle_model_dir);
+  const target = path.resolve(args.onnx_model_dir ?? source);
+  const files = paddleModelFiles(source);
+  if (!files) throw new ConfigError(`--paddle_model_dir ${source}: holds neither inference.json nor inference.pdmodel`);
+  const model = convertPaddleDir(source, path.basename(source), files);
+  await mkdir(target, { recursive: true });
+  await writeFile(path.join(target, 'inference.onnx'), model);
+  for (const name of ['inference.yml', 'scaler.pkl']) {
+    if (source !== target && existsSync(path.join(source, name))) await copyFile(path.join(source, name), path.join(target, name));
+  }
+  process.stdout.write(`The ONNX model has been saved to: ${path.join(target, 'inference.onnx')}\n`);
+}
+
 async function main(): Promise<void> {
   if (args.help) return void process.stdout.write(`${HELP}\n`);
   if (args.install !== undefined) {
@@ -202,6 +231,7 @@ async function main(): Promise<void> {
     process.stdout.write(`The pipeline config has been saved to: ${file}\n`);
     return;
   }
+  if (args.paddle2onnx) return paddleToOnnx();
   if (args.serve) return serve();
   if (args.pipeline && args.input) return predictLocally(args.input);
   process.stderr.write(`${HELP}\n`);
