@@ -73,10 +73,14 @@ function valueInfo(name: string, program: PaddleProgram): onnxProto.onnx.IValueI
   };
 }
 
-/** Converts a parsed program with its weights into a serialized ONNX ModelProto. */
-export function convertProgram(program: PaddleProgram, params: Map<string, ParamTensor>, modelName: string, dir: string): Uint8Array {
+function assertConvertible(program: PaddleProgram, modelName: string, dir: string): void {
   const missing = unsupportedOps(program);
   if (missing.length) throw new ConfigError(unsupportedMessage(modelName, dir, `the converter lacks the op(s) ${missing.join(', ')}`));
+}
+
+/** Converts a parsed program with its weights into a serialized ONNX ModelProto. */
+export function convertProgram(program: PaddleProgram, params: Map<string, ParamTensor>, modelName: string, dir: string): Uint8Array {
+  assertConvertible(program, modelName, dir);
 
   for (const [name, tensor] of params) program.values.set(name, { dtype: tensor.dtype, shape: tensor.shape });
   const ctx = new ConvertContext(program);
@@ -116,6 +120,8 @@ export function convertProgram(program: PaddleProgram, params: Map<string, Param
 /** Reads, checks and converts a Paddle inference dir. */
 export function convertPaddleDir(dir: string, modelName: string, files: PaddleModelFiles, programBytes?: Uint8Array, paramsBytes?: Uint8Array): Uint8Array {
   const program = parseProgram(files.programPath, programBytes);
+  // missing ops first: no point in reading (or asking for) weights the converter could not use
+  assertConvertible(program, modelName, dir);
   if (!existsSync(files.paramsPath) && !paramsBytes) {
     throw new ConfigError(`Model "${modelName}" (${dir}): ${path.basename(files.programPath)} needs inference.pdiparams (the weights) next to it`);
   }
