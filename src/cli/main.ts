@@ -37,13 +37,17 @@ Options:
   --api-key <key>          require "Authorization: Bearer <key>" (also env PIPESERVE_API_KEY)
   --allow-private-urls     let URL inputs reach loopback, private and link-local addresses
   --max-body-mb <n>        largest request body accepted (default 100)
+  --offline                never download official models (also env PIPESERVE_OFFLINE=1)
   --input <file|url|dir>   with --pipeline and no --serve: predict locally and print/save JSON
   --save_path <dir>        where --input results or --get_pipeline_config output go
   -h, --help               this text
 
 Built-in pipelines: ${builtinPipelineNames().join(', ')}
 Models are looked up in: model_dir of the YAML, then $PIPESERVE_HOME/models/<model_name>
-(default ~/.pipeserve/models), then models shipped in npm dependencies. Nothing is downloaded.`;
+(default ~/.pipeserve/models), then models shipped in npm dependencies; an official PaddleX model
+missing from all of them is downloaded into $PIPESERVE_HOME/models as PaddleX does (Hugging Face
+first; PADDLE_PDX_MODEL_SOURCE picks the first source, PIPESERVE_MODEL_SOURCE adds a mirror URL).
+Paddle inference dirs (inference.json/.pdmodel + .pdiparams) are converted to ONNX once and cached.`;
 
 const OPTIONS = {
   serve: { type: 'boolean' },
@@ -61,6 +65,7 @@ const OPTIONS = {
   save_path: { type: 'string' },
   get_pipeline_config: { type: 'string' },
   install: { type: 'string' },
+  offline: { type: 'boolean' },
   paddle2onnx: { type: 'boolean' },
   paddle_model_dir: { type: 'string' },
   onnx_model_dir: { type: 'string' },
@@ -78,6 +83,8 @@ function parseCommandLine() {
 }
 
 const args = parseCommandLine();
+// model resolution (and anything it starts) reads the environment
+if (args.offline) process.env.PIPESERVE_OFFLINE = '1';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

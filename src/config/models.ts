@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import { convertWithCache } from '../runtime/paddle/cache.js';
 import { paddleModelFiles } from '../runtime/paddle/convert.js';
 import { catalogModel, catalogModelNames } from './catalog.js';
+import { downloadOfficialModelSync, offline } from './download.js';
 import type { PipelineConfig, SubModuleConfig } from './pipelineConfig.js';
 
 /** Parsed `inference.yml` (or the catalog's equivalent for npm-shipped models). */
@@ -52,7 +53,7 @@ function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined
 
 /**
  * Resolution order: `model_dir` from the YAML → `$PIPESERVE_HOME/models/<model_name>` → the built-in
- * catalog of models shipped in npm dependencies. Nothing is ever downloaded.
+ * catalog of models shipped in npm dependencies → a download of the official model (not with --offline).
  */
 export function resolveModel(sub: SubModuleConfig, keyPath: string): ResolvedModel {
   const searched: string[] = [];
@@ -69,6 +70,18 @@ export function resolveModel(sub: SubModuleConfig, keyPath: string): ResolvedMod
     const fromCatalog = catalogModel(sub.model_name);
     if (fromCatalog) return fromCatalog;
     searched.push(`the built-in catalog of npm-shipped models (it has ${catalogModelNames().join(', ')})`);
+    if (offline()) {
+      searched.push('no download: offline (--offline / PIPESERVE_OFFLINE=1)');
+    } else {
+      // PaddleX's behaviour for an official model name: fetch it on first use
+      try {
+        const downloaded = loadModelDir(downloadOfficialModelSync(sub.model_name, path.join(pipeserveHome(), 'models')), sub.model_name);
+        if (downloaded) return downloaded;
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        searched.push(err.message);
+      }
+    }
   }
   throw new ConfigError(
     [
