@@ -51,8 +51,9 @@ function encodeValues(values: number[], dtype: ElementType): Uint8Array {
     case 'float64':
       return new Uint8Array(Float64Array.from(values).buffer);
     case 'bool':
+      return Uint8Array.from(values, (v) => (v ? 1 : 0));
     case 'uint8':
-      return Uint8Array.from(values, (v) => Number(Boolean(v) && v));
+      return Uint8Array.from(values);
     default:
       throw new UnsupportedOpForm(`constants of type ${dtype}`);
   }

@@ -53,28 +53,23 @@ function interp(ctx: ConvertContext, op: PaddleOp, args: InterpArgs, method: 'ne
   outHW(ctx.constant(sizes, 'int64'));
 }
 
-function tables(): MapperTables {
-  const legacy = (method: 'nearest' | 'linear') => (op: PaddleOp, ctx: ConvertContext) =>
+type InterpSlots = Record<'x' | 'out' | 'sizeList' | 'outSize' | 'scaleTensor', string>;
+const LEGACY_SLOTS: InterpSlots = { x: 'X', out: 'Out', sizeList: 'SizeTensor', outSize: 'OutSize', scaleTensor: 'Scale' };
+// interp(x, out_size, size_tensor, scale_tensor)
+const PIR_SLOTS: InterpSlots = { x: '0', out: '0', sizeList: '2', outSize: '1', scaleTensor: '3' };
+
+function mapper(slots: InterpSlots, method: 'nearest' | 'linear') {
+  return (op: PaddleOp, ctx: ConvertContext) =>
     interp(ctx, op, {
-      x: operand(op, 'X'),
-      out: result(op, 'Out'),
-      sizeList: operands(op, 'SizeTensor'),
-      outSize: operands(op, 'OutSize')[0],
-      scaleTensor: operands(op, 'Scale')[0],
+      x: operand(op, slots.x),
+      out: result(op, slots.out),
+      sizeList: operands(op, slots.sizeList),
+      outSize: operands(op, slots.outSize)[0],
+      scaleTensor: operands(op, slots.scaleTensor)[0],
     }, method);
-  // interp(x, out_size, size_tensor, scale_tensor)
-  const modern = (method: 'nearest' | 'linear') => (op: PaddleOp, ctx: ConvertContext) =>
-    interp(ctx, op, {
-      x: operand(op, '0'),
-      out: result(op, '0'),
-      sizeList: operands(op, '2'),
-      outSize: operands(op, '1')[0],
-      scaleTensor: operands(op, '3')[0],
-    }, method);
-  return {
-    programDesc: { nearest_interp_v2: legacy('nearest'), bilinear_interp_v2: legacy('linear') },
-    pir: { nearest_interp: modern('nearest'), bilinear_interp: modern('linear') },
-  };
 }
 
-export const interpMappers = tables();
+export const interpMappers: MapperTables = {
+  programDesc: { nearest_interp_v2: mapper(LEGACY_SLOTS, 'nearest'), bilinear_interp_v2: mapper(LEGACY_SLOTS, 'linear') },
+  pir: { nearest_interp: mapper(PIR_SLOTS, 'nearest'), bilinear_interp: mapper(PIR_SLOTS, 'linear') },
+};

@@ -1,6 +1,8 @@
-import type { PaddleOp } from '../program.js';
+import { PADDLE_DTYPE_CODES, type PaddleOp } from '../program.js';
 import {
+  attr,
   boolAttr,
+  dtypeFromName,
   numAttr,
   ONNX_ELEMENT_TYPES,
   operand,
@@ -8,12 +10,9 @@ import {
   result,
   strAttr,
   UnsupportedOpForm,
-  attr,
-  dtypeFromName,
   type ConvertContext,
   type MapperTables,
 } from '../context.js';
-import { PADDLE_DTYPE_CODES } from '../program.js';
 
 /** Swaps the last two dims (MatMul's transpose flags). */
 function transposedLast2(ctx: ConvertContext, x: string): string {

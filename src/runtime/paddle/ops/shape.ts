@@ -1,5 +1,5 @@
 import type { PaddleOp, TensorInfo } from '../program.js';
-import { numAttr, numsAttr, operand, operands, result, UnsupportedOpForm, type ConvertContext, type MapperTables, type OpMapper } from '../context.js';
+import { numAttr, numsAttr, ONNX_ELEMENT_TYPES, operand, operands, result, UnsupportedOpForm, type ConvertContext, type MapperTables, type OpMapper } from '../context.js';
 
 /** Axes given as an operand (PIR: a full_int_array) must be known at conversion time. */
 function constantOperand(ctx: ConvertContext, op: PaddleOp, slot: string, what: string): number[] {
@@ -80,7 +80,7 @@ function slice(ctx: ConvertContext, x: string, out: string, axes: number[], star
 
 function shapeOf(ctx: ConvertContext, x: string, out: string): void {
   if (ctx.dtype(out) === 'int64') return ctx.node('Shape', [x], [out]);
-  ctx.node('Cast', [ctx.tmp('Shape', [x], { dtype: 'int64', shape: [ctx.rank(x)] })], [out], { to: 6 });
+  ctx.node('Cast', [ctx.tmp('Shape', [x], { dtype: 'int64', shape: [ctx.rank(x)] })], [out], { to: ONNX_ELEMENT_TYPES[ctx.dtype(out)] });
 }
 
 /** Splits into equal parts (num) or given sizes; outputs come as a list. */
