@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -131,11 +131,16 @@ async function fetchFile(file: RemoteFile, target: string, label: string, log: (
     const total = file.size ?? Number(res.headers.get('content-length') ?? 0) + (resumed ? have : 0);
     let done = resumed ? have : 0;
     progress.start(total, done);
-    const body = Readable.fromWeb(res.body as any);
-    body.on('data', (chunk: Buffer) => progress.update((done += chunk.length)));
+    // chunk by chunk rather than through a write stream: what arrived before a dropped connection
+    // must be on disk for the next attempt to resume from
+    const out = await open(target, resumed ? 'a' : 'w');
     try {
-      await pipeline(body, createWriteStream(target, { flags: resumed ? 'a' : 'w' }));
+      for await (const chunk of Readable.fromWeb(res.body as any) as AsyncIterable<Buffer>) {
+        await out.write(chunk);
+        progress.update((done += chunk.length));
+      }
     } finally {
+      await out.close();
       progress.stop();
     }
   }
