@@ -128,7 +128,7 @@ const PROGRAM_ONLY: Array<{ dir: string; inputs?: Record<string, number[]>; miss
   { dir: 'PP-OCRv4_server_rec_doc', inputs: { x: [2, 3, 48, 320] } },
   { dir: 'PP-OCRv5_server_rec', inputs: { x: [1, 3, 48, 480] } },
   { dir: 'picodet_lcnet_x1_0_fgd_layout_infer', inputs: { image: [1, 3, 800, 608] } },
-  { dir: 'UVDoc', missing: ['pad3d', 'prelu', 'grid_sample'] },
+  { dir: 'UVDoc', inputs: { image: [1, 3, 600, 400] } },
   { dir: 'SLANet_plus', missing: ['while (control flow)'] },
   { dir: 'ch_ppstructure_mobile_v2.0_SLANet_infer', missing: ['while (control flow)'] },
   { dir: 'RT-DETR-H_layout_3cls', missing: ['topk', 'gather_nd', 'grid_sample'] },

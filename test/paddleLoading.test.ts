@@ -62,13 +62,13 @@ describe('Paddle inference dirs as model_dir', () => {
   test('a program whose ops the converter lacks stops resolution naming the op, the model and paddle2onnx', async () => {
     const copy = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-paddle-'));
     try {
-      // UVDoc's program with an empty weights file: the op check comes first
-      await cp(path.join(PADDLE_MODELS, 'UVDoc'), copy, { recursive: true });
+      // SLANet_plus's program with an empty weights file: the op check comes first
+      await cp(path.join(PADDLE_MODELS, 'SLANet_plus'), copy, { recursive: true });
       await writeFile(path.join(copy, 'inference.pdiparams'), new Uint8Array());
       assert.throws(
-        () => resolveModel({ module_name: 'image_unwarping', model_name: 'UVDoc', model_dir: copy }, 'SubModules.ImageUnwarping'),
+        () => resolveModel({ module_name: 'table_structure_recognition', model_name: 'SLANet_plus', model_dir: copy }, 'SubModules.TableStructureRecognition'),
         (err: Error) =>
-          err.message.includes('Model "UVDoc"') && err.message.includes('grid_sample') && err.message.includes(`paddlex --paddle2onnx --paddle_model_dir ${copy}`),
+          err.message.includes('Model "SLANet_plus"') && err.message.includes('while (control flow)') && err.message.includes(`paddlex --paddle2onnx --paddle_model_dir ${copy}`),
       );
     } finally {
       await rm(copy, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import type { PaddleOp } from '../program.js';
-import { numAttr, operand, result, type ConvertContext, type MapperTables, type OpMapper } from '../context.js';
+import { numAttr, operand, result, strAttr, UnsupportedOpForm, type ConvertContext, type MapperTables, type OpMapper } from '../context.js';
 
 /** Unary ops whose ONNX form is one node; PIR and ProgramDesc differ only in slot names (`0`/`X`). */
 const SIMPLE_UNARY: Record<string, string> = {
@@ -57,6 +57,20 @@ function gelu(ctx: ConvertContext, x: string, out: string, approximate: boolean)
   ctx.node('Mul', [half, ctx.tmp('Add', [e, scalarLike(ctx, x, 1)], info)], [out]);
 }
 
+/** Paddle keeps a channel-mode alpha as [C]; ONNX PRelu broadcasts it numpy-style, so it becomes [C, 1, 1]. */
+function prelu(ctx: ConvertContext, op: PaddleOp, x: string, alpha: string, out: string): void {
+  const mode = strAttr(op, 'mode', 'all');
+  if (strAttr(op, 'data_format', 'NCHW') !== 'NCHW') throw new UnsupportedOpForm('prelu with channels last');
+  let slope = alpha;
+  if (mode === 'channel') {
+    const trailing = ctx.rank(x) - 2;
+    const info = ctx.info(alpha)!;
+    const channels = info.shape.reduce((a, b) => a * b, 1);
+    slope = ctx.tmp('Reshape', [alpha, ctx.constant([channels, ...Array(trailing).fill(1)], 'int64')], { dtype: info.dtype, shape: [channels, ...Array(trailing).fill(1)] });
+  }
+  ctx.node('PRelu', [x, slope], [out]);
+}
+
 function tables(): MapperTables {
   const programDesc: Record<string, OpMapper> = {};
   const pir: Record<string, OpMapper> = {};
@@ -86,6 +100,7 @@ function tables(): MapperTables {
     gelu: legacy((op, ctx, x, out) => gelu(ctx, x, out, Boolean(op.attrs.approximate))),
     leaky_relu: legacy(leakyRelu),
     relu6: legacy(relu6),
+    prelu: (op: PaddleOp, ctx: ConvertContext) => prelu(ctx, op, operand(op, 'X'), operand(op, 'Alpha'), result(op, 'Out')),
   });
   Object.assign(pir, {
     hardswish: modern((_op, ctx, x, out) => hardSwish(ctx, x, out)),
@@ -95,6 +110,7 @@ function tables(): MapperTables {
     gelu: modern((op, ctx, x, out) => gelu(ctx, x, out, Boolean(op.attrs.approximate))),
     leaky_relu: modern(leakyRelu),
     relu6: modern(relu6),
+    prelu: (op: PaddleOp, ctx: ConvertContext) => prelu(ctx, op, operand(op, '0'), operand(op, '1'), result(op, '0')),
   });
   return { programDesc, pir };
 }

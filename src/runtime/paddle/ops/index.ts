@@ -7,6 +7,7 @@ import { interpMappers } from './interp.js';
 import { mathMappers } from './math.js';
 import { normMappers } from './norm.js';
 import { poolMappers } from './pool.js';
+import { samplingMappers } from './sampling.js';
 import { shapeMappers } from './shape.js';
 
 const FAMILIES: MapperTables[] = [
@@ -18,6 +19,7 @@ const FAMILIES: MapperTables[] = [
   mathMappers,
   normMappers,
   poolMappers,
+  samplingMappers,
   shapeMappers,
 ];
 
