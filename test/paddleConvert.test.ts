@@ -131,7 +131,7 @@ const PROGRAM_ONLY: Array<{ dir: string; inputs?: Record<string, number[]>; miss
   { dir: 'UVDoc', inputs: { image: [1, 3, 600, 400] } },
   { dir: 'SLANet_plus', missing: ['while (control flow)'] },
   { dir: 'ch_ppstructure_mobile_v2.0_SLANet_infer', missing: ['while (control flow)'] },
-  { dir: 'RT-DETR-H_layout_3cls', missing: ['topk', 'gather_nd', 'grid_sample'] },
+  { dir: 'RT-DETR-H_layout_3cls', inputs: { im_shape: [1, 2], image: [1, 3, 640, 640], scale_factor: [1, 2] } },
   { dir: 'PP-DocLayoutV2', missing: ['einsum', 'index_put', 'take_along_axis'] },
 ];
 

@@ -1,4 +1,4 @@
-import { numAttr, operand, result, type ConvertContext, type MapperTables, type OpMapper } from '../context.js';
+import { numAttr, ONNX_ELEMENT_TYPES, operand, result, UnsupportedOpForm, type ConvertContext, type MapperTables, type OpMapper } from '../context.js';
 
 const BINARY: Array<[legacy: string | undefined, pir: string, onnx: string]> = [
   ['elementwise_add', 'add', 'Add'],
@@ -30,6 +30,24 @@ function alignedY(ctx: ConvertContext, x: string, y: string, axis: number): stri
   return ctx.tmp('Unsqueeze', [y, ctx.constant(axes, 'int64')], { dtype: info.dtype, shape: [...info.shape, ...Array(trailing).fill(1)] });
 }
 
+function isInteger(dtype: string): boolean {
+  return dtype.startsWith('int') || dtype.startsWith('uint');
+}
+
+/** Paddle's // floors; integer ONNX Div truncates toward zero, so quotients of opposite-sign operands with a remainder drop by one. */
+function floorDivide(ctx: ConvertContext, a: string, b: string, out: string): void {
+  const info = ctx.info(a)!;
+  if (!isInteger(info.dtype)) return ctx.node('Floor', [ctx.tmp('Div', [a, b], info)], [out]);
+  const bool = { dtype: 'bool' as const, shape: info.shape };
+  const zero = ctx.constant([0], info.dtype, []);
+  const quotient = ctx.tmp('Div', [a, b], info);
+  const remainder = ctx.tmp('Mod', [a, b], info, { fmod: 1 });
+  const inexact = ctx.tmp('Not', [ctx.tmp('Equal', [remainder, zero], bool)], bool);
+  const signsDiffer = ctx.tmp('Xor', [ctx.tmp('Less', [a, zero], bool), ctx.tmp('Less', [b, zero], bool)], bool);
+  const adjust = ctx.tmp('Cast', [ctx.tmp('And', [inexact, signsDiffer], bool)], info, { to: ONNX_ELEMENT_TYPES[info.dtype] });
+  ctx.node('Sub', [quotient, adjust], [out]);
+}
+
 function tables(): MapperTables {
   const programDesc: Record<string, OpMapper> = {};
   const pir: Record<string, OpMapper> = {};
@@ -46,6 +64,13 @@ function tables(): MapperTables {
       ctx.node(onnxType, [x, operand(op, '1')], [result(op, '0')]);
     };
   }
+  pir.remainder = (op, ctx) => {
+    const x = operand(op, '0');
+    // integer Mod takes the divisor's sign, as Paddle's (Python's) %; float Mod would need fmod and a fix-up
+    if (!isInteger(ctx.dtype(x))) throw new UnsupportedOpForm('remainder on floats');
+    ctx.node('Mod', [x, operand(op, '1')], [result(op, '0')]);
+  };
+  pir.floor_divide = (op, ctx) => floorDivide(ctx, operand(op, '0'), operand(op, '1'), result(op, '0'));
   return { programDesc, pir };
 }
 

@@ -3,10 +3,12 @@ import { activationMappers } from './activation.js';
 import { constantMappers } from './constant.js';
 import { convMappers } from './conv.js';
 import { elementwiseMappers } from './elementwise.js';
+import { indexingMappers } from './indexing.js';
 import { interpMappers } from './interp.js';
 import { mathMappers } from './math.js';
 import { normMappers } from './norm.js';
 import { poolMappers } from './pool.js';
+import { reduceMappers } from './reduce.js';
 import { samplingMappers } from './sampling.js';
 import { shapeMappers } from './shape.js';
 
@@ -15,10 +17,12 @@ const FAMILIES: MapperTables[] = [
   constantMappers,
   convMappers,
   elementwiseMappers,
+  indexingMappers,
   interpMappers,
   mathMappers,
   normMappers,
   poolMappers,
+  reduceMappers,
   samplingMappers,
   shapeMappers,
 ];
