@@ -75,6 +75,14 @@ describe('Paddle inference dirs as model_dir', () => {
     }
   });
 
+  test('a Paddle dir without inference.yml (PaddleOCR 2.x export) is named as such', () => {
+    const dir = path.join(PADDLE_MODELS, 'ch_PP-OCRv4_det_infer');
+    assert.throws(
+      () => resolveModel({ module_name: 'text_detection', model_name: 'PP-OCRv4_mobile_det', model_dir: dir }, 'SubModules.TextDetection'),
+      new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} holds a Paddle program but no inference\\.yml`),
+    );
+  });
+
   test('PP-LCNet_x0_25_textline_ori (PIR program) through the text-line orientation module: upright vs 180° lines', async () => {
     const sub = { ...textlineSub(TEXTLINE_ORI), resolved: resolveModel(textlineSub(TEXTLINE_ORI), 'SubModules.TextLineOrientation') };
     const classifier = await TextlineOrientationClassifier.load(sub, cpuRuntime(), 'SubModules.TextLineOrientation');

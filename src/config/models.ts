@@ -32,7 +32,15 @@ export function pipeserveHome(): string {
 
 function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined {
   const ymlPath = path.join(dir, 'inference.yml');
-  if (!existsSync(ymlPath)) return undefined;
+  if (!existsSync(ymlPath)) {
+    // PaddleOCR 2.x exports ship the program and weights only
+    if (paddleModelFiles(dir)) {
+      throw new ConfigError(
+        `${dir} holds a Paddle program but no inference.yml (PaddleOCR 2.x exports lack it): add one with Global.model_name, PreProcess and PostProcess as PaddleX exports of "${modelName}" have`,
+      );
+    }
+    return undefined;
+  }
   let onnxPath = path.join(dir, 'inference.onnx');
   let source = dir;
   const paddle = existsSync(onnxPath) ? undefined : paddleModelFiles(dir);
