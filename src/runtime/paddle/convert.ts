@@ -82,6 +82,10 @@ function assertConvertible(program: PaddleProgram, modelName: string, dir: strin
 export function convertProgram(program: PaddleProgram, params: Map<string, ParamTensor>, modelName: string, dir: string): Uint8Array {
   assertConvertible(program, modelName, dir);
 
+  const halfPrecision = [...params].find(([, t]) => t.dtype === 'float16' || t.dtype === 'bfloat16');
+  if (halfPrecision) {
+    throw new ConfigError(unsupportedMessage(modelName, dir, `weights in ${halfPrecision[1].dtype} ("${halfPrecision[0]}"); the converter handles float32 models`));
+  }
   for (const [name, tensor] of params) program.values.set(name, { dtype: tensor.dtype, shape: tensor.shape });
   const ctx = new ConvertContext(program);
   const table = MAPPERS[program.format];
