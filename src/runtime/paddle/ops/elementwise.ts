@@ -1,6 +1,6 @@
 import { numAttr, ONNX_ELEMENT_TYPES, operand, result, UnsupportedOpForm, type ConvertContext, type MapperTables, type OpMapper } from '../context.js';
 
-const BINARY: Array<[legacy: string | undefined, pir: string, onnx: string]> = [
+const BINARY: Array<[legacy: string, pir: string, onnx: string]> = [
   ['elementwise_add', 'add', 'Add'],
   ['elementwise_sub', 'subtract', 'Sub'],
   ['elementwise_mul', 'multiply', 'Mul'],
@@ -8,11 +8,13 @@ const BINARY: Array<[legacy: string | undefined, pir: string, onnx: string]> = [
   ['elementwise_pow', 'elementwise_pow', 'Pow'],
   ['elementwise_max', 'maximum', 'Max'],
   ['elementwise_min', 'minimum', 'Min'],
-  [undefined, 'less_than', 'Less'],
-  [undefined, 'greater_than', 'Greater'],
-  [undefined, 'equal', 'Equal'],
-  [undefined, 'logical_and', 'And'],
-  [undefined, 'logical_or', 'Or'],
+  ['less_than', 'less_than', 'Less'],
+  ['less_equal', 'less_equal', 'LessOrEqual'],
+  ['greater_than', 'greater_than', 'Greater'],
+  ['greater_equal', 'greater_equal', 'GreaterOrEqual'],
+  ['equal', 'equal', 'Equal'],
+  ['logical_and', 'logical_and', 'And'],
+  ['logical_or', 'logical_or', 'Or'],
 ];
 
 /**
@@ -20,9 +22,10 @@ const BINARY: Array<[legacy: string | undefined, pir: string, onnx: string]> = [
  * with axis 1); numpy broadcasting aligns trailing dims, so Y gets trailing unit dims.
  */
 function alignedY(ctx: ConvertContext, x: string, y: string, axis: number): string {
+  if (axis === -1) return y;
   const xRank = ctx.rank(x);
   const yRank = ctx.rank(y);
-  if (axis === -1 || xRank === yRank) return y;
+  if (xRank === yRank) return y;
   const trailing = xRank - axis - yRank;
   if (trailing <= 0) return y;
   const axes = Array.from({ length: trailing }, (_, i) => yRank + i);
@@ -52,13 +55,11 @@ function tables(): MapperTables {
   const programDesc: Record<string, OpMapper> = {};
   const pir: Record<string, OpMapper> = {};
   for (const [legacy, modern, onnxType] of BINARY) {
-    if (legacy) {
-      programDesc[legacy] = (op, ctx) => {
-        const x = operand(op, 'X');
-        const y = alignedY(ctx, x, operand(op, 'Y'), numAttr(op, 'axis', -1));
-        ctx.node(onnxType, [x, y], [result(op, 'Out')]);
-      };
-    }
+    programDesc[legacy] = (op, ctx) => {
+      const x = operand(op, 'X');
+      const y = alignedY(ctx, x, operand(op, 'Y'), numAttr(op, 'axis', -1));
+      ctx.node(onnxType, [x, y], [result(op, 'Out')]);
+    };
     pir[modern] = (op, ctx) => {
       const x = operand(op, '0');
       ctx.node(onnxType, [x, operand(op, '1')], [result(op, '0')]);
