@@ -46,7 +46,8 @@ parameters: { key: "k" value: { string_value: "v" } }  # a comment
     });
     // both through the same binary round trip (proto3 drops fields at their default values)
     const type = modelConfigType();
-    const normal = (bytes: Uint8Array) => JSON.parse(JSON.stringify(type.toObject(type.decode(bytes), { enums: String, longs: Number, defaults: true })));
+    const normal = (bytes: Uint8Array) =>
+      JSON.parse(JSON.stringify(type.toObject(type.decode(bytes), { enums: String, longs: Number, defaults: true })));
     assert.deepEqual(normal(type.encode(type.fromObject(ours)).finish()), normal(encoded));
     assert.equal((ours.dynamic_batching as any).default_queue_policy.max_queue_size, 64);
   });

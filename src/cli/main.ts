@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinConfigText, builtinPipelineNames } from '../config/pipelineConfig.js';
@@ -7,6 +8,7 @@ import { ApiError, ConfigError } from '../errors.js';
 import { isUrl } from '../io/input.js';
 import { imageFields } from '../pipelines/shared/schemas.js';
 import { cudaInstalled } from '../runtime/device.js';
+import { convertPaddleDir, ONNX_OPSET, paddleModelFiles } from '../runtime/paddle/convert.js';
 import { createBasicApp } from '../serving/basic/app.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../serving/basic/connections.js';
 import { writeHpsSdk } from '../serving/triton/sdk.js';
@@ -26,6 +28,10 @@ High-stability serving (Triton's protocol; PaddleX HPS SDK layout):
   pipeserve --serve_hps --model-repository DIR --pipeline_config FILE
             [--http-port 8000] [--grpc-port 8001] [--metrics-port 8002]
   pipeserve --install serving                                 nothing to do: serving is built in
+  pipeserve --paddle2onnx --paddle_model_dir DIR [--onnx_model_dir OUT]
+                           convert a Paddle inference dir (inference.json or inference.pdmodel +
+                           inference.pdiparams) to OUT/inference.onnx (opset ${ONNX_OPSET}) and copy inference.yml;
+                           OUT defaults to DIR. Serving converts such dirs by itself (cached).
 
 Options:
   --pipeline <name|yaml>   built-in pipeline name or a PaddleX pipeline YAML; repeat to serve several
@@ -47,13 +53,17 @@ Options:
   --idle-timeout <s>       silence allowed on a socket that is not being answered (default 30)
   --keep-alive-timeout <s> idle keep-alive sockets are closed after this (default 5, as uvicorn)
   --drain-timeout <s>      after SIGTERM/SIGINT, requests in flight get this long before exit (default 30)
+  --offline                never download official models (also env PIPESERVE_OFFLINE=1)
   --input <file|url|dir>   with --pipeline and no --serve: predict locally and print/save JSON
   --save_path <dir>        where --input results or --get_pipeline_config output go
   -h, --help               this text
 
 Built-in pipelines: ${builtinPipelineNames().join(', ')}
 Models are looked up in: model_dir of the YAML, then $PIPESERVE_HOME/models/<model_name>
-(default ~/.pipeserve/models), then models shipped in npm dependencies. Nothing is downloaded.`;
+(default ~/.pipeserve/models), then models shipped in npm dependencies; an official PaddleX model
+missing from all of them is downloaded into $PIPESERVE_HOME/models as PaddleX does (Hugging Face
+first; PADDLE_PDX_MODEL_SOURCE picks the first source, PIPESERVE_MODEL_SOURCE adds a mirror URL).
+Paddle inference dirs (inference.json/.pdmodel + .pdiparams) are converted to ONNX once and cached.`;
 
 const OPTIONS = {
   serve: { type: 'boolean' },
@@ -84,6 +94,11 @@ const OPTIONS = {
   'grpc-port': { type: 'string' },
   'metrics-port': { type: 'string' },
   install: { type: 'string' },
+  offline: { type: 'boolean' },
+  paddle2onnx: { type: 'boolean' },
+  paddle_model_dir: { type: 'string' },
+  onnx_model_dir: { type: 'string' },
+  opset_version: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -97,6 +112,8 @@ function parseCommandLine() {
 }
 
 const args = parseCommandLine();
+// model resolution (and anything it starts) reads the environment
+if (args.offline) process.env.PIPESERVE_OFFLINE = '1';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -292,6 +309,25 @@ async function predictLocally(input: string): Promise<void> {
   }
 }
 
+/** PaddleX's `--paddle2onnx`: writes inference.onnx and copies inference.yml (and scaler.pkl) as PaddleX does. */
+async function paddleToOnnx(): Promise<void> {
+  if (!args.paddle_model_dir) throw new ConfigError('--paddle2onnx needs --paddle_model_dir <Paddle inference dir>');
+  if (args.opset_version !== undefined && Number(args.opset_version) !== ONNX_OPSET) {
+    throw new ConfigError(`--opset_version ${args.opset_version}: this converter writes opset ${ONNX_OPSET} only`);
+  }
+  const source = path.resolve(args.paddle_model_dir);
+  const target = path.resolve(args.onnx_model_dir ?? source);
+  const files = paddleModelFiles(source);
+  if (!files) throw new ConfigError(`--paddle_model_dir ${source}: holds neither inference.json nor inference.pdmodel`);
+  const model = convertPaddleDir(source, path.basename(source), files);
+  await mkdir(target, { recursive: true });
+  await writeFile(path.join(target, 'inference.onnx'), model);
+  for (const name of ['inference.yml', 'scaler.pkl']) {
+    if (source !== target && existsSync(path.join(source, name))) await copyFile(path.join(source, name), path.join(target, name));
+  }
+  process.stdout.write(`The ONNX model has been saved to: ${path.join(target, 'inference.onnx')}\n`);
+}
+
 async function main(): Promise<void> {
   if (args.help) return void process.stdout.write(`${HELP}\n`);
   if (args.install !== undefined) {
@@ -313,6 +349,7 @@ async function main(): Promise<void> {
     return;
   }
   if (args.serve_hps) return serveHps();
+  if (args.paddle2onnx) return paddleToOnnx();
   if (args.serve) return serve();
   if (args.pipeline && args.input) return predictLocally(args.input);
   process.stderr.write(`${HELP}\n`);

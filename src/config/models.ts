@@ -3,7 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../errors.js';
+import { convertWithCache } from '../runtime/paddle/cache.js';
+import { paddleModelFiles } from '../runtime/paddle/convert.js';
 import { catalogModel, catalogModelNames } from './catalog.js';
+import { downloadOfficialModelSync, offline } from './download.js';
 import type { PipelineConfig, SubModuleConfig } from './pipelineConfig.js';
 
 /** Parsed `inference.yml` (or the catalog's equivalent for npm-shipped models). */
@@ -28,21 +31,37 @@ export function pipeserveHome(): string {
 }
 
 function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined {
-  const onnxPath = path.join(dir, 'inference.onnx');
   const ymlPath = path.join(dir, 'inference.yml');
-  if (!existsSync(onnxPath) || !existsSync(ymlPath)) return undefined;
+  if (!existsSync(ymlPath)) {
+    // PaddleOCR 2.x exports ship the program and weights only
+    if (paddleModelFiles(dir)) {
+      throw new ConfigError(
+        `${dir} holds a Paddle program but no inference.yml (PaddleOCR 2.x exports lack it): add one with Global.model_name, PreProcess and PostProcess as PaddleX exports of "${modelName}" have`,
+      );
+    }
+    return undefined;
+  }
+  let onnxPath = path.join(dir, 'inference.onnx');
+  let source = dir;
+  const paddle = existsSync(onnxPath) ? undefined : paddleModelFiles(dir);
+  if (paddle) {
+    // a Paddle inference dir (PaddleX's own download format): converted once, then served from the cache
+    const converted = convertWithCache(dir, modelName, paddle, path.join(pipeserveHome(), 'cache'));
+    onnxPath = converted.onnxPath;
+    source = `${dir} (converted from Paddle format ${converted.cached ? '(cached)' : `in ${converted.millis} ms`})`;
+  } else if (!existsSync(onnxPath)) return undefined;
   let inferenceConfig: InferenceConfig;
   try {
     inferenceConfig = YAML.parse(readFileSync(ymlPath, 'utf8')) ?? {};
   } catch (err) {
     throw new ConfigError(`${ymlPath}: not valid YAML: ${(err as Error).message}`);
   }
-  return { modelName, onnxPath, source: dir, inferenceConfig };
+  return { modelName, onnxPath, source, inferenceConfig };
 }
 
 /**
  * Resolution order: `model_dir` from the YAML → `$PIPESERVE_HOME/models/<model_name>` → the built-in
- * catalog of models shipped in npm dependencies. Nothing is ever downloaded.
+ * catalog of models shipped in npm dependencies → a download of the official model (not with --offline).
  */
 export function resolveModel(sub: SubModuleConfig, keyPath: string): ResolvedModel {
   const searched: string[] = [];
@@ -59,12 +78,24 @@ export function resolveModel(sub: SubModuleConfig, keyPath: string): ResolvedMod
     const fromCatalog = catalogModel(sub.model_name);
     if (fromCatalog) return fromCatalog;
     searched.push(`the built-in catalog of npm-shipped models (it has ${catalogModelNames().join(', ')})`);
+    if (offline()) {
+      searched.push('no download: offline (--offline / PIPESERVE_OFFLINE=1)');
+    } else {
+      // PaddleX's behaviour for an official model name: fetch it on first use
+      try {
+        const downloaded = loadModelDir(downloadOfficialModelSync(sub.model_name, path.join(pipeserveHome(), 'models')), sub.model_name);
+        if (downloaded) return downloaded;
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        searched.push(err.message);
+      }
+    }
   }
   throw new ConfigError(
     [
       `Model "${sub.model_name}" (${keyPath}, module ${sub.module_name}) was not found. Searched:`,
       ...searched.map((s) => `  - ${s}`),
-      'A model directory holds inference.onnx and inference.yml (PaddleX layout). To make one from a PaddleX/Paddle model:',
+      'A model directory holds inference.yml plus inference.onnx, or a Paddle program (inference.json or inference.pdmodel) with inference.pdiparams, converted at load. To make the ONNX file yourself:',
       `  paddlex --paddle2onnx --paddle_model_dir <paddle model dir> --onnx_model_dir ${path.join(pipeserveHome(), 'models', sub.model_name)}`,
       `then either put it at that path or set ${keyPath}.model_dir in the pipeline YAML.`,
     ].join('\n'),

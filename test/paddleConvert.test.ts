@@ -1,0 +1,191 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import onnxProto from 'onnx-proto';
+import { convertPaddleDir, convertProgram, paddleModelFiles, parseProgram } from '../src/runtime/paddle/convert.js';
+import { readPdiparams } from '../src/runtime/paddle/pdiparams.js';
+import { ort } from '../src/runtime/session.js';
+import { GUTENYE_ASSETS, imageTensor, maxAbsDiff, PADDLE_MODELS, syntheticWeights } from './helpers/paddleModels.js';
+import { OPENCV_DATA, SKIMAGE_DATA } from './helpers/paths.js';
+import { renderTextImage } from './helpers/textImages.js';
+
+const TOLERANCE = 1e-4;
+const HALF = [0.5, 0.5, 0.5];
+const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+
+function converted(dirName: string): Uint8Array {
+  const dir = path.join(PADDLE_MODELS, dirName);
+  return convertPaddleDir(dir, dirName, paddleModelFiles(dir)!);
+}
+
+async function textLine(text: string): Promise<Uint8Array> {
+  return (await renderTextImage([text], { fontSize: 32, margin: 8 })).png;
+}
+
+/** Real inputs: rendered text and photos, at the model's input size. */
+async function realInputs(width: number, height: number, mean: number[], std: number[]): Promise<ort.Tensor[]> {
+  const sources = [
+    await textLine('Invoice 2024-07: total 1,234.56 EUR'),
+    (await renderTextImage(['PaddleOCR reads text', 'in two lines 0123'], { fontSize: 40 })).png,
+    path.join(OPENCV_DATA, 'messi5.jpg'),
+    path.join(SKIMAGE_DATA, 'astronaut.png'),
+    path.join(PADDLE_MODELS, 'test.jpg'),
+  ];
+  return Promise.all(sources.map((s) => imageTensor(s, width, height, mean, std)));
+}
+
+async function assertSameOutputs(ours: Uint8Array, referenceFile: string, inputs: ort.Tensor[]): Promise<void> {
+  const mine = await ort.InferenceSession.create(ours, { intraOpNumThreads: 1 });
+  const theirs = await ort.InferenceSession.create(path.join(GUTENYE_ASSETS, referenceFile), { intraOpNumThreads: 1 });
+  assert.deepEqual(mine.inputNames, theirs.inputNames);
+  for (const input of inputs) {
+    const a = (await mine.run({ [mine.inputNames[0]!]: input }))[mine.outputNames[0]!]!;
+    const b = (await theirs.run({ [theirs.inputNames[0]!]: input }))[theirs.outputNames[0]!]!;
+    assert.deepEqual(a.dims, b.dims);
+    const diff = maxAbsDiff(a, b);
+    assert.ok(diff <= TOLERANCE, `max abs diff ${diff} on input ${input.dims}`);
+  }
+}
+
+describe('Paddle → ONNX converter: same outputs as the paddle2onnx exports of the same weights', () => {
+  test('ch_ppocr_mobile_v2.0_cls_infer (ProgramDesc, Paddle 2.3)', async () => {
+    await assertSameOutputs(
+      converted('ch_ppocr_mobile_v2.0_cls_infer'),
+      'ch_ppocr_mobile_v2.0_cls_infer.onnx',
+      await realInputs(192, 48, HALF, HALF),
+    );
+  });
+
+  test('ch_ppocr_mobile_v2.0_cls_infer, older export (ProgramDesc version 0, matmul v1 + scale, 32×100 input)', async () => {
+    await assertSameOutputs(
+      converted('ch_ppocr_mobile_v2.0_cls_infer.raoyutian'),
+      'ch_ppocr_mobile_v2.0_cls_infer.onnx',
+      await realInputs(100, 32, HALF, HALF),
+    );
+  });
+
+  test('ch_PP-OCRv4_det_infer (ProgramDesc, dynamic H×W)', async () => {
+    const inputs = [
+      ...(await realInputs(480, 320, IMAGENET_MEAN, IMAGENET_STD)).slice(2),
+      await imageTensor(path.join(OPENCV_DATA, 'fruits.jpg'), 256, 192, IMAGENET_MEAN, IMAGENET_STD),
+    ];
+    await assertSameOutputs(converted('ch_PP-OCRv4_det_infer'), 'ch_PP-OCRv4_det_infer.onnx', inputs);
+  });
+
+  test('ch_PP-OCRv4_rec_infer (ProgramDesc, dynamic width)', async () => {
+    const inputs = [...(await realInputs(320, 48, HALF, HALF)), await imageTensor(await textLine('短文本 OK'), 160, 48, HALF, HALF)];
+    await assertSameOutputs(converted('ch_PP-OCRv4_rec_infer'), 'ch_PP-OCRv4_rec_infer.onnx', inputs);
+  });
+
+  test("the converted weights are the .pdiparams tensors bit for bit, under the export's names", async () => {
+    const ours = onnxProto.onnx.ModelProto.decode(converted('ch_ppocr_mobile_v2.0_cls_infer'));
+    const theirs = onnxProto.onnx.ModelProto.decode(await readFile(path.join(GUTENYE_ASSETS, 'ch_ppocr_mobile_v2.0_cls_infer.onnx')));
+    const hex = (t: onnxProto.onnx.ITensorProto) => Buffer.from(t.rawData!).toString('hex');
+    const mine = new Map(ours.graph!.initializer!.map((t) => [t.name!, hex(t)]));
+    // this paddle2onnx export (opset 9) stores the weights as Constant nodes
+    const reference = theirs.graph!.node!.filter((n) => n.opType === 'Constant' && mine.has(n.output![0]!));
+    assert.ok(reference.length >= 213, `${reference.length} shared tensors`);
+    for (const n of reference) assert.equal(mine.get(n.output![0]!), hex(n.attribute![0]!.t!), n.output![0]!);
+  });
+});
+
+describe('Paddle format readers', () => {
+  test('.pdiparams holds tensors sorted by name: every stored shape matches the declared one', async () => {
+    const dir = path.join(PADDLE_MODELS, 'PP-LCNet_x0_25_textline_ori');
+    const program = parseProgram(path.join(dir, 'inference.json'));
+    const params = readPdiparams(await readFile(path.join(dir, 'inference.pdiparams')), program.parameters, dir);
+    assert.equal(params.size, 145);
+    for (const [name, t] of params) assert.deepEqual(t.shape, program.values.get(name)!.shape, name);
+  });
+
+  test('weights that belong to another program are refused with the reason', async () => {
+    const dir = path.join(PADDLE_MODELS, 'ch_PP-OCRv4_det_infer');
+    const files = {
+      programPath: path.join(dir, 'inference.pdmodel'),
+      paramsPath: path.join(PADDLE_MODELS, 'ch_PP-OCRv4_rec_infer', 'inference.pdiparams'),
+    };
+    assert.throws(() => convertPaddleDir(dir, 'mixed', files), /belong to another program|truncated/);
+  });
+
+  test('a truncated .pdiparams is refused', async () => {
+    const dir = path.join(PADDLE_MODELS, 'ch_ppocr_mobile_v2.0_cls_infer');
+    const program = parseProgram(path.join(dir, 'inference.pdmodel'));
+    const bytes = await readFile(path.join(dir, 'inference.pdiparams'));
+    assert.throws(
+      () => readPdiparams(bytes.subarray(0, bytes.length - 100), program.parameters, 'cut.pdiparams'),
+      /cut\.pdiparams: ends inside/,
+    );
+  });
+
+  test('a file that is not a program is refused', () => {
+    assert.throws(() => parseProgram('inference.json', Buffer.from('{"base_code":{"magic":"nope"}}')), /not a PIR program/);
+    assert.throws(() => parseProgram('inference.pdmodel', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f])), /not a Paddle ProgramDesc/);
+  });
+});
+
+/** Declared output shape with -1 as a wildcard. */
+function assertShape(actual: readonly number[], declared: number[], what: string): void {
+  assert.equal(actual.length, declared.length, `${what}: rank of ${JSON.stringify(actual)} vs declared ${JSON.stringify(declared)}`);
+  declared.forEach((d, i) =>
+    assert.ok(d < 0 || d === actual[i], `${what}: ${JSON.stringify(actual)} vs declared ${JSON.stringify(declared)}`),
+  );
+}
+
+/**
+ * PaddleX program-only dirs (weights too large to ship): converted with synthetic weights of the
+ * declared shapes, then run at a realistic input size. Those the converter cannot handle yet must
+ * fail naming the missing ops, the model and the paddle2onnx fallback.
+ */
+const PROGRAM_ONLY: Array<{ dir: string; inputs?: Record<string, number[]>; missing?: string[] }> = [
+  { dir: 'PP-LCNet_x1_0_doc_ori', inputs: { x: [2, 3, 224, 224] } },
+  { dir: 'PP-LCNet_x1_0_textline_ori', inputs: { x: [2, 3, 80, 160] } },
+  { dir: 'PP-OCRv4_server_det', inputs: { x: [1, 3, 320, 256] } },
+  { dir: 'PP-OCRv4_server_seal_det', inputs: { x: [1, 3, 256, 320] } },
+  { dir: 'PP-OCRv5_server_det', inputs: { x: [1, 3, 320, 320] } },
+  { dir: 'PP-OCRv4_server_rec_doc', inputs: { x: [2, 3, 48, 320] } },
+  { dir: 'PP-OCRv5_server_rec', inputs: { x: [1, 3, 48, 480] } },
+  { dir: 'picodet_lcnet_x1_0_fgd_layout_infer', inputs: { image: [1, 3, 800, 608] } },
+  { dir: 'UVDoc', inputs: { image: [1, 3, 600, 400] } },
+  { dir: 'SLANet_plus', missing: ['while (control flow)'] },
+  { dir: 'ch_ppstructure_mobile_v2.0_SLANet_infer', missing: ['while (control flow)'] },
+  { dir: 'RT-DETR-H_layout_3cls', inputs: { im_shape: [1, 2], image: [1, 3, 640, 640], scale_factor: [1, 2] } },
+  { dir: 'PP-DocLayoutV2', missing: ['einsum', 'index_put', 'take_along_axis'] },
+];
+
+describe('PaddleX program-only dirs: convert with synthetic weights and run, or name the missing ops', () => {
+  for (const { dir: dirName, inputs, missing } of PROGRAM_ONLY) {
+    test(dirName, async () => {
+      const dir = path.join(PADDLE_MODELS, dirName);
+      const program = parseProgram(paddleModelFiles(dir)!.programPath);
+      const params = syntheticWeights(program);
+      if (missing) {
+        const err = (() => {
+          try {
+            convertProgram(program, params, dirName, dir);
+          } catch (e) {
+            return e as Error;
+          }
+          assert.fail(`${dirName} converted, but was expected to lack ${missing.join(', ')}`);
+        })();
+        assert.match(err.message, new RegExp(`Model "${dirName}" \\(${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
+        for (const op of missing) assert.ok(err.message.includes(op), `${op} not named in: ${err.message}`);
+        assert.match(err.message, /paddlex --paddle2onnx --paddle_model_dir \S+ --onnx_model_dir/);
+        return;
+      }
+      const session = await ort.InferenceSession.create(convertProgram(program, params, dirName, dir), { intraOpNumThreads: 1 });
+      assert.deepEqual(session.inputNames, program.inputs);
+      const feeds = Object.fromEntries(
+        Object.entries(inputs!).map(([name, dims]) => [
+          name,
+          new ort.Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.5), dims),
+        ]),
+      );
+      const outputs = await session.run(feeds);
+      program.outputs.forEach((name, i) =>
+        assertShape(outputs[session.outputNames[i]!]!.dims, program.values.get(name)!.shape, `${dirName} ${name}`),
+      );
+    });
+  }
+});
