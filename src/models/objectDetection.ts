@@ -60,7 +60,9 @@ function parseDetectorConfig(yml: InferenceConfigReader): DetectorConfig {
         // sharp resizes 8-bit pixels, so Resize must run before anything turns them into floats.
         if (resize || normalize || permuted || pads.length)
           throw yml.error(op.setting, 'only one Resize, placed before the other ops, is supported');
-        resize = { ...hw(op.params.target_size), keepRatio: op.params.keep_ratio ?? false, interp: op.params.interp ?? 2 };
+        const size = op.params.target_size;
+        if (size === -1 || (Array.isArray(size) && size[0] === -1)) throw yml.error(`${op.setting}.target_size`, 'must be positive');
+        resize = { ...hw(size as number | [number, number]), keepRatio: op.params.keep_ratio ?? false, interp: op.params.interp ?? 2 };
         break;
       }
       case 'NormalizeImage':

@@ -14,6 +14,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
 import { ObjectDetector } from './objectDetection.js';
+import { SemanticSegmenter } from './semanticSegmentation.js';
 import { TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
 import { TextRecognizer } from './textRecognition.js';
@@ -31,6 +32,7 @@ const FAMILIES = {
   doc_text_orientation: DocOrientationClassifier,
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
+  semantic_segmentation: SemanticSegmenter,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -52,6 +54,7 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
+  [/^(PP-LiteSeg|PP-HumanSeg|Deeplabv3|OCRNet|SegFormer|SeaFormer|MaskFormer)/, 'semantic_segmentation'],
   [/^(PicoDet|PP-YOLOE|RT-DETR|YOLOv3|YOLOX|FCOS|Cascade-|Faster-|DETR|DINO|CenterNet|BlazeFace)/, 'object_detection'],
   [/^(PP-LCNet|PP-HGNet|ResNet|MobileNet|ConvNeXt|SwinTransformer|CLIP|FasterNet|StarNet|PP-LCNetV2|MobileNetV\d)/, 'image_classification'],
 ];

@@ -7,6 +7,7 @@ import type { PipelineDescriptor } from './define.js';
 import { imageClassificationPipeline } from './image_classification/pipeline.js';
 import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
+import { semanticSegmentationPipeline } from './semantic_segmentation/pipeline.js';
 import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
@@ -14,6 +15,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   objectDetectionPipeline,
   smallObjectDetectionPipeline,
   ocrPipeline,
+  semanticSegmentationPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {
