@@ -8,7 +8,7 @@ import { resizedSize } from '../src/models/paddleSegPreprocess.js';
 import { SemanticSegmenter } from '../src/models/semanticSegmentation.js';
 import { semanticSegmentationPipeline } from '../src/pipelines/semantic_segmentation/pipeline.js';
 import { vocLabelColour } from '../src/vis/pseudoColour.js';
-import { HUMANSEG_DIR, liteSegFixtureDir } from './helpers/cvFixtures.js';
+import { HUMANSEG_DIR, liteSegFixtureDir, resizedLikeTheModel } from './helpers/cvFixtures.js';
 import {
   cpuRuntime,
   createWorkerOps,
@@ -62,14 +62,6 @@ function channelArgmax(img: RgbImage): number[] {
     const [r, g, b] = [img.data[i * 3]!, img.data[i * 3 + 1]!, img.data[i * 3 + 2]!];
     return r >= g && r >= b ? 0 : g >= b ? 1 : 2;
   });
-}
-
-async function resizedLikeTheModel(img: RgbImage, width: number, height: number): Promise<RgbImage> {
-  const { data } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width, height, data: new Uint8Array(data) };
 }
 
 /** cv2 INTER_NEAREST upsampling of a label map, written out independently of src/ops/labelMap.ts. */

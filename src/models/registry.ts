@@ -11,6 +11,7 @@ import type { ResolvedModel, ResolvedSubModule } from '../config/models.js';
 import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { ConfigError } from '../errors.js';
 import type { RuntimeContext } from '../runtime/context.js';
+import { AnomalyDetector } from './anomalyDetection.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
 import { ObjectDetector } from './objectDetection.js';
@@ -33,6 +34,7 @@ const FAMILIES = {
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
   semantic_segmentation: SemanticSegmenter,
+  anomaly_detection: AnomalyDetector,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -54,6 +56,7 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
+  [/^STFPM/, 'anomaly_detection'],
   [/^(PP-LiteSeg|PP-HumanSeg|Deeplabv3|OCRNet|SegFormer|SeaFormer|MaskFormer)/, 'semantic_segmentation'],
   [/^(PicoDet|PP-YOLOE|RT-DETR|YOLOv3|YOLOX|FCOS|Cascade-|Faster-|DETR|DINO|CenterNet|BlazeFace)/, 'object_detection'],
   [/^(PP-LCNet|PP-HGNet|ResNet|MobileNet|ConvNeXt|SwinTransformer|CLIP|FasterNet|StarNet|PP-LCNetV2|MobileNetV\d)/, 'image_classification'],

@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { PipelineDescriptor } from './define.js';
+import { anomalyDetectionPipeline } from './anomaly_detection/pipeline.js';
 import { imageClassificationPipeline } from './image_classification/pipeline.js';
 import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
@@ -16,6 +17,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   smallObjectDetectionPipeline,
   ocrPipeline,
   semanticSegmentationPipeline,
+  anomalyDetectionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../helpers/paths.js';
-import { HUMANSEG_DIR } from '../helpers/cvFixtures.js';
+import { HUMANSEG_DIR, stfpmFixtureDir } from '../helpers/cvFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -22,6 +22,7 @@ export interface ConformanceCase {
 const base64 = async (file: string) => (await readFile(file)).toString('base64');
 const MESSI = path.join(OPENCV_DATA, 'messi5.jpg');
 const ORANGE = path.join(OPENCV_DATA, 'orange.jpg');
+const FRUITS = path.join(OPENCV_DATA, 'fruits.jpg');
 const ASTRONAUT = path.join(SKIMAGE_DATA, 'astronaut.png');
 const STREET_SIGN = path.join(SHARED_MODELS, '..', 'golden', 'ocr', 'images', 'street_sign.png');
 
@@ -55,5 +56,11 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: () => fixturePipelineYaml('semantic_segmentation', HUMANSEG_DIR),
     requests: async () => ({ '/semantic-segmentation': { image: await base64(ASTRONAUT) } }),
     inputFile: ASTRONAUT,
+  },
+  {
+    pipeline: 'anomaly_detection',
+    yaml: async () => fixturePipelineYaml('anomaly_detection', await stfpmFixtureDir()),
+    requests: async () => ({ '/image-anomaly-detection': { image: await base64(FRUITS) } }),
+    inputFile: FRUITS,
   },
 ];

@@ -6,10 +6,21 @@
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import sharp from 'sharp';
 import YAML from 'yaml';
+import type { RgbImage } from '../../src/io/image.js';
 import { fixtureTempRoot } from './fixtures.js';
 import { buildModel, node, valueInfo } from './onnxBuilder.js';
 import { SHARED_MODELS } from './paths.js';
+
+/** `img` stretched to width × height with the kernel the server's LINEAR resize uses (sharp 'linear'). */
+export async function resizedLikeTheModel(img: RgbImage, width: number, height: number): Promise<RgbImage> {
+  const { data } = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .resize(width, height, { fit: 'fill', kernel: 'linear' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width, height, data: new Uint8Array(data) };
+}
 
 const built = new Map<string, Promise<string>>();
 
@@ -52,6 +63,39 @@ export function liteSegFixtureDir(): Promise<string> {
     {
       Deploy: { model: 'inference.pdmodel', params: 'inference.pdiparams', transforms: [{ type: 'Normalize' }] },
       Global: { model_name: 'PP-LiteSeg-T' },
+    },
+  );
+}
+
+/** ImageNet mean / std of PaddleX's STFPM inference.yml Normalize */
+export const STFPM_MEAN = [0.485, 0.456, 0.406];
+export const STFPM_STD = [0.229, 0.224, 0.225];
+
+/**
+ * Imitates PaddleX's STFPM export (PaddleSeg-style `Deploy.transforms`: Resize to 256×256,
+ * Normalize with ImageNet mean/std): input `x` f32 [N, 3, 256, 256], one output, the anomaly
+ * score map f32 [N, 1, 256, 256]. Its score is normalized red minus normalized green, so red
+ * things are "anomalies".
+ */
+export function stfpmFixtureDir(): Promise<string> {
+  return modelDirOnce(
+    'STFPM',
+    () =>
+      buildModel({
+        inputs: [valueInfo('x', ['N', 3, 256, 256])],
+        outputs: [valueInfo('tmp_0', ['N', 1, 256, 256])],
+        nodes: [node('Split', ['x'], ['red', 'green', 'blue'], { axis: { i: 1 } }), node('Sub', ['red', 'green'], ['tmp_0'])],
+      }),
+    {
+      Deploy: {
+        model: 'inference.pdmodel',
+        params: 'inference.pdiparams',
+        transforms: [
+          { type: 'Resize', target_size: [256, 256] },
+          { type: 'Normalize', mean: STFPM_MEAN, std: STFPM_STD },
+        ],
+      },
+      Global: { model_name: 'STFPM' },
     },
   );
 }
