@@ -14,6 +14,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { AnomalyDetector } from './anomalyDetection.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
+import { MultiLabelClassifier } from './multilabelClassification.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
 import { TextDetector } from './textDetection.js';
@@ -35,6 +36,7 @@ const FAMILIES = {
   object_detection: ObjectDetector,
   semantic_segmentation: SemanticSegmenter,
   anomaly_detection: AnomalyDetector,
+  image_multilabel_classification: MultiLabelClassifier,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors.js';
 import type { PipelineDescriptor } from './define.js';
 import { anomalyDetectionPipeline } from './anomaly_detection/pipeline.js';
 import { imageClassificationPipeline } from './image_classification/pipeline.js';
+import { imageMultilabelClassificationPipeline } from './image_multilabel_classification/pipeline.js';
 import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
 import { semanticSegmentationPipeline } from './semantic_segmentation/pipeline.js';
@@ -18,6 +19,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   ocrPipeline,
   semanticSegmentationPipeline,
   anomalyDetectionPipeline,
+  imageMultilabelClassificationPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

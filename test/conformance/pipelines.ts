@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../helpers/paths.js';
-import { HUMANSEG_DIR, stfpmFixtureDir } from '../helpers/cvFixtures.js';
+import { HUMANSEG_DIR, multilabelFixtureDir, stfpmFixtureDir } from '../helpers/cvFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -61,6 +61,12 @@ export const CONFORMANCE: ConformanceCase[] = [
     pipeline: 'anomaly_detection',
     yaml: async () => fixturePipelineYaml('anomaly_detection', await stfpmFixtureDir()),
     requests: async () => ({ '/image-anomaly-detection': { image: await base64(FRUITS) } }),
+    inputFile: FRUITS,
+  },
+  {
+    pipeline: 'image_multilabel_classification',
+    yaml: async () => fixturePipelineYaml('image_multilabel_classification', await multilabelFixtureDir()),
+    requests: async () => ({ '/multilabel-image-classification': { image: await base64(FRUITS) } }),
     inputFile: FRUITS,
   },
 ];

@@ -4,13 +4,14 @@
  * it imitates (named at each builder) and outputs a known function of its input, so tests can
  * compute the exact expected result independently.
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import YAML from 'yaml';
 import type { RgbImage } from '../../src/io/image.js';
 import { fixtureTempRoot } from './fixtures.js';
-import { buildModel, node, valueInfo } from './onnxBuilder.js';
+import { buildModel, floatTensor, node, valueInfo } from './onnxBuilder.js';
 import { SHARED_MODELS } from './paths.js';
 
 /** `img` stretched to width × height with the kernel the server's LINEAR resize uses (sharp 'linear'). */
@@ -96,6 +97,52 @@ export function stfpmFixtureDir(): Promise<string> {
         ],
       },
       Global: { model_name: 'STFPM' },
+    },
+  );
+}
+
+/** The 80 COCO class names PaddleX's COCO models list (read from the PicoDet-XS fixture's inference.yml). */
+export const COCO_LABELS: string[] = YAML.parse(readFileSync(path.join(SHARED_MODELS, 'PicoDet-XS', 'inference.yml'), 'utf8')).label_list;
+
+/** Fixed scores of the multi-label fixture's classes 3-79 (the rest are 0.1): cat, dog, chair, tvmonitor. */
+export const MULTILABEL_FIXED_SCORES: Record<number, number> = { 15: 0.9, 16: 0.75, 56: 0.6, 62: 0.45 };
+/** Classes 0-2 (person, bicycle, car) score sigmoid(MULTILABEL_GAIN × the mean of normalized R, G, B). */
+export const MULTILABEL_GAIN = 4;
+
+/**
+ * Imitates PaddleX's PP-HGNetV2-B6_ML export (PaddleClas, COCO multi-label): input `x` f32
+ * [N, 3, 448, 448], output `sigmoid_2.tmp_0` f32 [N, 80]; inference.yml ResizeImage 448×448,
+ * ImageNet NormalizeImage, ToCHWImage, `PostProcess.MultiLabelThreshOutput` {threshold: 0.5, label_list}.
+ */
+export function multilabelFixtureDir(): Promise<string> {
+  const weights = new Float32Array(3 * 80);
+  for (let c = 0; c < 3; c++) weights[c * 80 + c] = MULTILABEL_GAIN;
+  const logit = (p: number) => Math.log(p / (1 - p));
+  const bias = Float32Array.from({ length: 80 }, (_, k) => (k < 3 ? 0 : logit(MULTILABEL_FIXED_SCORES[k] ?? 0.1)));
+  return modelDirOnce(
+    'PP-HGNetV2-B6_ML',
+    () =>
+      buildModel({
+        inputs: [valueInfo('x', ['N', 3, 448, 448])],
+        outputs: [valueInfo('sigmoid_2.tmp_0', ['N', 80])],
+        initializers: [floatTensor('channel_weights', [3, 80], weights), floatTensor('class_bias', [80], bias)],
+        nodes: [
+          node('ReduceMean', ['x'], ['channel_means'], { axes: { ints: [2, 3] }, keepdims: { i: 0 } }),
+          node('MatMul', ['channel_means', 'channel_weights'], ['weighted']),
+          node('Add', ['weighted', 'class_bias'], ['logits']),
+          node('Sigmoid', ['logits'], ['sigmoid_2.tmp_0']),
+        ],
+      }),
+    {
+      Global: { model_name: 'PP-HGNetV2-B6_ML' },
+      PreProcess: {
+        transform_ops: [
+          { ResizeImage: { size: [448, 448], interpolation: 1 } },
+          { NormalizeImage: { channel_num: 3, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], scale: 1 / 255, order: '' } },
+          { ToCHWImage: null },
+        ],
+      },
+      PostProcess: { MultiLabelThreshOutput: { threshold: 0.5, label_list: COCO_LABELS } },
     },
   );
 }
