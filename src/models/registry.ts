@@ -14,6 +14,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { AnomalyDetector } from './anomalyDetection.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
+import { InstanceSegmenter } from './instanceSegmentation.js';
 import { MultiLabelClassifier } from './multilabelClassification.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
@@ -37,6 +38,7 @@ const FAMILIES = {
   semantic_segmentation: SemanticSegmenter,
   anomaly_detection: AnomalyDetector,
   image_multilabel_classification: MultiLabelClassifier,
+  instance_segmentation: InstanceSegmenter,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -60,6 +62,7 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
   [/^STFPM/, 'anomaly_detection'],
   [/^(PP-LiteSeg|PP-HumanSeg|Deeplabv3|OCRNet|SegFormer|SeaFormer|MaskFormer)/, 'semantic_segmentation'],
+  [/^(Mask-RT-DETR|Cascade-MaskRCNN|MaskRCNN|SOLOv2|PP-YOLOE_seg)/, 'instance_segmentation'],
   [/^(PicoDet|PP-YOLOE|RT-DETR|YOLOv3|YOLOX|FCOS|Cascade-|Faster-|DETR|DINO|CenterNet|BlazeFace)/, 'object_detection'],
   [/^(PP-LCNet|PP-HGNet|ResNet|MobileNet|ConvNeXt|SwinTransformer|CLIP|FasterNet|StarNet|PP-LCNetV2|MobileNetV\d)/, 'image_classification'],
 ];

@@ -7,6 +7,7 @@ import type { PipelineDescriptor } from './define.js';
 import { anomalyDetectionPipeline } from './anomaly_detection/pipeline.js';
 import { imageClassificationPipeline } from './image_classification/pipeline.js';
 import { imageMultilabelClassificationPipeline } from './image_multilabel_classification/pipeline.js';
+import { instanceSegmentationPipeline } from './instance_segmentation/pipeline.js';
 import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
 import { semanticSegmentationPipeline } from './semantic_segmentation/pipeline.js';
@@ -20,6 +21,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   semanticSegmentationPipeline,
   anomalyDetectionPipeline,
   imageMultilabelClassificationPipeline,
+  instanceSegmentationPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

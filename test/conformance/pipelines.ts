@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../helpers/paths.js';
-import { HUMANSEG_DIR, multilabelFixtureDir, stfpmFixtureDir } from '../helpers/cvFixtures.js';
+import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../helpers/cvFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -68,5 +68,11 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => fixturePipelineYaml('image_multilabel_classification', await multilabelFixtureDir()),
     requests: async () => ({ '/multilabel-image-classification': { image: await base64(FRUITS) } }),
     inputFile: FRUITS,
+  },
+  {
+    pipeline: 'instance_segmentation',
+    yaml: async () => fixturePipelineYaml('instance_segmentation', await maskRtDetrFixtureDir()),
+    requests: async () => ({ '/instance-segmentation': { image: await base64(MESSI) } }),
+    inputFile: MESSI,
   },
 ];

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import YAML from 'yaml';
 import type { RgbImage } from '../../src/io/image.js';
 import { fixtureTempRoot } from './fixtures.js';
-import { buildModel, floatTensor, node, valueInfo } from './onnxBuilder.js';
+import { buildModel, floatTensor, int64Tensor, node, valueInfo } from './onnxBuilder.js';
 import { SHARED_MODELS } from './paths.js';
 
 /** `img` stretched to width × height with the kernel the server's LINEAR resize uses (sharp 'linear'). */
@@ -143,6 +143,131 @@ export function multilabelFixtureDir(): Promise<string> {
         ],
       },
       PostProcess: { MultiLabelThreshOutput: { threshold: 0.5, label_list: COCO_LABELS } },
+    },
+  );
+}
+
+/** An instance the Mask-RT-DETR fixture always finds: its box as fractions of the image's width/height, its mask the ellipse inscribed in it. */
+export interface FixtureInstance {
+  classId: number;
+  score: number;
+  /** [x1, y1, x2, y2] / [width, height, width, height] */
+  box: [number, number, number, number];
+}
+
+export const MASK_RTDETR_INSTANCES: FixtureInstance[] = [
+  { classId: 0, score: 0.9, box: [0.1, 0.15, 0.45, 0.8] },
+  { classId: 16, score: 0.7, box: [0.52, 0.33, 0.91, 0.71] },
+  { classId: 15, score: 0.3, box: [0.2, 0.2, 0.31, 0.3] },
+];
+
+/**
+ * Imitates PaddleX's Mask-RT-DETR-S export (PaddleDetection, exported with post-process): inputs
+ * `im_shape` [N, 2], `image` f32 [N, 3, 640, 640], `scale_factor` [N, 2]; outputs, in PaddleX's
+ * order, boxes f32 [M, 6] (class, score, x1, y1, x2, y2 in original pixels), box counts int32 [N]
+ * and masks int32 [M, H, W] at the original image size; inference.yml as PaddleX's RT-DETR exports
+ * (Resize 640×640 interp 2, NormalizeImage none, Permute, `mask: true`, COCO labels). Whatever the
+ * photo, it finds MASK_RTDETR_INSTANCES, scaled to the original size it derives from
+ * im_shape / scale_factor, each mask the ellipse inscribed in its box (pixel centres, d < 1).
+ */
+export function maskRtDetrFixtureDir(): Promise<string> {
+  const n = MASK_RTDETR_INSTANCES.length;
+  const column = (pick: (b: FixtureInstance['box']) => number) =>
+    floatTensor(
+      '',
+      [n, 1, 1],
+      MASK_RTDETR_INSTANCES.map((i) => pick(i.box)),
+    );
+  const named = (name: string, t: ReturnType<typeof floatTensor>) => ({ ...t, name });
+  return modelDirOnce(
+    'Mask-RT-DETR-S',
+    () =>
+      buildModel({
+        inputs: [valueInfo('im_shape', ['N', 2]), valueInfo('image', ['N', 3, 640, 640]), valueInfo('scale_factor', ['N', 2])],
+        outputs: [valueInfo('boxes', ['M', 6]), valueInfo('box_num', ['N'], 'int32'), valueInfo('masks', ['M', 'H', 'W'], 'int32')],
+        initializers: [
+          floatTensor(
+            'box_fracs',
+            [n, 4],
+            MASK_RTDETR_INSTANCES.flatMap((i) => i.box),
+          ),
+          floatTensor(
+            'class_scores',
+            [n, 2],
+            MASK_RTDETR_INSTANCES.flatMap((i) => [i.classId, i.score]),
+          ),
+          named(
+            'cx_frac',
+            column((b) => (b[0] + b[2]) / 2),
+          ),
+          named(
+            'cy_frac',
+            column((b) => (b[1] + b[3]) / 2),
+          ),
+          named(
+            'rx_frac',
+            column((b) => (b[2] - b[0]) / 2),
+          ),
+          named(
+            'ry_frac',
+            column((b) => (b[3] - b[1]) / 2),
+          ),
+          int64Tensor('first', [], [0]),
+          int64Tensor('second', [], [1]),
+          int64Tensor('whwh_index', [4], [1, 0, 1, 0]),
+          int64Tensor('row_shape', [3], [1, -1, 1]),
+          int64Tensor('col_shape', [3], [1, 1, -1]),
+          floatTensor('zero', [], [0]),
+          floatTensor('one', [], [1]),
+          floatTensor('half', [], [0.5]),
+          { name: 'box_count', dims: [1], dataType: 6, int32Data: [n] },
+        ],
+        nodes: [
+          node('Div', ['im_shape', 'scale_factor'], ['orig_raw']),
+          node('Round', ['orig_raw'], ['orig']),
+          node('Gather', ['orig', 'first'], ['orig_hw'], { axis: { i: 0 } }),
+          node('Gather', ['orig_hw', 'whwh_index'], ['whwh']),
+          node('Mul', ['box_fracs', 'whwh'], ['coords']),
+          node('Concat', ['class_scores', 'coords'], ['boxes'], { axis: { i: 1 } }),
+          node('Identity', ['box_count'], ['box_num']),
+          node('Gather', ['orig_hw', 'first'], ['h']),
+          node('Gather', ['orig_hw', 'second'], ['w']),
+          node('Range', ['zero', 'h', 'one'], ['ys_raw']),
+          node('Range', ['zero', 'w', 'one'], ['xs_raw']),
+          node('Add', ['ys_raw', 'half'], ['ys_flat']),
+          node('Add', ['xs_raw', 'half'], ['xs_flat']),
+          node('Reshape', ['ys_flat', 'row_shape'], ['ys']),
+          node('Reshape', ['xs_flat', 'col_shape'], ['xs']),
+          node('Mul', ['cx_frac', 'w'], ['cx']),
+          node('Mul', ['cy_frac', 'h'], ['cy']),
+          node('Mul', ['rx_frac', 'w'], ['rx']),
+          node('Mul', ['ry_frac', 'h'], ['ry']),
+          node('Sub', ['xs', 'cx'], ['dx_raw']),
+          node('Sub', ['ys', 'cy'], ['dy_raw']),
+          node('Div', ['dx_raw', 'rx'], ['dx']),
+          node('Div', ['dy_raw', 'ry'], ['dy']),
+          node('Mul', ['dx', 'dx'], ['dx2']),
+          node('Mul', ['dy', 'dy'], ['dy2']),
+          node('Add', ['dx2', 'dy2'], ['d']),
+          node('Less', ['d', 'one'], ['inside']),
+          node('Cast', ['inside'], ['masks'], { to: { i: 6 } }),
+        ],
+      }),
+    {
+      mode: 'paddle',
+      draw_threshold: 0.5,
+      metric: 'COCO',
+      use_dynamic_shape: false,
+      Global: { model_name: 'Mask-RT-DETR-S' },
+      arch: 'DETR',
+      min_subgraph_size: 3,
+      mask: true,
+      Preprocess: [
+        { type: 'Resize', interp: 2, keep_ratio: false, target_size: [640, 640] },
+        { type: 'NormalizeImage', is_scale: true, mean: [0, 0, 0], std: [1, 1, 1], norm_type: 'none' },
+        { type: 'Permute' },
+      ],
+      label_list: COCO_LABELS,
     },
   );
 }
