@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineEndpoint, definePipeline, type OpsOf } from '../define.js';
-import { transferable, withImage } from '../shared/output.js';
-import { multiLabelThresholdField, optional, visualizeField, wantsVisualization } from '../shared/request.js';
+import { predictImage } from '../shared/output.js';
+import { multiLabelThresholdField, optional, visualizeField } from '../shared/request.js';
 import { base64Image, category, noServingExtra } from '../shared/schemas.js';
 import type worker from './worker.js';
 
@@ -31,12 +31,7 @@ export const imageMultilabelClassificationPipeline = definePipeline<Ops, Record<
       request,
       result,
       input: { kind: 'image', field: 'image' },
-      async handle(req, ctx) {
-        const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
-        const task = { image: bytes, threshold: req.threshold, visualize: wantsVisualization(req.visualize, ctx) };
-        const { image, ...fields } = await ctx.run('predict', task, { transfer });
-        return withImage(fields, image);
-      },
+      handle: (req, ctx) => predictImage<Ops>(ctx, req, { threshold: req.threshold }),
     }),
   ],
 });

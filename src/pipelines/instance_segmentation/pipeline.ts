@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { defineEndpoint, definePipeline, type OpsOf } from '../define.js';
 import { detectedObject } from '../shared/detection.js';
-import { transferable, withImage } from '../shared/output.js';
-import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
+import { predictImage } from '../shared/output.js';
+import { optional, visualizeField } from '../shared/request.js';
 import { base64Image, noServingExtra } from '../shared/schemas.js';
 import type worker from './worker.js';
 
@@ -35,12 +35,7 @@ export const instanceSegmentationPipeline = definePipeline<Ops, Record<string, u
       request,
       result,
       input: { kind: 'image', field: 'image' },
-      async handle(req, ctx) {
-        const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
-        const task = { image: bytes, threshold: req.threshold, visualize: wantsVisualization(req.visualize, ctx) };
-        const { image, ...fields } = await ctx.run('predict', task, { transfer });
-        return withImage(fields, image);
-      },
+      handle: (req, ctx) => predictImage<Ops>(ctx, req, { threshold: req.threshold }),
     }),
   ],
 });
