@@ -21,16 +21,23 @@ function reflect(i: number, n: number): number {
   return i;
 }
 
+/** Min (erosion) or max (dilation) over the footprint: the image is padded by reflection once, so the inner loop only adds offsets. */
 function filter(src: Float32Array, width: number, height: number, offsets: Array<[number, number]>, pick: 'min' | 'max'): Float32Array {
+  const radius = Math.max(0, ...offsets.map(([dx, dy]) => Math.max(Math.abs(dx), Math.abs(dy))));
+  const paddedWidth = width + 2 * radius;
+  const padded = new Float32Array(paddedWidth * (height + 2 * radius));
+  for (let y = 0; y < height + 2 * radius; y++) {
+    const row = reflect(y - radius, height) * width;
+    for (let x = 0; x < paddedWidth; x++) padded[y * paddedWidth + x] = src[row + reflect(x - radius, width)]!;
+  }
+  const steps = Int32Array.from(offsets, ([dx, dy]) => dy * paddedWidth + dx);
   const out = new Float32Array(width * height);
-  const better = pick === 'min' ? (a: number, b: number) => a < b : (a: number, b: number) => a > b;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      let best = src[y * width + x]!;
-      for (const [dx, dy] of offsets) {
-        const v = src[reflect(y + dy, height) * width + reflect(x + dx, width)]!;
-        if (better(v, best)) best = v;
-      }
+      const centre = (y + radius) * paddedWidth + x + radius;
+      let best = padded[centre]!;
+      if (pick === 'min') for (const step of steps) best = Math.min(best, padded[centre + step]!);
+      else for (const step of steps) best = Math.max(best, padded[centre + step]!);
       out[y * width + x] = best;
     }
   }
