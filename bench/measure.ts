@@ -45,7 +45,14 @@ export interface BenchImage {
 }
 
 export interface PipelineSpec {
-  key: 'classification' | 'detection' | 'ocr';
+  key:
+    | 'classification'
+    | 'detection'
+    | 'ocr'
+    | 'semantic_segmentation'
+    | 'anomaly_detection'
+    | 'multilabel_classification'
+    | 'instance_segmentation';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

@@ -1,15 +1,16 @@
 /**
- * `npm run bench`: for the classification, detection and OCR pipelines, raw model compute vs the
- * in-process pipeline vs HTTP (latency and throughput), the workers × intra-op threads trade-off,
+ * `npm run bench`: for the classification, detection, OCR, segmentation, anomaly and multi-label
+ * pipelines, raw model compute vs the in-process pipeline vs HTTP (latency and throughput), the workers × intra-op threads trade-off,
  * and OCR against @gutenye/ocr-node (speed and CER). Prints plain-text tables; targets are PASS/FAIL
  * text, not exit codes. Speed targets live here, never in tests.
  *
- * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr picks some.
+ * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some.
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ort } from '../src/runtime/session.js';
+import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../test/helpers/cvFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../test/helpers/fixtures.js';
 import { OPENCV_DATA, SKIMAGE_DATA } from '../test/helpers/paths.js';
 import {
@@ -71,6 +72,42 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       sliceMs: QUICK ? 2000 : 5000,
       slices: QUICK ? 1 : 2,
     },
+    {
+      key: 'semantic_segmentation',
+      description: 'real PP-HumanSeg-Lite portrait weights (logits, argmax in post-processing), fed at PaddleX Resize keep-ratio sizes',
+      pipeline: await fixturePipelineYaml('semantic_segmentation', HUMANSEG_DIR),
+      endpoint: '/semantic-segmentation',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'anomaly_detection',
+      description: 'STFPM-shaped fixture (two-op graph: cost is pre/post-processing, incl. the disk(4) opening), 256x256',
+      pipeline: await fixturePipelineYaml('anomaly_detection', await stfpmFixtureDir()),
+      endpoint: '/image-anomaly-detection',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'multilabel_classification',
+      description: 'PP-HGNetV2-B6_ML-shaped fixture (channel means, no real weights), 448x448',
+      pipeline: await fixturePipelineYaml('image_multilabel_classification', await multilabelFixtureDir()),
+      endpoint: '/multilabel-image-classification',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'instance_segmentation',
+      description: 'Mask-RT-DETR-S-shaped fixture (fixed ellipse masks at the photo size, no real weights), 640x640',
+      pipeline: await fixturePipelineYaml('instance_segmentation', await maskRtDetrFixtureDir()),
+      endpoint: '/instance-segmentation',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
   ];
 }
 
@@ -80,7 +117,10 @@ async function main(): Promise<void> {
   const selected = process.env.BENCH_PIPELINES?.split(',').map((s) => s.trim());
   const pages = await renderTextPages();
   const specs = (await pipelineSpecs(pages)).filter((s) => !selected || selected.includes(s.key));
-  if (!specs.length) throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of classification, detection, ocr`);
+  if (!specs.length) {
+    const keys = (await pipelineSpecs(pages)).map((s) => s.key).join(', ');
+    throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}`);
+  }
 
   const all: PipelineFigures[] = [];
   for (const spec of specs) {

@@ -17,6 +17,14 @@ export interface DetectedObject {
   score: number;
   /** [x1, y1, x2, y2] in original-image pixels, clipped to the image */
   coordinate: [number, number, number, number];
+  /** the model's mask for this box (instance segmentation exports), row-major, nonzero = inside */
+  mask?: { width: number; height: number; data: Int32Array };
+}
+
+/** One image's share of a session run: its box rows and, for instance segmentation models, their masks. */
+interface RawDetections {
+  rows: Float32Array;
+  masks?: { width: number; height: number; data: Int32Array };
 }
 
 /** A score threshold for every class, or per class id (classes not listed use `draw_threshold`). */
@@ -60,7 +68,9 @@ function parseDetectorConfig(yml: InferenceConfigReader): DetectorConfig {
         // sharp resizes 8-bit pixels, so Resize must run before anything turns them into floats.
         if (resize || normalize || permuted || pads.length)
           throw yml.error(op.setting, 'only one Resize, placed before the other ops, is supported');
-        resize = { ...hw(op.params.target_size), keepRatio: op.params.keep_ratio ?? false, interp: op.params.interp ?? 2 };
+        const size = op.params.target_size;
+        if (size === -1 || (Array.isArray(size) && size[0] === -1)) throw yml.error(`${op.setting}.target_size`, 'must be positive');
+        resize = { ...hw(size as number | [number, number]), keepRatio: op.params.keep_ratio ?? false, interp: op.params.interp ?? 2 };
         break;
       }
       case 'NormalizeImage':
@@ -179,15 +189,19 @@ export class ObjectDetector {
 
   /** Detections per image, in the model's order (grouped by ascending class id when `threshold` is a per-class map, as PaddleX does). */
   async predict(images: RgbImage[], opts: { threshold?: DetectionThreshold | null } = {}): Promise<DetectedObject[][]> {
-    const threshold = opts.threshold ?? this.config.drawThreshold;
     return runInBatches(images, this.batchSize, {
       prepare: (img) => this.preprocess(img),
       shapeOf: (p) => `${p.width}x${p.height}`,
       run: async (prepared, originals) => {
-        const rows = await this.run(prepared);
-        return originals.map((original, i) => this.postprocess(rows[i]!, original, threshold));
+        const raw = await this.run(prepared);
+        return originals.map((original, i) => this.postprocess(raw[i]!, original, opts.threshold ?? this.config.drawThreshold));
       },
     });
+  }
+
+  /** Whether the model outputs a mask per box (Mask-RT-DETR and other PaddleDetection instance segmentation exports). */
+  get outputsMasks(): boolean {
+    return this.session.outputNames.length >= 3;
   }
 
   private async preprocess(img: RgbImage): Promise<PreparedImage> {
@@ -222,8 +236,8 @@ export class ObjectDetector {
     return prepared;
   }
 
-  /** One session run; returns each image's rows of (class, score, x1, y1, x2, y2). */
-  private async run(batch: PreparedImage[]): Promise<Float32Array[]> {
+  /** One session run; returns each image's rows of (class, score, x1, y1, x2, y2), and its masks when the model outputs them. */
+  private async run(batch: PreparedImage[]): Promise<RawDetections[]> {
     const { height, width } = batch[0]!;
     const plane = 3 * height * width;
     const image = new Float32Array(batch.length * plane);
@@ -247,17 +261,35 @@ export class ObjectDetector {
       );
     const data = boxes.data as Float32Array;
     const perImage = Array.from(counts.data as ArrayLike<number | bigint>, Number);
-    const rows: Float32Array[] = [];
+    const masks = this.session.outputNames[2] === undefined ? undefined : outputs[this.session.outputNames[2]]!;
+    const [, maskHeight = 0, maskWidth = 0] = masks?.dims ?? [];
+    if (masks && (masks.dims.length !== 3 || masks.dims[0] !== numRows)) {
+      throw new Error(
+        `Mask output ${this.session.outputNames[2]} is [${masks.dims.join(', ')}]; expected one [H, W] mask per box row (${numRows})`,
+      );
+    }
+    // Mask-RT-DETR exports give int32; other exports may give int64 or bool.
+    const maskData =
+      masks && (masks.type === 'int32' ? (masks.data as Int32Array) : Int32Array.from(masks.data as ArrayLike<number>, Number));
+    const results: RawDetections[] = [];
     let offset = 0;
     for (let i = 0; i < batch.length; i++) {
       const count = Math.min(perImage[i] ?? 0, numRows - offset);
-      rows.push(data.subarray(offset * 6, (offset + count) * 6));
+      const plane = maskHeight * maskWidth;
+      results.push({
+        rows: data.subarray(offset * 6, (offset + count) * 6),
+        masks: masks && {
+          width: maskWidth,
+          height: maskHeight,
+          data: maskData!.subarray(offset * plane, (offset + count) * plane),
+        },
+      });
       offset += count;
     }
-    return rows;
+    return results;
   }
 
-  private postprocess(rows: Float32Array, img: RgbImage, threshold: DetectionThreshold): DetectedObject[] {
+  private postprocess({ rows, masks }: RawDetections, img: RgbImage, threshold: DetectionThreshold): DetectedObject[] {
     const objects: DetectedObject[] = [];
     for (let r = 0; r < rows.length; r += 6) {
       const clsId = rows[r]!;
@@ -273,6 +305,13 @@ export class ObjectDetector {
           Math.min(img.width, rows[r + 4]!),
           Math.min(img.height, rows[r + 5]!),
         ],
+        ...(masks && {
+          mask: {
+            width: masks.width,
+            height: masks.height,
+            data: masks.data.subarray((r / 6) * masks.width * masks.height, (r / 6 + 1) * masks.width * masks.height),
+          },
+        }),
       });
     }
     // PaddleX filters a per-class map class by class (np.unique order), so its output is grouped by class id.

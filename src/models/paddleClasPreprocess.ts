@@ -68,17 +68,21 @@ export class PaddleClasPreprocess {
     return this.resize.kind === 'size' ? { width: this.resize.width, height: this.resize.height } : undefined;
   }
 
-  /** The geometric steps: resize, then the center crop if the config has one. */
-  async resizeAndCrop(img: RgbImage): Promise<RgbImage> {
-    const { resize, crop } = this;
-    let out: RgbImage;
+  /** The resize step alone (PaddleX's multi-label predictor runs no crop even when the config has one). */
+  async resizeOnly(img: RgbImage): Promise<RgbImage> {
+    const { resize } = this;
     if (resize.kind === 'short') {
       // PaddleX ResizeByShort: the shorter side becomes `short`, both sides rounded as Python's round() does.
       const scale = resize.short / Math.min(img.width, img.height);
-      out = await resizeImage(img, roundHalfEven(img.width * scale), roundHalfEven(img.height * scale), resize.interp);
-    } else {
-      out = await resizeImage(img, resize.width, resize.height, resize.interp);
+      return resizeImage(img, roundHalfEven(img.width * scale), roundHalfEven(img.height * scale), resize.interp);
     }
+    return resizeImage(img, resize.width, resize.height, resize.interp);
+  }
+
+  /** The geometric steps: resize, then the center crop if the config has one. */
+  async resizeAndCrop(img: RgbImage): Promise<RgbImage> {
+    const { crop } = this;
+    const out = await this.resizeOnly(img);
     if (!crop) return out;
     // PaddleX's Crop refuses an image smaller than the crop window rather than padding it.
     if (out.width < crop.width || out.height < crop.height) {

@@ -1,8 +1,9 @@
 /**
  * The pre-processing ops of inference.yml, in one registry: their parameters are checked here once,
- * and each model family takes the ops it supports from `readPreprocessOps`. Two list formats exist:
+ * and each model family takes the ops it supports from `readPreprocessOps`. Three list formats exist:
  * PaddleClas / PaddleOCR exports write `PreProcess.transform_ops: [{OpName: {params}}]`,
- * PaddleDetection exports `Preprocess: [{type: OpName, ...params}]`.
+ * PaddleDetection exports `Preprocess: [{type: OpName, ...params}]`, PaddleSeg exports (semantic
+ * segmentation, anomaly detection) `Deploy.transforms: [{type: OpName, ...params}]`.
  */
 import { z } from 'zod';
 import type { NormalizeSpec } from '../ops/normalize.js';
@@ -72,9 +73,16 @@ const OPS = {
   }),
   RecResizeImg: z.object({ image_shape: lineImageShape }),
   ClsResizeImg: z.object({ image_shape: lineImageShape }),
-  // PaddleDetection
-  Resize: z.object({ target_size: heightWidth, keep_ratio: z.boolean().nullish(), interp: interpolationParam.nullish() }),
+  // PaddleDetection ([h, w]) and PaddleSeg ([w, h], `size_divisor`; PaddleX's segmentation Resize also takes -1 = keep the size)
+  Resize: z.object({
+    target_size: z.union([heightWidth, z.literal(-1), z.tuple([z.literal(-1), z.literal(-1)])]),
+    keep_ratio: z.boolean().nullish(),
+    interp: interpolationParam.nullish(),
+    size_divisor: positiveInt.nullish(),
+  }),
   Permute: noParams,
+  // PaddleSeg (semantic segmentation, anomaly detection): one number or one per channel, on pixels scaled to [0, 1]
+  Normalize: z.object({ mean: z.union([z.number(), channelTriple]).nullish(), std: z.union([z.number(), stdParam]).nullish() }),
   Pad: z.object({ size: heightWidth.nullish(), fill_value: z.union([z.number(), channelTriple]).nullish() }),
   PadStride: z.object({ stride: z.number().int().nonnegative().nullish() }),
 };
@@ -97,11 +105,15 @@ interface RawOp {
 /** The raw list in either format, each entry named by its op. */
 function rawOps(yml: InferenceConfigReader): RawOp[] {
   const { config } = yml;
-  if (Array.isArray(config.Preprocess)) {
-    return config.Preprocess.map((entry: unknown, index: number) => {
+  const typedList = (list: unknown[], setting: string) =>
+    list.map((entry: unknown, index: number) => {
       const { type, ...params } = (entry && typeof entry === 'object' ? entry : {}) as Record<string, unknown>;
-      return { name: String(type), params, setting: `Preprocess[${index}] (${String(type)})` };
+      return { name: String(type), params, setting: `${setting}[${index}] (${String(type)})` };
     });
+  if (Array.isArray(config.Preprocess)) return typedList(config.Preprocess, 'Preprocess');
+  if (config.Deploy !== undefined) {
+    if (!Array.isArray(config.Deploy?.transforms)) throw yml.error('Deploy.transforms', 'missing or not a list');
+    return typedList(config.Deploy.transforms, 'Deploy.transforms');
   }
   const ops: unknown = config.PreProcess?.transform_ops;
   if (!Array.isArray(ops)) throw yml.error('PreProcess.transform_ops', 'missing or not a list');

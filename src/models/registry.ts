@@ -11,9 +11,13 @@ import type { ResolvedModel, ResolvedSubModule } from '../config/models.js';
 import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { ConfigError } from '../errors.js';
 import type { RuntimeContext } from '../runtime/context.js';
+import { AnomalyDetector } from './anomalyDetection.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
+import { InstanceSegmenter } from './instanceSegmentation.js';
+import { MultiLabelClassifier } from './multilabelClassification.js';
 import { ObjectDetector } from './objectDetection.js';
+import { SemanticSegmenter } from './semanticSegmentation.js';
 import { TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
 import { TextRecognizer } from './textRecognition.js';
@@ -31,6 +35,10 @@ const FAMILIES = {
   doc_text_orientation: DocOrientationClassifier,
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
+  semantic_segmentation: SemanticSegmenter,
+  anomaly_detection: AnomalyDetector,
+  image_multilabel_classification: MultiLabelClassifier,
+  instance_segmentation: InstanceSegmenter,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -54,6 +62,9 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
+  [/^STFPM/, 'anomaly_detection'],
+  [/^(PP-LiteSeg|PP-HumanSeg|Deeplabv3|OCRNet|SegFormer|SeaFormer|MaskFormer)/, 'semantic_segmentation'],
+  [/^(Mask-RT-DETR|Cascade-MaskRCNN|MaskRCNN|SOLOv2|PP-YOLOE_seg)/, 'instance_segmentation'],
   [/^(PicoDet|PP-YOLOE|RT-DETR|YOLOv3|YOLOX|FCOS|Cascade-|Faster-|DETR|DINO|CenterNet|BlazeFace|PP-ShiTuV2_det)/, 'object_detection'],
   [/^(PP-LCNet|PP-HGNet|ResNet|MobileNet|ConvNeXt|SwinTransformer|CLIP|FasterNet|StarNet)/, 'image_classification'],
 ];

@@ -4,9 +4,13 @@
  */
 import { ConfigError } from '../errors.js';
 import type { PipelineDescriptor } from './define.js';
+import { anomalyDetectionPipeline } from './anomaly_detection/pipeline.js';
 import { imageClassificationPipeline } from './image_classification/pipeline.js';
+import { imageMultilabelClassificationPipeline } from './image_multilabel_classification/pipeline.js';
+import { instanceSegmentationPipeline } from './instance_segmentation/pipeline.js';
 import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
+import { semanticSegmentationPipeline } from './semantic_segmentation/pipeline.js';
 import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
@@ -14,6 +18,10 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   objectDetectionPipeline,
   smallObjectDetectionPipeline,
   ocrPipeline,
+  semanticSegmentationPipeline,
+  anomalyDetectionPipeline,
+  imageMultilabelClassificationPipeline,
+  instanceSegmentationPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
-import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS } from '../helpers/paths.js';
+import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../helpers/paths.js';
+import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../helpers/cvFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -21,6 +22,8 @@ export interface ConformanceCase {
 const base64 = async (file: string) => (await readFile(file)).toString('base64');
 const MESSI = path.join(OPENCV_DATA, 'messi5.jpg');
 const ORANGE = path.join(OPENCV_DATA, 'orange.jpg');
+const FRUITS = path.join(OPENCV_DATA, 'fruits.jpg');
+const ASTRONAUT = path.join(SKIMAGE_DATA, 'astronaut.png');
 const STREET_SIGN = path.join(SHARED_MODELS, '..', 'golden', 'ocr', 'images', 'street_sign.png');
 
 export const CONFORMANCE: ConformanceCase[] = [
@@ -47,5 +50,29 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => path.join(REPO_ROOT, 'configs', 'OCR.yaml'),
     requests: async () => ({ '/ocr': { file: await base64(STREET_SIGN), fileType: 1 } }),
     inputFile: STREET_SIGN,
+  },
+  {
+    pipeline: 'semantic_segmentation',
+    yaml: () => fixturePipelineYaml('semantic_segmentation', HUMANSEG_DIR),
+    requests: async () => ({ '/semantic-segmentation': { image: await base64(ASTRONAUT) } }),
+    inputFile: ASTRONAUT,
+  },
+  {
+    pipeline: 'anomaly_detection',
+    yaml: async () => fixturePipelineYaml('anomaly_detection', await stfpmFixtureDir()),
+    requests: async () => ({ '/image-anomaly-detection': { image: await base64(FRUITS) } }),
+    inputFile: FRUITS,
+  },
+  {
+    pipeline: 'image_multilabel_classification',
+    yaml: async () => fixturePipelineYaml('image_multilabel_classification', await multilabelFixtureDir()),
+    requests: async () => ({ '/multilabel-image-classification': { image: await base64(FRUITS) } }),
+    inputFile: FRUITS,
+  },
+  {
+    pipeline: 'instance_segmentation',
+    yaml: async () => fixturePipelineYaml('instance_segmentation', await maskRtDetrFixtureDir()),
+    requests: async () => ({ '/instance-segmentation': { image: await base64(MESSI) } }),
+    inputFile: MESSI,
   },
 ];

@@ -15,7 +15,7 @@ import { REPO_ROOT, SHARED_MODELS } from './paths.js';
 
 /** One temp folder per test process for generated fixtures, removed when the process exits. */
 let tempRoot: string | undefined;
-function fixtureTempRoot(): string {
+export function fixtureTempRoot(): string {
   if (!tempRoot) {
     const root = mkdtempSync(path.join(os.tmpdir(), 'pipeserve-fixtures-'));
     process.once('exit', () => rmSync(root, { recursive: true, force: true }));
@@ -50,7 +50,14 @@ export function detectorFixtureDir(): string {
   return path.join(SHARED_MODELS, 'PicoDet-XS');
 }
 
-export type FixturePipeline = 'image_classification' | 'object_detection' | 'small_object_detection';
+export type FixturePipeline =
+  | 'image_classification'
+  | 'object_detection'
+  | 'small_object_detection'
+  | 'semantic_segmentation'
+  | 'anomaly_detection'
+  | 'image_multilabel_classification'
+  | 'instance_segmentation';
 
 /** `Global.model_name` of a model dir's inference.yml. */
 async function modelNameOf(modelDir: string): Promise<string> {

@@ -11,3 +11,10 @@ export function wantsVisualization(requested: boolean | null | undefined, ctx: P
 
 /** The `visualize` request field of PaddleX 3.2+ image, document and time-series pipelines. */
 export const visualizeField = optional(z.boolean());
+
+/** A per-class score threshold as PaddleX's multi-label requests give it: a number, {"default": n, "<class id>": n}, or one number per class. */
+export const multiLabelThresholdField = z.union([
+  z.number(),
+  z.record(z.union([z.literal('default'), z.string().regex(/^\d+$/, 'class ids must be integers >= 0')]), z.number()),
+  z.array(z.number()),
+]);
