@@ -27,13 +27,19 @@ export function pipeserveHome(): string {
   return process.env.PIPESERVE_HOME || path.join(os.homedir(), '.pipeserve');
 }
 
+/**
+ * PaddleTS writes `input_data` shapes as Python tuples (`!!python/tuple`, read by PaddleX with
+ * `yaml.FullLoader`); here they are plain sequences, so the tag neither fails nor warns.
+ */
+const PYTHON_TUPLE_TAG = { tag: 'tag:yaml.org,2002:python/tuple', collection: 'seq' as const };
+
 function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined {
   const onnxPath = path.join(dir, 'inference.onnx');
   const ymlPath = path.join(dir, 'inference.yml');
   if (!existsSync(onnxPath) || !existsSync(ymlPath)) return undefined;
   let inferenceConfig: InferenceConfig;
   try {
-    inferenceConfig = YAML.parse(readFileSync(ymlPath, 'utf8')) ?? {};
+    inferenceConfig = YAML.parse(readFileSync(ymlPath, 'utf8'), { customTags: [PYTHON_TUPLE_TAG] }) ?? {};
   } catch (err) {
     throw new ConfigError(`${ymlPath}: not valid YAML: ${(err as Error).message}`);
   }
