@@ -17,6 +17,9 @@ import { ObjectDetector } from './objectDetection.js';
 import { TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
 import { TextRecognizer } from './textRecognition.js';
+import { TimeSeriesAnomalyDetector } from './tsAnomalyDetection.js';
+import { TimeSeriesClassifier } from './tsClassification.js';
+import { TimeSeriesForecaster } from './tsForecasting.js';
 
 /** A model family: loads one sub-module (checking its inference.yml) into a model object. */
 interface ModelFamily<M> {
@@ -31,6 +34,9 @@ const FAMILIES = {
   doc_text_orientation: DocOrientationClassifier,
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
+  ts_forecast: TimeSeriesForecaster,
+  ts_anomaly_detection: TimeSeriesAnomalyDetector,
+  ts_classification: TimeSeriesClassifier,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -42,6 +48,9 @@ export type ModelOf<F extends FamilyName> = Awaited<ReturnType<(typeof FAMILIES)
  * here are listed too, so a model of the wrong kind gets a precise error.
  */
 const NAME_RULES: Array<[RegExp, string]> = [
+  [/^(AutoEncoder|DLinear|Nonstationary|PatchTST|TimesNet)_ad$/, 'ts_anomaly_detection'],
+  [/^TimesNet_cls$/, 'ts_classification'],
+  [/^(DLinear|NLinear|Nonstationary|PatchTST|RLinear|TiDE|TimesNet)$/, 'ts_forecast'],
   [/_seal_det$/, 'seal_text_detection'],
   [/_det$/, 'text_detection'],
   [/^(LaTeX_OCR_rec|UniMERNet|PP-FormulaNet)/, 'formula_recognition'],
