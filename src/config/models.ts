@@ -33,13 +33,18 @@ export function pipeserveHome(): string {
  */
 const PYTHON_TUPLE_TAG = { tag: 'tag:yaml.org,2002:python/tuple', collection: 'seq' as const };
 
+/** An inference.yml's text, as PaddleX reads it (FullLoader: Python tuples are plain sequences). */
+export function parseInferenceYaml(text: string): InferenceConfig | null {
+  return YAML.parse(text, { customTags: [PYTHON_TUPLE_TAG] });
+}
+
 function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined {
   const onnxPath = path.join(dir, 'inference.onnx');
   const ymlPath = path.join(dir, 'inference.yml');
   if (!existsSync(onnxPath) || !existsSync(ymlPath)) return undefined;
   let inferenceConfig: InferenceConfig;
   try {
-    inferenceConfig = YAML.parse(readFileSync(ymlPath, 'utf8'), { customTags: [PYTHON_TUPLE_TAG] }) ?? {};
+    inferenceConfig = parseInferenceYaml(readFileSync(ymlPath, 'utf8')) ?? {};
   } catch (err) {
     throw new ConfigError(`${ymlPath}: not valid YAML: ${(err as Error).message}`);
   }

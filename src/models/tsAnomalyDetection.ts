@@ -9,6 +9,8 @@ const INPUT = 'observed_cov_numeric';
 
 export interface AnomalyDetection {
   timeCol: string;
+  /** feature_cols, the columns of `series` */
+  featureNames: string[];
   axis: TimeAxis;
   /** 1 where the step's score reaches model_threshold */
   labels: Uint8Array;
@@ -58,6 +60,6 @@ export class TimeSeriesAnomalyDetector {
       return sum / features.length;
     });
     const labels = Uint8Array.from(scores, (score) => (score >= threshold ? 1 : 0));
-    return { timeCol: model.config.info.time_col, axis: series.axis, labels, scores, series, tensors: { input, output: output.data } };
+    return { timeCol: model.config.info.time_col, featureNames: features, axis: series.axis, labels, scores, series, tensors: { input, output: output.data } };
   }
 }

@@ -8,12 +8,18 @@ import { imageClassificationPipeline } from './image_classification/pipeline.js'
 import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
 import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.js';
+import { tsAnomalyDetectionPipeline } from './ts_anomaly_detection/pipeline.js';
+import { tsClassificationPipeline } from './ts_classification/pipeline.js';
+import { tsForecastPipeline } from './ts_forecast/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
   objectDetectionPipeline,
   smallObjectDetectionPipeline,
   ocrPipeline,
+  tsForecastPipeline,
+  tsAnomalyDetectionPipeline,
+  tsClassificationPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

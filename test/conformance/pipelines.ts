@@ -22,6 +22,10 @@ const base64 = async (file: string) => (await readFile(file)).toString('base64')
 const MESSI = path.join(OPENCV_DATA, 'messi5.jpg');
 const ORANGE = path.join(OPENCV_DATA, 'orange.jpg');
 const STREET_SIGN = path.join(SHARED_MODELS, '..', 'golden', 'ocr', 'images', 'street_sign.png');
+const TS_MODELS = path.join(SHARED_MODELS, 'ts');
+const CO2_CSV = path.join(TS_MODELS, 'DLinear', 'test.csv');
+const STOCKS_CSV = path.join(TS_MODELS, 'DLinear_ad', 'test.csv');
+const CHICK_CSV = path.join(TS_MODELS, 'TimesNet_cls', 'test_chick1.csv');
 
 export const CONFORMANCE: ConformanceCase[] = [
   {
@@ -47,5 +51,23 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => path.join(REPO_ROOT, 'configs', 'OCR.yaml'),
     requests: async () => ({ '/ocr': { file: await base64(STREET_SIGN), fileType: 1 } }),
     inputFile: STREET_SIGN,
+  },
+  {
+    pipeline: 'ts_forecast',
+    yaml: () => fixturePipelineYaml('ts_forecast', path.join(TS_MODELS, 'DLinear')),
+    requests: async () => ({ '/time-series-forecasting': { csv: await base64(CO2_CSV) } }),
+    inputFile: CO2_CSV,
+  },
+  {
+    pipeline: 'ts_anomaly_detection',
+    yaml: () => fixturePipelineYaml('ts_anomaly_detection', path.join(TS_MODELS, 'DLinear_ad')),
+    requests: async () => ({ '/time-series-anomaly-detection': { csv: await base64(STOCKS_CSV) } }),
+    inputFile: STOCKS_CSV,
+  },
+  {
+    pipeline: 'ts_classification',
+    yaml: () => fixturePipelineYaml('ts_classification', path.join(TS_MODELS, 'TimesNet_cls')),
+    requests: async () => ({ '/time-series-classification': { csv: await base64(CHICK_CSV) } }),
+    inputFile: CHICK_CSV,
   },
 ];

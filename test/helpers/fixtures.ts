@@ -3,7 +3,7 @@ import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { resolveModel, resolvePipelineModels, type ResolvedSubModule } from '../../src/config/models.js';
+import { parseInferenceYaml, resolveModel, resolvePipelineModels, type ResolvedSubModule } from '../../src/config/models.js';
 import { parsePipelineConfig, type PipelineConfig, type SubModuleConfig } from '../../src/config/pipelineConfig.js';
 import { decodeImage } from '../../src/io/codec.js';
 import type { RgbImage } from '../../src/io/image.js';
@@ -50,11 +50,17 @@ export function detectorFixtureDir(): string {
   return path.join(SHARED_MODELS, 'PicoDet-XS');
 }
 
-export type FixturePipeline = 'image_classification' | 'object_detection' | 'small_object_detection';
+export type FixturePipeline =
+  | 'image_classification'
+  | 'object_detection'
+  | 'small_object_detection'
+  | 'ts_forecast'
+  | 'ts_anomaly_detection'
+  | 'ts_classification';
 
 /** `Global.model_name` of a model dir's inference.yml. */
 async function modelNameOf(modelDir: string): Promise<string> {
-  const config = YAML.parse(await readFile(path.join(modelDir, 'inference.yml'), 'utf8'));
+  const config = parseInferenceYaml(await readFile(path.join(modelDir, 'inference.yml'), 'utf8'));
   return String(config?.Global?.model_name ?? path.basename(modelDir));
 }
 
