@@ -35,7 +35,8 @@ export function parseCsv(bytes: Uint8Array, field: string): CsvTable {
     throw err;
   }
   const [header, ...rows] = records;
-  if (!header || header.every((name) => name.trim() === '')) throw invalidInput(`${field}: the CSV is empty (expected a header row and data rows)`);
+  if (!header || header.every((name) => name.trim() === ''))
+    throw invalidInput(`${field}: the CSV is empty (expected a header row and data rows)`);
   if (rows.length > MAX_CSV_ROWS) throw invalidInput(`${field}: the CSV has more than ${MAX_CSV_ROWS} data rows`);
   return { columns: header, rows };
 }
@@ -44,7 +45,9 @@ export function parseCsv(bytes: Uint8Array, field: string): CsvTable {
 export function columnIndex(table: CsvTable, name: string, field: string, role: string): number {
   const at = table.columns.indexOf(name);
   if (at < 0) {
-    throw invalidInput(`${field}: the CSV has no column "${name}" (the model's ${role}); its columns are ${table.columns.map((c) => `"${c}"`).join(', ')}`);
+    throw invalidInput(
+      `${field}: the CSV has no column "${name}" (the model's ${role}); its columns are ${table.columns.map((c) => `"${c}"`).join(', ')}`,
+    );
   }
   return at;
 }
@@ -100,7 +103,11 @@ export function formatFloat32(value: number): string {
 }
 
 /** `DataFrame.to_csv()` of a frame whose index (named `indexName`) and cells are already text. */
-export function writeCsv(indexName: string, index: readonly string[], columns: ReadonlyArray<{ name: string; cells: readonly string[] }>): string {
+export function writeCsv(
+  indexName: string,
+  index: readonly string[],
+  columns: ReadonlyArray<{ name: string; cells: readonly string[] }>,
+): string {
   const header = [indexName, ...columns.map((c) => c.name)];
   const rows = index.map((label, i) => [label, ...columns.map((c) => c.cells[i]!)]);
   return stringify([header, ...rows], { record_delimiter: '\n' });

@@ -84,44 +84,44 @@ const ALLOWED_GLOBALS = new Set([
   '_codecs.encode',
 ]);
 
-const OPCODE_NAMES: Record<number, string> = {
-  0x80: 'PROTO',
-  0x95: 'FRAME',
-  0x2e: 'STOP',
-  0x28: 'MARK',
-  0x29: 'EMPTY_TUPLE',
-  0x85: 'TUPLE1',
-  0x86: 'TUPLE2',
-  0x87: 'TUPLE3',
-  0x74: 'TUPLE',
-  0x7d: 'EMPTY_DICT',
-  0x73: 'SETITEM',
-  0x75: 'SETITEMS',
-  0x5d: 'EMPTY_LIST',
-  0x61: 'APPEND',
-  0x65: 'APPENDS',
-  0x4e: 'NONE',
-  0x88: 'NEWTRUE',
-  0x89: 'NEWFALSE',
-  0x4a: 'BININT',
-  0x4b: 'BININT1',
-  0x4d: 'BININT2',
-  0x47: 'BINFLOAT',
-  0x8c: 'SHORT_BINUNICODE',
-  0x58: 'BINUNICODE',
-  0x43: 'SHORT_BINBYTES',
-  0x42: 'BINBYTES',
-  0x94: 'MEMOIZE',
-  0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT',
-  0x68: 'BINGET',
-  0x6a: 'LONG_BINGET',
-  0x63: 'GLOBAL',
-  0x93: 'STACK_GLOBAL',
-  0x81: 'NEWOBJ',
-  0x52: 'REDUCE',
-  0x62: 'BUILD',
-};
+const OPCODE_NAMES = new Map<number, string>([
+  [0x80, 'PROTO'],
+  [0x95, 'FRAME'],
+  [0x2e, 'STOP'],
+  [0x28, 'MARK'],
+  [0x29, 'EMPTY_TUPLE'],
+  [0x85, 'TUPLE1'],
+  [0x86, 'TUPLE2'],
+  [0x87, 'TUPLE3'],
+  [0x74, 'TUPLE'],
+  [0x7d, 'EMPTY_DICT'],
+  [0x73, 'SETITEM'],
+  [0x75, 'SETITEMS'],
+  [0x5d, 'EMPTY_LIST'],
+  [0x61, 'APPEND'],
+  [0x65, 'APPENDS'],
+  [0x4e, 'NONE'],
+  [0x88, 'NEWTRUE'],
+  [0x89, 'NEWFALSE'],
+  [0x4a, 'BININT'],
+  [0x4b, 'BININT1'],
+  [0x4d, 'BININT2'],
+  [0x47, 'BINFLOAT'],
+  [0x8c, 'SHORT_BINUNICODE'],
+  [0x58, 'BINUNICODE'],
+  [0x43, 'SHORT_BINBYTES'],
+  [0x42, 'BINBYTES'],
+  [0x94, 'MEMOIZE'],
+  [0x71, 'BINPUT'],
+  [0x72, 'LONG_BINPUT'],
+  [0x68, 'BINGET'],
+  [0x6a, 'LONG_BINGET'],
+  [0x63, 'GLOBAL'],
+  [0x93, 'STACK_GLOBAL'],
+  [0x81, 'NEWOBJ'],
+  [0x52, 'REDUCE'],
+  [0x62, 'BUILD'],
+]);
 
 /** Largest scaler file read: a few columns' statistics take well under a kilobyte each. */
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
@@ -225,8 +225,9 @@ function runPickle(reader: ByteReader): unknown {
   for (;;) {
     const at = reader.pos;
     const op = reader.u8();
-    const opName = OPCODE_NAMES[op];
-    if (!opName) throw new ScalerFormatError(`refuses opcode 0x${op.toString(16).padStart(2, '0')} at byte ${at}: not used by a StandardScaler file`);
+    const opName = OPCODE_NAMES.get(op);
+    if (!opName)
+      throw new ScalerFormatError(`refuses opcode 0x${op.toString(16).padStart(2, '0')} at byte ${at}: not used by a StandardScaler file`);
     switch (opName) {
       case 'PROTO':
         reader.u8();
@@ -379,12 +380,14 @@ function runPickle(reader: ByteReader): unknown {
 function reduce(fn: string, args: unknown[]): unknown {
   if (fn === 'numpy.dtype') {
     const [code] = args;
-    if (typeof code !== 'string' || !/^[fiubO]\d+$/.test(code)) throw new ScalerFormatError(`numpy.dtype(${String(code)}) is not supported`);
+    if (typeof code !== 'string' || !/^[fiubO]\d+$/.test(code))
+      throw new ScalerFormatError(`numpy.dtype(${String(code)}) is not supported`);
     return new Dtype(code);
   }
   if (fn.endsWith('multiarray._reconstruct')) {
     const [cls] = args;
-    if (!(cls instanceof KnownGlobal) || cls.name !== 'numpy.ndarray') throw new ScalerFormatError('_reconstruct of something other than numpy.ndarray');
+    if (!(cls instanceof KnownGlobal) || cls.name !== 'numpy.ndarray')
+      throw new ScalerFormatError('_reconstruct of something other than numpy.ndarray');
     return new ArrayShell();
   }
   if (fn.endsWith('multiarray.scalar')) {
@@ -416,10 +419,17 @@ function build(target: unknown, state: unknown): void {
     const items = state instanceof Tuple ? state.items : [];
     const [, shape, dtype, , data] = items;
     const dims = shape instanceof Tuple ? shape.items : undefined;
-    if (!dims?.every((d) => typeof d === 'number') || !(dtype instanceof Dtype)) throw new ScalerFormatError('ndarray state not understood');
+    if (!dims?.every((d) => typeof d === 'number') || !(dtype instanceof Dtype))
+      throw new ScalerFormatError('ndarray state not understood');
     const count = (dims as number[]).reduce((a, b) => a * b, 1);
     const values =
-      dtype.kind === 'O' ? (Array.isArray(data) ? data : undefined) : data instanceof Uint8Array ? numericArray(dtype, data, count) : undefined;
+      dtype.kind === 'O'
+        ? Array.isArray(data)
+          ? data
+          : undefined
+        : data instanceof Uint8Array
+          ? numericArray(dtype, data, count)
+          : undefined;
     if (!values || values.length !== count) throw new ScalerFormatError('ndarray data does not match its shape');
     target.array = new NdArray(dims as number[], values);
   } else {

@@ -82,7 +82,8 @@ function loadScaler(yml: InferenceConfigReader, columns: string[]): StandardScal
     try {
       state = readStandardScalerPickle(readFileSync(pkl));
     } catch (err) {
-      if (err instanceof ScalerFormatError) throw yml.error('scale', `${pkl} is not a StandardScaler file this server reads: ${err.message}`);
+      if (err instanceof ScalerFormatError)
+        throw yml.error('scale', `${pkl} is not a StandardScaler file this server reads: ${err.message}`);
       throw err;
     }
   } else if (existsSync(json)) {
@@ -170,7 +171,10 @@ export class TimeSeriesModel {
     const inputNames = Object.keys(config.inputShapes).sort();
     const missing = inputNames.filter((name) => !session.inputNames.includes(name));
     if (missing.length) {
-      throw yml.error('input_data', `names inputs ${missing.join(', ')} that the ONNX model does not have (it has ${session.inputNames.join(', ')})`);
+      throw yml.error(
+        'input_data',
+        `names inputs ${missing.join(', ')} that the ONNX model does not have (it has ${session.inputNames.join(', ')})`,
+      );
     }
     return new TimeSeriesModel(config, yml, session, scaler, inputNames);
   }
@@ -197,8 +201,12 @@ export class TimeSeriesModel {
   }
 
   /** One session run on a batch of one; returns the outputs by position as [rows, channels] float32 data. */
-  async run(inputs: Record<string, { data: Float32Array; dims: number[] }>): Promise<Array<{ data: Float32Array; dims: readonly number[] }>> {
-    const feeds = Object.fromEntries(this.inputNames.map((name) => [name, new ort.Tensor('float32', inputs[name]!.data, inputs[name]!.dims)]));
+  async run(
+    inputs: Record<string, { data: Float32Array; dims: number[] }>,
+  ): Promise<Array<{ data: Float32Array; dims: readonly number[] }>> {
+    const feeds = Object.fromEntries(
+      this.inputNames.map((name) => [name, new ort.Tensor('float32', inputs[name]!.data, inputs[name]!.dims)]),
+    );
     const outputs = await this.session.run(feeds);
     return this.session.outputNames.map((name) => {
       const tensor = outputs[name]!;
@@ -209,7 +217,9 @@ export class TimeSeriesModel {
   /** The rows of `table` from `firstRow` on (PaddleX's cut-off to the last `in_chunk_len` rows). */
   lastRows(table: CsvTable, count: number): TableSlice {
     if (table.rows.length < count) {
-      throw invalidInput(`${CSV_FIELD}: the CSV has ${table.rows.length} data rows; the model reads the last ${count}, so it needs at least ${count}`);
+      throw invalidInput(
+        `${CSV_FIELD}: the CSV has ${table.rows.length} data rows; the model reads the last ${count}, so it needs at least ${count}`,
+      );
     }
     const firstRow = table.rows.length - count;
     return { table: { columns: table.columns, rows: table.rows.slice(firstRow) }, firstRow };
@@ -243,7 +253,9 @@ export class TimeSeriesModel {
       const cell = (row[at] ?? '').trim();
       const time = parseDateTime(cell);
       if (time === undefined) {
-        throw invalidInput(`${CSV_FIELD}: column "${timeCol}", line ${line(i)}: "${cell.slice(0, 40)}" is not a date-time (expected e.g. 2024-01-31 or 2024-01-31 12:00:00)`);
+        throw invalidInput(
+          `${CSV_FIELD}: column "${timeCol}", line ${line(i)}: "${cell.slice(0, 40)}" is not a date-time (expected e.g. 2024-01-31 or 2024-01-31 12:00:00)`,
+        );
       }
       return time;
     });

@@ -60,6 +60,14 @@ export class TimeSeriesAnomalyDetector {
       return sum / features.length;
     });
     const labels = Uint8Array.from(scores, (score) => (score >= threshold ? 1 : 0));
-    return { timeCol: model.config.info.time_col, featureNames: features, axis: series.axis, labels, scores, series, tensors: { input, output: output.data } };
+    return {
+      timeCol: model.config.info.time_col,
+      featureNames: features,
+      axis: series.axis,
+      labels,
+      scores,
+      series,
+      tensors: { input, output: output.data },
+    };
   }
 }

@@ -29,28 +29,31 @@ export class TimeSeriesClassifier {
     const model = await TimeSeriesModel.open(sub, rt, keyPath, 'classification', (info, yml) => requiredColumns(info, 'target_cols', yml));
     const { yml } = model;
     const inputs = Object.keys(model.config.inputShapes).sort();
-    if (inputs.join() !== [FEATURES, PAD_MASK].join()) throw yml.error('input_data', `expected ${FEATURES} and ${PAD_MASK}, got ${inputs.join(', ')}`);
+    if (inputs.join() !== [FEATURES, PAD_MASK].join())
+      throw yml.error('input_data', `expected ${FEATURES} and ${PAD_MASK}, got ${inputs.join(', ')}`);
     const length = model.inputLength(FEATURES);
     if (model.inputLength(PAD_MASK) !== length) throw yml.error(`input_data.${PAD_MASK}`, `length differs from ${FEATURES}' ${length}`);
     return new TimeSeriesClassifier(model, requiredColumns(model.config.info, 'target_cols', yml), length);
   }
 
-  /** The first group's rows (when info_params.group_id is set), as PaddleX classifies only that one. */
-  private firstGroup(table: CsvTable): CsvTable {
+  /** The first group's rows (when info_params.group_id is set), as PaddleX classifies only that one; `what` names them in errors. */
+  private firstGroup(table: CsvTable): { group: CsvTable; what: string } {
     const groupId = this.model.config.info.group_id;
-    if (!groupId) return table;
+    if (!groupId) return { group: table, what: 'the CSV' };
     const at = columnIndex(table, groupId, CSV_FIELD, 'group_id');
     const first = table.rows[0]?.[at];
-    return { columns: table.columns, rows: table.rows.filter((row) => row[at] === first) };
+    return {
+      group: { columns: table.columns, rows: table.rows.filter((row) => row[at] === first) },
+      what: `its first group (${groupId} = ${first})`,
+    };
   }
 
   /** Normalise → features [1, L, C] and an all-ones pad_mask [1, L] → softmax → argmax. */
   async predict(table: CsvTable): Promise<SeriesClassification> {
     const { model, targets, length } = this;
-    const group = this.firstGroup(table);
+    const { group, what } = this.firstGroup(table);
     if (group.rows.length !== length) {
-      const which = model.config.info.group_id ? `its first group (${model.config.info.group_id} = ${group.rows[0]?.[columnIndex(table, model.config.info.group_id, CSV_FIELD, 'group_id')] ?? 'none'}) has` : 'the CSV has';
-      throw invalidInput(`${CSV_FIELD}: the model classifies series of exactly ${length} rows; ${which} ${group.rows.length}`);
+      throw invalidInput(`${CSV_FIELD}: the model classifies series of exactly ${length} rows; ${what} has ${group.rows.length}`);
     }
     const series = model.readSeries({ table: group, firstRow: 0 }, targets, 'target_cols');
     const features = toTimeMajor(model.normalize(series.columns));
@@ -59,7 +62,8 @@ export class TimeSeriesClassifier {
       [FEATURES]: { data: features, dims: [1, length, targets.length] },
       [PAD_MASK]: { data: padMask, dims: [1, length] },
     });
-    if (!output || output.dims.length !== 2 || output.dims[0] !== 1) throw new Error(`classification model output [${output?.dims.join(', ')}] is not [1, classes]`);
+    if (output?.dims.length !== 2 || output.dims[0] !== 1)
+      throw new Error(`classification model output [${output?.dims.join(', ')}] is not [1, classes]`);
     const logits = output.data;
     const max = Math.max(...logits);
     const exps = Array.from(logits, (x) => Math.exp(x - max));

@@ -26,7 +26,9 @@ export interface Forecast {
 function inferredStepMs(ms: number[]): number {
   const step = ms[1]! - ms[0]!;
   if (ms.length < 2 || step <= 0 || ms.some((t, i) => i > 0 && t - ms[i - 1]! !== step)) {
-    throw invalidInput(`${CSV_FIELD}: the times are not evenly spaced, so the frequency of the series cannot be inferred (PaddleX needs pd.infer_freq to find one)`);
+    throw invalidInput(
+      `${CSV_FIELD}: the times are not evenly spaced, so the frequency of the series cannot be inferred (PaddleX needs pd.infer_freq to find one)`,
+    );
   }
   return step;
 }
@@ -46,10 +48,16 @@ export class TimeSeriesForecaster {
     const targets = requiredColumns(info, 'target_cols', yml);
     const others = Object.keys(inputShapes).filter((name) => name !== INPUT);
     if (!(INPUT in inputShapes) || others.length) {
-      throw yml.error('input_data', `expected only ${INPUT} (covariates and time features are not supported), got ${Object.keys(inputShapes).join(', ')}`);
+      throw yml.error(
+        'input_data',
+        `expected only ${INPUT} (covariates and time features are not supported), got ${Object.keys(inputShapes).join(', ')}`,
+      );
     }
     if (typeof info.freq === 'string' ? fixedFrequencyMs(info.freq) === undefined : info.freq == null) {
-      throw yml.error('info_params.freq', `${JSON.stringify(info.freq)}: expected a fixed-length pandas frequency ([n]D, h, min, s, ms) or an integer step`);
+      throw yml.error(
+        'info_params.freq',
+        `${JSON.stringify(info.freq)}: expected a fixed-length pandas frequency ([n]D, h, min, s, ms) or an integer step`,
+      );
     }
     if (model.sizeOf('skip_chunk_len') !== 0) throw yml.error('size.skip_chunk_len', 'only 0 is supported');
     const inLength = model.sizeOf('in_chunk_len');
@@ -70,7 +78,9 @@ export class TimeSeriesForecaster {
     let axis: TimeAxis;
     if (history.axis.kind === 'datetime') {
       if (typeof freq !== 'string') {
-        throw invalidInput(`${CSV_FIELD}: column "${timeCol}" holds date-times, but the model's info_params.freq is the integer step ${freq}`);
+        throw invalidInput(
+          `${CSV_FIELD}: column "${timeCol}" holds date-times, but the model's info_params.freq is the integer step ${freq}`,
+        );
       }
       const last = history.axis.ms.at(-1)! + inferredStepMs(history.axis.ms);
       const step = fixedFrequencyMs(freq)!;

@@ -70,6 +70,8 @@ export function renderChart(spec: ChartSpec): RenderedChart {
         pointRadius: s.markersOnly ? MARKER_RADIUS : 0,
         pointHoverRadius: 0,
         spanGaps: false,
+        // Chart.js draws the lowest `order` last: markers go on top of the lines
+        order: s.markersOnly ? 0 : 1,
       })),
     },
     options: {
@@ -77,6 +79,7 @@ export function renderChart(spec: ChartSpec): RenderedChart {
       animation: false,
       devicePixelRatio: 1,
       events: [],
+      layout: { padding: { right: 16 } },
       plugins: {
         title: { display: true, text: spec.title, font: { size: 16 } },
         legend: { display: true, labels: { boxHeight: 2 } },

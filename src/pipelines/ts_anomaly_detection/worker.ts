@@ -14,7 +14,9 @@ const worker = defineWorker(async (config, rt) => {
     async predict({ csv, visualize }: TimeSeriesTask): Promise<{ csv: string; image?: Uint8Array }> {
       const detection = await detector.predict(parseCsv(csv, CSV_FIELD));
       // PaddleX's GetAnomaly frame has the one column "label"
-      const result = { csv: base64FrameCsv(detection.timeCol, detection.axis, [{ name: 'label', cells: Array.from(detection.labels, String) }]) };
+      const result = {
+        csv: base64FrameCsv(detection.timeCol, detection.axis, [{ name: 'label', cells: Array.from(detection.labels, String) }]),
+      };
       return visualize ? { ...result, image: await drawAnomalies(detection) } : result;
     },
   };

@@ -9,7 +9,9 @@ export function classifiedSeriesChart(classification: SeriesClassification): Cha
     xTitle: 'Time',
     yTitle: 'Value',
     xLabels: timeLabels(classification.series.axis),
-    series: [{ label: `Predicted classid: ${classification.classId}`, values: Array.from(classification.series.columns[0]!), colour: 'blue' }],
+    series: [
+      { label: `Predicted classid: ${classification.classId}`, values: Array.from(classification.series.columns[0]!), colour: 'blue' },
+    ],
   };
 }
 
