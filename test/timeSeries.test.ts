@@ -14,6 +14,7 @@ import { ConfigError } from '../src/errors.js';
 import { decodeImage } from '../src/io/codec.js';
 import { formatFloat32, parseCsv } from '../src/io/csv.js';
 import { readStandardScalerPickle, ScalerFormatError } from '../src/io/scalerPickle.js';
+import { fixedFrequencyMs, formatDateTimes, parseDateTime } from '../src/io/timeIndex.js';
 import { TimeSeriesAnomalyDetector } from '../src/models/tsAnomalyDetection.js';
 import { TimeSeriesClassifier } from '../src/models/tsClassification.js';
 import { TimeSeriesForecaster } from '../src/models/tsForecasting.js';
@@ -36,6 +37,28 @@ const text = (file: string) => readFile(file, 'utf8');
 const base64 = async (file: string) => (await readFile(file)).toString('base64');
 const fromBase64 = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 const json = async (file: string) => JSON.parse(await text(file));
+const readCsv = async (file: string) => parseCsv(await readFile(file), 'csv');
+
+const loadForecaster = async (dir: string) =>
+  TimeSeriesForecaster.load(await fixtureSubModule('ts_forecast', dir), cpuRuntime(), 'SubModules.TSForecast');
+let forecaster: Promise<TimeSeriesForecaster> | undefined;
+let detector: Promise<TimeSeriesAnomalyDetector> | undefined;
+let classifier: Promise<TimeSeriesClassifier> | undefined;
+/** The fixture models, loaded once, on a CSV file */
+const forecastOf = async (file = path.join(FORECAST_DIR, 'test.csv')) =>
+  (await (forecaster ??= loadForecaster(FORECAST_DIR))).predict(await readCsv(file));
+const anomaliesOf = async (file = path.join(ANOMALY_DIR, 'test.csv')) => {
+  detector ??= fixtureSubModule('ts_anomaly_detection', ANOMALY_DIR).then((sub) =>
+    TimeSeriesAnomalyDetector.load(sub, cpuRuntime(), 'SubModules.TSAnomalyDetection'),
+  );
+  return (await detector).predict(await readCsv(file));
+};
+const classify = async (file: string) => {
+  classifier ??= fixtureSubModule('ts_classification', CLASSIFIER_DIR).then((sub) =>
+    TimeSeriesClassifier.load(sub, cpuRuntime(), 'SubModules.TSClassification'),
+  );
+  return (await classifier).predict(await readCsv(file));
+};
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
@@ -208,12 +231,7 @@ describe('time-series pipelines over HTTP on the real fixtures', () => {
     const img = await decodeImage(new Uint8Array(jpeg), 'image');
     assert.deepEqual([img.width, img.height], [CHART_WIDTH, CHART_HEIGHT]);
     // the same chart, drawn in-process, gives where each forecast point lies
-    const forecaster = await TimeSeriesForecaster.load(
-      await fixtureSubModule('ts_forecast', FORECAST_DIR),
-      cpuRuntime(),
-      'SubModules.TSForecast',
-    );
-    const forecast = await forecaster.predict(parseCsv(await readFile(path.join(FORECAST_DIR, 'test.csv')), 'csv'));
+    const forecast = await forecastOf();
     const chart = renderChart(forecastChart(forecast));
     const redNear = (x: number, y: number) =>
       neighbourhood(x, y, 2).some(([px, py]) => {
@@ -254,24 +272,14 @@ const RED: [number, number, number] = [255, 0, 0];
 describe('models on the real fixtures: tensors equal expected_tensors.json', () => {
   test('DLinear: past_target [1,96,1] and the forecast output within 1e-5', async () => {
     const expected = await json(path.join(FORECAST_DIR, 'expected_tensors.json'));
-    const model = await TimeSeriesForecaster.load(
-      await fixtureSubModule('ts_forecast', FORECAST_DIR),
-      cpuRuntime(),
-      'SubModules.TSForecast',
-    );
-    const forecast = await model.predict(parseCsv(await readFile(path.join(FORECAST_DIR, 'test.csv')), 'csv'));
+    const forecast = await forecastOf();
     assertClose(forecast.tensors.input, expected.input, 1e-5, 'past_target');
     assertClose(forecast.tensors.output, expected.output, 1e-5, 'output');
   });
 
   test('DLinear_ad: observed_cov_numeric [1,96,4], reconstruction and per-step anomaly scores within 1e-5', async () => {
     const expected = await json(path.join(ANOMALY_DIR, 'expected_tensors.json'));
-    const model = await TimeSeriesAnomalyDetector.load(
-      await fixtureSubModule('ts_anomaly_detection', ANOMALY_DIR),
-      cpuRuntime(),
-      'SubModules.TSAnomalyDetection',
-    );
-    const detection = await model.predict(parseCsv(await readFile(path.join(ANOMALY_DIR, 'test.csv')), 'csv'));
+    const detection = await anomaliesOf();
     assertClose(detection.tensors.input, expected.input, 1e-5, 'observed_cov_numeric');
     assertClose(detection.tensors.output, expected.output0, 1e-5, 'reconstruction');
     assertClose(detection.scores, expected.anomaly_score, 1e-5, 'anomaly_score');
@@ -281,13 +289,8 @@ describe('models on the real fixtures: tensors equal expected_tensors.json', () 
 
   test('TimesNet_cls: features [1,12,1], pad_mask of ones and logits of all 8 cases within 1e-5', async () => {
     const expected = await json(path.join(CLASSIFIER_DIR, 'expected_tensors.json'));
-    const model = await TimeSeriesClassifier.load(
-      await fixtureSubModule('ts_classification', CLASSIFIER_DIR),
-      cpuRuntime(),
-      'SubModules.TSClassification',
-    );
     for (const c of expected.cases) {
-      const result = await model.predict(parseCsv(await readFile(path.join(CLASSIFIER_DIR, c.csv)), 'csv'));
+      const result = await classify(path.join(CLASSIFIER_DIR, c.csv));
       assertClose(result.tensors.features, c.features, 1e-5, `${c.csv} features`);
       assert.deepEqual([...result.tensors.padMask], new Array(12).fill(1));
       assertClose(result.tensors.logits, c.logits, 1e-5, `${c.csv} logits`);
@@ -371,7 +374,7 @@ describe('restricted scaler.pkl reader', () => {
   test('a model dir whose scaler.pkl runs code is refused at load, naming the file', async () => {
     const dir = await modelDirCopy('evil-pkl');
     await assert.rejects(
-      async () => TimeSeriesForecaster.load(await fixtureSubModule('ts_forecast', dir), cpuRuntime(), 'SubModules.TSForecast'),
+      () => loadForecaster(dir),
       (err: Error) =>
         err instanceof ConfigError && err.message.includes(path.join(dir, 'scaler.pkl')) && /refuses os\.system/.test(err.message),
     );
@@ -379,8 +382,7 @@ describe('restricted scaler.pkl reader', () => {
 
   test('scaler.json alone (no scaler.pkl) gives the same forecast', async () => {
     const dir = await modelDirCopy('json-only');
-    const model = await TimeSeriesForecaster.load(await fixtureSubModule('ts_forecast', dir), cpuRuntime(), 'SubModules.TSForecast');
-    const forecast = await model.predict(parseCsv(await readFile(path.join(FORECAST_DIR, 'test.csv')), 'csv'));
+    const forecast = await (await loadForecaster(dir)).predict(await readCsv(path.join(FORECAST_DIR, 'test.csv')));
     const expected = (await text(path.join(FORECAST_DIR, 'expected_output.csv'))).trim().split('\n').slice(1);
     assert.deepEqual(
       Array.from(forecast.values[0]!, formatFloat32),
@@ -391,12 +393,7 @@ describe('restricted scaler.pkl reader', () => {
 
 describe('plots: lines and markers are drawn where the data says', () => {
   test('forecast: dashed blue history and red forecast through their values, nothing red over the history', async () => {
-    const model = await TimeSeriesForecaster.load(
-      await fixtureSubModule('ts_forecast', FORECAST_DIR),
-      cpuRuntime(),
-      'SubModules.TSForecast',
-    );
-    const forecast = await model.predict(parseCsv(await readFile(path.join(FORECAST_DIR, 'test.csv')), 'csv'));
+    const forecast = await forecastOf();
     const chart = renderChart(forecastChart(forecast));
     const history = forecast.history.columns[0]!;
     for (const i of [0, 20, 47, 70, 95]) {
@@ -411,12 +408,7 @@ describe('plots: lines and markers are drawn where the data says', () => {
   });
 
   test('anomaly detection: a red marker on every flagged step and on no other', async () => {
-    const model = await TimeSeriesAnomalyDetector.load(
-      await fixtureSubModule('ts_anomaly_detection', ANOMALY_DIR),
-      cpuRuntime(),
-      'SubModules.TSAnomalyDetection',
-    );
-    const detection = await model.predict(parseCsv(await readFile(path.join(ANOMALY_DIR, 'test.csv')), 'csv'));
+    const detection = await anomaliesOf();
     const chart = renderChart(anomalyChart(detection));
     const dax = detection.series.columns[0]!;
     detection.labels.forEach((label, t) => {
@@ -426,12 +418,7 @@ describe('plots: lines and markers are drawn where the data says', () => {
   });
 
   test('classification: the blue series passes through each of the 12 weights', async () => {
-    const model = await TimeSeriesClassifier.load(
-      await fixtureSubModule('ts_classification', CLASSIFIER_DIR),
-      cpuRuntime(),
-      'SubModules.TSClassification',
-    );
-    const result = await model.predict(parseCsv(await readFile(path.join(CLASSIFIER_DIR, 'test_chick21.csv')), 'csv'));
+    const result = await classify(path.join(CLASSIFIER_DIR, 'test_chick21.csv'));
     const spec = classifiedSeriesChart(result);
     assert.equal(spec.series[0]!.label, 'Predicted classid: 3');
     const chart = renderChart(spec);
@@ -454,5 +441,53 @@ describe('built-in YAMLs without models', () => {
       assert.match(run.stderr, new RegExp(`Model "${model}" \\(SubModules\\.${role}, module ${pipeline}\\) was not found`));
       assert.ok(run.stderr.includes(path.join(home, 'models', model)));
     }
+  });
+});
+
+describe('CSV and time formats as pandas writes them', () => {
+  test('float32 cells are numpy’s shortest float32 text (positional for 1e-4 <= |x| < 1e6, else scientific)', () => {
+    const cases: Array<[number, string]> = [
+      [370.93088, '370.93088'],
+      [100, '100.0'],
+      [-2.5, '-2.5'],
+      [0.1, '0.1'],
+      [999999.9, '999999.9'],
+      [1234567.8, '1.2345678e+06'],
+      [123456789, '1.2345679e+08'],
+      [1e-5, '1e-05'],
+      [1.5e-5, '1.5e-05'],
+      [0.00012345, '0.00012345'],
+      [Number.NaN, ''],
+    ];
+    for (const [value, expected] of cases) assert.equal(formatFloat32(value), expected, String(value));
+  });
+
+  test('date-times: dates only when all are midnight, else with the time; impossible dates are refused', () => {
+    const [a, b] = [parseDateTime('2000-02-29')!, parseDateTime('2000/03/01 06:30')!];
+    assert.deepEqual(formatDateTimes([a]), ['2000-02-29']);
+    assert.deepEqual(formatDateTimes([a, b]), ['2000-02-29 00:00:00', '2000-03-01 06:30:00']);
+    assert.equal(parseDateTime('2001-02-29'), undefined);
+    assert.equal(parseDateTime('12/31/2000'), undefined);
+    assert.equal(fixedFrequencyMs('7D'), 7 * 86_400_000);
+    assert.equal(fixedFrequencyMs('15min'), 15 * 60_000);
+    assert.equal(fixedFrequencyMs('MS'), undefined, 'calendar frequencies are not fixed-length');
+  });
+
+  test('a forecast model with an integer time column continues the index from the last step', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-ts-int-'));
+    for (const file of ['inference.onnx', 'scaler.pkl']) await copyFile(path.join(FORECAST_DIR, file), path.join(dir, file));
+    const yml = (await text(path.join(FORECAST_DIR, 'inference.yml')))
+      .replace('freq: 7D', 'freq: 1')
+      .replace('time_col: date', 'time_col: week');
+    await writeFile(path.join(dir, 'inference.yml'), yml);
+    const lines = (await text(path.join(FORECAST_DIR, 'test.csv'))).trimEnd().split('\n');
+    const csv = ['week,co2', ...lines.slice(1).map((line, i) => `${1000 + i},${line.split(',')[1]}`)].join('\n');
+    const forecast = await (await loadForecaster(dir)).predict(parseCsv(Buffer.from(csv), 'csv'));
+    assert.deepEqual(forecast.axis, { kind: 'integer', values: Array.from({ length: 96 }, (_, i) => 1120 + i) });
+    const expected = (await text(path.join(FORECAST_DIR, 'expected_output.csv'))).trim().split('\n').slice(1);
+    assert.deepEqual(
+      Array.from(forecast.values[0]!, formatFloat32),
+      expected.map((line) => line.split(',')[1]),
+    );
   });
 });

@@ -192,6 +192,20 @@ export class TimeSeriesModel {
     return length;
   }
 
+  /** Forecast and anomaly models read one window: `input` must be their only input, as long as size.in_chunk_len (returned). */
+  windowLength(input: string): number {
+    const inputs = Object.keys(this.config.inputShapes);
+    if (inputs.length !== 1 || inputs[0] !== input) {
+      throw this.yml.error(
+        'input_data',
+        `expected only ${input} (covariates and time features are not supported), got ${inputs.join(', ')}`,
+      );
+    }
+    const length = this.sizeOf('in_chunk_len');
+    if (this.inputLength(input) !== length) throw this.yml.error(`input_data.${input}`, `length differs from size.in_chunk_len ${length}`);
+    return length;
+  }
+
   normalize(columns: Float64Array[]): Float64Array[] {
     return this.scaler ? this.scaler.transform(columns) : columns;
   }

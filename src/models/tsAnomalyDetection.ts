@@ -33,10 +33,7 @@ export class TimeSeriesAnomalyDetector {
     const model = await TimeSeriesModel.open(sub, rt, keyPath, 'anomaly', (info, yml) => requiredColumns(info, 'feature_cols', yml));
     const { yml } = model;
     const features = requiredColumns(model.config.info, 'feature_cols', yml);
-    const inputs = Object.keys(model.config.inputShapes);
-    if (inputs.length !== 1 || inputs[0] !== INPUT) throw yml.error('input_data', `expected only ${INPUT}, got ${inputs.join(', ')}`);
-    const length = model.sizeOf('in_chunk_len');
-    if (model.inputLength(INPUT) !== length) throw yml.error(`input_data.${INPUT}`, `length differs from size.in_chunk_len ${length}`);
+    const length = model.windowLength(INPUT);
     const threshold = yml.parse(z.number(), model.config.raw.model_threshold, 'model_threshold');
     return new TimeSeriesAnomalyDetector(model, features, length, threshold);
   }

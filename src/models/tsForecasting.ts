@@ -43,16 +43,10 @@ export class TimeSeriesForecaster {
 
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<TimeSeriesForecaster> {
     const model = await TimeSeriesModel.open(sub, rt, keyPath, 'forecasting', (info, yml) => requiredColumns(info, 'target_cols', yml));
-    const { info, inputShapes } = model.config;
+    const { info } = model.config;
     const { yml } = model;
     const targets = requiredColumns(info, 'target_cols', yml);
-    const others = Object.keys(inputShapes).filter((name) => name !== INPUT);
-    if (!(INPUT in inputShapes) || others.length) {
-      throw yml.error(
-        'input_data',
-        `expected only ${INPUT} (covariates and time features are not supported), got ${Object.keys(inputShapes).join(', ')}`,
-      );
-    }
+    const inLength = model.windowLength(INPUT);
     if (typeof info.freq === 'string' ? fixedFrequencyMs(info.freq) === undefined : info.freq == null) {
       throw yml.error(
         'info_params.freq',
@@ -60,8 +54,6 @@ export class TimeSeriesForecaster {
       );
     }
     if (model.sizeOf('skip_chunk_len') !== 0) throw yml.error('size.skip_chunk_len', 'only 0 is supported');
-    const inLength = model.sizeOf('in_chunk_len');
-    if (model.inputLength(INPUT) !== inLength) throw yml.error(`input_data.${INPUT}`, `length differs from size.in_chunk_len ${inLength}`);
     return new TimeSeriesForecaster(model, targets, inLength, model.sizeOf('out_chunk_len'));
   }
 

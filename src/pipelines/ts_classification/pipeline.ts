@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { defineEndpoint, definePipeline, type OpsOf } from '../define.js';
-import { base64Image, noServingExtra } from '../shared/schemas.js';
-import { predictCsv, timeSeriesRequest } from '../shared/timeSeries.js';
+import type { OpsOf } from '../define.js';
+import { base64Image } from '../shared/schemas.js';
+import { timeSeriesPipeline } from '../shared/timeSeries.js';
 import type worker from './worker.js';
-
-type Ops = OpsOf<typeof worker>;
 
 const result = z.object({
   /** the class id, as a string */
@@ -14,19 +12,10 @@ const result = z.object({
 });
 
 /** PaddleX `ts_classification`: POST /time-series-classification {csv} → label (class id) and score (+ plot). */
-export const tsClassificationPipeline = definePipeline<Ops, Record<string, unknown>>({
+export const tsClassificationPipeline = timeSeriesPipeline<OpsOf<typeof worker>>({
   pipelineName: 'ts_classification',
+  path: '/time-series-classification',
+  summary: 'Classify a CSV time series (the first group when the model has a group_id column)',
   worker: new URL('./worker.js', import.meta.url).href,
-  servingExtra: noServingExtra,
-  endpoints: [
-    defineEndpoint<Ops>()({
-      path: '/time-series-classification',
-      operationId: 'infer',
-      summary: 'Classify a CSV time series (the first group when the model has a group_id column)',
-      request: timeSeriesRequest,
-      result,
-      input: { kind: 'csv', field: 'csv' },
-      handle: (req, ctx) => predictCsv(req, ctx),
-    }),
-  ],
+  result,
 });
