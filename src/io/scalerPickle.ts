@@ -193,7 +193,7 @@ function numericArray(dtype: Dtype, raw: Uint8Array, count: number): number[] {
   return Array.from({ length: count }, (_, i) => reader(i * size));
 }
 
-/** One pickle program, from `reader.pos` to its STOP; `nested` is a joblib object-array pickle. */
+/** One pickle program, from `reader.pos` to its STOP (the file's, or a joblib object array's nested one), with its own memo. */
 function runPickle(reader: ByteReader): unknown {
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();

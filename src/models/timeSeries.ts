@@ -129,7 +129,7 @@ export interface Series {
   columns: Float64Array[];
 }
 
-/** Rows `from..to` of a table (a view for the cut-off steps; errors keep the original line numbers). */
+/** The last rows of a table (the cut-off) and where they start in the client's CSV, so errors name its lines. */
 export interface TableSlice {
   table: CsvTable;
   /** index of the slice's first row in the client's CSV */
