@@ -52,7 +52,10 @@ export interface PipelineSpec {
     | 'semantic_segmentation'
     | 'anomaly_detection'
     | 'multilabel_classification'
-    | 'instance_segmentation';
+    | 'instance_segmentation'
+    | 'ts_forecast'
+    | 'ts_anomaly'
+    | 'ts_classification';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { ort } from '../src/runtime/session.js';
 import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../test/helpers/cvFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../test/helpers/fixtures.js';
-import { OPENCV_DATA, SKIMAGE_DATA } from '../test/helpers/paths.js';
+import { OPENCV_DATA, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
 import {
   configName,
   CORES,
@@ -32,6 +32,30 @@ const QUICK = process.env.BENCH_QUICK === '1';
 
 async function photo(dir: string, file: string): Promise<BenchImage> {
   return { name: file, bytes: new Uint8Array(await readFile(path.join(dir, file))) };
+}
+
+const TS_MODELS = path.join(SHARED_MODELS, 'ts');
+
+/** A time-series pipeline on its fixture model and test CSVs (the CSVs take the place of images). */
+async function timeSeriesSpec(
+  key: PipelineSpec['key'],
+  pipeline: 'ts_forecast' | 'ts_anomaly_detection' | 'ts_classification',
+  model: string,
+  endpoint: string,
+  csvs: string[],
+  description: string,
+): Promise<PipelineSpec> {
+  return {
+    key,
+    description,
+    pipeline: await fixturePipelineYaml(pipeline, path.join(TS_MODELS, model)),
+    endpoint,
+    images: await Promise.all(csvs.map((file) => photo(path.join(TS_MODELS, model), file))),
+    request: (csv) => ({ csv, visualize: false }),
+    rounds: QUICK ? 5 : 20,
+    sliceMs: QUICK ? 1000 : 2500,
+    slices: QUICK ? 1 : 2,
+  };
 }
 
 async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
@@ -108,6 +132,30 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       request: imageRequest,
       ...fast,
     },
+    await timeSeriesSpec(
+      'ts_forecast',
+      'ts_forecast',
+      'DLinear',
+      '/time-series-forecasting',
+      ['test.csv'],
+      'DLinear fixture (CO2), 96 -> 96 steps, CSV of 120 rows',
+    ),
+    await timeSeriesSpec(
+      'ts_anomaly',
+      'ts_anomaly_detection',
+      'DLinear_ad',
+      '/time-series-anomaly-detection',
+      ['test.csv'],
+      'DLinear_ad fixture (stock returns), 96 steps x 4 columns',
+    ),
+    await timeSeriesSpec(
+      'ts_classification',
+      'ts_classification',
+      'TimesNet_cls',
+      '/time-series-classification',
+      ['test_chick1.csv', 'test_chick21.csv'],
+      'TimesNet_cls fixture (chick weights), 12 steps',
+    ),
   ];
 }
 
@@ -121,6 +169,10 @@ async function main(): Promise<void> {
     const keys = (await pipelineSpecs(pages)).map((s) => s.key).join(', ');
     throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}`);
   }
+  if (!specs.length)
+    throw new Error(
+      `BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${(await pipelineSpecs(pages)).map((s) => s.key).join(', ')}`,
+    );
 
   const all: PipelineFigures[] = [];
   for (const spec of specs) {

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { builtinConfigText, builtinPipelineNames } from '../config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../errors.js';
 import { isUrl } from '../io/input.js';
+import type { InputKind } from '../pipelines/define.js';
 import { imageFields } from '../pipelines/shared/schemas.js';
 import { cudaInstalled } from '../runtime/device.js';
 import { convertPaddleDir, ONNX_OPSET, paddleModelFiles } from '../runtime/paddle/convert.js';
@@ -238,14 +239,19 @@ async function serveHps(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-const INPUT_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif', '.pdf']);
+const INPUT_EXTENSIONS: Record<InputKind, Set<string>> = {
+  image: new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif']),
+  document: new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif', '.pdf']),
+  csv: new Set(['.csv']),
+};
 
-async function listInputs(input: string): Promise<string[]> {
+/** The input itself, or the files of a directory that the endpoint's input kind takes (CSV files sent as Base64 too). */
+async function listInputs(input: string, kind: InputKind): Promise<string[]> {
   if (isUrl(input)) return [input];
   const info = await stat(input).catch(() => undefined);
   if (!info) throw new ConfigError(`--input ${input}: no such file or directory`);
   if (!info.isDirectory()) return [input];
-  const names = (await readdir(input)).filter((n) => INPUT_EXTENSIONS.has(path.extname(n).toLowerCase())).sort();
+  const names = (await readdir(input)).filter((n) => INPUT_EXTENSIONS[kind].has(path.extname(n).toLowerCase())).sort();
   return names.map((n) => path.join(input, n));
 }
 
@@ -284,7 +290,7 @@ async function predictLocally(input: string): Promise<void> {
     const fields = imageFields(served.endpoint.result);
     const saveDir = args.save_path;
     if (saveDir) await mkdir(saveDir, { recursive: true });
-    for (const item of await listInputs(input)) {
+    for (const item of await listInputs(input, served.endpoint.input.kind)) {
       const fileField = served.endpoint.input.field;
       const body: Record<string, unknown> = {
         [fileField]: isUrl(item) ? item : (await readFile(item)).toString('base64'),

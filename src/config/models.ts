@@ -30,6 +30,17 @@ export function pipeserveHome(): string {
   return process.env.PIPESERVE_HOME || path.join(os.homedir(), '.pipeserve');
 }
 
+/**
+ * PaddleTS writes `input_data` shapes as Python tuples (`!!python/tuple`, read by PaddleX with
+ * `yaml.FullLoader`); here they are plain sequences, so the tag neither fails nor warns.
+ */
+const PYTHON_TUPLE_TAG = { tag: 'tag:yaml.org,2002:python/tuple', collection: 'seq' as const };
+
+/** An inference.yml's text, as PaddleX reads it (FullLoader: Python tuples are plain sequences). */
+export function parseInferenceYaml(text: string): InferenceConfig | null {
+  return YAML.parse(text, { customTags: [PYTHON_TUPLE_TAG] });
+}
+
 function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined {
   const ymlPath = path.join(dir, 'inference.yml');
   if (!existsSync(ymlPath)) {
@@ -52,7 +63,7 @@ function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined
   } else if (!existsSync(onnxPath)) return undefined;
   let inferenceConfig: InferenceConfig;
   try {
-    inferenceConfig = YAML.parse(readFileSync(ymlPath, 'utf8')) ?? {};
+    inferenceConfig = parseInferenceYaml(readFileSync(ymlPath, 'utf8')) ?? {};
   } catch (err) {
     throw new ConfigError(`${ymlPath}: not valid YAML: ${(err as Error).message}`);
   }

@@ -21,6 +21,9 @@ import { SemanticSegmenter } from './semanticSegmentation.js';
 import { TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
 import { TextRecognizer } from './textRecognition.js';
+import { TimeSeriesAnomalyDetector } from './tsAnomalyDetection.js';
+import { TimeSeriesClassifier } from './tsClassification.js';
+import { TimeSeriesForecaster } from './tsForecasting.js';
 
 /** A model family: loads one sub-module (checking its inference.yml) into a model object. */
 interface ModelFamily<M> {
@@ -39,6 +42,9 @@ const FAMILIES = {
   anomaly_detection: AnomalyDetector,
   image_multilabel_classification: MultiLabelClassifier,
   instance_segmentation: InstanceSegmenter,
+  ts_forecast: TimeSeriesForecaster,
+  ts_anomaly_detection: TimeSeriesAnomalyDetector,
+  ts_classification: TimeSeriesClassifier,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -50,6 +56,9 @@ export type ModelOf<F extends FamilyName> = Awaited<ReturnType<(typeof FAMILIES)
  * here are listed too, so a model of the wrong kind gets a precise error.
  */
 const NAME_RULES: Array<[RegExp, string]> = [
+  [/^(AutoEncoder|DLinear|Nonstationary|PatchTST|TimesNet)_ad$/, 'ts_anomaly_detection'],
+  [/^TimesNet_cls$/, 'ts_classification'],
+  [/^(DLinear|NLinear|Nonstationary|PatchTST|RLinear|TiDE|TimesNet)$/, 'ts_forecast'],
   [/^PP-OCRv\d+_\w+_seal_det$/, 'seal_text_detection'],
   [/^PP-OCRv\d+_\w+_det$/, 'text_detection'],
   [/^(LaTeX_OCR_rec|UniMERNet|PP-FormulaNet)/, 'formula_recognition'],

@@ -40,8 +40,8 @@ export interface EndpointContext<Ops extends WorkerOps = WorkerOps, Extra = Reco
   loadInput(value: string, field: string): Promise<Uint8Array>;
 }
 
-/** What the endpoint's main request field carries: an image, or a document (image or PDF, with `fileType`). */
-export type InputKind = 'image' | 'document';
+/** What the endpoint's main request field carries: an image, a document (image or PDF, with `fileType`), or a CSV. */
+export type InputKind = 'image' | 'document' | 'csv';
 
 export interface EndpointSpec<Req = any, Res = any, Ops extends WorkerOps = any, Extra = any> {
   /** e.g. '/object-detection' (also the Triton model name without the slash) */

@@ -12,6 +12,9 @@ import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
 import { semanticSegmentationPipeline } from './semantic_segmentation/pipeline.js';
 import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.js';
+import { tsAnomalyDetectionPipeline } from './ts_anomaly_detection/pipeline.js';
+import { tsClassificationPipeline } from './ts_classification/pipeline.js';
+import { tsForecastPipeline } from './ts_forecast/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -22,6 +25,9 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   anomalyDetectionPipeline,
   imageMultilabelClassificationPipeline,
   instanceSegmentationPipeline,
+  tsForecastPipeline,
+  tsAnomalyDetectionPipeline,
+  tsClassificationPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

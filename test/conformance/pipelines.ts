@@ -25,6 +25,10 @@ const ORANGE = path.join(OPENCV_DATA, 'orange.jpg');
 const FRUITS = path.join(OPENCV_DATA, 'fruits.jpg');
 const ASTRONAUT = path.join(SKIMAGE_DATA, 'astronaut.png');
 const STREET_SIGN = path.join(SHARED_MODELS, '..', 'golden', 'ocr', 'images', 'street_sign.png');
+const TS_MODELS = path.join(SHARED_MODELS, 'ts');
+const CO2_CSV = path.join(TS_MODELS, 'DLinear', 'test.csv');
+const STOCKS_CSV = path.join(TS_MODELS, 'DLinear_ad', 'test.csv');
+const CHICK_CSV = path.join(TS_MODELS, 'TimesNet_cls', 'test_chick1.csv');
 
 export const CONFORMANCE: ConformanceCase[] = [
   {
@@ -74,5 +78,23 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => fixturePipelineYaml('instance_segmentation', await maskRtDetrFixtureDir()),
     requests: async () => ({ '/instance-segmentation': { image: await base64(MESSI) } }),
     inputFile: MESSI,
+  },
+  {
+    pipeline: 'ts_forecast',
+    yaml: () => fixturePipelineYaml('ts_forecast', path.join(TS_MODELS, 'DLinear')),
+    requests: async () => ({ '/time-series-forecasting': { csv: await base64(CO2_CSV) } }),
+    inputFile: CO2_CSV,
+  },
+  {
+    pipeline: 'ts_anomaly_detection',
+    yaml: () => fixturePipelineYaml('ts_anomaly_detection', path.join(TS_MODELS, 'DLinear_ad')),
+    requests: async () => ({ '/time-series-anomaly-detection': { csv: await base64(STOCKS_CSV) } }),
+    inputFile: STOCKS_CSV,
+  },
+  {
+    pipeline: 'ts_classification',
+    yaml: () => fixturePipelineYaml('ts_classification', path.join(TS_MODELS, 'TimesNet_cls')),
+    requests: async () => ({ '/time-series-classification': { csv: await base64(CHICK_CSV) } }),
+    inputFile: CHICK_CSV,
   },
 ];

@@ -3,7 +3,7 @@ import { copyFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { resolveModel, resolvePipelineModels, type ResolvedSubModule } from '../../src/config/models.js';
+import { parseInferenceYaml, resolveModel, resolvePipelineModels, type ResolvedSubModule } from '../../src/config/models.js';
 import { parsePipelineConfig, type PipelineConfig, type SubModuleConfig } from '../../src/config/pipelineConfig.js';
 import { decodeImage } from '../../src/io/codec.js';
 import type { RgbImage } from '../../src/io/image.js';
@@ -57,11 +57,14 @@ export type FixturePipeline =
   | 'semantic_segmentation'
   | 'anomaly_detection'
   | 'image_multilabel_classification'
-  | 'instance_segmentation';
+  | 'instance_segmentation'
+  | 'ts_forecast'
+  | 'ts_anomaly_detection'
+  | 'ts_classification';
 
 /** `Global.model_name` of a model dir's inference.yml. */
 async function modelNameOf(modelDir: string): Promise<string> {
-  const config = YAML.parse(await readFile(path.join(modelDir, 'inference.yml'), 'utf8'));
+  const config = parseInferenceYaml(await readFile(path.join(modelDir, 'inference.yml'), 'utf8'));
   return String(config?.Global?.model_name ?? path.basename(modelDir));
 }
 
