@@ -8,12 +8,14 @@ import { imageClassificationPipeline } from './image_classification/pipeline.js'
 import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
 import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.js';
+import { rotatedObjectDetectionPipeline } from './rotated_object_detection/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
   objectDetectionPipeline,
   smallObjectDetectionPipeline,
   ocrPipeline,
+  rotatedObjectDetectionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

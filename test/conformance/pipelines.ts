@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS } from '../helpers/paths.js';
+import { multiModelPipelineYaml, rotatedDetectorFixtureDir } from '../helpers/cvFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -21,6 +22,7 @@ export interface ConformanceCase {
 const base64 = async (file: string) => (await readFile(file)).toString('base64');
 const MESSI = path.join(OPENCV_DATA, 'messi5.jpg');
 const ORANGE = path.join(OPENCV_DATA, 'orange.jpg');
+const AERIAL = path.join(OPENCV_DATA, 'aero3.jpg');
 const STREET_SIGN = path.join(SHARED_MODELS, '..', 'golden', 'ocr', 'images', 'street_sign.png');
 
 export const CONFORMANCE: ConformanceCase[] = [
@@ -47,5 +49,12 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => path.join(REPO_ROOT, 'configs', 'OCR.yaml'),
     requests: async () => ({ '/ocr': { file: await base64(STREET_SIGN), fileType: 1 } }),
     inputFile: STREET_SIGN,
+  },
+  {
+    pipeline: 'rotated_object_detection',
+    yaml: async () =>
+      multiModelPipelineYaml('rotated_object_detection', { RotatedObjectDetection: { modelDir: await rotatedDetectorFixtureDir() } }),
+    requests: async () => ({ '/rotated-object-detection': { image: await base64(AERIAL) } }),
+    inputFile: AERIAL,
   },
 ];

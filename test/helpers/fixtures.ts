@@ -15,7 +15,7 @@ import { REPO_ROOT, SHARED_MODELS } from './paths.js';
 
 /** One temp folder per test process for generated fixtures, removed when the process exits. */
 let tempRoot: string | undefined;
-function fixtureTempRoot(): string {
+export function fixtureTempRoot(): string {
   if (!tempRoot) {
     const root = mkdtempSync(path.join(os.tmpdir(), 'pipeserve-fixtures-'));
     process.once('exit', () => rmSync(root, { recursive: true, force: true }));

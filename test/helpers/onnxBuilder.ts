@@ -10,11 +10,12 @@ import YAML from 'yaml';
  */
 const { onnx } = onnxProto;
 
-export type ElementType = 'float32' | 'int64';
+export type ElementType = 'float32' | 'int64' | 'int32';
 
 const ELEMENT_TYPES: Record<ElementType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
+  int32: onnx.TensorProto.DataType.INT32,
 };
 
 /** A graph input or output; string dimensions are symbolic (e.g. 'N' for the batch). */
@@ -42,6 +43,11 @@ export function floatTensor(name: string, dims: number[], values: ArrayLike<numb
 export function int64Tensor(name: string, dims: number[], values: ArrayLike<number>): onnxProto.onnx.ITensorProto {
   const data = BigInt64Array.from(Array.from(values, (v) => BigInt(v)));
   return { name, dims, dataType: ELEMENT_TYPES.int64, rawData: new Uint8Array(data.buffer) };
+}
+
+export function int32Tensor(name: string, dims: number[], values: ArrayLike<number>): onnxProto.onnx.ITensorProto {
+  const data = Int32Array.from(values);
+  return { name, dims, dataType: ELEMENT_TYPES.int32, rawData: new Uint8Array(data.buffer) };
 }
 
 export type Attribute = { i: number } | { ints: number[] } | { f: number } | { floats: number[] } | { s: string };
