@@ -11,6 +11,7 @@ import type { ResolvedModel, ResolvedSubModule } from '../config/models.js';
 import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { ConfigError } from '../errors.js';
 import type { RuntimeContext } from '../runtime/context.js';
+import { AttributeClassifier } from './attributeRecognition.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
 import { ObjectDetector } from './objectDetection.js';
@@ -31,6 +32,8 @@ const FAMILIES = {
   doc_text_orientation: DocOrientationClassifier,
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
+  // PaddleX's pedestrian_attribute_recognition and vehicle_attribute_recognition modules
+  pedestrian_or_vehicle_attribute: AttributeClassifier,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;

@@ -9,6 +9,8 @@ import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
 import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.js';
 import { rotatedObjectDetectionPipeline } from './rotated_object_detection/pipeline.js';
+import { pedestrianAttributeRecognitionPipeline } from './pedestrian_attribute_recognition/pipeline.js';
+import { vehicleAttributeRecognitionPipeline } from './vehicle_attribute_recognition/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -16,6 +18,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   smallObjectDetectionPipeline,
   ocrPipeline,
   rotatedObjectDetectionPipeline,
+  pedestrianAttributeRecognitionPipeline,
+  vehicleAttributeRecognitionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

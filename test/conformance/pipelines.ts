@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS } from '../helpers/paths.js';
-import { multiModelPipelineYaml, rotatedDetectorFixtureDir } from '../helpers/cvFixtures.js';
+import { attributePipelineYaml, multiModelPipelineYaml, rotatedDetectorFixtureDir } from '../helpers/cvFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -23,6 +23,7 @@ const base64 = async (file: string) => (await readFile(file)).toString('base64')
 const MESSI = path.join(OPENCV_DATA, 'messi5.jpg');
 const ORANGE = path.join(OPENCV_DATA, 'orange.jpg');
 const AERIAL = path.join(OPENCV_DATA, 'aero3.jpg');
+const BUS = path.join(SHARED_MODELS, 'PicoDet-XS', 'bus.jpg');
 const STREET_SIGN = path.join(SHARED_MODELS, '..', 'golden', 'ocr', 'images', 'street_sign.png');
 
 export const CONFORMANCE: ConformanceCase[] = [
@@ -56,5 +57,17 @@ export const CONFORMANCE: ConformanceCase[] = [
       multiModelPipelineYaml('rotated_object_detection', { RotatedObjectDetection: { modelDir: await rotatedDetectorFixtureDir() } }),
     requests: async () => ({ '/rotated-object-detection': { image: await base64(AERIAL) } }),
     inputFile: AERIAL,
+  },
+  {
+    pipeline: 'pedestrian_attribute_recognition',
+    yaml: () => attributePipelineYaml('pedestrian'),
+    requests: async () => ({ '/pedestrian-attribute-recognition': { image: await base64(MESSI) } }),
+    inputFile: MESSI,
+  },
+  {
+    pipeline: 'vehicle_attribute_recognition',
+    yaml: () => attributePipelineYaml('vehicle'),
+    requests: async () => ({ '/vehicle-attribute-recognition': { image: await base64(BUS) } }),
+    inputFile: BUS,
   },
 ];

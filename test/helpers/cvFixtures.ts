@@ -6,7 +6,8 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
-import { fixtureTempRoot } from './fixtures.js';
+import type { RgbImage } from '../../src/io/image.js';
+import { detectorFixtureDir, fixtureTempRoot } from './fixtures.js';
 import { buildModel, floatTensor, int32Tensor, int64Tensor, node, valueInfo } from './onnxBuilder.js';
 import { REPO_ROOT } from './paths.js';
 
@@ -128,3 +129,153 @@ export const rotatedDetectorFixtureDir = once(async () => {
     label_list: DOTA_LABELS,
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Attribute classifiers (PP-LCNet_x1_0_pedestrian_attribute / _vehicle_attribute)
+
+/** PA100K's 26 pedestrian attributes, in the model's class order. */
+export const PEDESTRIAN_LABELS = [
+  'Hat',
+  'Glasses',
+  'ShortSleeve',
+  'LongSleeve',
+  'UpperStride',
+  'UpperLogo',
+  'UpperPlaid',
+  'UpperSplice',
+  'LowerStripe',
+  'LowerPattern',
+  'LongCoat',
+  'Trousers',
+  'Shorts',
+  'Skirt&Dress',
+  'boots',
+  'HandBag',
+  'ShoulderBag',
+  'Backpack',
+  'HoldObjectsInFront',
+  'AgeOver60',
+  'Age18-60',
+  'AgeLess18',
+  'Female',
+  'Front',
+  'Side',
+  'Back',
+];
+
+/** The vehicle model's 10 colours then 9 types, labelled as in PaddleX's docs. */
+export const VEHICLE_LABELS = [
+  'yellow(黄色)',
+  'orange(橙色)',
+  'green(绿色)',
+  'gray(灰色)',
+  'red(红色)',
+  'blue(蓝色)',
+  'white(白色)',
+  'golden(金色)',
+  'brown(棕色)',
+  'black(黑色)',
+  'sedan(轿车)',
+  'suv(越野车)',
+  'van(面包车)',
+  'hatchback(掀背车)',
+  'mpv(多用途汽车)',
+  'pickup(皮卡车)',
+  'bus(公共汽车)',
+  'truck(卡车)',
+  'estate(旅行车)',
+];
+
+/** Scores the pedestrian fixture gives every crop, by class id (all others 0.01). */
+export const PEDESTRIAN_SCORES: Readonly<Record<number, number>> = { 0: 0.95, 10: 0.85, 20: 0.75, 23: 0.71, 11: 0.65, 5: 0.3 };
+/** Scores the vehicle fixture gives every crop, by class id (all others 0.01). */
+export const VEHICLE_SCORES: Readonly<Record<number, number>> = { 6: 0.92, 16: 0.81, 10: 0.4 };
+
+/**
+ * A PaddleClas multi-label export: input `x` [N, 3, height, width], output [N, classes] of sigmoid
+ * scores. The weights on the crop's channel means are zero, so every crop gets the given scores
+ * (the input shape is fixed, so a crop that is not resized to it fails the run).
+ */
+function attributeModel(height: number, width: number, scores: Readonly<Record<number, number>>, classes: number): Uint8Array {
+  const logit = (p: number) => Math.log(p / (1 - p));
+  const bias = Array.from({ length: classes }, (_, k) => logit(scores[k] ?? 0.01));
+  return buildModel({
+    inputs: [valueInfo('x', ['N', 3, height, width])],
+    outputs: [valueInfo('sigmoid_0.tmp_0', ['N', classes])],
+    initializers: [floatTensor('channel_weights', [3, classes], new Float32Array(3 * classes)), floatTensor('bias', [classes], bias)],
+    nodes: [
+      node('ReduceMean', ['x'], ['channel_means'], { axes: { ints: [2, 3] }, keepdims: { i: 0 } }),
+      node('MatMul', ['channel_means', 'channel_weights'], ['weighted']),
+      node('Add', ['weighted', 'bias'], ['logits']),
+      node('Sigmoid', ['logits'], ['sigmoid_0.tmp_0']),
+    ],
+  });
+}
+
+const IMAGENET_NORMALIZE = {
+  channel_num: 3,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+  scale: 0.00392156862745098,
+  order: '',
+};
+
+/** Imitates PP-LCNet_x1_0_pedestrian_attribute: input x [N, 3, 256, 192], 26 sigmoid outputs, MultiLabelThreshOutput. */
+export const pedestrianAttributeFixtureDir = once(async () =>
+  writeFixtureDir('PP-LCNet_x1_0_pedestrian_attribute', attributeModel(256, 192, PEDESTRIAN_SCORES, PEDESTRIAN_LABELS.length), {
+    Global: { model_name: 'PP-LCNet_x1_0_pedestrian_attribute' },
+    PreProcess: { transform_ops: [{ ResizeImage: { size: [192, 256] } }, { NormalizeImage: IMAGENET_NORMALIZE }, { ToCHWImage: null }] },
+    PostProcess: { MultiLabelThreshOutput: { threshold: 0.5, label_list: PEDESTRIAN_LABELS } },
+  }),
+);
+
+/** Imitates PP-LCNet_x1_0_vehicle_attribute: input x [N, 3, 192, 256], 19 sigmoid outputs, MultiLabelThreshOutput. */
+export const vehicleAttributeFixtureDir = once(async () =>
+  writeFixtureDir('PP-LCNet_x1_0_vehicle_attribute', attributeModel(192, 256, VEHICLE_SCORES, VEHICLE_LABELS.length), {
+    Global: { model_name: 'PP-LCNet_x1_0_vehicle_attribute' },
+    PreProcess: { transform_ops: [{ ResizeImage: { size: [256, 192] } }, { NormalizeImage: IMAGENET_NORMALIZE }, { ToCHWImage: null }] },
+    PostProcess: { MultiLabelThreshOutput: { threshold: 0.5, label_list: VEHICLE_LABELS } },
+  }),
+);
+
+/** An attribute pipeline YAML on PicoDet-XS (a real COCO detector standing in for the person / vehicle detector) and a fixture classifier. */
+export async function attributePipelineYaml(
+  kind: 'pedestrian' | 'vehicle',
+  params: Record<string, Record<string, unknown>> = {},
+): Promise<string> {
+  const classifier = kind === 'pedestrian' ? await pedestrianAttributeFixtureDir() : await vehicleAttributeFixtureDir();
+  return multiModelPipelineYaml(`${kind}_attribute_recognition`, {
+    Detection: { modelDir: detectorFixtureDir(), ...params.Detection },
+    Classification: { modelDir: classifier, ...params.Classification },
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pixel checks on drawn results
+
+/**
+ * Asserts that a line of `colour` was drawn through (x, y): some pixel of the 3×3 neighbourhood is
+ * near the colour (thin anti-aliased lines lose saturation through JPEG), much nearer than the photo
+ * underneath was.
+ */
+export function assertDrawnAt(drawn: RgbImage, photo: RgbImage, x: number, y: number, colour: readonly number[], what: string): void {
+  const closest = (img: RgbImage) => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        const px = Math.min(img.width - 1, Math.max(0, Math.round(x) + dx));
+        const py = Math.min(img.height - 1, Math.max(0, Math.round(y) + dy));
+        const at = (py * img.width + px) * 3;
+        best = Math.min(best, Math.hypot(...[0, 1, 2].map((c) => img.data[at + c]! - colour[c]!)));
+      }
+    }
+    return best;
+  };
+  const drawnDistance = closest(drawn);
+  const photoDistance = closest(photo);
+  if (!(drawnDistance < 80 && photoDistance > 2 * drawnDistance)) {
+    throw new Error(
+      `${what} at (${x}, ${y}): closest to ${colour}: ${drawnDistance.toFixed(1)} drawn, ${photoDistance.toFixed(1)} in the photo`,
+    );
+  }
+}
