@@ -14,6 +14,7 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { AttributeClassifier } from './attributeRecognition.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
+import { KeypointDetector } from './keypointDetection.js';
 import { ObjectDetector } from './objectDetection.js';
 import { TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
@@ -34,6 +35,7 @@ const FAMILIES = {
   object_detection: ObjectDetector,
   // PaddleX's pedestrian_attribute_recognition and vehicle_attribute_recognition modules
   pedestrian_or_vehicle_attribute: AttributeClassifier,
+  keypoint_detection: KeypointDetector,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -55,6 +57,7 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
+  [/^PP-TinyPose/, 'keypoint_detection'],
   [/^(PicoDet|PP-YOLOE|RT-DETR|YOLOv3|YOLOX|FCOS|Cascade-|Faster-|DETR|DINO|CenterNet|BlazeFace)/, 'object_detection'],
   [/^(PP-LCNet|PP-HGNet|ResNet|MobileNet|ConvNeXt|SwinTransformer|CLIP|FasterNet|StarNet|PP-LCNetV2|MobileNetV\d)/, 'image_classification'],
 ];

@@ -11,6 +11,7 @@ import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.
 import { rotatedObjectDetectionPipeline } from './rotated_object_detection/pipeline.js';
 import { pedestrianAttributeRecognitionPipeline } from './pedestrian_attribute_recognition/pipeline.js';
 import { vehicleAttributeRecognitionPipeline } from './vehicle_attribute_recognition/pipeline.js';
+import { humanKeypointDetectionPipeline } from './human_keypoint_detection/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -20,6 +21,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   rotatedObjectDetectionPipeline,
   pedestrianAttributeRecognitionPipeline,
   vehicleAttributeRecognitionPipeline,
+  humanKeypointDetectionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS } from '../helpers/paths.js';
-import { attributePipelineYaml, multiModelPipelineYaml, rotatedDetectorFixtureDir } from '../helpers/cvFixtures.js';
+import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, rotatedDetectorFixtureDir } from '../helpers/cvFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -69,5 +69,11 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: () => attributePipelineYaml('vehicle'),
     requests: async () => ({ '/vehicle-attribute-recognition': { image: await base64(BUS) } }),
     inputFile: BUS,
+  },
+  {
+    pipeline: 'human_keypoint_detection',
+    yaml: () => keypointPipelineYaml(),
+    requests: async () => ({ '/human-keypoint-detection': { image: await base64(MESSI) } }),
+    inputFile: MESSI,
   },
 ];

@@ -279,3 +279,98 @@ export function assertDrawnAt(drawn: RgbImage, photo: RgbImage, x: number, y: nu
     );
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Keypoint model (PP-TinyPose_128x96)
+
+export const HEATMAP_WIDTH = 24;
+export const HEATMAP_HEIGHT = 32;
+
+/**
+ * Where the keypoint fixture puts each COCO joint's heatmap peak (heatmap pixels, sub-pixel). Left/right
+ * pairs are mirror images for PP-TinyPose's flip test: a peak at x pairs with W − x (the mirrored map
+ * lands one column left, which PaddleX shifts back), and the nose sits at W / 2.
+ */
+export const HEATMAP_PEAKS: ReadonlyArray<readonly [number, number]> = (() => {
+  const left: Array<[number, number]> = [
+    [13.4, 3.6],
+    [14.7, 4.1],
+    [16.2, 9.4],
+    [18.6, 14.2],
+    [19.3, 18.7],
+    [14.6, 18.2],
+    [15.1, 23.6],
+    [15.5, 27.8],
+  ];
+  return [
+    [HEATMAP_WIDTH / 2, 4.3] as [number, number],
+    ...left.flatMap(([x, y]) => [[x, y] as [number, number], [HEATMAP_WIDTH - x, y] as [number, number]]),
+  ];
+})();
+/** Peak height per joint (equal within a left/right pair). */
+export const HEATMAP_AMPLITUDES = HEATMAP_PEAKS.map((_, j) => 0.5 + 0.04 * Math.ceil(j / 2));
+
+/** The fixture's heatmaps: a Gaussian (sigma 2, as training targets) per joint around its peak. */
+export function fixtureHeatmaps(): Float32Array {
+  const maps = new Float32Array(HEATMAP_PEAKS.length * HEATMAP_HEIGHT * HEATMAP_WIDTH);
+  HEATMAP_PEAKS.forEach(([px, py], j) => {
+    for (let y = 0; y < HEATMAP_HEIGHT; y++) {
+      for (let x = 0; x < HEATMAP_WIDTH; x++) {
+        maps[(j * HEATMAP_HEIGHT + y) * HEATMAP_WIDTH + x] = HEATMAP_AMPLITUDES[j]! * Math.exp(-((x - px) ** 2 + (y - py) ** 2) / 8);
+      }
+    }
+  });
+  return maps;
+}
+
+/**
+ * Imitates PP-TinyPose_128x96 exported by PaddleDetection (deploy mode): input `image` [N, 3, 128, 96],
+ * outputs the heatmaps `conv2d_441.tmp_1` [N, 17, 32, 24] and their flat argmax `argmax_0.tmp_0`
+ * [N, 17] int64; Preprocess TopDownEvalAffine (trainsize [96, 128]), NormalizeImage, Permute. Every
+ * crop gets the heatmaps of `fixtureHeatmaps` (the input enters the graph multiplied by 0).
+ */
+export async function keypointFixtureDir(modelName = 'PP-TinyPose_128x96'): Promise<string> {
+  const joints = HEATMAP_PEAKS.length;
+  const model = buildModel({
+    inputs: [valueInfo('image', ['N', 3, 128, 96])],
+    outputs: [
+      valueInfo('conv2d_441.tmp_1', ['N', joints, HEATMAP_HEIGHT, HEATMAP_WIDTH]),
+      valueInfo('argmax_0.tmp_0', ['N', joints], 'int64'),
+    ],
+    initializers: [
+      floatTensor('heatmaps', [1, joints, HEATMAP_HEIGHT, HEATMAP_WIDTH], fixtureHeatmaps()),
+      floatTensor('zero', [], [0]),
+      int64Tensor('flat_shape', [3], [0, joints, -1]),
+    ],
+    nodes: [
+      node('ReduceMean', ['image'], ['image_mean'], { axes: { ints: [1, 2, 3] }, keepdims: { i: 1 } }),
+      node('Mul', ['image_mean', 'zero'], ['nothing']),
+      node('Add', ['heatmaps', 'nothing'], ['conv2d_441.tmp_1']),
+      node('Reshape', ['conv2d_441.tmp_1', 'flat_shape'], ['flat']),
+      node('ArgMax', ['flat'], ['argmax_0.tmp_0'], { axis: { i: 2 }, keepdims: { i: 0 } }),
+    ],
+  });
+  return writeFixtureDir(modelName, model, {
+    mode: 'paddle',
+    draw_threshold: 0.5,
+    metric: 'KeyPointTopDownCOCOEval',
+    use_dynamic_shape: false,
+    Global: { model_name: modelName },
+    arch: 'HRNet',
+    min_subgraph_size: 3,
+    Preprocess: [
+      { type: 'TopDownEvalAffine', trainsize: [96, 128] },
+      { type: 'NormalizeImage', is_scale: true, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      { type: 'Permute' },
+    ],
+    label_list: ['keypoint'],
+  });
+}
+
+/** A human_keypoint_detection YAML on PicoDet-XS (standing in for PP-YOLOE-S_human) and the keypoint fixture. */
+export async function keypointPipelineYaml(keypointParams: Record<string, unknown> = {}, keypointModelName?: string): Promise<string> {
+  return multiModelPipelineYaml('human_keypoint_detection', {
+    ObjectDetection: { modelDir: detectorFixtureDir() },
+    KeypointDetection: { modelDir: await keypointFixtureDir(keypointModelName), ...keypointParams },
+  });
+}
