@@ -45,7 +45,7 @@ export interface BenchImage {
 }
 
 export interface PipelineSpec {
-  key: 'classification' | 'detection' | 'ocr';
+  key: 'classification' | 'detection' | 'ocr' | 'rotated' | 'pedestrian' | 'vehicle' | 'keypoints';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

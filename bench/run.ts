@@ -4,14 +4,21 @@
  * and OCR against @gutenye/ocr-node (speed and CER). Prints plain-text tables; targets are PASS/FAIL
  * text, not exit codes. Speed targets live here, never in tests.
  *
- * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr picks some.
+ * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr picks some
+ * (also rotated, pedestrian, vehicle, keypoints: the fixture-model pipelines).
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ort } from '../src/runtime/session.js';
+import {
+  attributePipelineYaml,
+  keypointPipelineYaml,
+  multiModelPipelineYaml,
+  rotatedDetectorFixtureDir,
+} from '../test/helpers/cvFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../test/helpers/fixtures.js';
-import { OPENCV_DATA, SKIMAGE_DATA } from '../test/helpers/paths.js';
+import { OPENCV_DATA, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
 import {
   configName,
   CORES,
@@ -71,6 +78,47 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       sliceMs: QUICK ? 2000 : 5000,
       slices: QUICK ? 1 : 2,
     },
+    // Two-stage and rotated pipelines: PicoDet-XS stands in for the person / vehicle detectors, the
+    // second models are the tests' self-made fixtures (tiny graphs), so these rows time the pipeline
+    // around the models (decode, crops, affine warps, DARK decoding, JSON) more than real inference.
+    {
+      key: 'rotated',
+      description: 'PP-YOLOE-R-L fixture (constant rows, 1024 keep-ratio resize + pad 32)',
+      pipeline: await multiModelPipelineYaml('rotated_object_detection', {
+        RotatedObjectDetection: { modelDir: await rotatedDetectorFixtureDir() },
+      }),
+      endpoint: '/rotated-object-detection',
+      images: [await photo(OPENCV_DATA, 'aero3.jpg')],
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'pedestrian',
+      description: 'PicoDet-XS + PP-LCNet_x1_0_pedestrian_attribute fixture (256x192) per box',
+      pipeline: await attributePipelineYaml('pedestrian'),
+      endpoint: '/pedestrian-attribute-recognition',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'vehicle',
+      description: 'PicoDet-XS + PP-LCNet_x1_0_vehicle_attribute fixture (192x256) per box',
+      pipeline: await attributePipelineYaml('vehicle'),
+      endpoint: '/vehicle-attribute-recognition',
+      images: [await photo(path.join(SHARED_MODELS, 'PicoDet-XS'), 'bus.jpg')],
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'keypoints',
+      description: 'PicoDet-XS + PP-TinyPose_128x96 fixture (17 heatmaps 32x24) per box',
+      pipeline: await keypointPipelineYaml(),
+      endpoint: '/human-keypoint-detection',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
   ];
 }
 
@@ -80,7 +128,10 @@ async function main(): Promise<void> {
   const selected = process.env.BENCH_PIPELINES?.split(',').map((s) => s.trim());
   const pages = await renderTextPages();
   const specs = (await pipelineSpecs(pages)).filter((s) => !selected || selected.includes(s.key));
-  if (!specs.length) throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of classification, detection, ocr`);
+  if (!specs.length)
+    throw new Error(
+      `BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of classification, detection, ocr, rotated, pedestrian, vehicle, keypoints`,
+    );
 
   const all: PipelineFigures[] = [];
   for (const spec of specs) {
