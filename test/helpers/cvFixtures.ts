@@ -7,6 +7,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { RgbImage } from '../../src/io/image.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../../src/models/preprocessOps.js';
 import { detectorFixtureDir, fixtureTempRoot } from './fixtures.js';
 import { buildModel, floatTensor, int32Tensor, int64Tensor, node, valueInfo } from './onnxBuilder.js';
 import { REPO_ROOT } from './paths.js';
@@ -122,7 +123,7 @@ export const rotatedDetectorFixtureDir = once(async () => {
     min_subgraph_size: 3,
     Preprocess: [
       { type: 'Resize', interp: 2, keep_ratio: true, target_size: [1024, 1024] },
-      { type: 'NormalizeImage', is_scale: true, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      { type: 'NormalizeImage', is_scale: true, mean: IMAGENET_MEAN, std: IMAGENET_STD },
       { type: 'Permute' },
       { type: 'PadStride', stride: 32 },
     ],
@@ -212,19 +213,14 @@ function attributeModel(height: number, width: number, scores: Readonly<Record<n
   });
 }
 
-const IMAGENET_NORMALIZE = {
-  channel_num: 3,
-  mean: [0.485, 0.456, 0.406],
-  std: [0.229, 0.224, 0.225],
-  scale: 0.00392156862745098,
-  order: '',
-};
+/** PaddleClas' NormalizeImage as its exports write it. */
+const PADDLECLAS_NORMALIZE = { channel_num: 3, mean: IMAGENET_MEAN, std: IMAGENET_STD, scale: 1 / 255, order: '' };
 
 /** Imitates PP-LCNet_x1_0_pedestrian_attribute: input x [N, 3, 256, 192], 26 sigmoid outputs, MultiLabelThreshOutput. */
 export const pedestrianAttributeFixtureDir = once(async () =>
   writeFixtureDir('PP-LCNet_x1_0_pedestrian_attribute', attributeModel(256, 192, PEDESTRIAN_SCORES, PEDESTRIAN_LABELS.length), {
     Global: { model_name: 'PP-LCNet_x1_0_pedestrian_attribute' },
-    PreProcess: { transform_ops: [{ ResizeImage: { size: [192, 256] } }, { NormalizeImage: IMAGENET_NORMALIZE }, { ToCHWImage: null }] },
+    PreProcess: { transform_ops: [{ ResizeImage: { size: [192, 256] } }, { NormalizeImage: PADDLECLAS_NORMALIZE }, { ToCHWImage: null }] },
     PostProcess: { MultiLabelThreshOutput: { threshold: 0.5, label_list: PEDESTRIAN_LABELS } },
   }),
 );
@@ -233,7 +229,7 @@ export const pedestrianAttributeFixtureDir = once(async () =>
 export const vehicleAttributeFixtureDir = once(async () =>
   writeFixtureDir('PP-LCNet_x1_0_vehicle_attribute', attributeModel(192, 256, VEHICLE_SCORES, VEHICLE_LABELS.length), {
     Global: { model_name: 'PP-LCNet_x1_0_vehicle_attribute' },
-    PreProcess: { transform_ops: [{ ResizeImage: { size: [256, 192] } }, { NormalizeImage: IMAGENET_NORMALIZE }, { ToCHWImage: null }] },
+    PreProcess: { transform_ops: [{ ResizeImage: { size: [256, 192] } }, { NormalizeImage: PADDLECLAS_NORMALIZE }, { ToCHWImage: null }] },
     PostProcess: { MultiLabelThreshOutput: { threshold: 0.5, label_list: VEHICLE_LABELS } },
   }),
 );
@@ -360,7 +356,7 @@ export async function keypointFixtureDir(modelName = 'PP-TinyPose_128x96'): Prom
     min_subgraph_size: 3,
     Preprocess: [
       { type: 'TopDownEvalAffine', trainsize: [96, 128] },
-      { type: 'NormalizeImage', is_scale: true, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+      { type: 'NormalizeImage', is_scale: true, mean: IMAGENET_MEAN, std: IMAGENET_STD },
       { type: 'Permute' },
     ],
     label_list: ['keypoint'],
