@@ -166,3 +166,22 @@ describe('attribute recognition over HTTP (PicoDet-XS detector, PP-LCNet attribu
     assert.ok(changed > 20, `label text in the box's top-left corner (${changed} pixels)`);
   });
 });
+
+test('YAML thresholds: Detection.threshold replaces 0.5; Classification.threshold null falls back to the model’s inference.yml (0.5)', async () => {
+  const yaml = await attributePipelineYaml('pedestrian', { Detection: { threshold: 0.85 }, Classification: { threshold: null } });
+  const server = await startServer({ pipelines: [yaml] });
+  try {
+    const image = (await readFile(MESSI)).toString('base64');
+    const res = await postJson(`${server.url}/pedestrian-attribute-recognition`, { image, visualize: false });
+    const pedestrians = res.body.result.pedestrians;
+    assert.equal(pedestrians.length, (await detections(MESSI, 0.85)).length);
+    for (const p of pedestrians) {
+      assert.deepEqual(
+        p.attributes,
+        expectedAttributes(PEDESTRIAN_SCORES, PEDESTRIAN_LABELS, () => 0.5),
+      );
+    }
+  } finally {
+    await server.close();
+  }
+});

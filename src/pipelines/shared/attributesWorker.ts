@@ -1,4 +1,5 @@
 /** Worker side of the attribute recognition pipelines (see attributes.ts). */
+import type { z } from 'zod';
 import { readParam } from '../../config/pipelineConfig.js';
 import { decodeImage } from '../../io/codec.js';
 import type { RgbImage } from '../../io/image.js';
@@ -45,12 +46,16 @@ function cropBox(img: RgbImage, [x1, y1, x2, y2]: Box): RgbImage | undefined {
 const worker = defineWorker(async (config, rt) => {
   const detector = await loadModel(config, DETECTION, 'object_detection', rt);
   const classifier = await loadModel(config, CLASSIFICATION, 'pedestrian_or_vehicle_attribute', rt);
-  // PaddleX: the sub-modules' `threshold`, else 0.5 (detection) and 0.7 (attributes); the request's win.
-  const sub = (role: string) => config.SubModules![role]!;
-  const yamlDet = readParam(sub(DETECTION), 'threshold', thresholdSchema, `SubModules.${DETECTION}`, 0.5);
-  const defaultDetThreshold: DetectionThreshold = toThreshold(yamlDet);
-  const yamlCls = readParam(sub(CLASSIFICATION), 'threshold', multiLabelThresholdSchema, `SubModules.${CLASSIFICATION}`, 0.7);
-  const defaultClsThreshold = toMultiLabelThreshold(yamlCls);
+  // PaddleX: the sub-modules' `threshold`, 0.5 (detection) and 0.7 (attributes) when the key is absent,
+  // the model's own default (inference.yml) when it is null; the request's win.
+  const yamlThreshold = <T>(role: string, schema: z.ZodType<T>, absent: T): T | undefined =>
+    config.SubModules![role]!.threshold === undefined
+      ? absent
+      : readParam<T | undefined>(config.SubModules![role]!, 'threshold', schema, `SubModules.${role}`, undefined);
+  const yamlDet = yamlThreshold(DETECTION, thresholdSchema, 0.5);
+  const defaultDetThreshold: DetectionThreshold | undefined = yamlDet === undefined ? undefined : toThreshold(yamlDet);
+  const yamlCls = yamlThreshold(CLASSIFICATION, multiLabelThresholdSchema, 0.7);
+  const defaultClsThreshold = yamlCls === undefined ? undefined : toMultiLabelThreshold(yamlCls);
   return {
     async predict({ image, detThreshold, clsThreshold, visualize }: AttributeTask): Promise<AttributeTaskResult> {
       const img = await decodeImage(image, 'image');
