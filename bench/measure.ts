@@ -55,7 +55,11 @@ export interface PipelineSpec {
     | 'instance_segmentation'
     | 'ts_forecast'
     | 'ts_anomaly'
-    | 'ts_classification';
+    | 'ts_classification'
+    | 'rotated'
+    | 'pedestrian'
+    | 'vehicle'
+    | 'keypoints';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

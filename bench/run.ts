@@ -4,13 +4,20 @@
  * and OCR against @gutenye/ocr-node (speed and CER). Prints plain-text tables; targets are PASS/FAIL
  * text, not exit codes. Speed targets live here, never in tests.
  *
- * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some.
+ * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some
+ * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines).
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ort } from '../src/runtime/session.js';
 import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../test/helpers/cvFixtures.js';
+import {
+  attributePipelineYaml,
+  keypointPipelineYaml,
+  multiModelPipelineYaml,
+  rotatedDetectorFixtureDir,
+} from '../test/helpers/cvPipelineFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../test/helpers/fixtures.js';
 import { OPENCV_DATA, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
 import {
@@ -156,6 +163,47 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       ['test_chick1.csv', 'test_chick21.csv'],
       'TimesNet_cls fixture (chick weights), 12 steps',
     ),
+    // Two-stage and rotated pipelines: PicoDet-XS stands in for the person / vehicle detectors, the
+    // second models are the tests' self-made fixtures (tiny graphs), so these rows time the pipeline
+    // around the models (decode, crops, affine warps, DARK decoding, JSON) more than real inference.
+    {
+      key: 'rotated',
+      description: 'PP-YOLOE-R-L fixture (constant rows, 1024 keep-ratio resize + pad 32)',
+      pipeline: await multiModelPipelineYaml('rotated_object_detection', {
+        RotatedObjectDetection: { modelDir: await rotatedDetectorFixtureDir() },
+      }),
+      endpoint: '/rotated-object-detection',
+      images: [await photo(OPENCV_DATA, 'aero3.jpg')],
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'pedestrian',
+      description: 'PicoDet-XS + PP-LCNet_x1_0_pedestrian_attribute fixture (256x192) per box',
+      pipeline: await attributePipelineYaml('pedestrian'),
+      endpoint: '/pedestrian-attribute-recognition',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'vehicle',
+      description: 'PicoDet-XS + PP-LCNet_x1_0_vehicle_attribute fixture (192x256) per box',
+      pipeline: await attributePipelineYaml('vehicle'),
+      endpoint: '/vehicle-attribute-recognition',
+      images: [await photo(path.join(SHARED_MODELS, 'PicoDet-XS'), 'bus.jpg')],
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'keypoints',
+      description: 'PicoDet-XS + PP-TinyPose_128x96 fixture (17 heatmaps 32x24) per box',
+      pipeline: await keypointPipelineYaml(),
+      endpoint: '/human-keypoint-detection',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
   ];
 }
 

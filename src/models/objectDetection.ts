@@ -10,13 +10,17 @@ import type { RuntimeContext } from '../runtime/context.js';
 import { batchSizeOf, InferenceConfigReader, runInBatches } from './common.js';
 import { normalizeSpec, readPreprocessOps } from './preprocessOps.js';
 
-/** One detection as PaddleX's DetResult holds it (`boxes` entries). */
-export interface DetectedObject {
+/** [x1, y1, x2, y2] */
+export type Box = [number, number, number, number];
+/** [x1, y1, x2, y2, x3, y3, x4, y4], the corners of a rotated box */
+export type RotatedBox = [number, number, number, number, number, number, number, number];
+
+/** One detection as PaddleX's DetResult holds it (`boxes` entries); coordinates in original-image pixels, clipped to the image. */
+export interface Detection<C extends Box | RotatedBox> {
   clsId: number;
   label: string;
   score: number;
-  /** [x1, y1, x2, y2] in original-image pixels, clipped to the image */
-  coordinate: [number, number, number, number];
+  coordinate: C;
   /** the model's mask for this box (instance segmentation exports), row-major, nonzero = inside */
   mask?: { width: number; height: number; data: Int32Array };
 }
@@ -26,6 +30,15 @@ interface RawDetections {
   rows: Float32Array;
   masks?: { width: number; height: number; data: Int32Array };
 }
+export type DetectedObject = Detection<Box>;
+export type RotatedDetectedObject = Detection<RotatedBox>;
+
+/**
+ * Values per output row: (class, score, x1, y1, x2, y2), or (class, score, 4 corners) for rotated
+ * detectors (PP-YOLOE-R), whose NMS runs inside the exported graph as for the others.
+ */
+const ROW_LENGTH = { box: 6, rotated: 10 } as const;
+type BoxKind = keyof typeof ROW_LENGTH;
 
 /** A score threshold for every class, or per class id (classes not listed use `draw_threshold`). */
 export type DetectionThreshold = number | Record<number, number>;
@@ -182,19 +195,46 @@ export class ObjectDetector {
       );
     }
     if (session.outputNames.length < 2) {
-      throw new ConfigError(`${yml.where}: inference.onnx must output boxes [M, 6] and per-image box counts (export with post-process)`);
+      throw new ConfigError(
+        `${yml.where}: inference.onnx must output boxes [M, 6] (rotated: [M, 10]) and per-image box counts (export with post-process)`,
+      );
     }
     return new ObjectDetector(session, config, batchSizeOf(sub, session));
   }
 
   /** Detections per image, in the model's order (grouped by ascending class id when `threshold` is a per-class map, as PaddleX does). */
-  async predict(images: RgbImage[], opts: { threshold?: DetectionThreshold | null } = {}): Promise<DetectedObject[][]> {
+  predict(images: RgbImage[], opts: { threshold?: DetectionThreshold | null } = {}): Promise<DetectedObject[][]> {
+    return this.detect(images, opts.threshold, 'box', (v, img) => [
+      Math.max(0, v[0]!),
+      Math.max(0, v[1]!),
+      Math.min(img.width, v[2]!),
+      Math.min(img.height, v[3]!),
+    ]);
+  }
+
+  /** Like `predict`, for a rotated detector: each corner clamped into the image, as PaddleX's restructured_rotated_boxes. */
+  predictRotated(images: RgbImage[], opts: { threshold?: DetectionThreshold | null } = {}): Promise<RotatedDetectedObject[][]> {
+    return this.detect(
+      images,
+      opts.threshold,
+      'rotated',
+      (v, img) => Array.from(v, (value, i) => Math.min(Math.max(0, value), i % 2 === 0 ? img.width : img.height)) as RotatedBox,
+    );
+  }
+
+  private async detect<C extends Box | RotatedBox>(
+    images: RgbImage[],
+    requested: DetectionThreshold | null | undefined,
+    kind: BoxKind,
+    toCoordinate: (values: Float32Array, img: RgbImage) => C,
+  ): Promise<Array<Array<Detection<C>>>> {
+    const threshold = requested ?? this.config.drawThreshold;
     return runInBatches(images, this.batchSize, {
       prepare: (img) => this.preprocess(img),
       shapeOf: (p) => `${p.width}x${p.height}`,
       run: async (prepared, originals) => {
-        const raw = await this.run(prepared);
-        return originals.map((original, i) => this.postprocess(raw[i]!, original, opts.threshold ?? this.config.drawThreshold));
+        const raw = await this.run(prepared, kind);
+        return originals.map((original, i) => this.postprocess(raw[i]!, ROW_LENGTH[kind], threshold, (v) => toCoordinate(v, original)));
       },
     });
   }
@@ -236,8 +276,8 @@ export class ObjectDetector {
     return prepared;
   }
 
-  /** One session run; returns each image's rows of (class, score, x1, y1, x2, y2), and its masks when the model outputs them. */
-  private async run(batch: PreparedImage[]): Promise<RawDetections[]> {
+  /** One session run; returns each image's rows (see ROW_LENGTH), and its masks when the model outputs them. */
+  private async run(batch: PreparedImage[], kind: BoxKind): Promise<RawDetections[]> {
     const { height, width } = batch[0]!;
     const plane = 3 * height * width;
     const image = new Float32Array(batch.length * plane);
@@ -255,10 +295,13 @@ export class ObjectDetector {
     const counts = outputs[this.session.outputNames[1]!]!;
     // The row count comes from the tensor: exports declare a fixed size in metadata but return fewer rows.
     const [numRows = 0, rowLength] = boxes.dims;
-    if (rowLength !== 6)
-      throw new Error(
-        `Detection output ${this.session.outputNames[0]} has rows of ${rowLength} values; expected 6 (class, score, x1, y1, x2, y2)`,
-      );
+    if (rowLength !== ROW_LENGTH[kind]) {
+      const expected =
+        kind === 'box'
+          ? '6 (class, score, x1, y1, x2, y2); a model with rows of 10 is a rotated detector (rotated_object_detection pipeline)'
+          : '10 (class, score, x1, y1, ..., x4, y4) of a rotated detector such as PP-YOLOE-R';
+      throw new Error(`Detection output ${this.session.outputNames[0]} has rows of ${rowLength} values; expected ${expected}`);
+    }
     const data = boxes.data as Float32Array;
     const perImage = Array.from(counts.data as ArrayLike<number | bigint>, Number);
     const masks = this.session.outputNames[2] === undefined ? undefined : outputs[this.session.outputNames[2]]!;
@@ -277,7 +320,7 @@ export class ObjectDetector {
       const count = Math.min(perImage[i] ?? 0, numRows - offset);
       const plane = maskHeight * maskWidth;
       results.push({
-        rows: data.subarray(offset * 6, (offset + count) * 6),
+        rows: data.subarray(offset * rowLength, (offset + count) * rowLength),
         masks: masks && {
           width: maskWidth,
           height: maskHeight,
@@ -289,9 +332,14 @@ export class ObjectDetector {
     return results;
   }
 
-  private postprocess({ rows, masks }: RawDetections, img: RgbImage, threshold: DetectionThreshold): DetectedObject[] {
-    const objects: DetectedObject[] = [];
-    for (let r = 0; r < rows.length; r += 6) {
+  private postprocess<C extends Box | RotatedBox>(
+    { rows, masks }: RawDetections,
+    rowLength: number,
+    threshold: DetectionThreshold,
+    toCoordinate: (values: Float32Array) => C,
+  ): Array<Detection<C>> {
+    const objects: Array<Detection<C>> = [];
+    for (let r = 0; r < rows.length; r += rowLength) {
       const clsId = rows[r]!;
       const score = rows[r + 1]!;
       if (clsId < 0 || !passesThreshold(clsId, score, threshold, this.config.drawThreshold)) continue;
@@ -299,17 +347,12 @@ export class ObjectDetector {
         clsId: Math.trunc(clsId),
         label: this.config.labels?.[clsId] ?? String(Math.trunc(clsId)),
         score,
-        coordinate: [
-          Math.max(0, rows[r + 2]!),
-          Math.max(0, rows[r + 3]!),
-          Math.min(img.width, rows[r + 4]!),
-          Math.min(img.height, rows[r + 5]!),
-        ],
+        coordinate: toCoordinate(rows.subarray(r + 2, r + rowLength)),
         ...(masks && {
           mask: {
             width: masks.width,
             height: masks.height,
-            data: masks.data.subarray((r / 6) * masks.width * masks.height, (r / 6 + 1) * masks.width * masks.height),
+            data: masks.data.subarray((r / rowLength) * masks.width * masks.height, (r / rowLength + 1) * masks.width * masks.height),
           },
         }),
       });

@@ -85,6 +85,8 @@ const OPS = {
   Normalize: z.object({ mean: z.union([z.number(), channelTriple]).nullish(), std: z.union([z.number(), stdParam]).nullish() }),
   Pad: z.object({ size: heightWidth.nullish(), fill_value: z.union([z.number(), channelTriple]).nullish() }),
   PadStride: z.object({ stride: z.number().int().nonnegative().nullish() }),
+  // PaddleDetection keypoint exports: the person crop, `trainsize` [width, height]
+  TopDownEvalAffine: z.object({ trainsize: z.tuple([positiveInt, positiveInt]), use_udp: z.boolean().nullish() }),
 };
 
 /** Ops that exports keep from training (labels, key selection) and inference skips, as PaddleX does. */

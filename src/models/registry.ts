@@ -12,9 +12,11 @@ import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { ConfigError } from '../errors.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { AnomalyDetector } from './anomalyDetection.js';
+import { AttributeClassifier } from './attributeRecognition.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
 import { InstanceSegmenter } from './instanceSegmentation.js';
+import { KeypointDetector } from './keypointDetection.js';
 import { MultiLabelClassifier } from './multilabelClassification.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
@@ -45,6 +47,9 @@ const FAMILIES = {
   ts_forecast: TimeSeriesForecaster,
   ts_anomaly_detection: TimeSeriesAnomalyDetector,
   ts_classification: TimeSeriesClassifier,
+  // PaddleX's pedestrian_attribute_recognition and vehicle_attribute_recognition modules
+  pedestrian_or_vehicle_attribute: AttributeClassifier,
+  keypoint_detection: KeypointDetector,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -71,6 +76,7 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
+  [/^PP-TinyPose/, 'keypoint_detection'],
   [/^STFPM/, 'anomaly_detection'],
   [/^(PP-LiteSeg|PP-HumanSeg|Deeplabv3|OCRNet|SegFormer|SeaFormer|MaskFormer)/, 'semantic_segmentation'],
   [/^(Mask-RT-DETR|Cascade-MaskRCNN|MaskRCNN|SOLOv2|PP-YOLOE_seg)/, 'instance_segmentation'],

@@ -15,6 +15,10 @@ import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.
 import { tsAnomalyDetectionPipeline } from './ts_anomaly_detection/pipeline.js';
 import { tsClassificationPipeline } from './ts_classification/pipeline.js';
 import { tsForecastPipeline } from './ts_forecast/pipeline.js';
+import { rotatedObjectDetectionPipeline } from './rotated_object_detection/pipeline.js';
+import { pedestrianAttributeRecognitionPipeline } from './pedestrian_attribute_recognition/pipeline.js';
+import { vehicleAttributeRecognitionPipeline } from './vehicle_attribute_recognition/pipeline.js';
+import { humanKeypointDetectionPipeline } from './human_keypoint_detection/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -28,6 +32,10 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   tsForecastPipeline,
   tsAnomalyDetectionPipeline,
   tsClassificationPipeline,
+  rotatedObjectDetectionPipeline,
+  pedestrianAttributeRecognitionPipeline,
+  vehicleAttributeRecognitionPipeline,
+  humanKeypointDetectionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

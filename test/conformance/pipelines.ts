@@ -7,6 +7,12 @@ import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../helpers/paths.js';
 import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../helpers/cvFixtures.js';
+import {
+  attributePipelineYaml,
+  keypointPipelineYaml,
+  multiModelPipelineYaml,
+  rotatedDetectorFixtureDir,
+} from '../helpers/cvPipelineFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -24,6 +30,8 @@ const MESSI = path.join(OPENCV_DATA, 'messi5.jpg');
 const ORANGE = path.join(OPENCV_DATA, 'orange.jpg');
 const FRUITS = path.join(OPENCV_DATA, 'fruits.jpg');
 const ASTRONAUT = path.join(SKIMAGE_DATA, 'astronaut.png');
+const AERIAL = path.join(OPENCV_DATA, 'aero3.jpg');
+const BUS = path.join(SHARED_MODELS, 'PicoDet-XS', 'bus.jpg');
 const STREET_SIGN = path.join(SHARED_MODELS, '..', 'golden', 'ocr', 'images', 'street_sign.png');
 const TS_MODELS = path.join(SHARED_MODELS, 'ts');
 const CO2_CSV = path.join(TS_MODELS, 'DLinear', 'test.csv');
@@ -96,5 +104,30 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: () => fixturePipelineYaml('ts_classification', path.join(TS_MODELS, 'TimesNet_cls')),
     requests: async () => ({ '/time-series-classification': { csv: await base64(CHICK_CSV) } }),
     inputFile: CHICK_CSV,
+  },
+  {
+    pipeline: 'rotated_object_detection',
+    yaml: async () =>
+      multiModelPipelineYaml('rotated_object_detection', { RotatedObjectDetection: { modelDir: await rotatedDetectorFixtureDir() } }),
+    requests: async () => ({ '/rotated-object-detection': { image: await base64(AERIAL) } }),
+    inputFile: AERIAL,
+  },
+  {
+    pipeline: 'pedestrian_attribute_recognition',
+    yaml: () => attributePipelineYaml('pedestrian'),
+    requests: async () => ({ '/pedestrian-attribute-recognition': { image: await base64(MESSI) } }),
+    inputFile: MESSI,
+  },
+  {
+    pipeline: 'vehicle_attribute_recognition',
+    yaml: () => attributePipelineYaml('vehicle'),
+    requests: async () => ({ '/vehicle-attribute-recognition': { image: await base64(BUS) } }),
+    inputFile: BUS,
+  },
+  {
+    pipeline: 'human_keypoint_detection',
+    yaml: () => keypointPipelineYaml(),
+    requests: async () => ({ '/human-keypoint-detection': { image: await base64(MESSI) } }),
+    inputFile: MESSI,
   },
 ];

@@ -45,6 +45,11 @@ export function int64Tensor(name: string, dims: number[], values: ArrayLike<numb
   return { name, dims, dataType: ELEMENT_TYPES.int64, rawData: new Uint8Array(data.buffer) };
 }
 
+export function int32Tensor(name: string, dims: number[], values: ArrayLike<number>): onnxProto.onnx.ITensorProto {
+  const data = Int32Array.from(values);
+  return { name, dims, dataType: ELEMENT_TYPES.int32, rawData: new Uint8Array(data.buffer) };
+}
+
 export type Attribute = { i: number } | { ints: number[] } | { f: number } | { floats: number[] } | { s: string };
 
 export function node(

@@ -10,7 +10,7 @@ import type { DetectionOps } from './detectionWorker.js';
 import { loadImageInput } from './imageInput.js';
 import { withImage } from './output.js';
 import { optional, visualizeField, wantsVisualization } from './request.js';
-import { base64Image, boundingBox, noServingExtra } from './schemas.js';
+import { base64Image, boundingBox, noServingExtra, rotatedBoundingBox } from './schemas.js';
 
 /** A number, or {classId: number} with integer class ids (JSON/YAML keys arrive as strings). */
 export const thresholdSchema = z.union([
@@ -37,10 +37,9 @@ const request = z.object({
   visualize: visualizeField,
 });
 
-const result = z.object({
-  detectedObjects: z.array(detectedObject),
-  image: base64Image().optional(),
-});
+const resultWith = (object: z.ZodType) => z.object({ detectedObjects: z.array(object), image: base64Image().optional() });
+const result = resultWith(detectedObject);
+const rotatedResult = resultWith(detectedObject.extend({ bbox: rotatedBoundingBox }));
 
 export function detectionPipeline(options: {
   pipelineName: string;
@@ -48,6 +47,8 @@ export function detectionPipeline(options: {
   summary: string;
   /** URL of the pipeline's worker module (made by `detectionWorker`) */
   worker: string;
+  /** boxes are 8-point rotated boxes (rotated_object_detection) */
+  rotated?: boolean;
 }): PipelineDescriptor<DetectionOps, Record<string, unknown>> {
   return definePipeline<DetectionOps, Record<string, unknown>>({
     pipelineName: options.pipelineName,
@@ -59,7 +60,7 @@ export function detectionPipeline(options: {
         operationId: 'infer',
         summary: options.summary,
         request,
-        result,
+        result: options.rotated ? rotatedResult : result,
         input: { kind: 'image', field: 'image' },
         async handle(req, ctx) {
           const { bytes, transfer } = await loadImageInput(ctx, req.image);

@@ -3,7 +3,7 @@ import { readParam } from '../../config/pipelineConfig.js';
 import { decodeImage } from '../../io/codec.js';
 import { loadModel } from '../../models/registry.js';
 import { defineWorker, type OpsOf } from '../define.js';
-import type { DetectionThreshold } from '../../models/objectDetection.js';
+import type { Box, DetectionThreshold, RotatedBox } from '../../models/objectDetection.js';
 import { thresholdSchema, toThreshold } from './detection.js';
 import { drawDetections } from './drawDetections.js';
 
@@ -15,7 +15,7 @@ export interface DetectionTask {
 }
 
 export interface DetectedObjectResult {
-  bbox: [number, number, number, number];
+  bbox: Box | RotatedBox;
   categoryId: number;
   categoryName: string;
   score: number;
@@ -27,8 +27,8 @@ export interface DetectionTaskResult {
   image?: Uint8Array;
 }
 
-/** The worker module of a detection pipeline whose detector is `SubModules.<role>`. */
-export function detectionWorker(role: string) {
+/** The worker module of a detection pipeline whose detector is `SubModules.<role>` (a rotated detector when `rotated`). */
+export function detectionWorker(role: string, { rotated = false } = {}) {
   return defineWorker(async (config, rt) => {
     const keyPath = `SubModules.${role}`;
     const detector = await loadModel(config, role, 'object_detection', rt);
@@ -38,7 +38,8 @@ export function detectionWorker(role: string) {
     return {
       async predict({ image, threshold, visualize }: DetectionTask): Promise<DetectionTaskResult> {
         const img = await decodeImage(image, 'image');
-        const [objects] = await detector.predict([img], { threshold: threshold ?? defaultThreshold });
+        const opts = { threshold: threshold ?? defaultThreshold };
+        const [objects] = rotated ? await detector.predictRotated([img], opts) : await detector.predict([img], opts);
         const detectedObjects = objects!.map((o) => ({ bbox: o.coordinate, categoryId: o.clsId, categoryName: o.label, score: o.score }));
         return visualize ? { detectedObjects, image: await drawDetections(img, detectedObjects) } : { detectedObjects };
       },

@@ -14,10 +14,27 @@ import {
   textWidthAt,
 } from '../../vis/draw.js';
 
-/** Boxes coloured by category with a "name score" tag above each (inside when the box touches the top). */
+/** The corners of [x1, y1, x2, y2] or of a rotated [x1, y1, ..., x4, y4] box, in drawing order. */
+function corners(bbox: readonly number[]): Array<[number, number]> {
+  if (bbox.length === 4) {
+    const [x1, y1, x2, y2] = bbox as [number, number, number, number];
+    return [
+      [x1, y1],
+      [x1, y2],
+      [x2, y2],
+      [x2, y1],
+    ];
+  }
+  return [0, 2, 4, 6].map((i) => [bbox[i]!, bbox[i + 1]!]);
+}
+
+/**
+ * Boxes (axis-aligned or rotated) coloured by category with a "name score" tag above each, at the
+ * top-left of the box's extent as PaddleX places it (inside when the box touches the top).
+ */
 export async function drawDetections(
   img: RgbImage,
-  objects: Array<{ bbox: [number, number, number, number]; categoryId: number; categoryName: string; score: number }>,
+  objects: Array<{ bbox: readonly number[]; categoryId: number; categoryName: string; score: number }>,
 ): Promise<Uint8Array> {
   const canvas = imageToCanvas(img);
   const ctx = canvas.getContext('2d');
@@ -28,14 +45,19 @@ export async function drawDetections(
   const tagPad = Math.ceil(fontPx * 0.2);
 
   ctx.lineWidth = lineWidth;
+  ctx.lineJoin = 'miter';
   for (const { bbox, categoryId } of objects) {
-    const [x1, y1, x2, y2] = bbox;
     ctx.strokeStyle = cssColour(categoryColour(categoryId));
-    ctx.strokeRect(x1, y1, x2 - x1, y2 - y1);
+    ctx.beginPath();
+    for (const [x, y] of corners(bbox)) ctx.lineTo(x, y);
+    ctx.closePath();
+    ctx.stroke();
   }
   // Tags after all boxes, so no box line crosses a tag.
   for (const { bbox, categoryId, categoryName, score } of objects) {
-    const [x1, y1] = bbox;
+    const points = corners(bbox);
+    const x1 = Math.min(...points.map(([x]) => x));
+    const y1 = Math.min(...points.map(([, y]) => y));
     const colour = categoryColour(categoryId);
     const label = scoreLabel(categoryName, score);
     const tagWidth = Math.ceil(textWidthAt(ctx, label, fontPx)) + 2 * tagPad;

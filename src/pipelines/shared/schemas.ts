@@ -17,6 +17,9 @@ export const base64ImageMap = () => z.record(z.string(), base64Image()).meta({ d
 /** [x1, y1, x2, y2], top-left and bottom-right corners */
 export const boundingBox = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 
+/** [x1, y1, x2, y2, x3, y3, x4, y4], the four corners of a rotated box */
+export const rotatedBoundingBox = z.tuple([z.number(), z.number(), z.number(), z.number(), z.number(), z.number(), z.number(), z.number()]);
+
 export const category = z.object({ id: z.number().int(), name: z.string(), score: z.number() });
 
 export const imageInfo = z.object({ width: z.number().int(), height: z.number().int(), type: z.literal('image') });

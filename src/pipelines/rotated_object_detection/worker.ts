@@ -1,0 +1,3 @@
+import { detectionWorker } from '../shared/detectionWorker.js';
+
+export default detectionWorker('RotatedObjectDetection', { rotated: true });
