@@ -263,7 +263,8 @@ async function saveImages(value: unknown, fields: ImageFields, stem: string, sav
 async function predictLocally(input: string): Promise<void> {
   const service = await startService();
   try {
-    const [served] = service.endpoints() as [ServedEndpoint];
+    // the endpoint that takes one image or document (ShiTu's index endpoints take other inputs)
+    const served = service.endpoints().find((e) => e.endpoint.input.kind !== 'none') as ServedEndpoint;
     const fields = imageFields(served.endpoint.result);
     const saveDir = args.save_path;
     if (saveDir) await mkdir(saveDir, { recursive: true });

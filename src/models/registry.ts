@@ -13,6 +13,7 @@ import { ConfigError } from '../errors.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
+import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
 import { TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
@@ -31,6 +32,8 @@ const FAMILIES = {
   doc_text_orientation: DocOrientationClassifier,
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
+  image_feature: ImageFeatureExtractor,
+  face_feature: faceFeatureFamily,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;

@@ -8,12 +8,16 @@ import { imageClassificationPipeline } from './image_classification/pipeline.js'
 import { objectDetectionPipeline } from './object_detection/pipeline.js';
 import { ocrPipeline } from './ocr/pipeline.js';
 import { smallObjectDetectionPipeline } from './small_object_detection/pipeline.js';
+import { ppShiTuV2Pipeline } from './pp_shituv2/pipeline.js';
+import { faceRecognitionPipeline } from './face_recognition/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
   objectDetectionPipeline,
   smallObjectDetectionPipeline,
   ocrPipeline,
+  ppShiTuV2Pipeline,
+  faceRecognitionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {
