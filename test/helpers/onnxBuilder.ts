@@ -10,11 +10,12 @@ import YAML from 'yaml';
  */
 const { onnx } = onnxProto;
 
-export type ElementType = 'float32' | 'int64';
+export type ElementType = 'float32' | 'int64' | 'int32';
 
 const ELEMENT_TYPES: Record<ElementType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
+  int32: onnx.TensorProto.DataType.INT32,
 };
 
 /** A graph input or output; string dimensions are symbolic (e.g. 'N' for the batch). */
