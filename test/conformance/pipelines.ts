@@ -5,15 +5,19 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
-import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS } from '../helpers/paths.js';
+import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../helpers/paths.js';
+import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
   pipeline: string;
   /** a YAML the server starts with */
   yaml(): Promise<string>;
-  /** a valid request body per endpoint path */
-  requests(): Promise<Record<string, Record<string, unknown>>>;
+  /**
+   * A valid request body per endpoint path. `serverUrl` is the running server, for endpoints that
+   * need state first (e.g. ShiTu's indexKey comes from an index built there).
+   */
+  requests(serverUrl: string): Promise<Record<string, Record<string, unknown>>>;
   /** an input file for `--input` local prediction */
   inputFile: string;
 }
@@ -48,4 +52,6 @@ export const CONFORMANCE: ConformanceCase[] = [
     requests: async () => ({ '/ocr': { file: await base64(STREET_SIGN), fileType: 1 } }),
     inputFile: STREET_SIGN,
   },
+  recognitionConformance('PP-ShiTuV2', '/shitu', path.join(SKIMAGE_DATA, 'coffee.png')),
+  recognitionConformance('face_recognition', '/face-recognition', path.join(SKIMAGE_DATA, 'astronaut.png')),
 ];

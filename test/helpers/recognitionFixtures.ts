@@ -16,6 +16,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { encodeIndex } from '../../src/io/vectorIndex.js';
 import { buildModel, floatTensor, int64Tensor, node, valueInfo, writeModelDir, type ModelDir } from './onnxBuilder.js';
 import { REPO_ROOT, SHARED_MODELS } from './paths.js';
 
@@ -195,4 +196,46 @@ export async function recognitionYaml(
   const file = path.join(await tempDir('recognition-yaml'), `${pipeline}.yaml`);
   await writeFile(file, YAML.stringify(config));
   return file;
+}
+
+/**
+ * The conformance entry of a recognition pipeline: fixture models, a file-system index given as the
+ * YAML's `index` (for `--input`), and requests that use an index built on the running server.
+ */
+export function recognitionConformance(pipeline: RecognitionPipeline, prefix: string, picture: string) {
+  const image = async () => (await readFile(picture)).toString('base64');
+  return {
+    pipeline,
+    async yaml() {
+      const index = path.join(await tempDir('conformance-index'), 'index');
+      await writeFile(index, encodeIndex({ dim: featureDim(pipeline), ids: [0], labels: ['reference'], vectors: oneHot(featureDim(pipeline)) }));
+      return recognitionYaml(pipeline, { top: { index }, extra: { index_storage: { type: 'memory' } } });
+    },
+    async requests(serverUrl: string) {
+      const imageLabelPairs = [{ image: await image(), label: 'sample' }];
+      const res = await fetch(`${serverUrl}${prefix}-index-build`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ imageLabelPairs }),
+      });
+      const { indexKey } = ((await res.json()) as { result: { indexKey: string } }).result;
+      return {
+        [`${prefix}-index-build`]: { imageLabelPairs },
+        [`${prefix}-index-add`]: { imageLabelPairs, indexKey },
+        [`${prefix}-index-remove`]: { ids: [0], indexKey },
+        [`${prefix}-infer`]: { image: await image(), indexKey },
+      };
+    },
+    inputFile: picture,
+  };
+}
+
+function featureDim(pipeline: RecognitionPipeline): number {
+  return pipeline === 'PP-ShiTuV2' ? SHITU_FEATURE_DIM : FACE_FEATURE_DIM;
+}
+
+function oneHot(dim: number): Float32Array {
+  const v = new Float32Array(dim);
+  v[0] = 1;
+  return v;
 }
