@@ -36,11 +36,16 @@ describe('face_recognition with BlazeFace on real photos', () => {
   /** The face region of a photo as BlazeFace found it, as a PNG (the gallery picture). */
   async function faceCrop(file: string, label: string): Promise<Buffer> {
     const [x1, y1, x2, y2] = faceBoxes[label]!.map(Math.trunc) as [number, number, number, number];
-    return sharp(file).extract({ left: x1, top: y1, width: x2 - x1, height: y2 - y1 }).png().toBuffer();
+    return sharp(file)
+      .extract({ left: x1, top: y1, width: x2 - x1, height: y2 - y1 })
+      .png()
+      .toBuffer();
   }
 
   before(async () => {
-    server = await startServer({ pipelines: [await recognitionYaml('face_recognition', { extra: { index_storage: { type: 'memory' } } })] });
+    server = await startServer({
+      pipelines: [await recognitionYaml('face_recognition', { extra: { index_storage: { type: 'memory' } } })],
+    });
     // an index is needed to infer at all: start with the cat, which is no face
     const build = await postJson(`${server.url}/face-recognition-index-build`, {
       imageLabelPairs: [{ image: b64(await readFile(CAT)), label: 'cat' }],

@@ -208,7 +208,10 @@ export function recognitionConformance(pipeline: RecognitionPipeline, prefix: st
     pipeline,
     async yaml() {
       const index = path.join(await tempDir('conformance-index'), 'index');
-      await writeFile(index, encodeIndex({ dim: featureDim(pipeline), ids: [0], labels: ['reference'], vectors: oneHot(featureDim(pipeline)) }));
+      await writeFile(
+        index,
+        encodeIndex({ dim: featureDim(pipeline), ids: [0], labels: ['reference'], vectors: oneHot(featureDim(pipeline)) }),
+      );
       return recognitionYaml(pipeline, { top: { index }, extra: { index_storage: { type: 'memory' } } });
     },
     async requests(serverUrl: string) {

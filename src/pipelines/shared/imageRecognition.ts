@@ -13,7 +13,8 @@ import type { IndexSnapshot, NewEntries } from '../../io/vectorIndex.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type PipelineDescriptor } from '../define.js';
 import { mapConcurrent } from './documentInput.js';
 import type { RecognitionOps } from './imageRecognitionWorker.js';
-import { transferable, withImage } from './output.js';
+import { loadImageInput } from './imageInput.js';
+import { withImage } from './output.js';
 import { optional, visualizeField, wantsVisualization } from './request.js';
 import { base64Image, boundingBox } from './schemas.js';
 
@@ -58,9 +59,8 @@ const recognizedObject = z.object({ bbox: boundingBox, recResults: z.array(recRe
 
 /** Features of every pair's image, computed over the inference workers (in parallel when there are several). */
 async function embedPairs(pairs: Array<{ image: string; label: string }>, ctx: Ctx): Promise<NewEntries> {
-  const images = await Promise.all(pairs.map((p, i) => ctx.loadInput(p.image, `imageLabelPairs[${i}].image`)));
-  const features = await mapConcurrent(images, ctx.workers, async (image) => {
-    const { bytes, transfer } = transferable(image);
+  const images = await Promise.all(pairs.map((p, i) => loadImageInput(ctx, p.image, `imageLabelPairs[${i}].image`)));
+  const features = await mapConcurrent(images, ctx.workers, async ({ bytes, transfer }) => {
     return (await ctx.run('embed', { image: bytes }, { transfer })).feature;
   });
   const dim = features[0]!.length;
@@ -153,7 +153,7 @@ export function recognitionPipeline<F extends RecognitionPipelineOptions['object
             );
           }
           const visualize = wantsVisualization(req.visualize, ctx);
-          const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
+          const { bytes, transfer } = await loadImageInput(ctx, req.image);
           const { objects, image } = await ctx.run(
             'infer',
             {

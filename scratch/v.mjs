@@ -1,0 +1,12 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+const base = process.argv[2];
+const R = base + '/dist/test/helpers/';
+const { startServer } = await import(R + 'server.js');
+const { CONFORMANCE } = await import(base + '/dist/test/conformance/pipelines.js');
+const yamls = await Promise.all(CONFORMANCE.map((c) => c.yaml()));
+const s = await startServer({ pipelines: yamls });
+const doc = await (await fetch(s.url + '/openapi.json')).json();
+const result = await new Validator().validate(doc);
+console.log(result.valid, JSON.stringify(result.errors).slice(0, 300));
+for (const e of result.errors ?? []) console.log(e.instancePath, e.message);
+await s.close();
