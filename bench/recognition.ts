@@ -89,10 +89,14 @@ async function main(): Promise<void> {
   } finally {
     await server.close();
   }
-  process.stdout.write(`PP-ShiTuV2 infer vs gallery size (dim ${DIM}, flat inner product, rec_topk ${TOPK}, 1 worker, median of ${REQUESTS})\n`);
+  process.stdout.write(
+    `PP-ShiTuV2 infer vs gallery size (dim ${DIM}, flat inner product, rec_topk ${TOPK}, 1 worker, median of ${REQUESTS})\n`,
+  );
   process.stdout.write(`${formatTable(['vectors', 'search only', 'HTTP infer, first (loads index)', 'HTTP infer, cached'], rows)}\n\n`);
   process.stdout.write('Memory of one index\n');
-  process.stdout.write(`${formatTable(['vectors', 'vectors (exact)', 'array buffers', 'JS heap (ids, labels)', 'file size'], memoryRows)}\n`);
+  process.stdout.write(
+    `${formatTable(['vectors', 'vectors (exact)', 'array buffers', 'JS heap (ids, labels)', 'file size'], memoryRows)}\n`,
+  );
 }
 
 await main();

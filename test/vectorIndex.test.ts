@@ -42,13 +42,28 @@ test('ids: a new index is 0..n-1, adds continue from the largest id + 1, unknown
   let index = newIndex(entries(['a', 'b', 'c']));
   assert.deepEqual(index.ids, [0, 1, 2]);
   index = withRemoved(index, [1, 42]);
-  assert.deepEqual([index.ids, index.labels], [[0, 2], ['a', 'c']]);
+  assert.deepEqual(
+    [index.ids, index.labels],
+    [
+      [0, 2],
+      ['a', 'c'],
+    ],
+  );
   index = withAdded(index, entries(['d', 'e']));
-  assert.deepEqual([index.ids, index.labels], [[0, 2, 3, 4], ['a', 'c', 'd', 'e']]);
+  assert.deepEqual(
+    [index.ids, index.labels],
+    [
+      [0, 2, 3, 4],
+      ['a', 'c', 'd', 'e'],
+    ],
+  );
   // PaddleX's rule is "largest present + 1": removing the largest id lets the next add reuse it
   assert.deepEqual(withAdded(withRemoved(index, [4]), entries(['f'])).ids, [0, 2, 3, 4]);
   assert.deepEqual(withAdded(withRemoved(index, [0, 2, 3, 4]), entries(['g'])).ids, [0]);
-  assert.throws(() => withAdded(index, { dim: 3, labels: ['x'], vectors: new Float32Array(3) }), /feature size 3 does not match the index's 2/);
+  assert.throws(
+    () => withAdded(index, { dim: 3, labels: ['x'], vectors: new Float32Array(3) }),
+    /feature size 3 does not match the index's 2/,
+  );
 });
 
 test('the file format round-trips and refuses other, altered, truncated and newer files', () => {

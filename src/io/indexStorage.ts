@@ -74,22 +74,27 @@ function toSnapshot(data: IndexData, revision: string): IndexSnapshot {
   return { ...data, vectors, revision };
 }
 
-class MemoryBackend implements IndexBackend {
-  private readonly indexes = new Map<string, IndexSnapshot>();
+/**
+ * Backends that change an index by reading it, changing it and saving it whole: changes to one
+ * index run one at a time, in arrival order, so none is lost.
+ */
+abstract class ReadModifyWriteBackend implements IndexBackend {
   private readonly queue = new KeyedQueue();
-  private counter = 0;
 
-  async open(): Promise<void> {}
-  async close(): Promise<void> {}
+  abstract open(): Promise<void>;
+  abstract close(): Promise<void>;
+  abstract revision(key: string): Promise<string>;
+  abstract load(key: string): Promise<IndexSnapshot>;
+  protected abstract save(key: string, data: IndexData): Promise<void>;
 
-  async create(key: string, data: IndexData): Promise<void> {
-    this.indexes.set(key, toSnapshot(data, String(++this.counter)));
+  create(key: string, data: IndexData): Promise<void> {
+    return this.queue.run(key, () => this.save(key, data));
   }
 
   private update(key: string, change: (data: IndexData) => IndexData): Promise<number> {
     return this.queue.run(key, async () => {
       const next = change(await this.load(key));
-      this.indexes.set(key, toSnapshot(next, String(++this.counter)));
+      await this.save(key, next);
       return next.ids.length;
     });
   }
@@ -100,6 +105,18 @@ class MemoryBackend implements IndexBackend {
 
   remove(key: string, ids: readonly number[]): Promise<number> {
     return this.update(key, (data) => withRemoved(data, ids));
+  }
+}
+
+class MemoryBackend extends ReadModifyWriteBackend {
+  private readonly indexes = new Map<string, IndexSnapshot>();
+  private counter = 0;
+
+  async open(): Promise<void> {}
+  async close(): Promise<void> {}
+
+  protected async save(key: string, data: IndexData): Promise<void> {
+    this.indexes.set(key, toSnapshot(data, String(++this.counter)));
   }
 
   async revision(key: string): Promise<string> {
@@ -114,10 +131,10 @@ class MemoryBackend implements IndexBackend {
 }
 
 /** One file per index, `<directory>/<indexKey>`, replaced atomically (write to a temp file, rename). */
-class FileSystemBackend implements IndexBackend {
-  private readonly queue = new KeyedQueue();
-
-  constructor(private readonly directory: string) {}
+class FileSystemBackend extends ReadModifyWriteBackend {
+  constructor(private readonly directory: string) {
+    super();
+  }
 
   async open(): Promise<void> {
     // PaddleX: mkdir(exist_ok=True) without parents, so a missing parent stops startup.
@@ -135,7 +152,7 @@ class FileSystemBackend implements IndexBackend {
     return path.join(this.directory, checkedKey(key));
   }
 
-  private async write(key: string, data: IndexData): Promise<void> {
+  protected async save(key: string, data: IndexData): Promise<void> {
     const tmp = path.join(this.directory, `.${checkedKey(key)}.${randomUUID()}.tmp`);
     const handle = await open(tmp, 'w');
     try {
@@ -148,26 +165,6 @@ class FileSystemBackend implements IndexBackend {
       await rm(tmp, { force: true });
       throw err;
     });
-  }
-
-  create(key: string, data: IndexData): Promise<void> {
-    return this.queue.run(key, () => this.write(key, data));
-  }
-
-  private update(key: string, change: (data: IndexData) => IndexData): Promise<number> {
-    return this.queue.run(key, async () => {
-      const next = change(await this.load(key));
-      await this.write(key, next);
-      return next.ids.length;
-    });
-  }
-
-  add(key: string, entries: NewEntries): Promise<number> {
-    return this.update(key, (data) => withAdded(data, entries));
-  }
-
-  remove(key: string, ids: readonly number[]): Promise<number> {
-    return this.update(key, (data) => withRemoved(data, ids));
   }
 
   async revision(key: string): Promise<string> {
