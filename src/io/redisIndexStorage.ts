@@ -152,8 +152,8 @@ export class RedisBackend implements IndexBackend {
       const blob = entries[String(id)]!;
       const labelLength = blob.length >= 4 ? blob.readUInt32LE(0) : -1;
       if (labelLength < 0 || blob.length !== 4 + labelLength + dim * 4) throw new IndexFormatError(where, `corrupt entry ${id}`);
-      const vector = blob.subarray(4 + labelLength);
-      vectors.set(new Float32Array(vector.buffer.slice(vector.byteOffset, vector.byteOffset + vector.length)), row * dim);
+      // byte copy: the blob's vector need not be 4-byte aligned
+      new Uint8Array(vectors.buffer, row * dim * 4, dim * 4).set(blob.subarray(4 + labelLength));
       return blob.toString('utf8', 4, 4 + labelLength);
     });
     return { dim, ids, labels, vectors, revision: meta.revision };
