@@ -243,6 +243,8 @@ const INPUT_EXTENSIONS: Record<InputKind, Set<string>> = {
   image: new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif']),
   document: new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif', '.pdf']),
   csv: new Set(['.csv']),
+  // endpoints whose input is not one file (ShiTu's imageLabelPairs) are never fed by --input
+  none: new Set(),
 };
 
 /** The input itself, or the files of a directory that the endpoint's input kind takes (CSV files sent as Base64 too). */
@@ -286,7 +288,8 @@ async function saveImages(value: unknown, fields: ImageFields, stem: string, sav
 async function predictLocally(input: string): Promise<void> {
   const service = await startService();
   try {
-    const [served] = service.endpoints() as [ServedEndpoint];
+    // the endpoint that takes one image or document (ShiTu's index endpoints take other inputs)
+    const served = service.endpoints().find((e) => e.endpoint.input.kind !== 'none') as ServedEndpoint;
     const fields = imageFields(served.endpoint.result);
     const saveDir = args.save_path;
     if (saveDir) await mkdir(saveDir, { recursive: true });

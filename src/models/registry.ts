@@ -18,6 +18,7 @@ import { ImageClassifier } from './imageClassification.js';
 import { InstanceSegmenter } from './instanceSegmentation.js';
 import { KeypointDetector } from './keypointDetection.js';
 import { MultiLabelClassifier } from './multilabelClassification.js';
+import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
 import { TextDetector } from './textDetection.js';
@@ -50,6 +51,8 @@ const FAMILIES = {
   // PaddleX's pedestrian_attribute_recognition and vehicle_attribute_recognition modules
   pedestrian_or_vehicle_attribute: AttributeClassifier,
   keypoint_detection: KeypointDetector,
+  image_feature: ImageFeatureExtractor,
+  face_feature: faceFeatureFamily,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;

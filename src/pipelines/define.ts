@@ -40,8 +40,11 @@ export interface EndpointContext<Ops extends WorkerOps = WorkerOps, Extra = Reco
   loadInput(value: string, field: string): Promise<Uint8Array>;
 }
 
-/** What the endpoint's main request field carries: an image, a document (image or PDF, with `fileType`), or a CSV. */
-export type InputKind = 'image' | 'document' | 'csv';
+/**
+ * What the endpoint's main request field carries: an image, a document (image or PDF, with
+ * `fileType`), a CSV, or something else (e.g. ShiTu's `imageLabelPairs`), which `--input` does not feed.
+ */
+export type InputKind = 'image' | 'document' | 'csv' | 'none';
 
 export interface EndpointSpec<Req = any, Res = any, Ops extends WorkerOps = any, Extra = any> {
   /** e.g. '/object-detection' (also the Triton model name without the slash) */
@@ -70,6 +73,12 @@ export interface PipelineDescriptor<Ops extends WorkerOps = any, Extra = any> {
   activeConfig?(config: PipelineConfig): PipelineConfig;
   /** URL of the worker module (its default export is made by `defineWorker`) */
   worker: string;
+  /**
+   * Opens what the endpoints share on the HTTP side and keep in the parsed `Serving.extra` (e.g.
+   * ShiTu's index storage) before the server accepts requests; `close` undoes it on shutdown.
+   */
+  open?(config: PipelineConfig, serving: ServingConfig<Extra>): Promise<void>;
+  close?(serving: ServingConfig<Extra>): Promise<void>;
 }
 
 /** The operations a worker module offers, for `import type` on the HTTP side. */

@@ -19,6 +19,8 @@ import { rotatedObjectDetectionPipeline } from './rotated_object_detection/pipel
 import { pedestrianAttributeRecognitionPipeline } from './pedestrian_attribute_recognition/pipeline.js';
 import { vehicleAttributeRecognitionPipeline } from './vehicle_attribute_recognition/pipeline.js';
 import { humanKeypointDetectionPipeline } from './human_keypoint_detection/pipeline.js';
+import { ppShiTuV2Pipeline } from './pp_shituv2/pipeline.js';
+import { faceRecognitionPipeline } from './face_recognition/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -36,6 +38,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   pedestrianAttributeRecognitionPipeline,
   vehicleAttributeRecognitionPipeline,
   humanKeypointDetectionPipeline,
+  ppShiTuV2Pipeline,
+  faceRecognitionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

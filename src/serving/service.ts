@@ -88,6 +88,16 @@ export class PipelineService {
     const device = options.device ? parseDevice(options.device) : defaultDevice();
     checkDevice(device);
     const pipelines = await loadPipelines(options.pipelines, log);
+    const opened: ServedPipeline[] = [];
+    try {
+      for (const p of pipelines) {
+        await p.descriptor.open?.(p.config, p.serving);
+        opened.push(p);
+      }
+    } catch (err) {
+      await closePipelines(opened);
+      throw err;
+    }
     const cores = os.availableParallelism();
     const workers = options.workers ?? (options.highPerformance ? 1 : cores);
     if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`--workers ${workers}: expected a whole number ≥ 1`);
@@ -101,6 +111,9 @@ export class PipelineService {
         },
         pipelines: pipelines.map((p) => ({ key: p.key, config: p.config, workerModule: p.descriptor.worker })),
       },
+    }).catch(async (err: unknown) => {
+      await closePipelines(pipelines);
+      throw err;
     });
     return new PipelineService(pipelines, pool, device, { ...DEFAULT_FETCH_LIMITS, ...options.fetchLimits });
   }
@@ -130,9 +143,14 @@ export class PipelineService {
     };
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await this.pool.close();
+    await closePipelines(this.pipelines);
   }
+}
+
+async function closePipelines(pipelines: ServedPipeline[]): Promise<void> {
+  for (const p of pipelines) await p.descriptor.close?.(p.serving);
 }
 
 async function loadPipelines(names: string[], log: (line: string) => void): Promise<ServedPipeline[]> {

@@ -13,14 +13,18 @@ import {
   multiModelPipelineYaml,
   rotatedDetectorFixtureDir,
 } from '../helpers/cvPipelineFixtures.js';
+import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
   pipeline: string;
   /** a YAML the server starts with */
   yaml(): Promise<string>;
-  /** a valid request body per endpoint path */
-  requests(): Promise<Record<string, Record<string, unknown>>>;
+  /**
+   * A valid request body per endpoint path. `serverUrl` is the running server, for endpoints that
+   * need state first (e.g. ShiTu's indexKey comes from an index built there).
+   */
+  requests(serverUrl: string): Promise<Record<string, Record<string, unknown>>>;
   /** an input file for `--input` local prediction */
   inputFile: string;
 }
@@ -130,4 +134,6 @@ export const CONFORMANCE: ConformanceCase[] = [
     requests: async () => ({ '/human-keypoint-detection': { image: await base64(MESSI) } }),
     inputFile: MESSI,
   },
+  recognitionConformance('PP-ShiTuV2', '/shitu', path.join(SKIMAGE_DATA, 'coffee.png')),
+  recognitionConformance('face_recognition', '/face-recognition', path.join(SKIMAGE_DATA, 'astronaut.png')),
 ];
