@@ -6,6 +6,7 @@ import { builtinConfigText, builtinPipelineNames } from '../config/pipelineConfi
 import { ApiError, ConfigError } from '../errors.js';
 import { isUrl } from '../io/input.js';
 import { imageFields } from '../pipelines/shared/schemas.js';
+import { formatDevice } from '../runtime/device.js';
 import { createBasicApp } from '../serving/basic/app.js';
 import { PipelineService, type ServedEndpoint } from '../serving/service.js';
 
@@ -104,7 +105,8 @@ async function serve(): Promise<void> {
   log('INFO:     Waiting for application startup.');
   for (const { endpoint, pipeline } of service.endpoints())
     log(`INFO:     POST ${endpoint.path}  (${pipeline.config.pipeline_name}, ${pipeline.source})`);
-  log(`INFO:     ${service.pool.size} inference workers on ${service.device.kind === 'cpu' ? 'cpu' : `gpu:${service.device.id}`}`);
+  for (const { config, pool } of service.pipelines)
+    log(`INFO:     ${config.pipeline_name}: ${pool.size} inference instances (child processes) on ${formatDevice(service.device)}`);
   log('INFO:     Application startup complete.');
   await app.listen({ host: args.host, port });
   log(`INFO:     pipeserve running on http://${args.host}:${port} (Press CTRL+C to quit)`);

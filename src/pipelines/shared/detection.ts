@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { DetectionThreshold } from '../../models/objectDetection.js';
 import { defineEndpoint, definePipeline, type PipelineDescriptor } from '../define.js';
 import type { DetectionOps } from './detectionWorker.js';
-import { transferable, withImage } from './output.js';
+import { withImage } from './output.js';
 import { optional, visualizeField, wantsVisualization } from './request.js';
 import { base64Image, boundingBox, noServingExtra } from './schemas.js';
 
@@ -61,13 +61,12 @@ export function detectionPipeline(options: {
         result,
         input: { kind: 'image', field: 'image' },
         async handle(req, ctx) {
-          const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
           const task = {
-            image: bytes,
+            image: await ctx.loadInput(req.image, 'image'),
             threshold: req.threshold == null ? null : toThreshold(req.threshold),
             visualize: wantsVisualization(req.visualize, ctx),
           };
-          const { image, ...fields } = await ctx.run('predict', task, { transfer });
+          const { image, ...fields } = await ctx.run('predict', task);
           return withImage(fields, image);
         },
       }),

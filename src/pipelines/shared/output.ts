@@ -8,10 +8,3 @@ export function toBase64(bytes: Uint8Array): string {
 export function withImage<T extends object>(fields: T, image: Uint8Array | undefined): T | (T & { image: string }) {
   return image ? { ...fields, image: toBase64(image) } : fields;
 }
-
-/** ArrayBuffer of a Uint8Array, for transferring it to a worker (Node Buffers may share a pool: copy then). */
-export function transferable(bytes: Uint8Array): { bytes: Uint8Array; transfer: ArrayBuffer[] } {
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  const copy = own ? bytes : new Uint8Array(bytes);
-  return { bytes: copy, transfer: [copy.buffer as ArrayBuffer] };
-}
