@@ -139,9 +139,12 @@ export class PipelineService {
     return this.byPath.get(path);
   }
 
-  /** every pipeline has a live instance with its models loaded, and the server is not draining */
-  get ready(): boolean {
-    return !this.draining && this.pipelines.every((p) => p.pool.ready);
+  /** Why the server is not ready (empty = ready): draining, or a pipeline without a live instance with its models loaded. */
+  readinessProblems(): string[] {
+    if (this.draining) return ['the server is shutting down'];
+    return this.pipelines
+      .filter((p) => !p.pool.ready)
+      .map((p) => `${p.config.pipeline_name} has no live inference instance (restarting)`);
   }
 
   /** requests of an endpoint being handled now */
