@@ -435,7 +435,9 @@ export class InstancePool extends EventEmitter<PoolEvents> {
         if (slot.current === instance) slot.current = undefined;
         if (slot.retiring === instance) slot.retiring = undefined;
         const how = signal ? `signal ${signal}` : `exit code ${code}`;
-        if (wasStarting) {
+        if (wasStarting && this.closing) {
+          reject(new Error(`${this.name} is shutting down`));
+        } else if (wasStarting) {
           slot.failures++;
           const err = startupError ?? new Error(`Inference instance of ${this.name} exited (${how}) while loading`);
           this.options.log?.(`ERROR:    Inference instance ${this.name}#${slot.index} failed to start: ${err.message}`);

@@ -10,13 +10,14 @@ export interface RunningServer {
 
 /** The real service + HTTP app on an ephemeral loopback port. */
 export async function startServer(
-  options: Partial<ServiceOptions> & { pipelines: string[]; apiKey?: string; maxBodyMb?: number; accessLog?: string[] },
+  options: Partial<ServiceOptions> & { pipelines: string[]; apiKey?: string; maxBodyMb?: number; accessLog?: string[]; metrics?: boolean },
 ): Promise<RunningServer> {
   const service = await PipelineService.start({ workers: 1, log: () => {}, ...options });
   const app = await createBasicApp(service, {
     apiKey: options.apiKey,
     maxBodyBytes: (options.maxBodyMb ?? 100) * 2 ** 20,
     accessLog: options.accessLog ? (line) => options.accessLog!.push(line) : undefined,
+    metrics: options.metrics,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
