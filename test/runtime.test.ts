@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { classifierFixtureDir, fixturePipelineYaml } from './helpers/fixtures.js';
 import { makePdf, startTestServer, type TestServer } from './helpers/inputs.js';
 import { OPENCV_DATA } from './helpers/paths.js';
-import { assertErrorEnvelope, postJson, startServer, type JsonResponse, type RunningServer } from './helpers/server.js';
+import { assertErrorEnvelope, startServer, type JsonResponse, type RunningServer } from './helpers/server.js';
 import { renderTextImage } from './helpers/textImages.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -61,7 +61,9 @@ describe('an instance killed with SIGKILL under load', () => {
       const server = await startServer({ pipelines: [await classificationYaml()], workers, maxQueue: 16 });
       try {
         const pool = server.service.pipelines[0]!.pool;
-        const requests = Array.from({ length: 16 }, () => postWithin(`${server.url}/image-classification`, { image: messi, visualize: false }));
+        const requests = Array.from({ length: 16 }, () =>
+          postWithin(`${server.url}/image-classification`, { image: messi, visualize: false }),
+        );
         await waitFor(() => pool.stats().busy === workers && pool.stats().queued >= 4, 'load');
         const victim = pool.stats().detail.find((i) => i.busy)!;
         const killedAt = performance.now();
@@ -90,7 +92,10 @@ describe('an instance killed with SIGKILL under load', () => {
           assert.ok(back && back.at < 3000, `ready again after ${back?.at.toFixed(0)} ms`);
           console.log(`readiness: 503 at ${dip.at.toFixed(0)} ms, 200 again at ${back.at.toFixed(0)} ms after the kill`);
         } else {
-          assert.ok(readiness.every((r) => r.status === 200), 'the other instance kept the pipeline ready');
+          assert.ok(
+            readiness.every((r) => r.status === 200),
+            'the other instance kept the pipeline ready',
+          );
         }
         assert.equal(await metric(server, 'pipeserve_instance_restarts_total', 'reason="crash"'), 1);
       } finally {
@@ -181,7 +186,9 @@ describe('PDFs and admission (OCR, 2 instances)', () => {
     assert.ok(maxQueued <= 4, `up to ${maxQueued} page tasks waited`);
     const slowestRefusal = Math.max(...refused.map((r) => r.ms));
     assert.ok(slowestRefusal < Math.min(...admitted.map((r) => r.ms)), 'every refusal came before any admitted PDF was done');
-    console.log(`refused in at most ${slowestRefusal.toFixed(0)} ms; admitted answered in ${admitted.map((r) => r.ms.toFixed(0)).join(', ')} ms`);
+    console.log(
+      `refused in at most ${slowestRefusal.toFixed(0)} ms; admitted answered in ${admitted.map((r) => r.ms.toFixed(0)).join(', ')} ms`,
+    );
   });
 });
 
@@ -210,7 +217,10 @@ describe('#14.5: admission before a URL is downloaded', () => {
   test('with the pipeline full, a URL request gets 503 without any download', async () => {
     const url = `${slow.url}/messi5.jpg`;
     // two slow downloads hold both lanes (1 instance + 1 waiting) while they download
-    const admitted = [postWithin(`${server.url}/image-classification`, { image: url }), postWithin(`${server.url}/image-classification`, { image: url })];
+    const admitted = [
+      postWithin(`${server.url}/image-classification`, { image: url }),
+      postWithin(`${server.url}/image-classification`, { image: url }),
+    ];
     await waitFor(() => downloads === 2, 'both downloads to start');
     const refused = await postWithin(`${server.url}/image-classification`, { image: url });
     assert.match(assertErrorEnvelope(refused, 503), /busy/i);
@@ -239,7 +249,10 @@ describe('#14.8: every instance dead and restarts failing', () => {
     process.kill(server.service.pipelines[0]!.pool.stats().detail[0]!.pid!, 'SIGKILL');
     await waitFor(async () => (await metric(server, 'pipeserve_instance_restarts_total', 'reason="startup"')) >= 1, 'a failed restart');
     const ready = await fetch(`${server.url}/health/ready`);
-    assert.match(assertErrorEnvelope({ status: ready.status, body: await ready.json() }, 503), /Not ready: image_classification has no live inference instance/);
+    assert.match(
+      assertErrorEnvelope({ status: ready.status, body: await ready.json() }, 503),
+      /Not ready: image_classification has no live inference instance/,
+    );
     const messi = b64(await readFile(path.join(OPENCV_DATA, 'messi5.jpg')));
     const refused = await postWithin(`${server.url}/image-classification`, { image: messi });
     assert.match(assertErrorEnvelope(refused, 503), /No inference instance of image_classification is running/);

@@ -96,9 +96,11 @@ describe('instance pool', () => {
       Array.from({ length: 6 }, async () => {
         const lease = pool.admit(2);
         try {
-          await Promise.all(Array.from({ length: 2 }, async () => {
-            for (let page = 0; page < 3; page++) await lease.run('block', { ms: 30 });
-          }));
+          await Promise.all(
+            Array.from({ length: 2 }, async () => {
+              for (let page = 0; page < 3; page++) await lease.run('block', { ms: 30 });
+            }),
+          );
         } finally {
           lease.end();
         }

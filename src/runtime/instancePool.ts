@@ -356,7 +356,9 @@ export class InstancePool extends EventEmitter<PoolEvents> {
   private dueForRecycling(instance: Instance): boolean {
     const recycle = this.options.recycle;
     if (!recycle) return false;
-    return (recycle.afterTasks > 0 && instance.tasksDone >= recycle.afterTasks) || (recycle.rssBytes > 0 && instance.rssBytes > recycle.rssBytes);
+    return (
+      (recycle.afterTasks > 0 && instance.tasksDone >= recycle.afterTasks) || (recycle.rssBytes > 0 && instance.rssBytes > recycle.rssBytes)
+    );
   }
 
   /** Start a replacement; the old instance keeps serving until it is ready, then stops once idle. */

@@ -20,9 +20,13 @@ export function registerHealthRoutes(app: FastifyInstance, service: PipelineServ
     errorCode: 0,
     errorMsg: 'Alive',
   }));
-  app.get('/health/ready', { schema: { operationId: 'checkReadiness', response: { 200: healthSchema, 503: healthSchema } } }, async (_request, reply) => {
-    const problems = service.readinessProblems();
-    if (!problems.length) return { logId: randomUUID(), errorCode: 0, errorMsg: 'Ready' };
-    return reply.code(503).send({ logId: randomUUID(), errorCode: 503, errorMsg: `Not ready: ${problems.join('; ')}` });
-  });
+  app.get(
+    '/health/ready',
+    { schema: { operationId: 'checkReadiness', response: { 200: healthSchema, 503: healthSchema } } },
+    async (_request, reply) => {
+      const problems = service.readinessProblems();
+      if (!problems.length) return { logId: randomUUID(), errorCode: 0, errorMsg: 'Ready' };
+      return reply.code(503).send({ logId: randomUUID(), errorCode: 503, errorMsg: `Not ready: ${problems.join('; ')}` });
+    },
+  );
 }

@@ -42,7 +42,11 @@ export function registerMetrics(app: FastifyInstance, service: PipelineService):
     },
   });
 
-  const pipelineGauge = (name: string, help: string, value: (stats: ReturnType<PipelineService['pipelines'][number]['pool']['stats']>) => number) =>
+  const pipelineGauge = (
+    name: string,
+    help: string,
+    value: (stats: ReturnType<PipelineService['pipelines'][number]['pool']['stats']>) => number,
+  ) =>
     new Gauge({
       name,
       help,
@@ -54,7 +58,11 @@ export function registerMetrics(app: FastifyInstance, service: PipelineService):
     });
   pipelineGauge('pipeserve_queue_length', 'Tasks waiting for an inference instance', (s) => s.queued);
   pipelineGauge('pipeserve_queue_capacity', 'Tasks allowed to wait beyond one per instance (--max-queue)', (s) => s.maxQueue);
-  pipelineGauge('pipeserve_admitted_lanes', 'Task lanes held by admitted requests (limit: instances + queue capacity)', (s) => s.reservedLanes);
+  pipelineGauge(
+    'pipeserve_admitted_lanes',
+    'Task lanes held by admitted requests (limit: instances + queue capacity)',
+    (s) => s.reservedLanes,
+  );
   pipelineGauge('pipeserve_instances_busy', 'Inference instances running a task', (s) => s.busy);
   pipelineGauge('pipeserve_instances_live', 'Inference instances with their models loaded', (s) => s.live);
   pipelineGauge('pipeserve_pipeline_ready', '1 when the pipeline has a live instance', (s) => Number(s.ready));

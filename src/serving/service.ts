@@ -142,9 +142,7 @@ export class PipelineService {
   /** Why the server is not ready (empty = ready): draining, or a pipeline without a live instance with its models loaded. */
   readinessProblems(): string[] {
     if (this.draining) return ['the server is shutting down'];
-    return this.pipelines
-      .filter((p) => !p.pool.ready)
-      .map((p) => `${p.config.pipeline_name} has no live inference instance (restarting)`);
+    return this.pipelines.filter((p) => !p.pool.ready).map((p) => `${p.config.pipeline_name} has no live inference instance (restarting)`);
   }
 
   /** requests of an endpoint being handled now */
@@ -247,7 +245,8 @@ function startPool(
     readParam(yaml, 'workers', instanceCount, `${pipeline.source}: Serving`, options.workers ?? (options.highPerformance ? 1 : cores));
   if (!Number.isInteger(instances) || instances < 1) throw new ConfigError(`--workers ${instances}: expected a whole number ≥ 1`);
   const maxQueue =
-    options.pipelineMaxQueue?.[name] ?? readParam(yaml, 'max_queue', instanceCount, `${pipeline.source}: Serving`, options.maxQueue ?? instances * 16);
+    options.pipelineMaxQueue?.[name] ??
+    readParam(yaml, 'max_queue', instanceCount, `${pipeline.source}: Serving`, options.maxQueue ?? instances * 16);
   return InstancePool.start({
     name,
     instances,

@@ -33,7 +33,11 @@ export const imageClassificationPipeline = definePipeline<Ops, Record<string, un
       input: { kind: 'image', field: 'image' },
       async handle(req, ctx) {
         const bytes = await ctx.loadInput(req.image, 'image');
-        const { image, ...fields } = await ctx.run('predict', { image: bytes, topk: req.topk, visualize: wantsVisualization(req.visualize, ctx) });
+        const { image, ...fields } = await ctx.run('predict', {
+          image: bytes,
+          topk: req.topk,
+          visualize: wantsVisualization(req.visualize, ctx),
+        });
         return withImage(fields, image);
       },
     }),

@@ -57,11 +57,7 @@ export type DocumentOps<Settings, Page extends PageSize> = {
  * for an image; for a PDF, one per page that may run at once (at most one per instance), so its
  * pages never wait behind more than the queue bound and it is never refused half-way.
  */
-export function documentLanes(
-  req: { file: string; fileType?: 0 | 1 | null },
-  extra: DocumentServingExtra,
-  instances: number,
-): number {
+export function documentLanes(req: { file: string; fileType?: 0 | 1 | null }, extra: DocumentServingExtra, instances: number): number {
   if (resolveFileType(req.file, req.fileType) === 'image') return 1;
   return Math.max(1, Math.min(instances, extra.max_num_input_imgs ?? PDF_PAGE_HARD_LIMIT));
 }
