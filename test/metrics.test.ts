@@ -25,14 +25,18 @@ function sample(text: string, name: string, labels = ''): number | undefined {
   return line === undefined ? undefined : Number(line.slice(prefix.length));
 }
 
+async function classificationServer(options: { apiKey?: string; metrics?: boolean }): Promise<RunningServer> {
+  return startServer({
+    pipelines: [await fixturePipelineYaml('image_classification', await classifierFixtureDir())],
+    workers: 1,
+    ...options,
+  });
+}
+
 describe('GET /metrics and health probes', () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer({
-      pipelines: [await fixturePipelineYaml('image_classification', await classifierFixtureDir())],
-      workers: 1,
-      apiKey: API_KEY,
-    });
+    server = await classificationServer({ apiKey: API_KEY });
   });
   after(() => server?.close());
 
@@ -85,11 +89,7 @@ describe('GET /metrics and health probes', () => {
 describe('--no-metrics', () => {
   let server: RunningServer;
   before(async () => {
-    server = await startServer({
-      pipelines: [await fixturePipelineYaml('image_classification', await classifierFixtureDir())],
-      workers: 1,
-      metrics: false,
-    });
+    server = await classificationServer({ metrics: false });
   });
   after(() => server?.close());
 

@@ -25,13 +25,11 @@ export function registerMetrics(app: FastifyInstance, service: PipelineService):
     labelNames: ['endpoint', 'status'],
     registers,
   });
-  const latency = new Histogram({
-    name: 'pipeserve_request_duration_seconds',
-    help: 'Time from request received to response sent, pipeline endpoints',
-    labelNames: ['endpoint'],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
+  const seconds = <L extends string>(name: string, help: string, labelNames: L[]) =>
+    new Histogram<L>({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers });
+  const latency = seconds('pipeserve_request_duration_seconds', 'Time from request received to response sent, pipeline endpoints', [
+    'endpoint',
+  ]);
   new Gauge({
     name: 'pipeserve_requests_in_flight',
     help: 'Requests of an endpoint admitted and not yet answered',
@@ -79,20 +77,11 @@ export function registerMetrics(app: FastifyInstance, service: PipelineService):
     },
   });
 
-  const queueWait = new Histogram({
-    name: 'pipeserve_queue_wait_seconds',
-    help: 'Time a task waited for an inference instance',
-    labelNames: ['pipeline'],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
-  const compute = new Histogram({
-    name: 'pipeserve_task_duration_seconds',
-    help: 'Time an inference instance spent on a task, by operation',
-    labelNames: ['pipeline', 'op'],
-    buckets: LATENCY_BUCKETS,
-    registers,
-  });
+  const queueWait = seconds('pipeserve_queue_wait_seconds', 'Time a task waited for an inference instance', ['pipeline']);
+  const compute = seconds('pipeserve_task_duration_seconds', 'Time an inference instance spent on a task, by operation', [
+    'pipeline',
+    'op',
+  ]);
   const restarts = new Counter({
     name: 'pipeserve_instance_restarts_total',
     help: 'Inference instances replaced, by reason (crash, timeout = stuck past --timeout, startup = a replacement failed to load, recycle)',
