@@ -63,7 +63,7 @@ export interface PoolStats {
   detail: InstanceStats[];
 }
 
-export type InstanceExitReason = 'crash' | 'timeout' | 'recycle' | 'startup';
+export type InstanceExitReason = 'crash' | 'timeout' | 'recycle' | 'startup' | 'shutdown';
 
 export interface PoolEvents {
   taskDone: [TaskTiming];
@@ -177,8 +177,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     const started = await Promise.allSettled(pool.slots.map((slot) => pool.startInstance(slot)));
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) {
-      pool.closing = true;
-      pool.killAll();
+      pool.shutdown();
       throw failure.reason;
     }
     return pool;
@@ -272,7 +271,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     this.closing = true;
     for (const slot of this.slots) clearTimeout(slot.restartTimer);
     if (this.leases.size || this.queue.length) await new Promise<void>((resolve) => (this.drained = resolve));
-    this.killAll();
+    this.shutdown();
   }
 
   private liveInstances(): Instance[] {
@@ -377,7 +376,8 @@ export class InstancePool extends EventEmitter<PoolEvents> {
         if (!instance.task) this.kill(instance, 'recycle');
       },
       () => {
-        // keep serving with the old one; it is due again after its next task
+        // keep serving with the old one (if it still runs); it is due again after its next task
+        if (slot.retiring !== instance) return;
         instance.state = 'live';
         slot.retiring = undefined;
         slot.current = instance;
@@ -391,9 +391,11 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     instance.child.kill('SIGKILL');
   }
 
-  private killAll(): void {
+  private shutdown(): void {
+    this.closing = true;
     for (const slot of this.slots) {
-      for (const instance of [slot.current, slot.retiring]) if (instance) this.kill(instance, 'recycle');
+      clearTimeout(slot.restartTimer);
+      for (const instance of [slot.current, slot.retiring]) if (instance) this.kill(instance, 'shutdown');
     }
   }
 
@@ -459,13 +461,13 @@ export class InstancePool extends EventEmitter<PoolEvents> {
   /** A serving instance is gone: fail its task (only), count the restart. */
   private lost(instance: Instance, reason: InstanceExitReason, how: string): void {
     const task = this.finish(instance, false);
-    if (reason !== 'recycle') {
+    if (reason === 'crash' || reason === 'timeout') {
       this.restarts++;
       this.options.log?.(
         `ERROR:    Inference instance ${this.name}#${instance.slot} (pid ${instance.child.pid}) ${reason === 'timeout' ? 'was stuck past the request timeout and was killed' : `died (${how})`}; replacing it`,
       );
     }
-    this.emit('instanceExit', { slot: instance.slot, reason });
+    if (reason !== 'shutdown') this.emit('instanceExit', { slot: instance.slot, reason });
     if (!task) return;
     const error =
       reason === 'timeout'
