@@ -5,12 +5,14 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { classifierFixtureDir, fixturePipelineYaml } from './helpers/fixtures.js';
+import YAML from 'yaml';
+import { PipelineService } from '../src/serving/service.js';
+import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from './helpers/fixtures.js';
 import { makePdf, startTestServer, type TestServer } from './helpers/inputs.js';
 import { OPENCV_DATA } from './helpers/paths.js';
 import { assertErrorEnvelope, startServer, type JsonResponse, type RunningServer } from './helpers/server.js';
@@ -262,5 +264,43 @@ describe('#14.8: every instance dead and restarts failing', () => {
     await rename(`${model}.away`, model);
     await waitFor(async () => (await fetch(`${server.url}/health/ready`)).status === 200, 'ready again', 40_000);
     assert.equal((await postWithin(`${server.url}/image-classification`, { image: messi })).status, 200);
+  });
+});
+
+describe('instances and queue bound per pipeline', () => {
+  /** the classification fixture YAML with `serving` merged into its Serving section */
+  async function classificationWithServing(serving: Record<string, unknown>): Promise<string> {
+    const file = await classificationYaml();
+    const config = YAML.parse(await readFile(file, 'utf8'));
+    config.Serving = { ...config.Serving, ...serving };
+    await writeFile(file, YAML.stringify(config));
+    return file;
+  }
+
+  test('CLI per-pipeline values win over the YAML (Serving.workers / max_queue), which wins over --workers / --max-queue', async () => {
+    const service = await PipelineService.start({
+      pipelines: [
+        await classificationWithServing({ workers: 2, max_queue: 3 }),
+        await fixturePipelineYaml('object_detection', detectorFixtureDir()),
+      ],
+      workers: 1,
+      maxQueue: 5,
+      pipelineMaxQueue: { image_classification: 7 },
+      log: () => {},
+    });
+    try {
+      const [classification, detection] = service.pipelines.map((p) => p.pool.stats());
+      assert.deepEqual([classification!.instances, classification!.maxQueue, classification!.live], [2, 7, 2]);
+      assert.deepEqual([detection!.instances, detection!.maxQueue, detection!.live], [1, 5, 1]);
+    } finally {
+      await service.close();
+    }
+  });
+
+  test('a bad Serving.workers stops startup naming the key', async () => {
+    await assert.rejects(
+      PipelineService.start({ pipelines: [await classificationWithServing({ workers: 0 })], log: () => {} }),
+      /Serving\.workers: .*(>|greater|positive)/i,
+    );
   });
 });
