@@ -1,7 +1,8 @@
 /**
  * `npm run bench:soak`: the OCR server (a real `pipeserve --serve` process, 2 instances) at saturation
  * for SOAK_MINUTES (default 10) with a mix of rendered text pages and 3-page PDFs, then an overload
- * burst. Prints unexpected errors, latency percentiles, the RSS of the server with its instances
+ * phase: more requests in flight than the pipeline admits, while one client probes one request at a
+ * time (its latency is the server's, not a queue of our own sockets). Prints unexpected errors, latency percentiles, the RSS of the server with its instances
  * after warm-up and at the end, and how fast overload is refused. Targets are PASS/FAIL text.
  */
 import { Pool } from 'undici';
@@ -18,7 +19,9 @@ const WARMUP_MS = Math.min(60_000, DURATION_MS / 5);
 const INSTANCES = 2;
 /** closed-loop lanes: every instance busy with work waiting behind it, well within the default queue bound */
 const CONCURRENCY = 6;
-const OVERLOAD_CONCURRENCY = 96;
+/** default --max-queue (16 × instances) + instances: lanes a pipeline admits; the overload keeps more than that in flight */
+const CAPACITY = INSTANCES * 17;
+const OVERLOAD_CONCURRENCY = CAPACITY + 8;
 const OVERLOAD_MS = 20_000;
 const RSS_SAMPLE_MS = 5000;
 
@@ -105,8 +108,12 @@ async function main(): Promise<void> {
     const errors = soak.filter((o) => o.status !== 200);
 
     const image = bodies[0]!;
-    const overload = await closedLoop(client, [image], OVERLOAD_CONCURRENCY, performance.now() + OVERLOAD_MS);
-    const refused = overload.filter((o) => o.status === 503);
+    const overloadEnds = performance.now() + OVERLOAD_MS;
+    const filler = closedLoop(client, [image], OVERLOAD_CONCURRENCY, overloadEnds);
+    await new Promise((resolve) => setTimeout(resolve, 2000)); // the pipeline fills up
+    const probes = await closedLoop(client, [image], 1, overloadEnds);
+    const overload = [...(await filler), ...probes];
+    const refused = probes.filter((o) => o.status === 503);
     const unexpectedInOverload = overload.filter((o) => o.status !== 200 && o.status !== 503);
 
     const warm = rss.filter((s) => s.atMs >= WARMUP_MS);
@@ -121,7 +128,7 @@ async function main(): Promise<void> {
     const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
     const out = [
-      `pipeserve soak: OCR, ${INSTANCES} instances, ${MINUTES} min closed loop at c=${CONCURRENCY} (images and 3-page PDFs), then ${OVERLOAD_MS / 1000} s at c=${OVERLOAD_CONCURRENCY}`,
+      `pipeserve soak: OCR, ${INSTANCES} instances, ${MINUTES} min closed loop at c=${CONCURRENCY} (images and 3-page PDFs), then ${OVERLOAD_MS / 1000} s at c=${OVERLOAD_CONCURRENCY} (pipeline admits ${CAPACITY} lanes) plus serial probes`,
       `other processes used ${percent(cpu.foreignShare() ?? Number.NaN)} of the machine meanwhile (figures taken on a busy machine are not comparable)`,
       '',
       formatTable(['request', 'answered 200', 'p50', 'p99', 'max'], latencyRows(soak)),
@@ -129,7 +136,7 @@ async function main(): Promise<void> {
       `requests: ${soak.length} (${(soak.length / (DURATION_MS / 1000)).toFixed(2)}/s), unexpected errors: ${errors.length}`,
       ...errors.slice(0, 5).map((e) => `  ${e.kind}: HTTP ${e.status} ${e.message}`),
       `RSS of server + instances: ${mb(rssAtWarmup)} after ${WARMUP_MS / 1000} s warm-up, ${mb(rssAtEnd)} at the end (peak ${mb(rssPeak)}), growth ${percent(growth)}`,
-      `overload: ${overload.length} requests, ${refused.length} refused with 503 (p50 ${ms(
+      `overload: ${overload.length} requests, probes one at a time: ${probes.length}, ${refused.length} of them refused with 503 (p50 ${ms(
         percentile(
           refused.map((o) => o.ms),
           50,
