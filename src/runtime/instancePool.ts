@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ApiError, ConfigError, deserializeError } from '../errors.js';
 import type { InstanceInit, InstanceReply, InstanceRequest } from './protocol.js';
@@ -109,6 +110,12 @@ interface Slot {
 
 const INSTANCE_ENTRY = fileURLToPath(new URL('./instance.js', import.meta.url));
 const DEFAULT_BACKOFF = { firstMs: 1000, maxMs: 30_000 };
+/**
+ * Instances run at a lower CPU priority than the HTTP process, so health probes, admission and 503s
+ * are answered promptly while every core is busy with inference (threads of one process could not
+ * be told apart this way).
+ */
+const INSTANCE_NICENESS = 10;
 
 /**
  * Admission for one request: it may have up to `lanes` tasks waiting or running at once. The pool
@@ -407,6 +414,11 @@ export class InstancePool extends EventEmitter<PoolEvents> {
         execArgv: [],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
+      try {
+        if (child.pid !== undefined) os.setPriority(child.pid, Math.min(19, os.getPriority() + INSTANCE_NICENESS));
+      } catch {
+        // not permitted here (some containers): the instance runs at the server's priority
+      }
       const instance: Instance = { slot: slot.index, child, state: 'starting', tasksDone: 0, rssBytes: 0 };
       slot.current = instance;
       let startupError: Error | undefined;
