@@ -6,7 +6,7 @@
 const BASE = '^src/(runtime|ops|vis|io|config|errors\\.ts)';
 /** what runs on the HTTP thread: serving, the registry and each pipeline's descriptor with what it imports */
 const HTTP_SIDE = '^src/(serving|cli|pipelines/(registry|define)\\.ts|pipelines/[^/]+/pipeline\\.ts)';
-const INFERENCE_CODE = '^(node_modules/(onnxruntime-node|@napi-rs/canvas|pdfjs-dist|@techstark/opencv-js)/|src/(models|ops|vis|runtime/(session|worker)\\.ts))';
+const INFERENCE_CODE = '^(node_modules/(onnxruntime-node|@napi-rs/canvas|pdfjs-dist|@techstark/opencv-js)/|src/(models|ops|vis|runtime/(session|instance)\\.ts))';
 
 module.exports = {
   forbidden: [

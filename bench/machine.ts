@@ -2,7 +2,7 @@
  * How much of the machine other processes used while we measured: on a shared 2-core box, a busy
  * neighbour halves every throughput figure, so the report shows this next to the numbers.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 /** Linux reports /proc/stat in USER_HZ ticks, 100 per second on every mainstream architecture. */
@@ -11,9 +11,68 @@ const TICKS_PER_SECOND = 100;
 interface Snapshot {
   /** machine-wide busy CPU seconds (all cores) */
   busySeconds: number;
-  /** CPU seconds of this process, all threads (workers included) */
+  /** CPU seconds of this process and its descendants (the inference instances are child processes) */
   ownSeconds: number;
   wallSeconds: number;
+}
+
+interface ProcessEntry {
+  parent: number;
+  /** utime + stime, ticks */
+  cpuTicks: number;
+  rssBytes: number;
+}
+
+/** Linux's page size on every architecture this runs on in practice (x86-64, arm64 with 4 KiB pages). */
+const PAGE_BYTES = 4096;
+
+/** Every process, from /proc/<pid>/stat. */
+function processTable(): Map<number, ProcessEntry> {
+  const table = new Map<number, ProcessEntry>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // fields after the parenthesised command name: state ppid ... utime(12th) stime(13th) ... rss(22nd, pages)
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(entry), {
+        parent: Number(fields[1]),
+        cpuTicks: Number(fields[11]) + Number(fields[12]),
+        rssBytes: Number(fields[21]) * PAGE_BYTES,
+      });
+    } catch {
+      // the process ended while we listed them
+    }
+  }
+  return table;
+}
+
+/** `root` and its running descendants. */
+function processTree(root: number): ProcessEntry[] {
+  const table = processTable();
+  const ours = new Set([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, { parent }] of table) {
+      if (!ours.has(pid) && ours.has(parent)) {
+        ours.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...ours].flatMap((pid) => table.get(pid) ?? []);
+}
+
+/** CPU seconds of this process's descendants that are still running. */
+function descendantSeconds(): number {
+  const [, ...descendants] = processTree(process.pid);
+  return descendants.reduce((sum, p) => sum + p.cpuTicks, 0) / TICKS_PER_SECOND;
+}
+
+/** Resident memory of a process and its running descendants (a server and its inference instances), bytes; Linux only. */
+export function treeRssBytes(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + p.rssBytes, 0);
 }
 
 function snapshot(): Snapshot | undefined {
@@ -28,7 +87,7 @@ function snapshot(): Snapshot | undefined {
   return {
     // Time the hypervisor gave to other guests is lost to us as well, so it counts as foreign.
     busySeconds: (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND,
-    ownSeconds: (ownUser + ownSystem) / 1e6,
+    ownSeconds: (ownUser + ownSystem) / 1e6 + descendantSeconds(),
     wallSeconds: performance.now() / 1000,
   };
 }

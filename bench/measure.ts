@@ -209,7 +209,8 @@ async function workerTaskOf(served: ServedEndpoint, instance: WorkerOps, body: u
     logId: 'bench',
     config: served.pipeline.config,
     serving: served.pipeline.serving,
-    workers: 1,
+    parallelism: 1,
+    signal: new AbortController().signal,
     run: async (op, payload) => {
       task ??= { op, payload };
       return instance[op]!(payload);

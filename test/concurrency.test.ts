@@ -26,12 +26,12 @@ describe('the event loop stays free during inference', () => {
   test('/health answers within 100 ms while every worker runs a long OCR', async () => {
     const inflight = Array.from({ length: 4 }, () => postJson(`${server.url}/ocr`, body));
     // wait until both workers run a request and the other two wait in the queue (bodies all received)
-    const loaded = () => server.service.pool.stats().busy === 2 && server.service.pool.stats().queued === 2;
+    const loaded = () => server.service.pipelines[0]!.pool.stats().busy === 2 && server.service.pipelines[0]!.pool.stats().queued === 2;
     for (let i = 0; i < 500 && !loaded(); i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(loaded(), JSON.stringify(server.service.pool.stats()));
+    assert.ok(loaded(), JSON.stringify(server.service.pipelines[0]!.pool.stats()));
     const latencies: number[] = [];
     for (let i = 0; i < 10; i++) {
-      assert.equal(server.service.pool.stats().busy, 2, 'workers must still be busy while /health is probed');
+      assert.equal(server.service.pipelines[0]!.pool.stats().busy, 2, 'workers must still be busy while /health is probed');
       const started = performance.now();
       const res = await fetch(`${server.url}/health`);
       latencies.push(performance.now() - started);

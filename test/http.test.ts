@@ -189,7 +189,7 @@ describe('basic serving: classification + detection on one port', () => {
   test('the server is still healthy after all of that', async () => {
     const res = await fetch(`${server.url}/health`);
     assert.equal(res.status, 200);
-    assert.equal(server.service.pool.stats().workers, 2);
+    assert.equal(server.service.pipelines[0]!.pool.stats().live, 2);
   });
 });
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import YAML from 'yaml';
-import type { TaskTiming } from '../src/runtime/workerPool.js';
+import type { TaskTiming } from '../src/runtime/instancePool.js';
 import { withoutSpaces } from './helpers/cer.js';
 import { encryptedPdf, makePdf, zeroPagePdf } from './helpers/inputs.js';
 import { startServerProcess, type ServerProcess } from './helpers/cli.js';
@@ -71,21 +71,19 @@ describe('PDFs with the built-in OCR config (max_num_input_imgs 10)', () => {
   const ocrPdf = (pdf: Uint8Array) => postJson(`${server.url}/ocr`, { file: b64(pdf), fileType: 0, visualize: false });
 
   test('a 12-page PDF is answered with its first 10 pages, in order, spread over both workers', async () => {
-    const pool = server.service.pool;
-    // the pool has one onTaskDone callback (metrics may use it): wrap it
-    const previous = pool.onTaskDone;
+    const pool = server.service.pipelines[0]!.pool;
     const pageTasks: Array<{ start: number; end: number }> = [];
-    pool.onTaskDone = (timing: TaskTiming) => {
-      previous?.(timing);
+    const onTaskDone = (timing: TaskTiming) => {
       const end = performance.now();
       if (timing.op === 'predictPdfPage') pageTasks.push({ start: end - timing.computeMs, end });
     };
+    pool.on('taskDone', onTaskDone);
     try {
       const res = await ocrPdf(await numberedPdf(12));
       assert.equal(res.status, 200);
       assertNumberedPages(res.body.result, 10, 12);
     } finally {
-      pool.onTaskDone = previous;
+      pool.off('taskDone', onTaskDone);
     }
     assert.equal(pageTasks.length, 10, 'one task per rendered page');
     // A worker runs one task at a time, so a task starting while another runs means both workers are busy.

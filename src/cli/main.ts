@@ -8,10 +8,11 @@ import { ApiError, ConfigError } from '../errors.js';
 import { isUrl } from '../io/input.js';
 import type { InputKind } from '../pipelines/define.js';
 import { imageFields } from '../pipelines/shared/schemas.js';
-import { cudaInstalled } from '../runtime/device.js';
+import { cudaInstalled, formatDevice } from '../runtime/device.js';
 import { convertPaddleDir, ONNX_OPSET, paddleModelFiles } from '../runtime/paddle/convert.js';
 import { createBasicApp } from '../serving/basic/app.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../serving/basic/connections.js';
+import { jsonLogger } from '../serving/requestLog.js';
 import { writeHpsSdk } from '../serving/triton/sdk.js';
 import { startHpsServer } from '../serving/triton/server.js';
 import { PipelineService, type ServedEndpoint } from '../serving/service.js';
@@ -42,8 +43,17 @@ Options:
   --port <n>               default 8080
   --use_hpip               lowest-latency configuration found by \`npm run bench\`: one inference
                            worker whose sessions use every core (unless --workers is given)
-  --workers <n>            inference worker threads (default: CPU cores); each loads every model
-  --max-queue <n>          requests that may wait for a worker before new ones get 503 (default 16 × workers)
+  --workers <n>            inference instances per pipeline (default: CPU cores); each instance is a
+                           child process with the pipeline's models (a crash kills only that one)
+  --max-queue <n>          tasks that may wait per pipeline before new requests get 503 (default 16 × workers)
+  --pipeline-workers <name=n>    instances of one pipeline (by pipeline_name; repeatable; YAML: Serving.workers)
+  --pipeline-max-queue <name=n>  queue bound of one pipeline (repeatable; YAML: Serving.max_queue)
+  --timeout <s>            seconds a request may take before it gets 504; an instance still busy with
+                           it then is killed and replaced (default 600)
+  --recycle-after <n>      replace an instance after n tasks, without failing requests (default: never)
+  --recycle-rss-mb <n>     replace an instance whose memory exceeds n MB after a task (default: never)
+  --log-format <f>         uvicorn (default: PaddleX-like lines) or json (pino, one object per line)
+  --no-metrics             no GET /metrics (Prometheus; on by default, open like /health)
   --api-key <key>          require "Authorization: Bearer <key>" (also env PIPESERVE_API_KEY)
   --allow-private-urls     let URL inputs reach loopback, private and link-local addresses
   --max-body-mb <n>        largest request body accepted (default 100)
@@ -75,6 +85,13 @@ const OPTIONS = {
   use_hpip: { type: 'boolean' },
   workers: { type: 'string' },
   'max-queue': { type: 'string' },
+  'pipeline-workers': { type: 'string', multiple: true },
+  'pipeline-max-queue': { type: 'string', multiple: true },
+  timeout: { type: 'string' },
+  'recycle-after': { type: 'string' },
+  'recycle-rss-mb': { type: 'string' },
+  'log-format': { type: 'string', default: 'uvicorn' },
+  'no-metrics': { type: 'boolean' },
   'api-key': { type: 'string' },
   'allow-private-urls': { type: 'boolean' },
   'max-body-mb': { type: 'string', default: '100' },
@@ -116,7 +133,12 @@ const args = parseCommandLine();
 // model resolution (and anything it starts) reads the environment
 if (args.offline) process.env.PIPESERVE_OFFLINE = '1';
 
-const log = (line: string) => process.stderr.write(`${line}\n`);
+if (args['log-format'] !== 'uvicorn' && args['log-format'] !== 'json') {
+  process.stderr.write(`ERROR:    --log-format ${args['log-format']}: expected uvicorn or json\n`);
+  process.exit(2);
+}
+const jsonLog = args['log-format'] === 'json' ? jsonLogger() : undefined;
+const log = jsonLog?.log ?? ((line: string) => process.stderr.write(`${line}\n`));
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
@@ -127,12 +149,30 @@ function positiveNumber(flag: string, value: string | undefined): number | undef
   return n;
 }
 
+/** `NAME=N` values of a repeatable per-pipeline flag. */
+function perPipeline(flag: string, values: string[] | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const value of values ?? []) {
+    const m = /^(.+)=(.+)$/.exec(value);
+    if (!m) throw new ConfigError(`--${flag} ${value}: expected <pipeline_name>=<number>, e.g. OCR=2`);
+    out[m[1]!] = positiveNumber(flag, m[2])!;
+  }
+  return out;
+}
+
 function startService(): Promise<PipelineService> {
   return PipelineService.start({
     pipelines: args.pipeline ?? [],
     device: args.device,
     workers: positiveNumber('workers', args.workers),
     maxQueue: positiveNumber('max-queue', args['max-queue']),
+    pipelineWorkers: perPipeline('pipeline-workers', args['pipeline-workers']),
+    pipelineMaxQueue: perPipeline('pipeline-max-queue', args['pipeline-max-queue']),
+    timeoutSeconds: positiveNumber('timeout', args.timeout),
+    recycle: {
+      afterTasks: positiveNumber('recycle-after', args['recycle-after']) ?? 0,
+      rssBytes: (positiveNumber('recycle-rss-mb', args['recycle-rss-mb']) ?? 0) * 2 ** 20,
+    },
     highPerformance: args.use_hpip,
     fetchLimits: { allowPrivate: Boolean(args['allow-private-urls']) },
     log,
@@ -170,14 +210,17 @@ async function serve(): Promise<void> {
     apiKey: args['api-key'] ?? process.env.PIPESERVE_API_KEY ?? undefined,
     maxBodyBytes: positiveNumber('max-body-mb', args['max-body-mb'])! * 2 ** 20,
     connectionLimits: limits,
-    accessLog: log,
+    accessLog: jsonLog ? undefined : log,
+    jsonLog: jsonLog?.logger,
     errorLog: log,
+    metrics: !args['no-metrics'],
   });
   log(`INFO:     Started server process [${process.pid}]`);
   log('INFO:     Waiting for application startup.');
   for (const { endpoint, pipeline } of service.endpoints())
     log(`INFO:     POST ${endpoint.path}  (${pipeline.config.pipeline_name}, ${pipeline.source})`);
-  log(`INFO:     ${service.pool.size} inference workers on ${service.device.kind === 'cpu' ? 'cpu' : `gpu:${service.device.id}`}`);
+  for (const { config, pool } of service.pipelines)
+    log(`INFO:     ${config.pipeline_name}: ${pool.size} inference instances (child processes) on ${formatDevice(service.device)}`);
   log('INFO:     Application startup complete.');
   await app.listen({ host: args.host, port });
   log(`INFO:     pipeserve running on http://${args.host}:${port} (Press CTRL+C to quit)`);

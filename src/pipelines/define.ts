@@ -16,26 +16,22 @@ export interface ServingConfig<Extra = Record<string, unknown>> {
   extra: Extra;
 }
 
-export interface RunOptions {
-  /** buffers of the payload to move to the worker instead of copying (they become unusable here) */
-  transfer?: ArrayBuffer[];
-  /**
-   * A further task of an already admitted request (e.g. the next PDF page): it skips the queue
-   * bound so a long document is not failed half-way.
-   */
-  continuation?: boolean;
-}
-
 /** What an endpoint handler may do (HTTP thread): it never runs inference itself. */
 export interface EndpointContext<Ops extends WorkerOps = WorkerOps, Extra = Record<string, unknown>> {
   logId: string;
   /** the pipeline's config as loaded (only its active parts, with models resolved) */
   config: PipelineConfig;
   serving: ServingConfig<Extra>;
-  /** Run an operation of this pipeline's worker module on an inference worker (queued; 503 when the queue is full). */
-  run<K extends keyof Ops & string>(op: K, payload: Parameters<Ops[K]>[0], options?: RunOptions): Promise<Awaited<ReturnType<Ops[K]>>>;
-  /** inference workers: how many tasks of one request can usefully run at once */
-  workers: number;
+  /**
+   * Run an operation of this pipeline's worker module on an inference instance (a child process).
+   * The request was admitted before its handler ran, so this only waits its turn; it rejects once
+   * the request timed out or its client went away.
+   */
+  run<K extends keyof Ops & string>(op: K, payload: Parameters<Ops[K]>[0]): Promise<Awaited<ReturnType<Ops[K]>>>;
+  /** how many tasks of this request may run at once (the lanes it was admitted with) */
+  parallelism: number;
+  /** aborted when the request times out or its client disconnects: start no further work then */
+  signal: AbortSignal;
   /** Bytes of an input string: http(s) URL (fetched with limits) or Base64. `field` names it in errors. */
   loadInput(value: string, field: string): Promise<Uint8Array>;
 }

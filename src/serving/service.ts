@@ -1,13 +1,15 @@
 import os from 'node:os';
-import { formatKeyPath, loadPipelineConfig, type PipelineConfig } from '../config/pipelineConfig.js';
+import { z } from 'zod';
+import { formatKeyPath, loadPipelineConfig, type PipelineConfig, readParam } from '../config/pipelineConfig.js';
 import { listResolvedModels, resolvePipelineModels } from '../config/models.js';
-import { ConfigError } from '../errors.js';
+import { ApiError, ConfigError } from '../errors.js';
 import { fetchUrl, DEFAULT_FETCH_LIMITS, type FetchLimits } from '../io/fetchUrl.js';
 import { decodeBase64, isUrl } from '../io/input.js';
 import type { EndpointContext, EndpointSpec, PipelineDescriptor, ServingConfig } from '../pipelines/define.js';
+import { type DocumentServingExtra, documentLanes } from '../pipelines/shared/documentInput.js';
 import { pipelineDescriptor } from '../pipelines/registry.js';
 import { cudaInstalled, type DeviceSpec, formatDevice, parseDevice } from '../runtime/device.js';
-import { WorkerPool } from '../runtime/workerPool.js';
+import { InstancePool, type Lease, type RecycleOptions } from '../runtime/instancePool.js';
 import { validateBody } from './validation.js';
 
 export interface ServiceOptions {
@@ -15,8 +17,17 @@ export interface ServiceOptions {
   pipelines: string[];
   /** `--device`; undefined = gpu:0 when CUDA is usable, else cpu (PaddleX's default) */
   device?: string;
+  /** instances per pipeline unless the pipeline says otherwise (`--workers`) */
   workers?: number;
+  /** tasks that may wait per pipeline unless the pipeline says otherwise (`--max-queue`; default 16 × its instances) */
   maxQueue?: number;
+  /** per pipeline_name: instances and queue bound (CLI `--pipeline-workers NAME=N`), over the YAML's Serving.workers / Serving.max_queue */
+  pipelineWorkers?: Record<string, number>;
+  pipelineMaxQueue?: Record<string, number>;
+  /** `--timeout`: seconds a request may take before it gets 504 (default 600) */
+  timeoutSeconds?: number;
+  /** replace instances after N tasks or above an RSS limit (off by default) */
+  recycle?: RecycleOptions;
   /**
    * `--use_hpip`: the configuration `npm run bench` found fastest per request: one worker whose
    * sessions use every core (lower latency; the default of one worker per core has more throughput).
@@ -33,7 +44,25 @@ export interface ServedPipeline {
   config: PipelineConfig;
   descriptor: PipelineDescriptor;
   serving: ServingConfig<unknown>;
+  pool: InstancePool;
 }
+
+/** Where a request's time went, for logs. */
+export interface StageTimings {
+  downloadMs: number;
+  queueMs: number;
+  computeMs: number;
+}
+
+export interface InvokeOptions {
+  /** aborted when the client goes away: the request's waiting and not-yet-started tasks are dropped */
+  signal?: AbortSignal;
+  /** filled in when the request ends, successful or not */
+  stages?: StageTimings;
+}
+
+/** PaddleX's default request timeout is none; a generous one still frees instances from runaway inputs. */
+export const DEFAULT_TIMEOUT_SECONDS = 600;
 
 export interface ServedEndpoint {
   endpoint: EndpointSpec;
@@ -66,17 +95,19 @@ function servingConfig(config: PipelineConfig, descriptor: PipelineDescriptor, s
 }
 
 /**
- * The pipelines of one server: configs loaded, models resolved, workers started, endpoints indexed.
- * Used by the HTTP app, local `--input` prediction and the benchmarks alike.
+ * The pipelines of one server: configs loaded, models resolved, one instance pool per pipeline,
+ * endpoints indexed. Used by the HTTP app, local `--input` prediction and the benchmarks alike.
  */
 export class PipelineService {
   private readonly byPath = new Map<string, ServedEndpoint>();
+  private readonly inflight = new Map<string, number>();
+  private draining = false;
 
   private constructor(
     readonly pipelines: ServedPipeline[],
-    readonly pool: WorkerPool,
     readonly device: DeviceSpec,
     private readonly fetchLimits: FetchLimits,
+    private readonly timeoutMs: number,
   ) {
     for (const pipeline of pipelines) {
       for (const endpoint of pipeline.descriptor.endpoints) this.byPath.set(endpoint.path, { endpoint, pipeline });
@@ -87,35 +118,23 @@ export class PipelineService {
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const device = options.device ? parseDevice(options.device) : defaultDevice();
     checkDevice(device);
-    const pipelines = await loadPipelines(options.pipelines, log);
-    const opened: ServedPipeline[] = [];
+    const timeoutSeconds = options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS;
+    if (!(timeoutSeconds > 0)) throw new ConfigError(`--timeout ${timeoutSeconds}: expected a positive number of seconds`);
+    const loaded = await loadPipelines(options.pipelines, log);
+    const opened: Array<Omit<ServedPipeline, 'pool'>> = [];
+    const served: ServedPipeline[] = [];
     try {
-      for (const p of pipelines) {
-        await p.descriptor.open?.(p.config, p.serving);
-        opened.push(p);
+      for (const pipeline of loaded) {
+        await pipeline.descriptor.open?.(pipeline.config, pipeline.serving);
+        opened.push(pipeline);
       }
+      for (const pipeline of loaded) served.push({ ...pipeline, pool: await startPool(pipeline, device, options, log) });
     } catch (err) {
+      await Promise.all(served.map((p) => p.pool.close()));
       await closePipelines(opened);
       throw err;
     }
-    const cores = os.availableParallelism();
-    const workers = options.workers ?? (options.highPerformance ? 1 : cores);
-    if (!Number.isInteger(workers) || workers < 1) throw new ConfigError(`--workers ${workers}: expected a whole number ≥ 1`);
-    const pool = await WorkerPool.start({
-      workers,
-      maxQueue: options.maxQueue ?? workers * 16,
-      init: {
-        session: {
-          device,
-          intraOpThreads: Math.max(1, Math.floor(cores / workers)),
-        },
-        pipelines: pipelines.map((p) => ({ key: p.key, config: p.config, workerModule: p.descriptor.worker })),
-      },
-    }).catch(async (err: unknown) => {
-      await closePipelines(pipelines);
-      throw err;
-    });
-    return new PipelineService(pipelines, pool, device, { ...DEFAULT_FETCH_LIMITS, ...options.fetchLimits });
+    return new PipelineService(served, device, { ...DEFAULT_FETCH_LIMITS, ...options.fetchLimits }, timeoutSeconds * 1000);
   }
 
   endpoints(): ServedEndpoint[] {
@@ -126,36 +145,135 @@ export class PipelineService {
     return this.byPath.get(path);
   }
 
-  /** Validate a request body and run the endpoint; returns PaddleX's `result` object. */
-  async invoke(served: ServedEndpoint, body: unknown, logId: string): Promise<Record<string, unknown>> {
-    const request = validateBody(served.endpoint.request, body);
-    return served.endpoint.handle(request, this.context(served.pipeline, logId));
+  /** Why the server is not ready (empty = ready): draining, or a pipeline without a live instance with its models loaded. */
+  readinessProblems(): string[] {
+    if (this.draining) return ['the server is shutting down'];
+    return this.pipelines.filter((p) => !p.pool.ready).map((p) => `${p.config.pipeline_name} has no live inference instance (restarting)`);
   }
 
-  context(pipeline: ServedPipeline, logId: string): EndpointContext<any, any> {
+  /** requests of an endpoint being handled now */
+  inflightRequests(path: string): number {
+    return this.inflight.get(path) ?? 0;
+  }
+
+  /**
+   * Validate a request body, admit it (503 at once when its pipeline is full: before any URL is
+   * downloaded), and run the endpoint within the timeout; returns PaddleX's `result` object.
+   */
+  async invoke(served: ServedEndpoint, body: unknown, logId: string, options: InvokeOptions = {}): Promise<Record<string, unknown>> {
+    const request = validateBody(served.endpoint.request, body);
+    const { pipeline, endpoint } = served;
+    const lease = pipeline.pool.admit(this.lanes(served, request));
+    const controller = new AbortController();
+    const deadline = performance.now() + this.timeoutMs;
+    const timer = setTimeout(() => controller.abort(this.timeoutError()), this.timeoutMs);
+    const clientGone = () => controller.abort(new ApiError(499, 'The client closed the connection'));
+    options.signal?.addEventListener('abort', clientGone, { once: true });
+    const stages: StageTimings = options.stages ?? { downloadMs: 0, queueMs: 0, computeMs: 0 };
+    this.inflight.set(endpoint.path, this.inflightRequests(endpoint.path) + 1);
+    try {
+      const handling = endpoint.handle(request, this.context(pipeline, logId, lease, controller.signal, deadline, stages));
+      // once aborted the answer is given; the handler ends on its own (its further tasks are refused)
+      handling.catch(() => {});
+      return await Promise.race([handling, rejectWhenAborted(controller.signal)]);
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', clientGone);
+      controller.abort(new ApiError(499, 'The request ended'));
+      lease.end();
+      stages.queueMs = lease.queueMs;
+      stages.computeMs = lease.computeMs;
+      this.inflight.set(endpoint.path, this.inflightRequests(endpoint.path) - 1);
+    }
+  }
+
+  private lanes(served: ServedEndpoint, request: any): number {
+    if (served.endpoint.input.kind !== 'document') return 1;
+    return documentLanes(request, served.pipeline.serving.extra as DocumentServingExtra, served.pipeline.pool.size);
+  }
+
+  private timeoutError(): ApiError {
+    return new ApiError(504, `The request did not finish within the server's timeout of ${this.timeoutMs / 1000} s (--timeout)`);
+  }
+
+  private context(
+    pipeline: ServedPipeline,
+    logId: string,
+    lease: Lease,
+    signal: AbortSignal,
+    deadline: number,
+    stages: StageTimings,
+  ): EndpointContext<any, any> {
     return {
       logId,
       config: pipeline.config,
       serving: pipeline.serving,
-      run: (op, payload, options = {}) => this.pool.run(pipeline.key, op, payload, options.transfer, options),
-      workers: this.pool.size,
-      loadInput: async (value, field) => (isUrl(value) ? fetchUrl(value, field, this.fetchLimits) : decodeBase64(value, field)),
+      run: (op, payload) => lease.run(op, payload, { signal, deadline, timeoutError: () => this.timeoutError() }),
+      parallelism: lease.lanes,
+      signal,
+      loadInput: async (value, field) => {
+        if (!isUrl(value)) return decodeBase64(value, field);
+        const started = performance.now();
+        try {
+          return await fetchUrl(value, field, this.fetchLimits);
+        } finally {
+          stages.downloadMs += performance.now() - started;
+        }
+      },
     };
   }
 
+  /** Refuse new requests (readiness goes false), let admitted ones finish, then stop every instance. */
   async close(): Promise<void> {
-    await this.pool.close();
+    this.draining = true;
+    await Promise.all(this.pipelines.map((p) => p.pool.close()));
     await closePipelines(this.pipelines);
   }
 }
 
-async function closePipelines(pipelines: ServedPipeline[]): Promise<void> {
+async function closePipelines(pipelines: Array<Pick<ServedPipeline, 'descriptor' | 'serving'>>): Promise<void> {
   for (const p of pipelines) await p.descriptor.close?.(p.serving);
 }
 
-async function loadPipelines(names: string[], log: (line: string) => void): Promise<ServedPipeline[]> {
+function rejectWhenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+}
+
+const instanceCount = z.number().int().positive();
+
+/** The pipeline's instance pool: CLI per-pipeline value, else its YAML's Serving.workers / max_queue, else the server-wide one. */
+function startPool(
+  pipeline: Omit<ServedPipeline, 'pool'>,
+  device: DeviceSpec,
+  options: ServiceOptions,
+  log: (line: string) => void,
+): Promise<InstancePool> {
+  const name = pipeline.config.pipeline_name;
+  const yaml = (pipeline.config.Serving ?? {}) as Record<string, unknown>;
+  const cores = os.availableParallelism();
+  const instances =
+    options.pipelineWorkers?.[name] ??
+    readParam(yaml, 'workers', instanceCount, `${pipeline.source}: Serving`, options.workers ?? (options.highPerformance ? 1 : cores));
+  if (!Number.isInteger(instances) || instances < 1) throw new ConfigError(`--workers ${instances}: expected a whole number ≥ 1`);
+  const maxQueue =
+    options.pipelineMaxQueue?.[name] ??
+    readParam(yaml, 'max_queue', instanceCount, `${pipeline.source}: Serving`, options.maxQueue ?? instances * 16);
+  return InstancePool.start({
+    name,
+    instances,
+    maxQueue,
+    recycle: options.recycle,
+    log,
+    init: {
+      session: { device, intraOpThreads: Math.max(1, Math.floor(cores / instances)) },
+      pipeline: { config: pipeline.config, workerModule: pipeline.descriptor.worker },
+    },
+  });
+}
+
+async function loadPipelines(names: string[], log: (line: string) => void): Promise<Array<Omit<ServedPipeline, 'pool'>>> {
   if (!names.length) throw new ConfigError('No pipeline given: pass --pipeline <name|path.yaml> (repeatable)');
-  const served: ServedPipeline[] = [];
+  const served: Array<Omit<ServedPipeline, 'pool'>> = [];
   const owners = new Map<string, string>();
   for (const [index, name] of names.entries()) {
     const { config, source } = await loadPipelineConfig(name);

@@ -143,7 +143,8 @@ export function inProcessContext<Ops extends WorkerOps>(
     logId: 'test',
     config,
     serving: { visualize, extra: descriptor.servingExtra.parse({}) },
-    workers: 1,
+    parallelism: 1,
+    signal: new AbortController().signal,
     run: (async (op: string, payload: unknown) => ops[op]!(payload)) as EndpointContext<Ops, any>['run'],
     loadInput: async (value: string) => new Uint8Array(Buffer.from(value, 'base64')),
   };

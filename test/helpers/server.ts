@@ -17,6 +17,7 @@ export async function startServer(
     maxBodyMb?: number;
     accessLog?: string[];
     connectionLimits?: ConnectionLimits;
+    metrics?: boolean;
   },
 ): Promise<RunningServer> {
   const service = await PipelineService.start({ workers: 1, log: () => {}, ...options });
@@ -25,6 +26,7 @@ export async function startServer(
     maxBodyBytes: (options.maxBodyMb ?? 100) * 2 ** 20,
     connectionLimits: options.connectionLimits,
     accessLog: options.accessLog ? (line) => options.accessLog!.push(line) : undefined,
+    metrics: options.metrics,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;

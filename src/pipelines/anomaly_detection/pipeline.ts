@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineEndpoint, definePipeline, type OpsOf } from '../define.js';
 import { labelMapResponse, labelMapResult } from '../shared/labelMap.js';
-import { transferable } from '../shared/output.js';
 import { visualizeField, wantsVisualization } from '../shared/request.js';
 import { noServingExtra } from '../shared/schemas.js';
 import type worker from './worker.js';
@@ -24,10 +23,8 @@ export const anomalyDetectionPipeline = definePipeline<Ops, Record<string, unkno
       result: labelMapResult,
       input: { kind: 'image', field: 'image' },
       async handle(req, ctx) {
-        const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
-        return labelMapResponse(
-          await ctx.run('predict', { image: bytes, visualize: wantsVisualization(req.visualize, ctx) }, { transfer }),
-        );
+        const bytes = await ctx.loadInput(req.image, 'image');
+        return labelMapResponse(await ctx.run('predict', { image: bytes, visualize: wantsVisualization(req.visualize, ctx) }));
       },
     }),
   ],

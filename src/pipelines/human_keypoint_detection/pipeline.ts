@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEndpoint, definePipeline } from '../define.js';
-import { transferable, withImage } from '../shared/output.js';
+import { withImage } from '../shared/output.js';
 import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, boundingBox, noServingExtra } from '../shared/schemas.js';
 import type worker from './worker.js';
@@ -30,9 +30,9 @@ export const humanKeypointDetectionPipeline = definePipeline<Ops, Record<string,
       result: z.object({ persons: z.array(person), image: base64Image().optional() }),
       input: { kind: 'image', field: 'image' },
       async handle(req, ctx) {
-        const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
+        const bytes = await ctx.loadInput(req.image, 'image');
         const task = { image: bytes, detThreshold: req.detThreshold ?? null, visualize: wantsVisualization(req.visualize, ctx) };
-        const { image, ...fields } = await ctx.run('predict', task, { transfer });
+        const { image, ...fields } = await ctx.run('predict', task);
         return withImage(fields, image);
       },
     }),

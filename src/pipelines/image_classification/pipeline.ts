@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { defineEndpoint, definePipeline, type OpsOf } from '../define.js';
-import { loadImageInput } from '../shared/imageInput.js';
 import { withImage } from '../shared/output.js';
 import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, category, noServingExtra } from '../shared/schemas.js';
@@ -33,12 +32,12 @@ export const imageClassificationPipeline = definePipeline<Ops, Record<string, un
       result,
       input: { kind: 'image', field: 'image' },
       async handle(req, ctx) {
-        const { bytes, transfer } = await loadImageInput(ctx, req.image);
-        const { image, ...fields } = await ctx.run(
-          'predict',
-          { image: bytes, topk: req.topk, visualize: wantsVisualization(req.visualize, ctx) },
-          { transfer },
-        );
+        const bytes = await ctx.loadInput(req.image, 'image');
+        const { image, ...fields } = await ctx.run('predict', {
+          image: bytes,
+          topk: req.topk,
+          visualize: wantsVisualization(req.visualize, ctx),
+        });
         return withImage(fields, image);
       },
     }),

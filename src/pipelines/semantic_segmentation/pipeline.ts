@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { defineEndpoint, definePipeline, type OpsOf } from '../define.js';
 import { labelMapResponse, labelMapResult } from '../shared/labelMap.js';
-import { transferable } from '../shared/output.js';
 import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
 import { noServingExtra } from '../shared/schemas.js';
 import type worker from './worker.js';
@@ -39,9 +38,9 @@ export const semanticSegmentationPipeline = definePipeline<Ops, Record<string, u
       result: labelMapResult,
       input: { kind: 'image', field: 'image' },
       async handle(req, ctx) {
-        const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
+        const bytes = await ctx.loadInput(req.image, 'image');
         const task = { image: bytes, targetSize: req.targetSize, visualize: wantsVisualization(req.visualize, ctx) };
-        return labelMapResponse(await ctx.run('predict', task, { transfer }));
+        return labelMapResponse(await ctx.run('predict', task));
       },
     }),
   ],

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { MultiLabelThreshold } from '../../models/attributeRecognition.js';
 import { defineEndpoint, definePipeline, type PipelineDescriptor } from '../define.js';
 import type { AttributeOps } from './attributesWorker.js';
-import { transferable, withImage } from './output.js';
+import { withImage } from './output.js';
 import { optional, visualizeField, wantsVisualization } from './request.js';
 import { base64Image, boundingBox, noServingExtra } from './schemas.js';
 
@@ -71,14 +71,14 @@ export function attributePipeline(options: {
         result,
         input: { kind: 'image', field: 'image' },
         async handle(req, ctx) {
-          const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
+          const bytes = await ctx.loadInput(req.image, 'image');
           const task = {
             image: bytes,
             detThreshold: req.detThreshold ?? null,
             clsThreshold: req.clsThreshold == null ? null : toMultiLabelThreshold(req.clsThreshold),
             visualize: wantsVisualization(req.visualize, ctx),
           };
-          const { objects, image } = await ctx.run('predict', task, { transfer });
+          const { objects, image } = await ctx.run('predict', task);
           return withImage({ [options.objectsField]: objects }, image);
         },
       }),

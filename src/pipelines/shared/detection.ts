@@ -7,7 +7,6 @@ import { z } from 'zod';
 import type { DetectionThreshold } from '../../models/objectDetection.js';
 import { defineEndpoint, definePipeline, type PipelineDescriptor } from '../define.js';
 import type { DetectionOps } from './detectionWorker.js';
-import { loadImageInput } from './imageInput.js';
 import { withImage } from './output.js';
 import { optional, visualizeField, wantsVisualization } from './request.js';
 import { base64Image, boundingBox, noServingExtra, rotatedBoundingBox } from './schemas.js';
@@ -63,13 +62,12 @@ export function detectionPipeline(options: {
         result: options.rotated ? rotatedResult : result,
         input: { kind: 'image', field: 'image' },
         async handle(req, ctx) {
-          const { bytes, transfer } = await loadImageInput(ctx, req.image);
           const task = {
-            image: bytes,
+            image: await ctx.loadInput(req.image, 'image'),
             threshold: req.threshold == null ? null : toThreshold(req.threshold),
             visualize: wantsVisualization(req.visualize, ctx),
           };
-          const { image, ...fields } = await ctx.run('predict', task, { transfer });
+          const { image, ...fields } = await ctx.run('predict', task);
           return withImage(fields, image);
         },
       }),

@@ -6,8 +6,7 @@
 import { z } from 'zod';
 import { invalidInput } from '../../errors.js';
 import { resolveFileType } from '../../io/fileType.js';
-import type { EndpointContext, RunOptions } from '../define.js';
-import { transferable } from './output.js';
+import type { EndpointContext } from '../define.js';
 import { optional } from './request.js';
 import type { DataInfo } from './schemas.js';
 
@@ -53,6 +52,16 @@ export type DocumentOps<Settings, Page extends PageSize> = {
   predictPdfPage(payload: { pdf: Uint8Array; page: number; settings: Settings }): Promise<Page>;
 };
 
+/**
+ * Inference lanes a document request is admitted with, known before its input is downloaded: one
+ * for an image; for a PDF, one per page that may run at once (at most one per instance), so its
+ * pages never wait behind more than the queue bound and it is never refused half-way.
+ */
+export function documentLanes(req: { file: string; fileType?: 0 | 1 | null }, extra: DocumentServingExtra, instances: number): number {
+  if (resolveFileType(req.file, req.fileType) === 'image') return 1;
+  return Math.max(1, Math.min(instances, extra.max_num_input_imgs ?? PDF_PAGE_HARD_LIMIT));
+}
+
 /** Map with at most `limit` calls in flight, results in input order. */
 export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
@@ -81,13 +90,12 @@ export async function runDocument<Ops extends DocumentOps<any, PageSize>>(
   const run = ctx.run as unknown as <K extends keyof DocumentOps<unknown, Page>>(
     op: K,
     payload: Parameters<DocumentOps<unknown, Page>[K]>[0],
-    options?: RunOptions,
   ) => ReturnType<DocumentOps<unknown, Page>[K]>;
   const fileType = resolveFileType(req.file, req.fileType);
-  const { bytes, transfer } = transferable(await ctx.loadInput(req.file, 'file'));
+  const bytes = await ctx.loadInput(req.file, 'file');
 
   if (fileType === 'image') {
-    const page = await run('predictImage', { image: bytes, settings }, { transfer });
+    const page = await run('predictImage', { image: bytes, settings });
     return { pages: [page], dataInfo: { width: page.width, height: page.height, type: 'image' } };
   }
 
@@ -99,11 +107,12 @@ export async function runDocument<Ops extends DocumentOps<any, PageSize>>(
         `(set Serving.extra.max_num_input_imgs to at most ${PDF_PAGE_HARD_LIMIT} to process only the first pages)`,
     );
   }
-  // Pages run on all workers at once; each task gets its own copy of the (usually small) PDF bytes.
+  // Pages run on the request's admitted lanes at once; each task gets its own copy of the (usually
+  // small) PDF bytes. Once the request is aborted, no further page starts.
   const pages = await mapConcurrent(
     Array.from({ length: pageCount }, (_, i) => i),
-    ctx.workers,
-    (page) => run('predictPdfPage', { pdf: bytes, page, settings }, { continuation: true }),
+    ctx.parallelism,
+    (page) => run('predictPdfPage', { pdf: bytes, page, settings }),
   );
   return {
     pages,

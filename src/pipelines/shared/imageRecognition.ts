@@ -13,7 +13,6 @@ import type { IndexSnapshot, NewEntries } from '../../io/vectorIndex.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type PipelineDescriptor } from '../define.js';
 import { mapConcurrent } from './documentInput.js';
 import type { RecognitionOps } from './imageRecognitionWorker.js';
-import { loadImageInput } from './imageInput.js';
 import { withImage } from './output.js';
 import { optional, visualizeField, wantsVisualization } from './request.js';
 import { base64Image, boundingBox } from './schemas.js';
@@ -59,10 +58,8 @@ const recognizedObject = z.object({ bbox: boundingBox, recResults: z.array(recRe
 
 /** Features of every pair's image, computed over the inference workers (in parallel when there are several). */
 async function embedPairs(pairs: Array<{ image: string; label: string }>, ctx: Ctx): Promise<NewEntries> {
-  const images = await Promise.all(pairs.map((p, i) => loadImageInput(ctx, p.image, `imageLabelPairs[${i}].image`)));
-  const features = await mapConcurrent(images, ctx.workers, async ({ bytes, transfer }) => {
-    return (await ctx.run('embed', { image: bytes }, { transfer })).feature;
-  });
+  const images = await Promise.all(pairs.map((p, i) => ctx.loadInput(p.image, `imageLabelPairs[${i}].image`)));
+  const features = await mapConcurrent(images, ctx.parallelism, async (bytes) => (await ctx.run('embed', { image: bytes })).feature);
   const dim = features[0]!.length;
   const vectors = new Float32Array(features.length * dim);
   features.forEach((f, i) => vectors.set(f, i * dim));
@@ -153,18 +150,14 @@ export function recognitionPipeline<F extends RecognitionPipelineOptions['object
             );
           }
           const visualize = wantsVisualization(req.visualize, ctx);
-          const { bytes, transfer } = await loadImageInput(ctx, req.image);
-          const { objects, image } = await ctx.run(
-            'infer',
-            {
-              image: bytes,
-              index: { dim: index.dim, vectors: index.vectors, labels: visualize ? index.labels : undefined },
-              detThreshold: req.detThreshold,
-              recThreshold: req.recThreshold,
-              visualize,
-            },
-            { transfer },
-          );
+          const bytes = await ctx.loadInput(req.image, 'image');
+          const { objects, image } = await ctx.run('infer', {
+            image: bytes,
+            index: { dim: index.dim, vectors: index.vectors, labels: visualize ? index.labels : undefined },
+            detThreshold: req.detThreshold,
+            recThreshold: req.recThreshold,
+            visualize,
+          });
           const recognized = objects.map(({ bbox, score, hits }) => ({
             bbox,
             recResults: hits.map((hit) => ({ label: index.labels[hit.row]!, score: hit.score })),

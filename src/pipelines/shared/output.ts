@@ -11,18 +11,11 @@ export function withImage<T extends object>(fields: T, image: Uint8Array | undef
   return image ? { ...fields, image: toBase64(image) } : fields;
 }
 
-/** ArrayBuffer of a Uint8Array, for transferring it to a worker (Node Buffers may share a pool: copy then). */
-export function transferable(bytes: Uint8Array): { bytes: Uint8Array; transfer: ArrayBuffer[] } {
-  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  const copy = own ? bytes : new Uint8Array(bytes);
-  return { bytes: copy, transfer: [copy.buffer as ArrayBuffer] };
-}
-
 /** A worker op that takes one encoded image (plus settings) and returns result fields and maybe a drawn image. */
 type ImageOp = (task: { image: Uint8Array; visualize: boolean }) => Promise<{ image?: Uint8Array }>;
 
 /**
- * The body of a single-image endpoint: load `req.image`, move its bytes to the worker's `predict`
+ * The body of a single-image endpoint: load `req.image`, send its bytes to the worker's `predict`
  * with `settings` and the effective `visualize`, return the result with the drawing as Base64 `image`.
  */
 export async function predictImage<Ops extends { predict: ImageOp }>(
@@ -30,8 +23,8 @@ export async function predictImage<Ops extends { predict: ImageOp }>(
   req: { image: string; visualize?: boolean | null },
   settings: Omit<Parameters<Ops['predict']>[0], 'image' | 'visualize'>,
 ): Promise<Omit<Awaited<ReturnType<Ops['predict']>>, 'image'> & { image?: string }> {
-  const { bytes, transfer } = transferable(await ctx.loadInput(req.image, 'image'));
+  const bytes = await ctx.loadInput(req.image, 'image');
   const task = { ...settings, image: bytes, visualize: wantsVisualization(req.visualize, ctx) } as Parameters<Ops['predict']>[0];
-  const { image, ...fields } = (await ctx.run('predict', task, { transfer })) as Awaited<ReturnType<Ops['predict']>>;
+  const { image, ...fields } = (await ctx.run('predict', task)) as Awaited<ReturnType<Ops['predict']>>;
   return withImage(fields, image);
 }

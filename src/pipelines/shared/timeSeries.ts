@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { defineEndpoint, definePipeline, type EndpointContext, type PipelineDescriptor, type WorkerOps } from '../define.js';
-import { transferable, withImage } from './output.js';
+import { withImage } from './output.js';
 import { visualizeField, wantsVisualization } from './request.js';
 import { base64Image, noServingExtra } from './schemas.js';
 
@@ -39,8 +39,8 @@ async function predictCsv<Ops extends TimeSeriesOps>(
   req: z.output<typeof timeSeriesRequest>,
   ctx: EndpointContext<Ops>,
 ): Promise<WireResult<Ops>> {
-  const { bytes, transfer } = transferable(await ctx.loadInput(req.csv, 'csv'));
-  const { image, ...fields } = await ctx.run('predict', { csv: bytes, visualize: wantsVisualization(req.visualize, ctx) }, { transfer });
+  const bytes = await ctx.loadInput(req.csv, 'csv');
+  const { image, ...fields } = await ctx.run('predict', { csv: bytes, visualize: wantsVisualization(req.visualize, ctx) });
   return withImage(fields, image);
 }
 

@@ -1,17 +1,19 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
 import { ApiError } from '../../errors.js';
+import { HEALTH_PATHS, registerHealthRoutes } from '../health.js';
+import { METRICS_PATH, registerMetrics } from '../metrics.js';
+import { registerRequestLog, type RequestLogOptions } from '../requestLog.js';
 import type { PipelineService, ServedEndpoint } from '../service.js';
 import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
 import { errorEnvelope } from './envelope.js';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
 
-export interface BasicAppOptions {
+export interface BasicAppOptions extends RequestLogOptions {
   /** requests (all but /health, /docs, /openapi.json) need `Authorization: Bearer <apiKey>` */
   apiKey?: string;
   maxBodyBytes: number;
@@ -19,14 +21,16 @@ export interface BasicAppOptions {
   connectionLimits?: ConnectionLimits;
   /** one uvicorn-style access-log line per request (none for /health) */
   accessLog?: (line: string) => void;
+  /** `GET /metrics` (Prometheus); on unless false (`--no-metrics`) */
+  metrics?: boolean;
   /** unexpected errors, with stack */
   errorLog?: (line: string) => void;
 }
 
-const OPEN_PATHS = new Set(['/health', '/openapi.json']);
+const OPEN_PATHS = new Set(['/health', ...HEALTH_PATHS, METRICS_PATH, '/openapi.json']);
 
 function envelopeError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).send(errorEnvelope(status, message));
+  return reply.code(status).send({ ...errorEnvelope(status, message), logId: reply.request.logId || randomUUID() });
 }
 
 function bearerMatches(header: string | undefined, apiKey: string): boolean {
@@ -87,7 +91,9 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  app.decorateRequest('logId', '');
   app.addHook('onRequest', async (request, reply) => {
+    request.logId = randomUUID();
     if (!options.apiKey) return;
     const path = request.url.split('?')[0]!;
     if (OPEN_PATHS.has(path) || path === '/docs' || path.startsWith('/docs/')) return;
@@ -96,16 +102,7 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     }
   });
 
-  if (options.accessLog) {
-    const accessLog = options.accessLog;
-    app.addHook('onResponse', async (request, reply) => {
-      if (request.url.split('?')[0] === '/health') return;
-      const { remoteAddress, remotePort } = request.raw.socket;
-      accessLog(
-        `INFO:     ${remoteAddress}:${remotePort} - "${request.method} ${request.url} HTTP/${request.raw.httpVersion}" ${reply.statusCode} ${STATUS_CODES[reply.statusCode] ?? ''}`,
-      );
-    });
-  }
+  registerRequestLog(app, options);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (err instanceof ApiError) return envelopeError(reply, err.status, err.message);
@@ -124,6 +121,8 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     errorEnvelope(0, 'Healthy'),
   );
 
+  registerHealthRoutes(app, service);
+  if (options.metrics !== false) registerMetrics(app, service);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   for (const served of service.endpoints()) registerEndpoint(app, service, served);
@@ -146,12 +145,18 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
         },
       },
     },
-    async (request: FastifyRequest) => {
+    async (request: FastifyRequest, reply: FastifyReply) => {
       if (request.body === undefined) {
         throw new ValidationError([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
       }
-      const logId = randomUUID();
-      const result = await service.invoke(served, request.body, logId);
+      // the response closing before it was sent = the client gave up: drop the request's remaining work
+      const clientGone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) clientGone.abort();
+      });
+      request.stages = { downloadMs: 0, queueMs: 0, computeMs: 0 };
+      const { logId } = request;
+      const result = await service.invoke(served, request.body, logId, { signal: clientGone.signal, stages: request.stages });
       return { logId, result, errorCode: 0, errorMsg: 'Success' };
     },
   );

@@ -55,9 +55,12 @@ export class TritonCore {
     return !this.exiting && [...this.executors.keys()].every((name) => this.modelReady(name));
   }
 
+  /** Triton's model readiness: every instance of the model's pipeline is up (a crashed one makes it not ready until replaced). */
   modelReady(name: string): boolean {
     const executor = this.executors.get(name);
-    return Boolean(executor) && !this.exiting && this.service.pool.size > 0;
+    if (!executor || this.exiting) return false;
+    const stats = executor.model.served.pipeline.pool.stats();
+    return stats.ready && stats.live === stats.instances;
   }
 
   /** The model, or Triton's NOT_FOUND for an unknown model or a version other than 1. */

@@ -1,0 +1,509 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { ApiError, ConfigError, deserializeError } from '../errors.js';
+import type { InstanceInit, InstanceReply, InstanceRequest } from './protocol.js';
+
+export interface RecycleOptions {
+  /** replace an instance after it has run this many tasks (0 = never) */
+  afterTasks: number;
+  /** replace an instance whose resident memory exceeds this many bytes after a task (0 = never) */
+  rssBytes: number;
+}
+
+export interface PoolOptions {
+  /** the pipeline's name, for messages and metrics */
+  name: string;
+  instances: number;
+  /** tasks allowed to wait for an instance beyond one per instance; admission refuses more with 503 at once */
+  maxQueue: number;
+  init: InstanceInit;
+  recycle?: RecycleOptions;
+  /** restart delays after consecutive failed starts: first × 2^(failures-1), capped */
+  backoff?: { firstMs: number; maxMs: number };
+  log?: (line: string) => void;
+}
+
+export interface TaskTiming {
+  pipeline: string;
+  op: string;
+  queueMs: number;
+  computeMs: number;
+  ok: boolean;
+}
+
+export interface RunOptions {
+  /** aborting drops the task if it still waits; a running task is answered at once and its instance freed when the model call ends */
+  signal?: AbortSignal;
+  /** performance.now() time after which a running task's instance counts as stuck: it is killed and replaced */
+  deadline?: number;
+  /** the error a task gets when its instance is killed at the deadline */
+  timeoutError?: () => Error;
+}
+
+export interface InstanceStats {
+  slot: number;
+  pid: number | undefined;
+  state: InstanceState;
+  busy: boolean;
+  tasksDone: number;
+  rssBytes: number;
+}
+
+export interface PoolStats {
+  instances: number;
+  live: number;
+  busy: number;
+  queued: number;
+  maxQueue: number;
+  /** lanes held by admitted requests (each lane = at most one task waiting or running) */
+  reservedLanes: number;
+  restarts: number;
+  ready: boolean;
+  detail: InstanceStats[];
+}
+
+export type InstanceExitReason = 'crash' | 'timeout' | 'recycle' | 'startup' | 'shutdown';
+
+export interface PoolEvents {
+  taskDone: [TaskTiming];
+  instanceExit: [{ slot: number; reason: InstanceExitReason }];
+}
+
+type InstanceState = 'starting' | 'live' | 'retiring' | 'stopping';
+
+interface Task {
+  id: number;
+  op: string;
+  payload: unknown;
+  lease: Lease;
+  options: RunOptions;
+  enqueuedAt: number;
+  startedAt?: number;
+  settled: boolean;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  cleanup(): void;
+}
+
+interface Instance {
+  slot: number;
+  child: ChildProcess;
+  state: InstanceState;
+  task?: Task;
+  deadlineTimer?: NodeJS.Timeout;
+  killedFor?: InstanceExitReason;
+  tasksDone: number;
+  rssBytes: number;
+}
+
+interface Slot {
+  index: number;
+  current?: Instance;
+  /** a recycled instance still serving until `current` (its replacement) is ready */
+  retiring?: Instance;
+  /** consecutive failed starts */
+  failures: number;
+  restartTimer?: NodeJS.Timeout;
+}
+
+const INSTANCE_ENTRY = fileURLToPath(new URL('./instance.js', import.meta.url));
+const DEFAULT_BACKOFF = { firstMs: 1000, maxMs: 30_000 };
+/**
+ * Instances run at a lower CPU priority than the HTTP process, so health probes, admission and 503s
+ * are answered promptly while every core is busy with inference (threads of one process could not
+ * be told apart this way).
+ */
+const INSTANCE_NICENESS = 10;
+
+/**
+ * Admission for one request: it may have up to `lanes` tasks waiting or running at once. The pool
+ * grants lanes only while all admitted lanes fit in instances + maxQueue, so an admitted request's
+ * tasks never wait behind more than maxQueue others and never fail half-way for lack of room.
+ */
+export class Lease {
+  private outstanding = 0;
+  private ended = false;
+  /** summed over the request's tasks, for stage timings in logs */
+  queueMs = 0;
+  computeMs = 0;
+
+  constructor(
+    private readonly pool: InstancePool,
+    readonly lanes: number,
+  ) {}
+
+  run<T>(op: string, payload: unknown, options: RunOptions = {}): Promise<T> {
+    if (this.ended) return Promise.reject(new Error(`${op}: the request already ended`));
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason as Error);
+    this.outstanding++;
+    return this.pool.enqueue(this, op, payload, options) as Promise<T>;
+  }
+
+  /** the request is over: its lanes return to the pool once its last task has left its instance */
+  end(): void {
+    this.ended = true;
+    this.releaseIfDone();
+  }
+
+  /** @internal a task of this lease left the queue or its instance */
+  taskGone(): void {
+    this.outstanding--;
+    this.releaseIfDone();
+  }
+
+  private releaseIfDone(): void {
+    if (this.ended && this.outstanding === 0) this.pool.release(this);
+  }
+}
+
+/**
+ * The inference instances of one pipeline: child processes (a native crash kills one instance, not
+ * the server) behind one bounded FIFO queue. A dead instance fails only its running task and is
+ * replaced, with exponential backoff when replacements keep failing; when none is left and
+ * replacements fail, admission answers 503 at once and `ready` is false.
+ */
+export class InstancePool extends EventEmitter<PoolEvents> {
+  private readonly slots: Slot[];
+  private readonly queue: Task[] = [];
+  private reservedLanes = 0;
+  private readonly leases = new Set<Lease>();
+  private nextTaskId = 1;
+  private restarts = 0;
+  private closing = false;
+  private drained?: () => void;
+
+  private constructor(private readonly options: PoolOptions) {
+    super();
+    this.slots = Array.from({ length: options.instances }, (_, index) => ({ index, failures: 0 }));
+  }
+
+  static async start(options: PoolOptions): Promise<InstancePool> {
+    const pool = new InstancePool(options);
+    const started = await Promise.allSettled(pool.slots.map((slot) => pool.startInstance(slot)));
+    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      pool.shutdown();
+      throw failure.reason;
+    }
+    return pool;
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get size(): number {
+    return this.options.instances;
+  }
+
+  /** at least one instance serves and the pool is not shutting down */
+  get ready(): boolean {
+    return !this.closing && this.liveInstances().length > 0;
+  }
+
+  stats(): PoolStats {
+    const instances = this.slots.flatMap((s) => [s.current, s.retiring].filter((i): i is Instance => Boolean(i)));
+    return {
+      instances: this.options.instances,
+      live: this.liveInstances().length,
+      busy: instances.filter((i) => i.task).length,
+      queued: this.queue.length,
+      maxQueue: this.options.maxQueue,
+      reservedLanes: this.reservedLanes,
+      restarts: this.restarts,
+      ready: this.ready,
+      detail: instances.map((i) => ({
+        slot: i.slot,
+        pid: i.child.pid,
+        state: i.state,
+        busy: Boolean(i.task),
+        tasksDone: i.tasksDone,
+        rssBytes: i.rssBytes,
+      })),
+    };
+  }
+
+  /** Admit a request that needs `lanes` tasks in flight at once, or refuse it with 503 now. */
+  admit(lanes: number): Lease {
+    if (this.closing) throw new ApiError(503, 'Server is shutting down');
+    if (this.down()) throw this.downError();
+    const capacity = this.options.instances + this.options.maxQueue;
+    if (this.reservedLanes + lanes > capacity) {
+      throw new ApiError(
+        503,
+        `Server busy: ${this.queue.length} tasks already wait for the ${this.options.instances} inference instances of ${this.name}; retry later`,
+      );
+    }
+    const lease = new Lease(this, lanes);
+    this.reservedLanes += lanes;
+    this.leases.add(lease);
+    return lease;
+  }
+
+  /** @internal */
+  release(lease: Lease): void {
+    if (!this.leases.delete(lease)) return;
+    this.reservedLanes -= lease.lanes;
+    this.checkDrained();
+  }
+
+  /** @internal a lease's task: queued, then run by the first free instance */
+  enqueue(lease: Lease, op: string, payload: unknown, options: RunOptions): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => this.abort(task, options.signal!.reason as Error);
+      const task: Task = {
+        id: this.nextTaskId++,
+        op,
+        payload,
+        lease,
+        options,
+        enqueuedAt: performance.now(),
+        settled: false,
+        resolve,
+        reject,
+        cleanup: () => options.signal?.removeEventListener('abort', onAbort),
+      };
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      if (this.down()) return this.settle(task, this.downError(), true);
+      const idle = this.liveInstances().find((i) => !i.task);
+      if (idle) this.dispatch(idle, task);
+      else this.queue.push(task);
+    });
+  }
+
+  /** Stop admitting, let admitted requests finish, then end the instances. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const slot of this.slots) clearTimeout(slot.restartTimer);
+    if (this.leases.size || this.queue.length) await new Promise<void>((resolve) => (this.drained = resolve));
+    this.shutdown();
+  }
+
+  private liveInstances(): Instance[] {
+    return this.slots.flatMap((s) => [s.current, s.retiring].filter((i): i is Instance => i?.state === 'live' || i?.state === 'retiring'));
+  }
+
+  /** no instance serves and the last start failed: waiting would be forever, so refuse */
+  private down(): boolean {
+    return this.liveInstances().length === 0 && this.slots.every((s) => s.failures > 0);
+  }
+
+  private downError(): ApiError {
+    return new ApiError(
+      503,
+      `No inference instance of ${this.name} is running: every instance died and restarting them failed (see the server log); retrying with backoff`,
+    );
+  }
+
+  private abort(task: Task, reason: Error): void {
+    const index = this.queue.indexOf(task);
+    if (index >= 0) {
+      this.queue.splice(index, 1);
+      this.settle(task, reason, true);
+    } else {
+      // running: answer now; the instance stays busy until the model call ends (or the deadline kills it)
+      this.settle(task, reason, false);
+    }
+  }
+
+  /** Answer a task once; `gone` = it no longer occupies the queue or an instance. */
+  private settle(task: Task, result: Error | { value: unknown }, gone: boolean): void {
+    if (!task.settled) {
+      task.settled = true;
+      task.cleanup();
+      if (result instanceof Error) task.reject(result);
+      else task.resolve(result.value);
+    }
+    if (gone) task.lease.taskGone();
+  }
+
+  private dispatch(instance: Instance, task: Task): void {
+    instance.task = task;
+    task.startedAt = performance.now();
+    task.lease.queueMs += task.startedAt - task.enqueuedAt;
+    const { deadline } = task.options;
+    if (deadline !== undefined) {
+      instance.deadlineTimer = setTimeout(() => this.kill(instance, 'timeout'), Math.max(0, deadline - task.startedAt));
+    }
+    const message: InstanceRequest = { type: 'task', id: task.id, op: task.op, payload: task.payload };
+    instance.child.send(message, (err) => {
+      if (err) this.kill(instance, 'crash');
+    });
+  }
+
+  /** The instance's task left it (answered or lost): record it and free the instance. */
+  private finish(instance: Instance, ok: boolean): Task | undefined {
+    const task = instance.task;
+    clearTimeout(instance.deadlineTimer);
+    instance.task = undefined;
+    if (task) {
+      const computeMs = performance.now() - task.startedAt!;
+      task.lease.computeMs += computeMs;
+      this.emit('taskDone', { pipeline: this.name, op: task.op, queueMs: task.startedAt! - task.enqueuedAt, computeMs, ok });
+    }
+    return task;
+  }
+
+  /** Give a free instance the next waiting task, retire it if it is due, or note a drained pool. */
+  private next(instance: Instance): void {
+    if (instance.state === 'stopping') return void this.kill(instance, 'recycle');
+    if (instance.state === 'live' && this.dueForRecycling(instance)) this.recycle(instance);
+    const task = this.queue.shift();
+    if (task) this.dispatch(instance, task);
+    this.checkDrained();
+  }
+
+  private checkDrained(): void {
+    if (this.closing && this.drained && !this.leases.size && !this.queue.length) this.drained();
+  }
+
+  private dueForRecycling(instance: Instance): boolean {
+    const recycle = this.options.recycle;
+    if (!recycle) return false;
+    return (
+      (recycle.afterTasks > 0 && instance.tasksDone >= recycle.afterTasks) || (recycle.rssBytes > 0 && instance.rssBytes > recycle.rssBytes)
+    );
+  }
+
+  /** Start a replacement; the old instance keeps serving until it is ready, then stops once idle. */
+  private recycle(instance: Instance): void {
+    const slot = this.slots[instance.slot]!;
+    if (slot.retiring || this.closing) return;
+    instance.state = 'retiring';
+    slot.retiring = instance;
+    slot.current = undefined;
+    this.options.log?.(
+      `INFO:     Recycling inference instance ${this.name}#${slot.index} (pid ${instance.child.pid}) after ${instance.tasksDone} tasks, RSS ${(instance.rssBytes / 2 ** 20).toFixed(0)} MB`,
+    );
+    this.startInstance(slot).then(
+      () => {
+        instance.state = 'stopping';
+        if (!instance.task) this.kill(instance, 'recycle');
+      },
+      () => {
+        // keep serving with the old one (if it still runs); it is due again after its next task
+        if (slot.retiring !== instance) return;
+        instance.state = 'live';
+        slot.retiring = undefined;
+        slot.current = instance;
+      },
+    );
+  }
+
+  private kill(instance: Instance, reason: InstanceExitReason): void {
+    if (instance.killedFor) return;
+    instance.killedFor = reason;
+    instance.child.kill('SIGKILL');
+  }
+
+  private shutdown(): void {
+    this.closing = true;
+    for (const slot of this.slots) {
+      clearTimeout(slot.restartTimer);
+      for (const instance of [slot.current, slot.retiring]) if (instance) this.kill(instance, 'shutdown');
+    }
+  }
+
+  private startInstance(slot: Slot): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = fork(INSTANCE_ENTRY, [], {
+        serialization: 'advanced',
+        // the server's own flags (--inspect, --test ...) are not meant for instances
+        execArgv: [],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
+      try {
+        if (child.pid !== undefined) os.setPriority(child.pid, Math.min(19, os.getPriority() + INSTANCE_NICENESS));
+      } catch {
+        // not permitted here (some containers): the instance runs at the server's priority
+      }
+      const instance: Instance = { slot: slot.index, child, state: 'starting', tasksDone: 0, rssBytes: 0 };
+      slot.current = instance;
+      let startupError: Error | undefined;
+      child.on('message', (msg: InstanceReply) => {
+        if (msg.type === 'ready') {
+          instance.state = 'live';
+          instance.rssBytes = msg.rss;
+          slot.failures = 0;
+          resolve();
+          this.next(instance); // a replacement picks up whatever waited meanwhile
+        } else if (msg.type === 'startupError') {
+          startupError = msg.error.expose || msg.error.status !== 500 ? deserializeError(msg.error) : new ConfigError(msg.error.message);
+          this.kill(instance, 'startup');
+        } else {
+          const task = instance.task;
+          if (!task || task.id !== msg.id) return;
+          instance.tasksDone++;
+          instance.rssBytes = msg.rss;
+          this.finish(instance, msg.ok);
+          this.settle(task, msg.ok ? { value: msg.value } : deserializeError(msg.error), true);
+          this.next(instance);
+        }
+      });
+      child.on('error', (err) => {
+        startupError ??= err;
+        this.kill(instance, 'crash');
+      });
+      child.once('exit', (code, signal) => {
+        const wasStarting = instance.state === 'starting';
+        if (slot.current === instance) slot.current = undefined;
+        if (slot.retiring === instance) slot.retiring = undefined;
+        const how = signal ? `signal ${signal}` : `exit code ${code}`;
+        if (wasStarting && this.closing) {
+          reject(new Error(`${this.name} is shutting down`));
+        } else if (wasStarting) {
+          slot.failures++;
+          const err = startupError ?? new Error(`Inference instance of ${this.name} exited (${how}) while loading`);
+          this.options.log?.(`ERROR:    Inference instance ${this.name}#${slot.index} failed to start: ${err.message}`);
+          this.emit('instanceExit', { slot: slot.index, reason: 'startup' });
+          this.failWaitingIfDown();
+          reject(err);
+        } else {
+          this.lost(instance, instance.killedFor ?? 'crash', how);
+        }
+        if (!this.closing && !slot.current && !slot.retiring) this.scheduleRestart(slot);
+        this.checkDrained();
+      });
+      child.send({ type: 'init', init: this.options.init } satisfies InstanceRequest);
+    });
+  }
+
+  /** A serving instance is gone: fail its task (only), count the restart. */
+  private lost(instance: Instance, reason: InstanceExitReason, how: string): void {
+    const task = this.finish(instance, false);
+    if (reason === 'crash' || reason === 'timeout') {
+      this.restarts++;
+      this.options.log?.(
+        `ERROR:    Inference instance ${this.name}#${instance.slot} (pid ${instance.child.pid}) ${reason === 'timeout' ? 'was stuck past the request timeout and was killed' : `died (${how})`}; replacing it`,
+      );
+    }
+    if (reason !== 'shutdown') this.emit('instanceExit', { slot: instance.slot, reason });
+    if (!task) return;
+    const error =
+      reason === 'timeout'
+        ? (task.options.timeoutError?.() ?? new ApiError(504, 'The request did not finish in time'))
+        : new ApiError(
+            500,
+            `The ${this.name} inference instance running this request died (${how}) before answering; it is being replaced. Other requests are not affected.`,
+          );
+    this.settle(task, error, true);
+  }
+
+  private scheduleRestart(slot: Slot): void {
+    const { firstMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
+    const delay = slot.failures === 0 ? 0 : Math.min(maxMs, firstMs * 2 ** (slot.failures - 1));
+    if (delay) this.options.log?.(`INFO:     Retrying inference instance ${this.name}#${slot.index} in ${(delay / 1000).toFixed(1)} s`);
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = undefined;
+      if (!this.closing) this.startInstance(slot).catch(() => {}); // logged and rescheduled by the exit handler
+    }, delay);
+  }
+
+  /** With no instance left and restarts failing, waiting tasks would wait forever: refuse them now. */
+  private failWaitingIfDown(): void {
+    if (!this.down()) return;
+    for (const task of this.queue.splice(0)) this.settle(task, this.downError(), true);
+  }
+}

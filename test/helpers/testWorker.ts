@@ -1,0 +1,33 @@
+/**
+ * A worker module for runtime tests: operations that answer, block the instance's thread (as a
+ * stuck native call would) or kill the instance, so pool behaviour is tested without model timing.
+ */
+import { existsSync } from 'node:fs';
+import type { PipelineConfig } from '../../src/config/pipelineConfig.js';
+import type { WorkerModule } from '../../src/runtime/context.js';
+
+const ops = {
+  /** blocks the whole process for `ms`, then answers with its pid */
+  block: async ({ ms }: { ms: number }) => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    return { pid: process.pid };
+  },
+  echo: async (payload: { bytes: Uint8Array }) => ({ pid: process.pid, bytes: payload.bytes }),
+  /** dies as a native crash would */
+  crash: async () => {
+    process.kill(process.pid, 'SIGKILL');
+    return {};
+  },
+};
+
+export type TestOps = typeof ops;
+
+/** `failIfExists` in the config: loading fails while that file exists (a model gone missing). */
+const worker: WorkerModule<TestOps> = {
+  async create(config: PipelineConfig) {
+    const marker = config.failIfExists;
+    if (typeof marker === 'string' && existsSync(marker)) throw new Error(`cannot load: ${marker} exists`);
+    return ops;
+  },
+};
+export default worker;
