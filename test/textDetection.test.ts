@@ -5,10 +5,10 @@ import { before, describe, it } from 'node:test';
 import type { SubModuleConfig } from '../src/config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../src/errors.js';
 import type { RgbImage } from '../src/io/image.js';
-import { detResizeShape, TextDetector, type TextDetParams } from '../src/models/textDetection.js';
+import { detResizeShape, type LimitType, TextDetector, type TextDetParams } from '../src/models/textDetection.js';
 import { loadCv, matFromRgb, rgbFromMat, withMats, type CV } from '../src/ops/cv.js';
 import { dbPostprocess, sortQuadBoxes, unclip, type Point } from '../src/ops/dbPostprocess.js';
-import { cropMinAreaRect, cropQuad, rotateImage } from '../src/ops/quad.js';
+import { cropMinAreaRect, cropQuad, rotateImage, rotateImageLikePaddleX } from '../src/ops/quad.js';
 import { cpuRuntime, resolveSubModule } from './helpers/fixtures.js';
 import { SHARED_MODELS } from './helpers/paths.js';
 import { decodeToRgb, findInkLines, renderTextImage, type InkBox } from './helpers/textImages.js';
@@ -46,7 +46,7 @@ function assertBoxHoldsLine(quad: Point[], ink: InkBox, minSlack: number, label:
 }
 
 describe('detResizeShape (DetResizeForTest, limit-side mode)', () => {
-  const limits = (limitSideLen: number, limitType: 'min' | 'max', maxSideLimit = 4000) => ({ limitSideLen, limitType, maxSideLimit });
+  const limits = (limitSideLen: number, limitType: LimitType, maxSideLimit = 4000) => ({ limitSideLen, limitType, maxSideLimit });
 
   it("'max' shrinks the long side to the limit and keeps small images", () => {
     assert.deepEqual(detResizeShape(1000, 500, limits(960, 'max')), { width: 960, height: 480 });
@@ -73,6 +73,11 @@ describe('detResizeShape (DetResizeForTest, limit-side mode)', () => {
     assert.deepEqual(detResizeShape(48, 80, limits(960, 'max')), { width: 64, height: 64 });
     assert.deepEqual(detResizeShape(112, 10, limits(960, 'max')), { width: 128, height: 32 });
     assert.deepEqual(detResizeShape(5, 5, limits(960, 'max')), { width: 32, height: 32 });
+  });
+
+  it("'resize_long' scales the long side to limit_side_len, up or down", () => {
+    assert.deepEqual(detResizeShape(100, 50, limits(640, 'resize_long')), { width: 640, height: 320 });
+    assert.deepEqual(detResizeShape(2000, 1000, limits(640, 'resize_long')), { width: 640, height: 320 });
   });
 });
 
@@ -301,6 +306,22 @@ describe('quad crops and rotations', () => {
     assert.deepEqual(firstChannel(r270), [3, 0, 4, 1, 5, 2]);
     assert.deepEqual(rotateImage(r90, 270), img);
   });
+
+  it("rotateImageLikePaddleX(180) is PaddleX's rotate_image: one pixel off a flip, black first row and column", () => {
+    // 4 wide, 3 high; values 10..21 so the black border is distinguishable.
+    const values = Array.from({ length: 12 }, (_, i) => 10 + i);
+    const img: RgbImage = { width: 4, height: 3, data: new Uint8Array(values.flatMap((v) => [v, v, v])) };
+    const turned = rotateImageLikePaddleX(cv, img, 180);
+    assert.deepEqual([turned.width, turned.height], [4, 3]);
+    // out(x, y) = in(w − x, h − y) for x, y ≥ 1 (cv2.warpAffine about (w/2, h/2)), 0 outside.
+    const expected = Array.from({ length: 12 }, (_, i) => {
+      const x = i % 4;
+      const y = Math.floor(i / 4);
+      return x === 0 || y === 0 ? 0 : values[(3 - y) * 4 + (4 - x)]!;
+    });
+    assert.deepEqual([...turned.data.filter((_, i) => i % 3 === 0)], expected);
+    assert.equal(rotateImageLikePaddleX(cv, img, 0), img);
+  });
 });
 
 describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
@@ -316,16 +337,38 @@ describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
     return { img, ...result };
   }
 
-  it('takes its defaults from inference.yml and PaddleX', () => {
+  it("takes PaddleX's OCR pipeline defaults (general text) for keys the YAML omits, not inference.yml's", () => {
+    // The catalog's inference.yml says unclip_ratio 1.5; PaddleX's pipeline passes its own 2.0 over it.
     assert.deepEqual(detector.defaults, {
       limitSideLen: 960,
       limitType: 'max',
       maxSideLimit: 4000,
       thresh: 0.3,
       boxThresh: 0.6,
-      unclipRatio: 1.5,
+      unclipRatio: 2.0,
       maxCandidates: 1000,
     });
+  });
+
+  it("replaces zero and empty parameters with the defaults, as PaddleX's `or` does (max_side_limit excepted)", () => {
+    const requested = { ...detector.defaults, limitSideLen: 0, limitType: '' as const, thresh: 0, boxThresh: 0, unclipRatio: 0 };
+    assert.deepEqual(detector.effectiveParams(requested), detector.defaults);
+    const kept = {
+      ...detector.defaults,
+      limitSideLen: 64,
+      limitType: 'resize_long' as const,
+      thresh: 0.2,
+      boxThresh: 0.5,
+      unclipRatio: 1.5,
+    };
+    assert.deepEqual(detector.effectiveParams(kept), kept);
+  });
+
+  it('pads an image whose sides add up to less than 64 to 32×32 (black) instead of stretching it', async () => {
+    // A 30×12 white strip: stretched to 32×32 it would fill the input; padded, the boxes stay inside 30×12.
+    const strip: RgbImage = { width: 30, height: 12, data: new Uint8Array(30 * 12 * 3).fill(255) };
+    const { polys } = await detector.predict(strip, detector.defaults);
+    for (const poly of polys) for (const [x, y] of poly) assert.ok(x <= 30 && y <= 12, JSON.stringify(polys));
   });
 
   const paragraphs = [
@@ -411,7 +454,10 @@ describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
       assert.match(err.message, /thresh must be between 0 and 1/);
       return true;
     });
-    await assert.rejects(detector.predict(img, { ...detector.defaults, limitType: 'long' as 'max' }), /limit_type must be "min" or "max"/);
+    await assert.rejects(
+      detector.predict(img, { ...detector.defaults, limitType: 'long' as 'max' }),
+      /limit_type must be one of "min", "max", "resize_long"/,
+    );
   });
 
   it('finds nothing on a blank page', async () => {
@@ -469,8 +515,9 @@ describe('TextDetector configuration', () => {
       rt,
       'SubModules.TextDetection',
     );
+    // PaddleX's pipeline defaults for general text, whatever the model's inference.yml says
     assert.equal(detector.defaults.limitSideLen, 960);
-    assert.equal(detector.defaults.unclipRatio, 1.5);
+    assert.equal(detector.defaults.unclipRatio, 2.0);
     const img = await decodeToRgb(await readFile(path.join(SHARED_MODELS, 'PP-OCRv3_en/sample.jpg')));
     const { polys } = await detector.predict(img, detector.defaults);
     assert.ok(polys.length >= 5, `found ${polys.length} boxes`);
