@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import YAML from 'yaml';
 import type { SubModuleConfig } from '../src/config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../src/errors.js';
 import type { RgbImage } from '../src/io/image.js';
@@ -524,5 +526,54 @@ describe('TextDetector configuration', () => {
     // "Ministry of Land, Infrastructure, Transport and Tourism" runs from x ≈ 295 to 750 around y ≈ 275.
     const ministry = polys.map(bounds).find((b) => b.x0 < 310 && b.x1 > 740 && b.y0 > 255 && b.y1 < 300);
     assert.ok(ministry, `no box on the long English line: ${JSON.stringify(polys.map(bounds))}`);
+  });
+});
+
+describe('PaddleX 3.x detector exports by model_dir alone', () => {
+  it('PP-OCRv6_small_det int8 (QDQ), output fetch_name_0: finds both lines of a rendered image', async () => {
+    // The fixture ships no inference.yml; this one follows PaddleX's PP-OCRv5/v6 detector exports
+    // (BGR DecodeImage, the training-only DetLabelEncode/KeepKeys entries, ImageNet normalisation, DBPostProcess).
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-v6det-'));
+    try {
+      await copyFile(path.join(SHARED_MODELS, 'PP-OCRv6_small_det_int8/inference.onnx'), path.join(dir, 'inference.onnx'));
+      await writeFile(
+        path.join(dir, 'inference.yml'),
+        YAML.stringify({
+          Global: { model_name: 'PP-OCRv6_small_det' },
+          PreProcess: {
+            transform_ops: [
+              { DecodeImage: { channel_first: false, img_mode: 'BGR' } },
+              { DetLabelEncode: null },
+              { DetResizeForTest: { resize_long: 960 } },
+              { NormalizeImage: { mean: [0.485, 0.456, 0.406], order: 'hwc', scale: '1./255.', std: [0.229, 0.224, 0.225] } },
+              { ToCHWImage: null },
+              { KeepKeys: { keep_keys: ['image', 'shape', 'polys', 'ignore_tags'] } },
+            ],
+          },
+          PostProcess: { name: 'DBPostProcess', thresh: 0.3, box_thresh: 0.6, max_candidates: 1000, unclip_ratio: 1.5 },
+        }),
+      );
+      const detector = await TextDetector.load(
+        resolveSubModule({
+          module_name: 'text_detection',
+          model_name: 'PP-OCRv6_small_det',
+          model_dir: dir,
+          limit_side_len: 64,
+          limit_type: 'min',
+        }),
+        rt,
+        'SubModules.TextDetection',
+      );
+      const { png } = await renderTextImage(['Invoice 2024-0117', 'Total due: 318.40 EUR'], { fontSize: 32, width: 640 });
+      const img = await decodeToRgb(png);
+      const ink = findInkLines(img);
+      const { polys } = await detector.predict(img, detector.defaults);
+      assert.equal(polys.length, 2, JSON.stringify(polys));
+      polys.map(bounds).forEach((box, i) => {
+        assert.ok(box.y0 <= ink[i]!.y0 && box.y1 >= ink[i]!.y1 - 1, `line ${i}: ${JSON.stringify(box)} vs ink ${JSON.stringify(ink[i])}`);
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

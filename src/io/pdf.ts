@@ -62,7 +62,6 @@ class PdfiumThread {
 
   private start(): Worker {
     const worker = new Worker(new URL('./pdfiumWorker.js', import.meta.url));
-    worker.unref();
     worker.on('message', (response: PdfiumResponse) => {
       const call = this.pending.get(response.id);
       this.pending.delete(response.id);
@@ -81,6 +80,8 @@ class PdfiumThread {
     };
     worker.on('error', fail);
     worker.on('exit', (code) => fail(new Error(`the PDFium thread stopped (exit code ${code})`)));
+    // after the listeners, which would otherwise hold the process open when it has nothing else to do
+    worker.unref();
     return worker;
   }
 
