@@ -122,6 +122,7 @@ function activeOcrConfig(config: PipelineConfig): PipelineConfig {
     }
     const docModules = { ...doc.SubModules };
     if (!doc.use_doc_orientation_classify) delete docModules[DOC_ORIENTATION];
+    if (!doc.use_doc_unwarping) delete docModules.DocUnwarping;
     SubPipelines[DOC_PREPROCESSOR] = { ...doc, SubModules: docModules };
   }
   return { ...config, SubModules, SubPipelines };
