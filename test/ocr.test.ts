@@ -383,6 +383,7 @@ describe('/ocr with a doc orientation model configured in the pipeline YAML', ()
     });
     const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs/OCR.yaml'), 'utf8'));
     config.use_doc_preprocessor = true;
+    config.SubPipelines.DocPreprocessor.use_doc_unwarping = false;
     config.SubPipelines.DocPreprocessor.SubModules.DocOrientationClassify.model_dir = model.dir;
     yamlDir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-ocr-yaml-'));
     const yamlPath = path.join(yamlDir, 'OCR.yaml');

@@ -1,7 +1,7 @@
 /**
  * OCR accuracy through real HTTP: text the test renders itself (several fonts and sizes, paragraphs,
  * slightly rotated pages, lines upside down among upright ones, a text PDF) must come back from `/ocr`
- * with a character error rate ≤ 1% (rec_texts joined in order, spaces ignored).
+ * with a character error rate ≤ 2% (see MAX_CER) (rec_texts joined in order, spaces ignored).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,14 @@ import { A4_POINTS } from './helpers/inputs.js';
 import { postJson, startServer, type RunningServer } from './helpers/server.js';
 import { renderTextImage, type TextImageOptions } from './helpers/textImages.js';
 
-const MAX_CER = 0.01;
+/**
+ * With PaddleX 3.3's OCR.yaml defaults (unclip_ratio 1.5), PP-OCRv4 mobile drops some trailing periods
+ * and reads some punctuation full-width on these rendered pages: five cases read at 1.06–1.99% CER
+ * (0.0–0.4% at unclip_ratio 2.0, our earlier default, which was tuned to these very pages). The
+ * default stays PaddleX's; exact parity is what test/golden.test.ts asserts, and this bound guards
+ * against regressions in reading quality.
+ */
+const MAX_CER = 0.02;
 
 /** Ordinary English prose with digits and punctuation; cases take consecutive slices of it. */
 const PROSE = [
@@ -101,7 +108,7 @@ describe('the CER measure itself', () => {
 });
 
 // Two cases at a time: one per worker.
-describe('/ocr accuracy on rendered text (CER ≤ 1%)', { concurrency: 2 }, () => {
+describe('/ocr accuracy on rendered text (CER ≤ 2%)', { concurrency: 2 }, () => {
   let server: RunningServer;
   before(async () => {
     server = await startServer({ pipelines: ['OCR'], workers: 2 });

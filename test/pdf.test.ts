@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { PDFDocument } from 'pdf-lib';
+import { PDFDocument, PDFName } from 'pdf-lib';
 import type { RgbImage } from '../src/io/image.js';
-import { openPdf } from '../src/io/pdf.js';
+import { openPdf, pdfiumMemoryBytes } from '../src/io/pdf.js';
 import { rejects422 } from './helpers/assertions.js';
 import { A4_POINTS, encryptedPdf, makePdf, zeroPagePdf } from './helpers/inputs.js';
 
@@ -54,6 +54,7 @@ describe('openPdf / renderPage', () => {
         /^file: page 2 renders to 1190×1684 pixels, which exceeds the limit of 1000000 pixels$/,
       );
       await rejects422(() => doc.renderPage(0, { scale: 20 }), /^file: page 1 renders to 11900×16840 pixels/);
+      assert.deepEqual(doc.pageSizes, [A4_POINTS, A4_POINTS], 'page sizes in points');
       await assert.rejects(() => doc.renderPage(2), RangeError);
     } finally {
       await doc.close();
@@ -108,5 +109,38 @@ describe('openPdf / renderPage', () => {
     } finally {
       await doc.close();
     }
+  });
+
+  test('a page that renders too long is stopped and refused (422 naming the page); the next render works', async () => {
+    // 400,000 path operators (issue: 2 million took 102 s and +1.3 GB for one page)
+    const pdf = await PDFDocument.create();
+    pdf.addPage([A4_POINTS.width, A4_POINTS.height]);
+    const heavy = pdf.addPage([A4_POINTS.width, A4_POINTS.height]);
+    const ops: string[] = [];
+    for (let i = 0; i < 400_000; i++) ops.push(`${i % 590} ${(i * 7) % 840} m ${(i * 3) % 590} ${(i * 11) % 840} l S`);
+    const stream = pdf.context.flateStream(ops.join('\n'));
+    heavy.node.set(PDFName.of('Contents'), pdf.context.register(stream));
+    const doc = await openPdf(await pdf.save(), 'file');
+    const started = performance.now();
+    await rejects422(
+      () => doc.renderPage(1, { timeoutMs: 300 }),
+      /^file: page 2 of the PDF took longer than 0\.3 s to render; it was stopped$/,
+    );
+    assert.ok(performance.now() - started < 3000, 'refused promptly');
+    const first = await doc.renderPage(0);
+    assert.deepEqual([first.width, first.height], [1190, 1684]);
+  });
+
+  test('the memory of a large page is returned once it is rendered', async () => {
+    const pdf = await PDFDocument.create();
+    pdf.addPage([3500, 3500]);
+    const doc = await openPdf(await pdf.save(), 'file');
+    const big = await doc.renderPage(0);
+    assert.deepEqual([big.width, big.height], [7000, 7000]);
+    assert.equal(pdfiumMemoryBytes(), 0, 'the PDFium thread that grew past the limit was ended');
+    const small = await openPdf(await makePdf([['small']]), 'file');
+    await small.renderPage(0);
+    const memory = pdfiumMemoryBytes();
+    assert.ok(memory > 0 && memory < 128 * 2 ** 20, `a fresh PDFium thread: ${memory} bytes`);
   });
 });

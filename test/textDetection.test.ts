@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import YAML from 'yaml';
 import type { SubModuleConfig } from '../src/config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../src/errors.js';
 import type { RgbImage } from '../src/io/image.js';
-import { detResizeShape, TextDetector, type TextDetParams } from '../src/models/textDetection.js';
+import { detResizeShape, type LimitType, TextDetector, type TextDetParams } from '../src/models/textDetection.js';
 import { loadCv, matFromRgb, rgbFromMat, withMats, type CV } from '../src/ops/cv.js';
 import { dbPostprocess, sortQuadBoxes, unclip, type Point } from '../src/ops/dbPostprocess.js';
-import { cropMinAreaRect, cropQuad, rotateImage } from '../src/ops/quad.js';
+import { cropMinAreaRect, cropQuad, rotateImage, rotateImageLikePaddleX } from '../src/ops/quad.js';
 import { cpuRuntime, resolveSubModule } from './helpers/fixtures.js';
 import { SHARED_MODELS } from './helpers/paths.js';
 import { decodeToRgb, findInkLines, renderTextImage, type InkBox } from './helpers/textImages.js';
@@ -46,7 +48,7 @@ function assertBoxHoldsLine(quad: Point[], ink: InkBox, minSlack: number, label:
 }
 
 describe('detResizeShape (DetResizeForTest, limit-side mode)', () => {
-  const limits = (limitSideLen: number, limitType: 'min' | 'max', maxSideLimit = 4000) => ({ limitSideLen, limitType, maxSideLimit });
+  const limits = (limitSideLen: number, limitType: LimitType, maxSideLimit = 4000) => ({ limitSideLen, limitType, maxSideLimit });
 
   it("'max' shrinks the long side to the limit and keeps small images", () => {
     assert.deepEqual(detResizeShape(1000, 500, limits(960, 'max')), { width: 960, height: 480 });
@@ -73,6 +75,11 @@ describe('detResizeShape (DetResizeForTest, limit-side mode)', () => {
     assert.deepEqual(detResizeShape(48, 80, limits(960, 'max')), { width: 64, height: 64 });
     assert.deepEqual(detResizeShape(112, 10, limits(960, 'max')), { width: 128, height: 32 });
     assert.deepEqual(detResizeShape(5, 5, limits(960, 'max')), { width: 32, height: 32 });
+  });
+
+  it("'resize_long' scales the long side to limit_side_len, up or down", () => {
+    assert.deepEqual(detResizeShape(100, 50, limits(640, 'resize_long')), { width: 640, height: 320 });
+    assert.deepEqual(detResizeShape(2000, 1000, limits(640, 'resize_long')), { width: 640, height: 320 });
   });
 });
 
@@ -301,6 +308,22 @@ describe('quad crops and rotations', () => {
     assert.deepEqual(firstChannel(r270), [3, 0, 4, 1, 5, 2]);
     assert.deepEqual(rotateImage(r90, 270), img);
   });
+
+  it("rotateImageLikePaddleX(180) is PaddleX's rotate_image: one pixel off a flip, black first row and column", () => {
+    // 4 wide, 3 high; values 10..21 so the black border is distinguishable.
+    const values = Array.from({ length: 12 }, (_, i) => 10 + i);
+    const img: RgbImage = { width: 4, height: 3, data: new Uint8Array(values.flatMap((v) => [v, v, v])) };
+    const turned = rotateImageLikePaddleX(cv, img, 180);
+    assert.deepEqual([turned.width, turned.height], [4, 3]);
+    // out(x, y) = in(w − x, h − y) for x, y ≥ 1 (cv2.warpAffine about (w/2, h/2)), 0 outside.
+    const expected = Array.from({ length: 12 }, (_, i) => {
+      const x = i % 4;
+      const y = Math.floor(i / 4);
+      return x === 0 || y === 0 ? 0 : values[(3 - y) * 4 + (4 - x)]!;
+    });
+    assert.deepEqual([...turned.data.filter((_, i) => i % 3 === 0)], expected);
+    assert.equal(rotateImageLikePaddleX(cv, img, 0), img);
+  });
 });
 
 describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
@@ -316,16 +339,38 @@ describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
     return { img, ...result };
   }
 
-  it('takes its defaults from inference.yml and PaddleX', () => {
+  it("takes PaddleX's OCR pipeline defaults (general text) for keys the YAML omits, not inference.yml's", () => {
+    // The catalog's inference.yml says unclip_ratio 1.5; PaddleX's pipeline passes its own 2.0 over it.
     assert.deepEqual(detector.defaults, {
       limitSideLen: 960,
       limitType: 'max',
       maxSideLimit: 4000,
       thresh: 0.3,
       boxThresh: 0.6,
-      unclipRatio: 1.5,
+      unclipRatio: 2.0,
       maxCandidates: 1000,
     });
+  });
+
+  it("replaces zero and empty parameters with the defaults, as PaddleX's `or` does (max_side_limit excepted)", () => {
+    const requested = { ...detector.defaults, limitSideLen: 0, limitType: '' as const, thresh: 0, boxThresh: 0, unclipRatio: 0 };
+    assert.deepEqual(detector.effectiveParams(requested), detector.defaults);
+    const kept = {
+      ...detector.defaults,
+      limitSideLen: 64,
+      limitType: 'resize_long' as const,
+      thresh: 0.2,
+      boxThresh: 0.5,
+      unclipRatio: 1.5,
+    };
+    assert.deepEqual(detector.effectiveParams(kept), kept);
+  });
+
+  it('pads an image whose sides add up to less than 64 to 32×32 (black) instead of stretching it', async () => {
+    // A 30×12 white strip: stretched to 32×32 it would fill the input; padded, the boxes stay inside 30×12.
+    const strip: RgbImage = { width: 30, height: 12, data: new Uint8Array(30 * 12 * 3).fill(255) };
+    const { polys } = await detector.predict(strip, detector.defaults);
+    for (const poly of polys) for (const [x, y] of poly) assert.ok(x <= 30 && y <= 12, JSON.stringify(polys));
   });
 
   const paragraphs = [
@@ -411,7 +456,10 @@ describe('TextDetector with PP-OCRv4_mobile_det (catalog)', () => {
       assert.match(err.message, /thresh must be between 0 and 1/);
       return true;
     });
-    await assert.rejects(detector.predict(img, { ...detector.defaults, limitType: 'long' as 'max' }), /limit_type must be "min" or "max"/);
+    await assert.rejects(
+      detector.predict(img, { ...detector.defaults, limitType: 'long' as 'max' }),
+      /limit_type must be one of "min", "max", "resize_long"/,
+    );
   });
 
   it('finds nothing on a blank page', async () => {
@@ -469,13 +517,63 @@ describe('TextDetector configuration', () => {
       rt,
       'SubModules.TextDetection',
     );
+    // PaddleX's pipeline defaults for general text, whatever the model's inference.yml says
     assert.equal(detector.defaults.limitSideLen, 960);
-    assert.equal(detector.defaults.unclipRatio, 1.5);
+    assert.equal(detector.defaults.unclipRatio, 2.0);
     const img = await decodeToRgb(await readFile(path.join(SHARED_MODELS, 'PP-OCRv3_en/sample.jpg')));
     const { polys } = await detector.predict(img, detector.defaults);
     assert.ok(polys.length >= 5, `found ${polys.length} boxes`);
     // "Ministry of Land, Infrastructure, Transport and Tourism" runs from x ≈ 295 to 750 around y ≈ 275.
     const ministry = polys.map(bounds).find((b) => b.x0 < 310 && b.x1 > 740 && b.y0 > 255 && b.y1 < 300);
     assert.ok(ministry, `no box on the long English line: ${JSON.stringify(polys.map(bounds))}`);
+  });
+});
+
+describe('PaddleX 3.x detector exports by model_dir alone', () => {
+  it('PP-OCRv6_small_det int8 (QDQ), output fetch_name_0: finds both lines of a rendered image', async () => {
+    // The fixture ships no inference.yml; this one follows PaddleX's PP-OCRv5/v6 detector exports
+    // (BGR DecodeImage, the training-only DetLabelEncode/KeepKeys entries, ImageNet normalisation, DBPostProcess).
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-v6det-'));
+    try {
+      await copyFile(path.join(SHARED_MODELS, 'PP-OCRv6_small_det_int8/inference.onnx'), path.join(dir, 'inference.onnx'));
+      await writeFile(
+        path.join(dir, 'inference.yml'),
+        YAML.stringify({
+          Global: { model_name: 'PP-OCRv6_small_det' },
+          PreProcess: {
+            transform_ops: [
+              { DecodeImage: { channel_first: false, img_mode: 'BGR' } },
+              { DetLabelEncode: null },
+              { DetResizeForTest: { resize_long: 960 } },
+              { NormalizeImage: { mean: [0.485, 0.456, 0.406], order: 'hwc', scale: '1./255.', std: [0.229, 0.224, 0.225] } },
+              { ToCHWImage: null },
+              { KeepKeys: { keep_keys: ['image', 'shape', 'polys', 'ignore_tags'] } },
+            ],
+          },
+          PostProcess: { name: 'DBPostProcess', thresh: 0.3, box_thresh: 0.6, max_candidates: 1000, unclip_ratio: 1.5 },
+        }),
+      );
+      const detector = await TextDetector.load(
+        resolveSubModule({
+          module_name: 'text_detection',
+          model_name: 'PP-OCRv6_small_det',
+          model_dir: dir,
+          limit_side_len: 64,
+          limit_type: 'min',
+        }),
+        rt,
+        'SubModules.TextDetection',
+      );
+      const { png } = await renderTextImage(['Invoice 2024-0117', 'Total due: 318.40 EUR'], { fontSize: 32, width: 640 });
+      const img = await decodeToRgb(png);
+      const ink = findInkLines(img);
+      const { polys } = await detector.predict(img, detector.defaults);
+      assert.equal(polys.length, 2, JSON.stringify(polys));
+      polys.map(bounds).forEach((box, i) => {
+        assert.ok(box.y0 <= ink[i]!.y0 && box.y1 >= ink[i]!.y1 - 1, `line ${i}: ${JSON.stringify(box)} vs ink ${JSON.stringify(ink[i])}`);
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

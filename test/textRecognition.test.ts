@@ -7,7 +7,7 @@ import { ApiError, ConfigError } from '../src/errors.js';
 import { rgbaToRgb } from '../src/io/codec.js';
 import type { RgbImage } from '../src/io/image.js';
 import { TextRecognizer } from '../src/models/textRecognition.js';
-import { ctcGreedyDecode } from '../src/ops/ctcDecode.js';
+import { ctcGreedyDecode, float32Mean } from '../src/ops/ctcDecode.js';
 import { cropImage } from '../src/ops/resize.js';
 import type { RuntimeContext } from '../src/runtime/context.js';
 import { visFont } from '../src/vis/fonts.js';
@@ -57,6 +57,18 @@ describe('ctcGreedyDecode', () => {
     assert.equal(ctcGreedyDecode(table([[0.1, 0.45, 0.45, 0]]), 1, 4, 0, characters).text, 'a');
     // a tie between blank and a character is a blank
     assert.equal(ctcGreedyDecode(table([[0.5, 0.5, 0, 0]]), 1, 4, 0, characters).text, '');
+  });
+
+  test('the score is the float32 mean numpy gives (pairwise float32 sum, then float32 division)', () => {
+    const third = Math.fround(1 / 3);
+    assert.equal(float32Mean([third, third, third]), Math.fround(Math.fround(Math.fround(third + third) + third) / 3));
+    // 200 values: summed as two halves of 96 and 104 in blocks of eight, all in float32
+    const values = Array.from({ length: 200 }, (_, i) => Math.fround(0.5 + ((i * 37) % 101) / 1000));
+    const mean = float32Mean(values);
+    assert.equal(mean, Math.fround(mean));
+    const exact = values.reduce((a, b) => a + b, 0) / values.length;
+    assert.ok(Math.abs(mean - exact) < 1e-6, `${mean} vs ${exact}`);
+    assert.equal(float32Mean([0.25]), 0.25);
   });
 
   test('refuses a character table that does not match the class count', () => {
@@ -221,6 +233,14 @@ describe('TextRecognizer with PP-OCRv4_mobile_rec (height 48)', () => {
     inputs.length = 0;
     await small.predict([white(40, 20)]);
     assert.deepEqual(inputs[0]!.dims, [1, 3, 48, 320]);
+    // PaddleX's per-crop rule: ratio 10.01 gets int(48 × 10.01) = 480 columns (not ceil = 481), even
+    // in a batch padded to 3200 by a longer line.
+    inputs.length = 0;
+    await small.predict([white(1001, 100), white(800, 10)]);
+    assert.deepEqual(inputs[0]!.dims, [2, 3, 48, 3200]);
+    const row = inputs[0]!.data.subarray(0, 3200);
+    assert.ok(row.subarray(0, 480).every((v) => v === 1));
+    assert.ok(row.subarray(480).every((v) => v === 0));
   });
 
   test('an empty crop is a client error (422)', async () => {

@@ -10,41 +10,46 @@ import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { ort } from '../runtime/session.js';
 import { InferenceConfigReader } from './common.js';
-import { findPreprocessOp, normalizeSpec, type OpParams, positiveInt, readPreprocessOps } from './preprocessOps.js';
+import { findPreprocessOp, normalizeSpec, positiveInt, readPreprocessOps } from './preprocessOps.js';
+
+/** The `limit_type` values PaddleX's DetResizeForTest accepts. */
+export const LIMIT_TYPES = ['min', 'max', 'resize_long'] as const;
+export type LimitType = (typeof LIMIT_TYPES)[number];
 
 /** How DetResizeForTest sizes the detector input (limit-side mode). */
 export interface DetResizeLimits {
   limitSideLen: number;
-  limitType: 'min' | 'max';
+  limitType: LimitType;
   maxSideLimit: number;
 }
 
 /** The per-request text detection parameters: input sizing and DB post-processing. */
 export type TextDetParams = DetResizeLimits & Pick<DbPostprocessOptions, 'thresh' | 'boxThresh' | 'unclipRatio' | 'maxCandidates'>;
 
-/** PaddleX resizes these with limit_type "max" / 960 by default; every other DB model with "min" / 736. */
-const MAX_LIMIT_MODELS = new Set([
-  'PP-OCRv5_server_det',
-  'PP-OCRv5_mobile_det',
-  'PP-OCRv4_server_det',
-  'PP-OCRv4_mobile_det',
-  'PP-OCRv3_server_det',
-  'PP-OCRv3_mobile_det',
-]);
+/** Parameters as a request gives them: zeros and an empty limit type stand for the defaults (see effectiveParams). */
+export type RequestedTextDetParams = Omit<TextDetParams, 'limitType'> & { limitType: LimitType | '' };
+
+/**
+ * What PaddleX's OCR pipeline (general text) uses for a key its YAML leaves out; these override the
+ * model's inference.yml, as the pipeline passes them to the model.
+ */
+const GENERAL_TEXT_DEFAULTS = { limitSideLen: 960, limitType: 'max', thresh: 0.3, boxThresh: 0.6, unclipRatio: 2.0 } as const;
 const DEFAULT_MAX_SIDE_LIMIT = 4000;
 /** The network downsamples by 32. */
 const SIZE_STEP = 32;
 
 /**
  * Input size for the detector, as PaddleX's DetResizeForTest (limit-side mode): 'max' shrinks so the
- * long side is at most limitSideLen, 'min' grows so the short side is at least limitSideLen; then the
- * long side is capped at maxSideLimit and each side rounded to a multiple of 32 (at least 32).
+ * long side is at most limitSideLen, 'min' grows so the short side is at least limitSideLen,
+ * 'resize_long' scales the long side to limitSideLen; then the long side is capped at maxSideLimit
+ * and each side rounded to a multiple of 32 (at least 32).
  */
 export function detResizeShape(width: number, height: number, limits: DetResizeLimits): { width: number; height: number } {
   const { limitSideLen, limitType, maxSideLimit } = limits;
   let ratio = 1;
   if (limitType === 'max' && Math.max(width, height) > limitSideLen) ratio = limitSideLen / Math.max(width, height);
   if (limitType === 'min' && Math.min(width, height) < limitSideLen) ratio = limitSideLen / Math.min(width, height);
+  if (limitType === 'resize_long') ratio = limitSideLen / Math.max(width, height);
   let resizedWidth = Math.trunc(width * ratio);
   let resizedHeight = Math.trunc(height * ratio);
   if (Math.max(resizedWidth, resizedHeight) > maxSideLimit) {
@@ -58,7 +63,7 @@ export function detResizeShape(width: number, height: number, limits: DetResizeL
 
 const probability = z.number().min(0).max(1);
 const positiveNumber = z.number().positive();
-const limitTypeSchema = z.enum(['min', 'max']);
+const limitTypeSchema = z.enum(LIMIT_TYPES);
 
 const postProcessSchema = z.object({
   name: z.literal('DBPostProcess'),
@@ -72,8 +77,6 @@ const postProcessSchema = z.object({
 });
 
 interface InferenceSettings {
-  modelName: string;
-  resize: OpParams<'DetResizeForTest'>;
   normalize: NormalizeSpec;
   post: z.infer<typeof postProcessSchema>;
 }
@@ -82,10 +85,7 @@ interface InferenceSettings {
 function readInferenceSettings(yml: InferenceConfigReader): InferenceSettings {
   const ops = readPreprocessOps(yml, ['DecodeImage', 'DetResizeForTest', 'NormalizeImage', 'ToCHWImage']);
   const decode = findPreprocessOp(ops, 'DecodeImage')?.params;
-  const modelName: unknown = yml.config.Global?.model_name;
   return {
-    modelName: typeof modelName === 'string' ? modelName : yml.sub.model_name,
-    resize: findPreprocessOp(ops, 'DetResizeForTest')?.params ?? {},
     // PaddleX reads RGB unless the export's DecodeImage asks for BGR (PaddleOCR exports do).
     normalize: normalizeSpec(findPreprocessOp(ops, 'NormalizeImage')?.params, decode?.img_mode === 'BGR' ? 'bgr' : 'rgb'),
     post: yml.parse(postProcessSchema, yml.config.PostProcess, 'PostProcess'),
@@ -96,8 +96,8 @@ function checkParams(params: TextDetParams): void {
   const problems: string[] = [];
   if (!(Number.isInteger(params.limitSideLen) && params.limitSideLen > 0))
     problems.push(`limit_side_len must be a positive integer (got ${params.limitSideLen})`);
-  if (params.limitType !== 'min' && params.limitType !== 'max')
-    problems.push(`limit_type must be "min" or "max" (got ${JSON.stringify(params.limitType)})`);
+  if (!LIMIT_TYPES.includes(params.limitType))
+    problems.push(`limit_type must be one of ${LIMIT_TYPES.map((t) => `"${t}"`).join(', ')} (got ${JSON.stringify(params.limitType)})`);
   if (!(Number.isInteger(params.maxSideLimit) && params.maxSideLimit > 0))
     problems.push(`max_side_limit must be a positive integer (got ${params.maxSideLimit})`);
   if (!(params.thresh >= 0 && params.thresh <= 1)) problems.push(`thresh must be between 0 and 1 (got ${params.thresh})`);
@@ -126,43 +126,56 @@ export class TextDetector {
   }
 
   /**
-   * Defaults: the pipeline YAML's sub-module params, then the model's inference.yml, then PaddleX's
-   * per-model defaults. `keyPath` locates the sub-module in the YAML for error messages.
+   * Defaults: the pipeline YAML's sub-module params, else PaddleX's OCR pipeline defaults for general
+   * text (never the model's inference.yml, which PaddleX's pipeline overrides). `keyPath` locates the
+   * sub-module in the YAML for error messages.
    */
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<TextDetector> {
-    const settings = readInferenceSettings(new InferenceConfigReader(sub, keyPath));
-    const { resize, post } = settings;
-    const limitsByDefault = MAX_LIMIT_MODELS.has(settings.modelName);
+    const { post, normalize } = readInferenceSettings(new InferenceConfigReader(sub, keyPath));
+    const fallback = GENERAL_TEXT_DEFAULTS;
     const defaults: TextDetParams = {
-      limitSideLen: readParam(
-        sub,
-        'limit_side_len',
-        positiveInt,
-        keyPath,
-        resize.limit_side_len ?? resize.resize_long ?? (limitsByDefault ? 960 : 736),
-      ),
-      limitType: readParam(sub, 'limit_type', limitTypeSchema, keyPath, resize.limit_type ?? (limitsByDefault ? 'max' : 'min')),
-      maxSideLimit: readParam(sub, 'max_side_limit', positiveInt, keyPath, resize.max_side_limit ?? DEFAULT_MAX_SIDE_LIMIT),
-      thresh: readParam(sub, 'thresh', probability, keyPath, post.thresh ?? 0.3),
-      boxThresh: readParam(sub, 'box_thresh', probability, keyPath, post.box_thresh ?? 0.6),
-      unclipRatio: readParam(sub, 'unclip_ratio', positiveNumber, keyPath, post.unclip_ratio ?? 2.0),
+      limitSideLen: readParam(sub, 'limit_side_len', positiveInt, keyPath, fallback.limitSideLen),
+      limitType: readParam(sub, 'limit_type', limitTypeSchema, keyPath, fallback.limitType),
+      maxSideLimit: readParam(sub, 'max_side_limit', positiveInt, keyPath, DEFAULT_MAX_SIDE_LIMIT),
+      thresh: readParam(sub, 'thresh', probability, keyPath, fallback.thresh),
+      boxThresh: readParam(sub, 'box_thresh', probability, keyPath, fallback.boxThresh),
+      unclipRatio: readParam(sub, 'unclip_ratio', positiveNumber, keyPath, fallback.unclipRatio),
       maxCandidates: post.max_candidates ?? 1000,
     };
     const [cv, session] = await Promise.all([loadCv(), rt.loadSession(sub.resolved)]);
     return new TextDetector(
       cv,
       session,
-      settings.normalize,
+      normalize,
       { scoreMode: post.score_mode ?? undefined, useDilation: post.use_dilation ?? undefined },
       defaults,
     );
   }
 
+  /**
+   * The parameters a detection runs with: PaddleX's model falls back to its defaults with Python's
+   * `or`, so a zero (or empty) request value means "the default" (max_side_limit excepted).
+   */
+  effectiveParams(requested: RequestedTextDetParams): TextDetParams {
+    const d = this.defaults;
+    return {
+      ...requested,
+      limitSideLen: requested.limitSideLen || d.limitSideLen,
+      limitType: requested.limitType || d.limitType,
+      thresh: requested.thresh || d.thresh,
+      boxThresh: requested.boxThresh || d.boxThresh,
+      unclipRatio: requested.unclipRatio || d.unclipRatio,
+    };
+  }
+
   /** Text-line quads (integers, clockwise from top-left) in image coordinates, in reading order. */
   async predict(img: RgbImage, params: TextDetParams): Promise<{ polys: Array<[number, number][]>; scores: number[] }> {
     checkParams(params);
-    const size = detResizeShape(img.width, img.height, params);
-    const resized = resizeLinear(this.cv, img, size.width, size.height);
+    // DetResizeForTest pads an image whose sides add up to less than 64 (black, bottom/right) to at
+    // least 32×32; the boxes are still scaled to the original size, as PaddleX does.
+    const padded = img.width + img.height < 64 ? padToAtLeast(img, 32) : img;
+    const size = detResizeShape(padded.width, padded.height, params);
+    const resized = resizeLinear(this.cv, padded, size.width, size.height);
     const input = new ort.Tensor('float32', normalizeToChw(resized, this.normalize), [1, 3, size.height, size.width]);
     const outputs = await this.session.run({ [this.inputName]: input });
     const prob = outputs[this.outputName]!;
@@ -177,4 +190,13 @@ export class TextDetector {
     const sorted = sortQuadBoxes(found);
     return { polys: sorted.polys as Array<Point[]>, scores: sorted.scores };
   }
+}
+
+/** The image on a black canvas of at least `side` × `side`, at the top left. */
+function padToAtLeast(img: RgbImage, side: number): RgbImage {
+  const width = Math.max(side, img.width);
+  const height = Math.max(side, img.height);
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < img.height; y++) data.set(img.data.subarray(y * img.width * 3, (y + 1) * img.width * 3), y * width * 3);
+  return { width, height, data };
 }

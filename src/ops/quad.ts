@@ -63,3 +63,28 @@ export function rotateImage(img: RgbImage, angle: 90 | 180 | 270): RgbImage {
   }
   return { width: outWidth, height: outHeight, data: out };
 }
+
+/**
+ * PaddleX's `rotate_image` (counter-clockwise by `angle` degrees, canvas grown to hold the result):
+ * cv2.warpAffine with getRotationMatrix2D about (w/2, h/2), bicubic, black outside. For 180° this is
+ * one pixel off an exact flip (black first row and column), which PaddleX's results carry.
+ */
+export function rotateImageLikePaddleX(cv: CV, img: RgbImage, angle: number): RgbImage {
+  if (!(angle >= 0 && angle < 360)) throw new RangeError(`rotate angle must be in [0, 360), got ${angle}`);
+  if (angle < 1e-7) return img;
+  const { width: w, height: h } = img;
+  return withMats((track) => {
+    const matrix = track(cv.getRotationMatrix2D(new cv.Point(w / 2, h / 2), angle, 1));
+    const m = matrix.data64F;
+    const cos = Math.abs(m[0]!);
+    const sin = Math.abs(m[1]!);
+    const newWidth = Math.trunc(h * sin + w * cos);
+    const newHeight = Math.trunc(h * cos + w * sin);
+    m[2]! += (newWidth - w) / 2;
+    m[5]! += (newHeight - h) / 2;
+    const src = track(matFromRgb(cv, img));
+    const dst = track(new cv.Mat());
+    cv.warpAffine(src, dst, matrix, new cv.Size(newWidth, newHeight), cv.INTER_CUBIC, cv.BORDER_CONSTANT, new cv.Scalar(0, 0, 0, 0));
+    return rgbFromMat(dst);
+  });
+}

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
 import { ConfigError, invalidInput } from '../../errors.js';
-import type { TextDetParams } from '../../models/textDetection.js';
+import type { LimitType } from '../../models/textDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { toBase64 } from '../shared/output.js';
@@ -24,11 +24,12 @@ const request = z.object({
   useDocOrientationClassify: optional(z.boolean()),
   useDocUnwarping: optional(z.boolean()),
   useTextlineOrientation: optional(z.boolean()),
-  textDetLimitSideLen: optional(z.number().int().positive()),
-  textDetLimitType: optional(z.enum(['min', 'max'])),
+  // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
+  textDetLimitSideLen: optional(z.number().int().nonnegative()),
+  textDetLimitType: optional(z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>)),
   textDetThresh: optional(unitInterval),
   textDetBoxThresh: optional(unitInterval),
-  textDetUnclipRatio: optional(z.number().positive()),
+  textDetUnclipRatio: optional(z.number().nonnegative()),
   textRecScoreThresh: optional(unitInterval),
   visualize: visualizeField,
 });
@@ -76,7 +77,7 @@ function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServ
     );
   }
 
-  const textDet: Partial<TextDetParams> = {};
+  const textDet: OcrSettings['textDet'] = {};
   if (req.textDetLimitSideLen != null) textDet.limitSideLen = req.textDetLimitSideLen;
   if (req.textDetLimitType != null) textDet.limitType = req.textDetLimitType;
   if (req.textDetThresh != null) textDet.thresh = req.textDetThresh;
@@ -121,6 +122,7 @@ function activeOcrConfig(config: PipelineConfig): PipelineConfig {
     }
     const docModules = { ...doc.SubModules };
     if (!doc.use_doc_orientation_classify) delete docModules[DOC_ORIENTATION];
+    if (!doc.use_doc_unwarping) delete docModules.DocUnwarping;
     SubPipelines[DOC_PREPROCESSOR] = { ...doc, SubModules: docModules };
   }
   return { ...config, SubModules, SubPipelines };

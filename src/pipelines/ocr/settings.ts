@@ -1,6 +1,6 @@
 /** What both sides of the OCR pipeline share: the per-request settings, the page result and its schema. */
 import { z } from 'zod';
-import type { TextDetParams } from '../../models/textDetection.js';
+import type { RequestedTextDetParams } from '../../models/textDetection.js';
 
 export const DOC_PREPROCESSOR = 'DocPreprocessor';
 export const DOC_ORIENTATION = 'DocOrientationClassify';
@@ -12,7 +12,7 @@ export interface OcrSettings {
   useDocUnwarping: boolean;
   useTextlineOrientation: boolean;
   /** request overrides only; the worker fills the rest from the detector's YAML/model defaults */
-  textDet: Partial<TextDetParams>;
+  textDet: Partial<RequestedTextDetParams>;
   textRecScoreThresh: number;
   visualize: boolean;
   /** [height, width] of Serving.extra.max_output_img_size */

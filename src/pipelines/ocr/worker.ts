@@ -6,9 +6,9 @@ import { z } from 'zod';
 import { readParam } from '../../config/pipelineConfig.js';
 import type { RgbImage } from '../../io/image.js';
 import { loadModel, loadOptionalModel } from '../../models/registry.js';
-import type { TextDetParams } from '../../models/textDetection.js';
+import type { RequestedTextDetParams } from '../../models/textDetection.js';
 import { loadCv } from '../../ops/cv.js';
-import { cropMinAreaRect, rotateImage } from '../../ops/quad.js';
+import { cropMinAreaRect, rotateImage, rotateImageLikePaddleX } from '../../ops/quad.js';
 import { defineWorker } from '../define.js';
 import { documentOps, encodeOutputImage } from '../shared/documentWorker.js';
 import { drawOcrResult } from './draw.js';
@@ -53,8 +53,9 @@ const worker = defineWorker(async (config, rt) => {
       };
     }
 
-    const detParams: TextDetParams = { ...detector.defaults, ...s.textDet };
-    const { polys } = await detector.predict(image, detParams);
+    // PaddleX reports the parameters as requested, and its model runs with zeros replaced by defaults.
+    const detParams: RequestedTextDetParams = { ...detector.defaults, ...s.textDet };
+    const { polys } = await detector.predict(image, detector.effectiveParams(detParams));
     // PaddleX's CropByPolys (quad boxes) crops the min-area rectangle of each quad's integer points.
     let crops = polys.map((quad) => cropMinAreaRect(cv, image, quad));
     let angles: number[] | undefined;
@@ -63,7 +64,7 @@ const worker = defineWorker(async (config, rt) => {
         const orientations = await textline.predict(crops);
         // PaddleX reports the class id: 0 = upright, 1 = upside down (then turned before recognition)
         const classIds = orientations.map((o) => (o.angle === 180 ? 1 : 0));
-        crops = crops.map((crop, i) => (classIds[i] === 1 ? rotateImage(crop, 180) : crop));
+        crops = crops.map((crop, i) => (classIds[i] === 1 ? rotateImageLikePaddleX(cv, crop, 180) : crop));
         angles = classIds;
       } else {
         angles = polys.map(() => -1);

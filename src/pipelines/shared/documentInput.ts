@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { invalidInput } from '../../errors.js';
+import { DEFAULT_MAX_PIXELS } from '../../io/codec.js';
 import { resolveFileType } from '../../io/fileType.js';
 import type { EndpointContext } from '../define.js';
 import { optional } from './request.js';
@@ -12,6 +13,10 @@ import type { DataInfo } from './schemas.js';
 
 /** A request may not make the server render more PDF pages than this, whatever the YAML says. */
 export const PDF_PAGE_HARD_LIMIT = 1000;
+/** Pixels of all rendered pages of one request (≈ 48 A4 pages at PaddleX's scale 2); one page may have DEFAULT_MAX_PIXELS. */
+export const PDF_MAX_PIXELS_PER_REQUEST = 100_000_000;
+/** Render time of all pages of one request together; one page may take PDF_PAGE_RENDER_TIMEOUT_MS. */
+export const PDF_RENDER_BUDGET_MS = 60_000;
 
 const positiveInt = z.number().int().positive();
 
@@ -48,8 +53,12 @@ export interface PageSize {
 /** The worker operations every document pipeline has (made by `documentOps`). */
 export type DocumentOps<Settings, Page extends PageSize> = {
   predictImage(payload: { image: Uint8Array; settings: Settings }): Promise<Page>;
-  countPdfPages(payload: { pdf: Uint8Array }): Promise<{ numPages: number }>;
-  predictPdfPage(payload: { pdf: Uint8Array; page: number; settings: Settings }): Promise<Page>;
+  /** the page count, and the rendered sizes of the first `maxPages` pages */
+  countPdfPages(payload: { pdf: Uint8Array; maxPages: number }): Promise<{ numPages: number; pageSizes: PageSize[] }>;
+  predictPdfPage(payload: { pdf: Uint8Array; page: number; settings: Settings; renderTimeoutMs: number }): Promise<{
+    page: Page;
+    renderMs: number;
+  }>;
 };
 
 /**
@@ -99,7 +108,8 @@ export async function runDocument<Ops extends DocumentOps<any, PageSize>>(
     return { pages: [page], dataInfo: { width: page.width, height: page.height, type: 'image' } };
   }
 
-  const { numPages } = await run('countPdfPages', { pdf: bytes });
+  const maxPages = Math.min(ctx.serving.extra.max_num_input_imgs ?? PDF_PAGE_HARD_LIMIT + 1, PDF_PAGE_HARD_LIMIT + 1);
+  const { numPages, pageSizes } = await run('countPdfPages', { pdf: bytes, maxPages });
   const pageCount = Math.min(numPages, ctx.serving.extra.max_num_input_imgs ?? numPages);
   if (pageCount > PDF_PAGE_HARD_LIMIT) {
     throw invalidInput(
@@ -107,15 +117,48 @@ export async function runDocument<Ops extends DocumentOps<any, PageSize>>(
         `(set Serving.extra.max_num_input_imgs to at most ${PDF_PAGE_HARD_LIMIT} to process only the first pages)`,
     );
   }
+  checkPdfPixels(pageSizes.slice(0, pageCount));
   // Pages run on the request's admitted lanes at once; each task gets its own copy of the (usually
-  // small) PDF bytes. Once the request is aborted, no further page starts.
+  // small) PDF bytes. Once the request is aborted, no further page starts. Render time is budgeted
+  // per request: each page may use what the pages before it left.
+  let renderMsUsed = 0;
   const pages = await mapConcurrent(
     Array.from({ length: pageCount }, (_, i) => i),
     ctx.parallelism,
-    (page) => run('predictPdfPage', { pdf: bytes, page, settings }),
+    async (page): Promise<Page> => {
+      const renderTimeoutMs = PDF_RENDER_BUDGET_MS - renderMsUsed;
+      if (renderTimeoutMs <= 0) {
+        throw invalidInput(
+          `file: rendering the PDF's pages took longer than ${PDF_RENDER_BUDGET_MS / 1000} s in total; stopped before page ${page + 1}`,
+        );
+      }
+      const done = await run('predictPdfPage', { pdf: bytes, page, settings, renderTimeoutMs });
+      renderMsUsed += done.renderMs;
+      return done.page as Page;
+    },
   );
   return {
     pages,
     dataInfo: { numPages: pages.length, pages: pages.map((p) => ({ width: p.width, height: p.height })), type: 'pdf' },
   };
+}
+
+/** Refuses, before anything is rendered, a page above the per-page pixel limit or pages above the per-request one. */
+function checkPdfPixels(sizes: PageSize[]): void {
+  let total = 0;
+  sizes.forEach(({ width, height }, index) => {
+    const pixels = width * height;
+    if (pixels > DEFAULT_MAX_PIXELS) {
+      throw invalidInput(
+        `file: page ${index + 1} renders to ${width}×${height} pixels, which exceeds the limit of ${DEFAULT_MAX_PIXELS} pixels per page`,
+      );
+    }
+    total += pixels;
+    if (total > PDF_MAX_PIXELS_PER_REQUEST) {
+      throw invalidInput(
+        `file: pages 1 to ${index + 1} of the PDF render to ${total} pixels, which exceeds the limit of ` +
+          `${PDF_MAX_PIXELS_PER_REQUEST} pixels per request (send fewer or smaller pages)`,
+      );
+    }
+  });
 }

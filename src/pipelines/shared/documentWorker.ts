@@ -1,15 +1,15 @@
 /** Document input, worker side: decode an image or render one PDF page, then run the pipeline's page function. */
 import { decodeImage, encodeJpeg } from '../../io/codec.js';
 import type { RgbImage } from '../../io/image.js';
-import { openPdf, type PdfDocument } from '../../io/pdf.js';
+import { openPdf, type PdfDocument, renderedSize } from '../../io/pdf.js';
 import { fitWithin } from '../../ops/resize.js';
 import type { DocumentOps, PageSize } from './documentInput.js';
 
 /** PaddleX's document apps encode output images with cv2.imencode, whose default JPEG quality is 95. */
 export const DOCUMENT_JPEG_QUALITY = 95;
 
-async function withPdf<T>(pdf: Uint8Array, use: (doc: PdfDocument) => Promise<T>): Promise<T> {
-  const doc = await openPdf(pdf, 'file');
+async function withPdf<T>(pdf: Uint8Array, maxSizes: number, use: (doc: PdfDocument) => Promise<T>): Promise<T> {
+  const doc = await openPdf(pdf, 'file', maxSizes);
   try {
     return await use(doc);
   } finally {
@@ -23,9 +23,15 @@ export function documentOps<Settings, Page extends PageSize>(
 ): DocumentOps<Settings, Page> {
   return {
     predictImage: async ({ image, settings }) => predictPage(await decodeImage(image, 'file'), settings),
-    countPdfPages: async ({ pdf }) => withPdf(pdf, async (doc) => ({ numPages: doc.numPages })),
-    predictPdfPage: async ({ pdf, page, settings }) =>
-      withPdf(pdf, async (doc) => predictPage(await doc.renderPage(page, { scale: 2 }), settings)),
+    countPdfPages: async ({ pdf, maxPages }) =>
+      withPdf(pdf, maxPages, async (doc) => ({ numPages: doc.numPages, pageSizes: doc.pageSizes.map((size) => renderedSize(size)) })),
+    predictPdfPage: async ({ pdf, page, settings, renderTimeoutMs }) =>
+      withPdf(pdf, 0, async (doc) => {
+        const started = performance.now();
+        const image = await doc.renderPage(page, { timeoutMs: renderTimeoutMs });
+        const renderMs = performance.now() - started;
+        return { page: await predictPage(image, settings), renderMs };
+      }),
   };
 }
 
