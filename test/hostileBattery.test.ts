@@ -372,7 +372,8 @@ describe('hostile-input battery: /ocr and /object-detection', () => {
         const res = await fetch(`${target.url}${endpoint}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ [FIELD[endpoint]]: messi, visualize: false }),
+          // Base64 input needs fileType on /ocr (PaddleX: "File type cannot be determined" otherwise)
+          body: JSON.stringify({ [FIELD[endpoint]]: messi, ...(endpoint === '/ocr' ? { fileType: 1 } : {}), visualize: false }),
         });
         assert.equal(res.status, 200, `${endpoint}: ${(await res.text()).slice(0, 300)}`);
       }
