@@ -87,6 +87,12 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/^(PP-LCNet|PP-HGNet|ResNet|MobileNet|ConvNeXt|SwinTransformer|CLIP|FasterNet|StarNet)/, 'image_classification'],
 ];
 
+/** Modules whose models are also plain models of another family (orientation classifiers are PaddleClas classifiers). */
+const SERVES_AS: Record<string, string[]> = {
+  textline_orientation: ['image_classification'],
+  doc_text_orientation: ['image_classification'],
+};
+
 /** The module PaddleX would run a model name with, when the name is one of its known kinds. */
 export function moduleOfModelName(modelName: string): string | undefined {
   return NAME_RULES.find(([pattern]) => pattern.test(modelName))?.[1];
@@ -121,7 +127,7 @@ export async function loadOptionalModel<F extends FamilyName>(
   const keyPath = `${keyPrefix ? `${keyPrefix}.` : ''}SubModules.${role}`;
   const modelName = effectiveModelName(sub.resolved);
   const named = moduleOfModelName(modelName);
-  if (named && named !== family) {
+  if (named && named !== family && !SERVES_AS[named]?.includes(family)) {
     throw new ConfigError(
       `${keyPath}: model ${modelName} is a ${named} model (PaddleX chooses the implementation by model name), ` +
         `but this role needs a ${family} model. Point model_name/model_dir at a ${family} model.`,
