@@ -275,6 +275,8 @@ async function serveHps(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log('I1201 server] Waiting for in-flight requests to complete.');
+    // Triton's --exit-timeout-secs default: whatever is left after 30 s does not hold the exit
+    setTimeout(() => process.exit(0), 30_000).unref();
     await server.close();
     process.exit(0);
   };

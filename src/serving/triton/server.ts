@@ -12,6 +12,9 @@ import { createTritonHttpApp } from './http.js';
 import { TritonMetrics } from './metrics.js';
 import { bindModels, loadModelRepository } from './modelRepository.js';
 
+/** How long gRPC calls in flight may take to finish after SIGTERM before their channels are closed. */
+const GRPC_GRACE_MS = 5000;
+
 export interface HpsOptions {
   /** the pipeline YAML (PADDLEX_HPS_PIPELINE_CONFIG_PATH / --pipeline_config) */
   pipelineConfig: string;
@@ -87,9 +90,14 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
       ports,
       async close() {
         core.exiting = true;
+        // In-flight calls get a grace period; clients that keep their channels open must not hold the exit.
+        const grace = setTimeout(() => grpc.forceShutdown(), GRPC_GRACE_MS);
         await new Promise<void>((resolve) => grpc.tryShutdown(() => resolve()));
+        clearTimeout(grace);
         await http.close();
-        await new Promise((resolve) => metricsServer.close(resolve));
+        const metricsClosed = new Promise((resolve) => metricsServer.close(resolve));
+        metricsServer.closeAllConnections();
+        await metricsClosed;
         await service.close();
       },
     };
