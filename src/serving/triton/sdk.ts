@@ -55,8 +55,10 @@ set -euo pipefail
 here="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
 export LANG=C.UTF-8
 export PADDLEX_HPS_PIPELINE_CONFIG_PATH="\${PADDLEX_HPS_PIPELINE_CONFIG_PATH:-$here/pipeline_config.yaml}"
-repo="$(mktemp -d)/model_repo"
-trap 'rm -rf "$(dirname "$repo")"' EXIT
+# PaddleX copies the repository to a fixed place (/paddlex/var/paddlex_model_repo); ours is beside it.
+repo="$here/.run/model_repo"
+rm -rf "$repo"
+mkdir -p "$(dirname "$repo")"
 cp -r "$here/model_repo" "$repo"
 # PaddleX copies config_<device>.pbtxt to config.pbtxt where a model has none. With
 # PADDLEX_HPS_DEVICE_TYPE unset, pipeserve picks gpu when CUDA is usable, else cpu.
@@ -67,7 +69,8 @@ if [ -n "\${PADDLEX_HPS_DEVICE_TYPE:-}" ]; then
 fi
 args=(--serve_hps --model-repository "$repo" --pipeline_config "$PADDLEX_HPS_PIPELINE_CONFIG_PATH")
 if [ "\${PADDLEX_HPS_USE_HPIP:-0}" = 1 ]; then args+=(--use_hpip); fi
-node "\${PIPESERVE_CLI:-${CLI_PATH}}" "\${args[@]}" "$@"
+# exec, as PaddleX's server.sh execs tritonserver: signals (SIGTERM) reach the server itself
+exec node "\${PIPESERVE_CLI:-${CLI_PATH}}" "\${args[@]}" "$@"
 `;
 }
 
