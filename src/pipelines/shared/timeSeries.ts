@@ -15,9 +15,7 @@ export const timeSeriesRequest = z.object({
 });
 
 /** A Base64 UTF-8 CSV as `DataFrame.to_csv()` writes it (first column = the time index). */
-export const base64Csv = z
-  .string()
-  .meta({ format: 'byte', description: 'Base64-encoded UTF-8 CSV' });
+export const base64Csv = z.string().meta({ format: 'byte', description: 'Base64-encoded UTF-8 CSV' });
 
 /** `{csv, image?}`: the result of forecasting and anomaly detection. */
 export const csvResult = z.object({ csv: base64Csv, image: base64Image().optional() });
