@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineEndpoint, definePipeline, type OpsOf } from '../define.js';
-import { withImage } from '../shared/output.js';
-import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
+import { predictImage } from '../shared/output.js';
+import { optional, visualizeField } from '../shared/request.js';
 import { base64Image, category, noServingExtra } from '../shared/schemas.js';
 import type worker from './worker.js';
 
@@ -31,15 +31,7 @@ export const imageClassificationPipeline = definePipeline<Ops, Record<string, un
       request,
       result,
       input: { kind: 'image', field: 'image' },
-      async handle(req, ctx) {
-        const bytes = await ctx.loadInput(req.image, 'image');
-        const { image, ...fields } = await ctx.run('predict', {
-          image: bytes,
-          topk: req.topk,
-          visualize: wantsVisualization(req.visualize, ctx),
-        });
-        return withImage(fields, image);
-      },
+      handle: (req, ctx) => predictImage<Ops>(ctx, req, { topk: req.topk }),
     }),
   ],
 });

@@ -7,8 +7,8 @@ import { z } from 'zod';
 import type { DetectionThreshold } from '../../models/objectDetection.js';
 import { defineEndpoint, definePipeline, type PipelineDescriptor } from '../define.js';
 import type { DetectionOps } from './detectionWorker.js';
-import { withImage } from './output.js';
-import { optional, visualizeField, wantsVisualization } from './request.js';
+import { predictImage } from './output.js';
+import { optional, visualizeField } from './request.js';
 import { base64Image, boundingBox, noServingExtra, rotatedBoundingBox } from './schemas.js';
 
 /** A number, or {classId: number} with integer class ids (JSON/YAML keys arrive as strings). */
@@ -61,15 +61,8 @@ export function detectionPipeline(options: {
         request,
         result: options.rotated ? rotatedResult : result,
         input: { kind: 'image', field: 'image' },
-        async handle(req, ctx) {
-          const task = {
-            image: await ctx.loadInput(req.image, 'image'),
-            threshold: req.threshold == null ? null : toThreshold(req.threshold),
-            visualize: wantsVisualization(req.visualize, ctx),
-          };
-          const { image, ...fields } = await ctx.run('predict', task);
-          return withImage(fields, image);
-        },
+        handle: (req, ctx) =>
+          predictImage<DetectionOps>(ctx, req, { threshold: req.threshold == null ? null : toThreshold(req.threshold) }),
       }),
     ],
   });
