@@ -5,17 +5,17 @@
  * PaddleX's client builds them. Also the config.pbtxt reader, checked against protoc.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import protobuf from 'protobufjs';
-import { closeClients, tritonRequest } from '../src/clients/hps.js';
+import { closeClients, tritonRequest } from '@pipeserve/hps-client';
 import { parseTextFormat } from '../src/serving/triton/pbtxt.js';
 import { PROTO_FILE, readModelConfig, tritonProto } from '../src/serving/triton/modelRepository.js';
 import { defaultModelConfig, writeHpsSdk } from '../src/serving/triton/sdk.js';
-import { freePort } from './helpers/cli.js';
+import { type SdkServer, startSdkServer } from './helpers/hps.js';
 import { REPO_ROOT } from './helpers/paths.js';
 
 const SIGN = path.join(REPO_ROOT, '..', 'shared', 'golden', 'ocr', 'images', 'street_sign.png');
@@ -83,41 +83,17 @@ parameters: { key: "k" value: { string_value: "v" } }  # a comment
 
 describe('the OCR HPS SDK started with server.sh', () => {
   let sdk: string;
-  let server: ChildProcess;
-  let log = '';
-  const ports = { http: 0, grpc: 0, metrics: 0 };
+  let server: SdkServer;
+  let ports: SdkServer['ports'];
   let http: string;
   let request: Record<string, unknown>;
   let stubsDir: string;
 
   before(async () => {
     sdk = await writeHpsSdk('OCR', await mkdtemp(path.join(os.tmpdir(), 'hps-sdk-')));
-    ports.http = await freePort();
-    ports.grpc = await freePort();
-    ports.metrics = await freePort();
-    http = `http://127.0.0.1:${ports.http}`;
-    server = spawn(
-      'bash',
-      [
-        path.join(sdk, 'server', 'server.sh'),
-        '--http-port',
-        String(ports.http),
-        '--grpc-port',
-        String(ports.grpc),
-        '--metrics-port',
-        String(ports.metrics),
-        '--host',
-        '127.0.0.1',
-      ],
-      { env: { ...process.env, PADDLEX_HPS_DEVICE_TYPE: 'cpu' } },
-    );
-    server.stderr!.on('data', (d) => (log += d));
-    server.stdout!.resume();
-    for (let i = 0; i < 240 && !/Started Metrics Service/.test(log); i++) {
-      if (server.exitCode !== null) throw new Error(`server.sh exited:\n${log}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    assert.match(log, /Started GRPCInferenceService at 127\.0\.0\.1:\d+/);
+    server = await startSdkServer(sdk);
+    ({ ports, http } = server);
+    assert.match(server.log(), /Started GRPCInferenceService at 127\.0\.0\.1:\d+/);
     request = { file: (await readFile(SIGN)).toString('base64'), fileType: 1, visualize: false };
     stubsDir = await mkdtemp(path.join(os.tmpdir(), 'hps-stubs-'));
     execFileSync(DEBIAN_PYTHON, [
@@ -132,8 +108,7 @@ describe('the OCR HPS SDK started with server.sh', () => {
 
   after(async () => {
     closeClients();
-    server?.kill('SIGTERM');
-    await new Promise((r) => server?.once('exit', r));
+    await server?.stop();
   });
 
   test('the SDK has PaddleX’s layout', async () => {

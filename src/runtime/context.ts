@@ -9,6 +9,24 @@ export interface RuntimeContext {
 /** Operations of one loaded pipeline inside a worker: plain data in, plain data out (structured clone). */
 export type WorkerOps = Record<string, (payload: any) => Promise<unknown>>;
 
+/** Several payloads of an operation in one model call; an item that fails gets its Error, the others their results. */
+export type BatchForm<P, R> = (payloads: P[]) => Promise<Array<R | Error>>;
+
+/** An operation that can also run as a batch (Triton's dynamic batcher gathers requests for it). */
+export type BatchableOp<P, R> = ((payload: P) => Promise<R>) & { batch: BatchForm<P, R> };
+
+/**
+ * Gives an operation its batched form. The single form still serves lone payloads, so a batch of
+ * one behaves exactly as before; the batched form must give each payload the single form's result.
+ */
+export function withBatchForm<P, R>(single: (payload: P) => Promise<R>, batch: BatchForm<P, R>): BatchableOp<P, R> {
+  return Object.assign(single, { batch });
+}
+
+export function batchFormOf(op: WorkerOps[string]): BatchForm<unknown, unknown> | undefined {
+  return (op as Partial<BatchableOp<unknown, unknown>>).batch;
+}
+
 /**
  * The default export of a pipeline's worker module. The worker imports it by URL, so the runtime
  * never imports pipeline code and the HTTP thread never loads worker-only code.

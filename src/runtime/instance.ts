@@ -4,8 +4,8 @@
  * process only; the pool replaces it.
  */
 import { serializeError } from '../errors.js';
-import type { RuntimeContext, WorkerModule, WorkerOps } from './context.js';
-import type { InstanceInit, InstanceReply, InstanceRequest } from './protocol.js';
+import { batchFormOf, type RuntimeContext, type WorkerModule, type WorkerOps } from './context.js';
+import type { InstanceInit, InstanceReply, InstanceRequest, TaskOutcome } from './protocol.js';
 import { createSession } from './session.js';
 
 function reply(msg: InstanceReply): void {
@@ -18,14 +18,19 @@ async function load(init: InstanceInit): Promise<WorkerOps> {
   return worker.create(init.pipeline.config, rt);
 }
 
-async function runTask(ops: WorkerOps, id: number, name: string, payload: unknown): Promise<void> {
+/** One payload through the operation, or several through its batched form (one model call). */
+async function runTask(ops: WorkerOps, name: string, payloads: unknown[]): Promise<TaskOutcome[]> {
+  const failed = (err: unknown): TaskOutcome => ({ ok: false, error: serializeError(err) });
   try {
     const op = ops[name];
     if (!op) throw new Error(`No operation ${name} in this pipeline's worker module`);
-    const value = await op(payload);
-    reply({ type: 'result', id, ok: true, value, rss: process.memoryUsage.rss() });
+    if (payloads.length === 1) return [{ ok: true, value: await op(payloads[0]) }];
+    const batch = batchFormOf(op);
+    if (!batch) throw new Error(`Operation ${name} has no batched form`);
+    const results = await batch(payloads);
+    return results.map((r) => (r instanceof Error ? failed(r) : { ok: true, value: r }));
   } catch (err) {
-    reply({ type: 'result', id, ok: false, error: serializeError(err), rss: process.memoryUsage.rss() });
+    return payloads.map(() => failed(err));
   }
 }
 
@@ -35,12 +40,15 @@ process.on('message', (msg: InstanceRequest) => {
     load(msg.init).then(
       (loaded) => {
         ops = loaded;
-        reply({ type: 'ready', rss: process.memoryUsage.rss() });
+        const batchOps = Object.keys(loaded).filter((name) => batchFormOf(loaded[name]!));
+        reply({ type: 'ready', rss: process.memoryUsage.rss(), batchOps });
       },
       (err: unknown) => reply({ type: 'startupError', error: serializeError(err) }),
     );
   } else if (ops) {
-    void runTask(ops, msg.id, msg.op, msg.payload);
+    void runTask(ops, msg.op, msg.payloads).then((outcomes) =>
+      reply({ type: 'result', id: msg.id, outcomes, rss: process.memoryUsage.rss() }),
+    );
   }
 });
 // The server went away (or retired this instance): nothing is left to answer.

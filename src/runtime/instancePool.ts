@@ -3,13 +3,25 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ApiError, ConfigError, deserializeError } from '../errors.js';
-import type { InstanceInit, InstanceReply, InstanceRequest } from './protocol.js';
+import type { InstanceInit, InstanceReply, InstanceRequest, TaskOutcome } from './protocol.js';
 
 export interface RecycleOptions {
   /** replace an instance after it has run this many tasks (0 = never) */
   afterTasks: number;
   /** replace an instance whose resident memory exceeds this many bytes after a task (0 = never) */
   rssBytes: number;
+}
+
+/**
+ * Triton's dynamic batcher for one kind of request: waiting tasks of one batchable operation are
+ * gathered and run as one execution of an instance. A batch runs as soon as it reaches
+ * `maxBatchSize` or one of `preferredBatchSizes` (the largest it can form), else once its oldest
+ * task has waited `maxQueueDelayMs`.
+ */
+export interface DynamicBatching {
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  preferredBatchSizes: number[];
 }
 
 export interface PoolOptions {
@@ -20,6 +32,8 @@ export interface PoolOptions {
   maxQueue: number;
   init: InstanceInit;
   recycle?: RecycleOptions;
+  /** dynamic batching per lease label (a request kind, e.g. an endpoint path); tasks are gathered only with their own kind */
+  batching?: Record<string, DynamicBatching>;
   /** restart delays after consecutive failed starts: first × 2^(failures-1), capped */
   backoff?: { firstMs: number; maxMs: number };
   log?: (line: string) => void;
@@ -66,15 +80,22 @@ export interface PoolStats {
 
 export type InstanceExitReason = 'crash' | 'timeout' | 'recycle' | 'startup' | 'shutdown';
 
+/** One run of an instance: its tasks' lease labels (one per task), all answered. */
+export interface ExecutionDone {
+  op: string;
+  labels: Array<string | undefined>;
+  computeMs: number;
+}
+
 export interface PoolEvents {
   taskDone: [TaskTiming];
+  execution: [ExecutionDone];
   instanceExit: [{ slot: number; reason: InstanceExitReason }];
 }
 
 type InstanceState = 'starting' | 'live' | 'retiring' | 'stopping';
 
 interface Task {
-  id: number;
   op: string;
   payload: unknown;
   lease: Lease;
@@ -87,11 +108,18 @@ interface Task {
   cleanup(): void;
 }
 
+/** What an instance runs now: one task, or a batch of tasks of one operation. */
+interface Execution {
+  id: number;
+  tasks: Task[];
+  startedAt: number;
+}
+
 interface Instance {
   slot: number;
   child: ChildProcess;
   state: InstanceState;
-  task?: Task;
+  running?: Execution;
   deadlineTimer?: NodeJS.Timeout;
   killedFor?: InstanceExitReason;
   tasksDone: number;
@@ -117,6 +145,14 @@ const DEFAULT_BACKOFF = { firstMs: 1000, maxMs: 30_000 };
  */
 const INSTANCE_NICENESS = 10;
 
+/** A running task's instance died before answering (a 500 in basic serving; Triton reports it as INTERNAL). */
+export class InstanceLostError extends ApiError {
+  constructor(message: string) {
+    super(500, message);
+    this.name = 'InstanceLostError';
+  }
+}
+
 /**
  * Admission for one request: it may have up to `lanes` tasks waiting or running at once. The pool
  * grants lanes only while all admitted lanes fit in instances + maxQueue, so an admitted request's
@@ -132,6 +168,8 @@ export class Lease {
   constructor(
     private readonly pool: InstancePool,
     readonly lanes: number,
+    /** the kind of request (e.g. its endpoint path): picks its dynamic batching and names it in execution events */
+    readonly label?: string,
   ) {}
 
   run<T>(op: string, payload: unknown, options: RunOptions = {}): Promise<T> {
@@ -169,7 +207,11 @@ export class InstancePool extends EventEmitter<PoolEvents> {
   private readonly queue: Task[] = [];
   private reservedLanes = 0;
   private readonly leases = new Set<Lease>();
-  private nextTaskId = 1;
+  private nextExecutionId = 1;
+  /** operations the instances can run as batches (reported by each instance when it is ready) */
+  private batchOps = new Set<string>();
+  /** wakes the scheduler when a waiting batch's queue delay ends */
+  private batchTimer?: NodeJS.Timeout;
   private restarts = 0;
   private closing = false;
   private drained?: () => void;
@@ -208,7 +250,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     return {
       instances: this.options.instances,
       live: this.liveInstances().length,
-      busy: instances.filter((i) => i.task).length,
+      busy: instances.filter((i) => i.running).length,
       queued: this.queue.length,
       maxQueue: this.options.maxQueue,
       reservedLanes: this.reservedLanes,
@@ -218,7 +260,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
         slot: i.slot,
         pid: i.child.pid,
         state: i.state,
-        busy: Boolean(i.task),
+        busy: Boolean(i.running),
         tasksDone: i.tasksDone,
         rssBytes: i.rssBytes,
       })),
@@ -226,7 +268,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
   }
 
   /** Admit a request that needs `lanes` tasks in flight at once, or refuse it with 503 now. */
-  admit(lanes: number): Lease {
+  admit(lanes: number, label?: string): Lease {
     if (this.closing) throw new ApiError(503, 'Server is shutting down');
     if (this.down()) throw this.downError();
     const capacity = this.options.instances + this.options.maxQueue;
@@ -236,7 +278,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
         `Server busy: ${this.queue.length} tasks already wait for the ${this.options.instances} inference instances of ${this.name}; retry later`,
       );
     }
-    const lease = new Lease(this, lanes);
+    const lease = new Lease(this, lanes, label);
     this.reservedLanes += lanes;
     this.leases.add(lease);
     return lease;
@@ -254,7 +296,6 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     return new Promise((resolve, reject) => {
       const onAbort = () => this.abort(task, options.signal!.reason as Error);
       const task: Task = {
-        id: this.nextTaskId++,
         op,
         payload,
         lease,
@@ -267,10 +308,41 @@ export class InstancePool extends EventEmitter<PoolEvents> {
       };
       options.signal?.addEventListener('abort', onAbort, { once: true });
       if (this.down()) return this.settle(task, this.downError(), true);
-      const idle = this.liveInstances().find((i) => !i.task);
-      if (idle) this.dispatch(idle, task);
-      else this.queue.push(task);
+      this.queue.push(task);
+      this.schedule();
     });
+  }
+
+  /** Hand waiting tasks to free instances: each alone, or gathered into batches where batching is on. */
+  private schedule(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    for (;;) {
+      const idle = this.liveInstances().find((i) => !i.running);
+      if (!idle || !this.queue.length) return;
+      const tasks = this.takeBatch();
+      if (!tasks) return; // the head waits for batch mates; the timer calls back
+      this.dispatch(idle, tasks);
+    }
+  }
+
+  /** The next tasks to run together (Triton's dynamic batcher rules), or none yet while the head's queue delay lasts. */
+  private takeBatch(): Task[] | undefined {
+    const head = this.queue[0]!;
+    const batching = this.batchOps.has(head.op) ? this.options.batching?.[head.lease.label ?? ''] : undefined;
+    if (!batching) return this.queue.splice(0, 1);
+    const mates = this.queue.filter((t) => t.op === head.op && t.lease.label === head.lease.label).slice(0, batching.maxBatchSize);
+    const preferred = batching.preferredBatchSizes.filter((n) => n <= mates.length);
+    const waitedMs = performance.now() - head.enqueuedAt;
+    let size = mates.length;
+    if (preferred.length && mates.length < batching.maxBatchSize) size = Math.max(...preferred);
+    else if (mates.length < batching.maxBatchSize && waitedMs < batching.maxQueueDelayMs) {
+      this.batchTimer = setTimeout(() => this.schedule(), batching.maxQueueDelayMs - waitedMs);
+      return undefined;
+    }
+    const batch = mates.slice(0, size);
+    for (const task of batch) this.queue.splice(this.queue.indexOf(task), 1);
+    return batch;
   }
 
   /** Stop admitting, let admitted requests finish, then end the instances. */
@@ -319,39 +391,47 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     if (gone) task.lease.taskGone();
   }
 
-  private dispatch(instance: Instance, task: Task): void {
-    instance.task = task;
-    task.startedAt = performance.now();
-    task.lease.queueMs += task.startedAt - task.enqueuedAt;
-    const { deadline } = task.options;
-    if (deadline !== undefined) {
-      instance.deadlineTimer = setTimeout(() => this.kill(instance, 'timeout'), Math.max(0, deadline - task.startedAt));
+  private dispatch(instance: Instance, tasks: Task[]): void {
+    const startedAt = performance.now();
+    const execution: Execution = { id: this.nextExecutionId++, tasks, startedAt };
+    instance.running = execution;
+    for (const task of tasks) {
+      task.startedAt = startedAt;
+      task.lease.queueMs += startedAt - task.enqueuedAt;
     }
-    const message: InstanceRequest = { type: 'task', id: task.id, op: task.op, payload: task.payload };
+    // a batch is stuck only once every one of its requests is past its deadline (earlier ones are answered by their own timers)
+    const deadlines = tasks.map((t) => t.options.deadline);
+    if (deadlines.every((d) => d !== undefined)) {
+      const deadline = Math.max(...(deadlines as number[]));
+      instance.deadlineTimer = setTimeout(() => this.kill(instance, 'timeout'), Math.max(0, deadline - startedAt));
+    }
+    const message: InstanceRequest = { type: 'task', id: execution.id, op: tasks[0]!.op, payloads: tasks.map((t) => t.payload) };
     instance.child.send(message, (err) => {
       if (err) this.kill(instance, 'crash');
     });
   }
 
-  /** The instance's task left it (answered or lost): record it and free the instance. */
-  private finish(instance: Instance, ok: boolean): Task | undefined {
-    const task = instance.task;
+  /** The instance's tasks left it (answered, or lost when `outcomes` is undefined): record them and free the instance. */
+  private finish(instance: Instance, outcomes?: TaskOutcome[]): Task[] {
+    const execution = instance.running;
     clearTimeout(instance.deadlineTimer);
-    instance.task = undefined;
-    if (task) {
-      const computeMs = performance.now() - task.startedAt!;
+    instance.running = undefined;
+    if (!execution) return [];
+    const computeMs = performance.now() - execution.startedAt;
+    for (const [i, task] of execution.tasks.entries()) {
       task.lease.computeMs += computeMs;
-      this.emit('taskDone', { pipeline: this.name, op: task.op, queueMs: task.startedAt! - task.enqueuedAt, computeMs, ok });
+      const ok = outcomes?.[i]?.ok ?? false;
+      this.emit('taskDone', { pipeline: this.name, op: task.op, queueMs: execution.startedAt - task.enqueuedAt, computeMs, ok });
     }
-    return task;
+    if (outcomes) this.emit('execution', { op: execution.tasks[0]!.op, labels: execution.tasks.map((t) => t.lease.label), computeMs });
+    return execution.tasks;
   }
 
-  /** Give a free instance the next waiting task, retire it if it is due, or note a drained pool. */
+  /** A free instance: retire it if it is due, hand out waiting tasks, or note a drained pool. */
   private next(instance: Instance): void {
     if (instance.state === 'stopping') return void this.kill(instance, 'recycle');
     if (instance.state === 'live' && this.dueForRecycling(instance)) this.recycle(instance);
-    const task = this.queue.shift();
-    if (task) this.dispatch(instance, task);
+    this.schedule();
     this.checkDrained();
   }
 
@@ -380,7 +460,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     this.startInstance(slot).then(
       () => {
         instance.state = 'stopping';
-        if (!instance.task) this.kill(instance, 'recycle');
+        if (!instance.running) this.kill(instance, 'recycle');
       },
       () => {
         // keep serving with the old one (if it still runs); it is due again after its next task
@@ -400,6 +480,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
 
   private shutdown(): void {
     this.closing = true;
+    clearTimeout(this.batchTimer);
     for (const slot of this.slots) {
       clearTimeout(slot.restartTimer);
       for (const instance of [slot.current, slot.retiring]) if (instance) this.kill(instance, 'shutdown');
@@ -424,6 +505,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
       let startupError: Error | undefined;
       child.on('message', (msg: InstanceReply) => {
         if (msg.type === 'ready') {
+          this.batchOps = new Set(msg.batchOps);
           instance.state = 'live';
           instance.rssBytes = msg.rss;
           slot.failures = 0;
@@ -433,12 +515,14 @@ export class InstancePool extends EventEmitter<PoolEvents> {
           startupError = msg.error.expose || msg.error.status !== 500 ? deserializeError(msg.error) : new ConfigError(msg.error.message);
           this.kill(instance, 'startup');
         } else {
-          const task = instance.task;
-          if (!task || task.id !== msg.id) return;
-          instance.tasksDone++;
+          if (instance.running?.id !== msg.id) return;
+          instance.tasksDone += msg.outcomes.length;
           instance.rssBytes = msg.rss;
-          this.finish(instance, msg.ok);
-          this.settle(task, msg.ok ? { value: msg.value } : deserializeError(msg.error), true);
+          const tasks = this.finish(instance, msg.outcomes);
+          for (const [i, task] of tasks.entries()) {
+            const outcome = msg.outcomes[i]!;
+            this.settle(task, outcome.ok ? { value: outcome.value } : deserializeError(outcome.error), true);
+          }
           this.next(instance);
         }
       });
@@ -470,9 +554,9 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     });
   }
 
-  /** A serving instance is gone: fail its task (only), count the restart. */
+  /** A serving instance is gone: fail its task or batch (only), count the restart. */
   private lost(instance: Instance, reason: InstanceExitReason, how: string): void {
-    const task = this.finish(instance, false);
+    const tasks = this.finish(instance);
     if (reason === 'crash' || reason === 'timeout') {
       this.restarts++;
       this.options.log?.(
@@ -480,15 +564,15 @@ export class InstancePool extends EventEmitter<PoolEvents> {
       );
     }
     if (reason !== 'shutdown') this.emit('instanceExit', { slot: instance.slot, reason });
-    if (!task) return;
-    const error =
-      reason === 'timeout'
-        ? (task.options.timeoutError?.() ?? new ApiError(504, 'The request did not finish in time'))
-        : new ApiError(
-            500,
-            `The ${this.name} inference instance running this request died (${how}) before answering; it is being replaced. Other requests are not affected.`,
-          );
-    this.settle(task, error, true);
+    for (const task of tasks) {
+      const error =
+        reason === 'timeout'
+          ? (task.options.timeoutError?.() ?? new ApiError(504, 'The request did not finish in time'))
+          : new InstanceLostError(
+              `The ${this.name} inference instance running this request died (${how}) before answering; it is being replaced. Other requests are not affected.`,
+            );
+      this.settle(task, error, true);
+    }
   }
 
   private scheduleRestart(slot: Slot): void {

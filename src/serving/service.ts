@@ -9,7 +9,7 @@ import type { EndpointContext, EndpointSpec, PipelineDescriptor, ServingConfig }
 import { type DocumentServingExtra, documentLanes } from '../pipelines/shared/documentInput.js';
 import { pipelineDescriptor } from '../pipelines/registry.js';
 import { cudaInstalled, type DeviceSpec, formatDevice, parseDevice } from '../runtime/device.js';
-import { InstancePool, type Lease, type RecycleOptions } from '../runtime/instancePool.js';
+import { type DynamicBatching, InstancePool, type Lease, type RecycleOptions } from '../runtime/instancePool.js';
 import { validateBody } from './validation.js';
 
 export interface ServiceOptions {
@@ -28,6 +28,8 @@ export interface ServiceOptions {
   timeoutSeconds?: number;
   /** replace instances after N tasks or above an RSS limit (off by default) */
   recycle?: RecycleOptions;
+  /** dynamic batching per endpoint path (high-stability serving's `dynamic_batching`; off in basic serving, as in PaddleX) */
+  batching?: Record<string, DynamicBatching>;
   /**
    * `--use_hpip`: the configuration `npm run bench` found fastest per request: one worker whose
    * sessions use every core (lower latency; the default of one worker per core has more throughput).
@@ -163,7 +165,7 @@ export class PipelineService {
   async invoke(served: ServedEndpoint, body: unknown, logId: string, options: InvokeOptions = {}): Promise<Record<string, unknown>> {
     const request = validateBody(served.endpoint.request, body);
     const { pipeline, endpoint } = served;
-    const lease = pipeline.pool.admit(this.lanes(served, request));
+    const lease = pipeline.pool.admit(this.lanes(served, request), endpoint.path);
     const controller = new AbortController();
     const deadline = performance.now() + this.timeoutMs;
     const timer = setTimeout(() => controller.abort(this.timeoutError()), this.timeoutMs);
@@ -263,6 +265,7 @@ function startPool(
     instances,
     maxQueue,
     recycle: options.recycle,
+    batching: options.batching,
     log,
     init: {
       session: { device, intraOpThreads: Math.max(1, Math.floor(cores / instances)) },

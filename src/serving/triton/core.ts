@@ -41,8 +41,17 @@ export class TritonCore {
     readonly metrics?: TritonMetrics,
   ) {
     for (const model of models) {
-      this.executors.set(model.name, new ModelExecutor(model, service, (m, outcome) => metrics?.record(m.name, outcome)));
+      this.executors.set(model.name, new ModelExecutor(model, service, metrics));
       metrics?.addModel(model.name, () => this.executors.get(model.name)!.pending);
+    }
+    // an instance execution counts once for each model with requests in it (a batch of n counts one)
+    const byPath = new Map(models.map((m) => [m.served.endpoint.path, this.executors.get(m.name)!]));
+    for (const pool of new Set(models.map((m) => m.served.pipeline.pool))) {
+      pool.on('execution', ({ labels, computeMs }) => {
+        const sizes = new Map<string, number>();
+        for (const label of labels) if (label) sizes.set(label, (sizes.get(label) ?? 0) + 1);
+        for (const [label, size] of sizes) byPath.get(label)?.recordExecution(size, computeMs);
+      });
     }
   }
 
@@ -122,7 +131,12 @@ export class TritonCore {
           cache_hit: { count: 0, ns: 0 },
           cache_miss: { count: 0, ns: 0 },
         },
-        batch_stats: [],
+        batch_stats: [...s.batches].map(([size, { count, ns }]) => ({
+          batch_size: size,
+          compute_input: { count, ns: 0 },
+          compute_infer: { count, ns },
+          compute_output: { count, ns: 0 },
+        })),
       };
     });
   }

@@ -6,8 +6,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../errors.js';
-import type { PipelineService } from '../service.js';
+import { InstanceLostError } from '../../runtime/instancePool.js';
+import type { PipelineService, StageTimings } from '../service.js';
 import { ValidationError, type PydanticError } from '../validation.js';
+import type { TritonMetrics } from './metrics.js';
 import type { TritonModel } from './modelRepository.js';
 
 /** A Triton-level error: its code picks the HTTP status and the gRPC status. */
@@ -30,11 +32,22 @@ export interface ModelStats {
   fail: { count: number; ns: number };
   queue: { count: number; ns: number };
   computeInfer: { count: number; ns: number };
+  /** executions per batch size (Triton's batch_stats) */
+  batches: Map<number, { count: number; ns: number }>;
 }
 
 export function emptyStats(): ModelStats {
   const d = () => ({ count: 0, ns: 0 });
-  return { lastInferenceMs: 0, inferenceCount: 0, executionCount: 0, success: d(), fail: d(), queue: d(), computeInfer: d() };
+  return {
+    lastInferenceMs: 0,
+    inferenceCount: 0,
+    executionCount: 0,
+    success: d(),
+    fail: d(),
+    queue: d(),
+    computeInfer: d(),
+    batches: new Map(),
+  };
 }
 
 /** Python-ish repr of an input value for pydantic's plain-text errors, cut short. */
@@ -93,10 +106,7 @@ export class ModelExecutor {
   constructor(
     readonly model: TritonModel,
     private readonly service: PipelineService,
-    private readonly onDone?: (
-      model: TritonModel,
-      outcome: { ok: boolean; queueUs: number; computeUs: number; totalUs: number; rejected: boolean },
-    ) => void,
+    private readonly metrics?: TritonMetrics,
   ) {}
 
   /** Requests waiting for an instance (Triton's pending request count). */
@@ -120,19 +130,14 @@ export class ModelExecutor {
       } catch {
         throw new TritonError('INTERNAL', 'An error occurred during execution');
       }
-      const envelope = await this.run(text);
+      const stages: StageTimings = { downloadMs: 0, queueMs: 0, computeMs: 0 };
+      const envelope = await this.run(text, stages);
       const totalUs = (performance.now() - started) * 1000;
-      this.record({ ok: true, queueUs: 0, computeUs: totalUs, totalUs, rejected: false });
+      this.record({ ok: true, queueUs: stages.queueMs * 1000, computeUs: stages.computeMs * 1000, totalUs, rejected: false });
       return new TextEncoder().encode(JSON.stringify(envelope));
     } catch (err) {
       const totalUs = (performance.now() - started) * 1000;
-      this.record({
-        ok: false,
-        queueUs: 0,
-        computeUs: totalUs,
-        totalUs,
-        rejected: err instanceof TritonError && err.code === 'UNAVAILABLE',
-      });
+      this.record({ ok: false, queueUs: 0, computeUs: 0, totalUs, rejected: err instanceof TritonError && err.code === 'UNAVAILABLE' });
       throw err;
     } finally {
       this.inFlight--;
@@ -140,7 +145,7 @@ export class ModelExecutor {
   }
 
   /** The envelope PaddleX's HPS model returns for a request JSON text. */
-  private async run(text: string): Promise<Record<string, unknown>> {
+  private async run(text: string, stages: StageTimings): Promise<Record<string, unknown>> {
     const logId = randomUUID();
     const { served } = this.model;
     const title = requestModelName(served.endpoint.operationId);
@@ -152,12 +157,16 @@ export class ModelExecutor {
       return { logId, errorCode: 422, errorMsg: message };
     }
     try {
-      const result = await this.service.invoke(served, body, logId);
+      const result = await this.service.invoke(served, body, logId, { stages });
       return { logId, result, errorCode: 0, errorMsg: 'Success' };
     } catch (err) {
       if (err instanceof ValidationError) return { logId, errorCode: 422, errorMsg: pydanticText(err.errors, title) };
       // a full queue is Triton's business, not the app's: UNAVAILABLE as Triton answers it
       if (err instanceof ApiError && err.status === 503) throw new TritonError('UNAVAILABLE', 'Exceeds maximum queue size');
+      // a dead instance is a backend failure, as Triton reports a dead Python stub: not an app error inside the JSON
+      if (err instanceof InstanceLostError) {
+        throw new TritonError('INTERNAL', `Failed to process the request(s) for model '${this.model.name}', message: ${err.message}`);
+      }
       if (err instanceof ApiError) return { logId, errorCode: err.status, errorMsg: err.message };
       process.stderr.write(`[ERROR] [${this.model.name}] [${logId}] - Unhandled exception: ${(err as Error).stack ?? err}\n`);
       return { logId, errorCode: 500, errorMsg: 'Internal server error' };
@@ -171,7 +180,6 @@ export class ModelExecutor {
       s.success.count++;
       s.success.ns += ns;
       s.inferenceCount++;
-      s.executionCount++;
       s.computeInfer.count++;
       s.computeInfer.ns += Math.round(outcome.computeUs * 1000);
       s.queue.count++;
@@ -181,6 +189,17 @@ export class ModelExecutor {
       s.fail.count++;
       s.fail.ns += ns;
     }
-    this.onDone?.(this.model, outcome);
+    this.metrics?.record(this.model.name, outcome);
+  }
+
+  /** One execution of an instance that ran `size` of this model's requests (several under dynamic batching). */
+  recordExecution(size: number, computeMs: number): void {
+    const s = this.stats;
+    s.executionCount++;
+    const batch = s.batches.get(size) ?? { count: 0, ns: 0 };
+    batch.count++;
+    batch.ns += Math.round(computeMs * 1e6);
+    s.batches.set(size, batch);
+    this.metrics?.recordExecution(this.model.name);
   }
 }

@@ -75,12 +75,8 @@ export class TritonMetrics {
     for (const reason of ['REJECTED', 'CANCELED', 'BACKEND', 'OTHER']) this.failure.inc({ ...labels, reason }, 0);
   }
 
-  /** One request's outcome; a batch of n run in one execution calls `recordExecution` once. */
-  record(
-    model: string,
-    outcome: { ok: boolean; queueUs: number; computeUs: number; totalUs: number; rejected: boolean },
-    executions = 1,
-  ): void {
+  /** One request's outcome (its executions are counted by `recordExecution`, once per batch). */
+  record(model: string, outcome: { ok: boolean; queueUs: number; computeUs: number; totalUs: number; rejected: boolean }): void {
     const labels = { model, version: MODEL_VERSION };
     if (!outcome.ok) {
       this.failure.inc({ ...labels, reason: outcome.rejected ? 'REJECTED' : 'BACKEND' });
@@ -88,9 +84,12 @@ export class TritonMetrics {
     }
     this.success.inc(labels);
     this.count.inc(labels);
-    this.execCount.inc(labels, executions);
     this.requestUs.inc(labels, outcome.totalUs);
     this.queueUs.inc(labels, outcome.queueUs);
     this.computeInferUs.inc(labels, outcome.computeUs);
+  }
+
+  recordExecution(model: string): void {
+    this.execCount.inc({ model, version: MODEL_VERSION });
   }
 }

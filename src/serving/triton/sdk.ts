@@ -14,7 +14,8 @@ import { modelNameOfEndpoint } from './modelRepository.js';
 export const SDK_VERSION = '0.1.0';
 
 const CLI_PATH = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
-const HPS_CLIENT_PATH = fileURLToPath(new URL('../../clients/hps.js', import.meta.url));
+/** client.mjs imports the client package by path: the SDK is written outside this repo's node_modules */
+const HPS_CLIENT_PATH = fileURLToPath(import.meta.resolve('@pipeserve/hps-client'));
 
 /** config_cpu.pbtxt / config_gpu.pbtxt exactly as PaddleX's SDK writes them. */
 export function defaultModelConfig(kind: 'KIND_CPU' | 'KIND_GPU'): string {

@@ -10,7 +10,7 @@ import { TritonCore } from './core.js';
 import { startTritonGrpc } from './grpc.js';
 import { createTritonHttpApp } from './http.js';
 import { TritonMetrics } from './metrics.js';
-import { bindModels, loadModelRepository } from './modelRepository.js';
+import { bindModels, endpointPathOfModel, loadModelRepository } from './modelRepository.js';
 
 /** How long gRPC calls in flight may take to finish after SIGTERM before their channels are closed. */
 const GRPC_GRACE_MS = 5000;
@@ -50,9 +50,26 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
       'instance_group kind KIND_GPU in a CPU deployment: set PADDLEX_HPS_DEVICE_TYPE=gpu or use config_cpu.pbtxt (KIND_CPU)',
     );
   }
+  const batching = Object.fromEntries(
+    repository.flatMap((m) =>
+      m.dynamicBatching && m.maxBatchSize > 0
+        ? [
+            [
+              endpointPathOfModel(m.name),
+              {
+                maxBatchSize: m.maxBatchSize,
+                maxQueueDelayMs: m.dynamicBatching.maxQueueDelayUs / 1000,
+                preferredBatchSizes: m.dynamicBatching.preferredBatchSizes,
+              },
+            ],
+          ]
+        : [],
+    ),
+  );
   const service = await PipelineService.start({
     pipelines: [options.pipelineConfig],
     workers: instances,
+    batching,
     device: gpuGroup ? `gpu:${gpuGroup.gpus?.[0] ?? 0}` : 'cpu',
     highPerformance: options.useHpip,
     fetchLimits: { allowPrivate: Boolean(options.allowPrivateUrls) },

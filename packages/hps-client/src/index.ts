@@ -8,7 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 
-const PROTO_FILE = fileURLToPath(new URL('../../../src/serving/triton/proto/grpc_service.proto', import.meta.url));
+/** Triton's `inference.GRPCInferenceService` (pipeserve's copy, placed beside this file by the build) */
+const PROTO_FILE = fileURLToPath(new URL('./grpc_service.proto', import.meta.url));
 const INT32_MAX = 2 ** 31 - 1;
 
 /** The envelope every HPS model answers with. */
@@ -23,6 +24,21 @@ export interface TritonRequestOptions {
   /** seconds; the call's deadline (PaddleX's client also sends it as Triton's `timeout` parameter) */
   timeout?: number;
   protocol?: 'grpc' | 'http';
+}
+
+/**
+ * A Triton-level failure (app errors come back inside the envelope instead): the gRPC status code
+ * (e.g. 13 INTERNAL, 14 UNAVAILABLE) or the HTTP status, and Triton's error message.
+ */
+export class TritonRequestError extends Error {
+  constructor(
+    readonly protocol: 'grpc' | 'http',
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TritonRequestError';
+  }
 }
 
 type GrpcClient = grpc.Client &
@@ -70,7 +86,7 @@ export async function tritonRequest<Result = Record<string, unknown>>(
       signal: options.timeout ? AbortSignal.timeout(options.timeout * 1000) : undefined,
     });
     const body = (await res.json()) as { error?: string; outputs?: Array<{ data: string[] }> };
-    if (!res.ok) throw new Error(`${model}: HTTP ${res.status}: ${body.error ?? ''}`);
+    if (!res.ok) throw new TritonRequestError('http', res.status, body.error ?? `HTTP ${res.status}`);
     return JSON.parse(body.outputs![0]!.data[0]!) as HpsEnvelope<Result>;
   }
   const request = {
@@ -83,11 +99,35 @@ export async function tritonRequest<Result = Record<string, unknown>>(
     raw_input_contents: [frame(input)],
   };
   const callOptions: grpc.CallOptions = options.timeout ? { deadline: Date.now() + options.timeout * 1000 } : {};
-  const response = await new Promise<{ raw_output_contents: Buffer[] }>((resolve, reject) =>
-    grpcClient(url).ModelInfer!(request, callOptions, (err, res) => (err ? reject(err) : resolve(res))),
-  );
+  const response = await grpcCall<{ raw_output_contents: Buffer[] }>(url, 'ModelInfer', request, callOptions);
   const raw = response.raw_output_contents[0]!;
   return JSON.parse(raw.subarray(4, 4 + raw.readUInt32LE(0)).toString('utf8')) as HpsEnvelope<Result>;
+}
+
+function grpcCall<T>(url: string, method: string, request: unknown, options: grpc.CallOptions): Promise<T> {
+  return new Promise((resolve, reject) =>
+    grpcClient(url)[method]!(request, options, (err, res) =>
+      err ? reject(new TritonRequestError('grpc', err.code, err.details)) : resolve(res as T),
+    ),
+  );
+}
+
+/** Triton's model readiness (`GET /v2/models/<model>/ready` over HTTP, ModelReady over gRPC). */
+export async function modelReady(
+  url: string,
+  model: string,
+  options: Pick<TritonRequestOptions, 'protocol' | 'timeout'> = {},
+): Promise<boolean> {
+  const timeoutMs = (options.timeout ?? 10) * 1000;
+  if (options.protocol === 'http') {
+    const res = await fetch(`${url.startsWith('http') ? url : `http://${url}`}/v2/models/${model}/ready`, {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.arrayBuffer();
+    return res.ok;
+  }
+  const reply = await grpcCall<{ ready: boolean }>(url, 'ModelReady', { name: model, version: '' }, { deadline: Date.now() + timeoutMs });
+  return reply.ready;
 }
 
 /** PaddleX's prepare_input_file: URLs pass through, files become Base64. */
