@@ -126,14 +126,14 @@ export interface PipelineFigures {
 
 // ------------------------------------------------------------------------------------- servers
 
-interface Server {
+export interface Server {
   workers: number;
   service: PipelineService;
   served: ServedEndpoint;
   origin: string;
 }
 
-async function withServer<T>(spec: PipelineSpec, workers: number, use: (server: Server) => Promise<T>): Promise<T> {
+export async function withServer<T>(spec: PipelineSpec, workers: number, use: (server: Server) => Promise<T>): Promise<T> {
   const service = await PipelineService.start({ pipelines: [spec.pipeline], workers, device: 'cpu', log: () => {} });
   try {
     const app = await createBasicApp(service, { maxBodyBytes: MAX_BODY_BYTES });
@@ -222,6 +222,25 @@ async function workerTaskOf(served: ServedEndpoint, instance: WorkerOps, body: u
   return task;
 }
 
+/**
+ * The pipeline's worker created on this thread (sessions from `runtime`), the worker task of each
+ * request, and the session runs each task made, to replay alone as raw model compute.
+ */
+export async function captureWorkerRuns(
+  served: ServedEndpoint,
+  requests: unknown[],
+  runtime: RecordingRuntime,
+): Promise<{ runOp(item: number): Promise<unknown>; recorded: RecordedRun[][] }> {
+  const worker = ((await import(served.pipeline.descriptor.worker)) as { default: WorkerModule }).default;
+  const instance = await worker.create(served.pipeline.config, runtime);
+  const tasks: WorkerTask[] = [];
+  for (const request of requests) tasks.push(await workerTaskOf(served, instance, request));
+  const runOp = (item: number) => instance[tasks[item]!.op]!(tasks[item]!.payload);
+  const recorded: RecordedRun[][] = [];
+  for (let item = 0; item < tasks.length; item++) recorded.push(await runtime.record(() => runOp(item)));
+  return { runOp, recorded };
+}
+
 /** Mean raw ms/img of the recorded runs on fresh sessions of each variant, interleaved. */
 async function rawBySessionVariant(recorded: RecordedRun[][], rounds: number): Promise<number[]> {
   const paths = [...new Set(recorded.flat().map((r) => r.onnxPath))];
@@ -276,13 +295,7 @@ async function measureLatency(spec: PipelineSpec, servers: Server[], requests: u
   const runtime = new RecordingRuntime({ device: CPU, intraOpThreads: threadsFor(main.workers) });
   const clients = servers.map((s) => new JsonClient(s.origin, 1));
   try {
-    const worker = ((await import(main.served.pipeline.descriptor.worker)) as { default: WorkerModule }).default;
-    const instance = await worker.create(main.served.pipeline.config, runtime);
-    const tasks: WorkerTask[] = [];
-    for (const request of requests) tasks.push(await workerTaskOf(main.served, instance, request));
-    const runOp = (item: number) => instance[tasks[item]!.op]!(tasks[item]!.payload);
-    const recorded: RecordedRun[][] = [];
-    for (let item = 0; item < tasks.length; item++) recorded.push(await runtime.record(() => runOp(item)));
+    const { runOp, recorded } = await captureWorkerRuns(main.served, requests, runtime);
     const results: unknown[] = [];
     for (const body of bodies) results.push(await clients[0]!.post(spec.endpoint, body));
 
@@ -298,7 +311,7 @@ async function measureLatency(spec: PipelineSpec, servers: Server[], requests: u
       for (const [model, value] of perModel) modelSamples[item]!.set(model, [...(modelSamples[item]!.get(model) ?? []), value]);
     };
     note(`${spec.key}: c=1 latency (raw, in-process, ${servers.map((s) => `HTTP ${configName(s.workers)}`).join(', ')})`);
-    const [raw, predict, ...http] = await interleavedLatency(tasks.length, spec.rounds, [
+    const [raw, predict, ...http] = await interleavedLatency(recorded.length, spec.rounds, [
       replay,
       runOp,
       ...clients.map((client) => (item: number) => client.post(spec.endpoint, bodies[item]!)),

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: for the classification, detection, OCR, segmentation, anomaly and multi-label
  * pipelines, raw model compute vs the in-process pipeline vs HTTP (latency and throughput), the workers × intra-op threads trade-off,
- * and OCR against @gutenye/ocr-node (speed and CER). Prints plain-text tables; targets are PASS/FAIL
+ * OCR against @gutenye/ocr-node (speed and CER), and for classification and OCR high-stability serving
+ * (Triton gRPC/HTTP, instance_group count 1 vs 2) against basic serving. Prints plain-text tables; targets are PASS/FAIL
  * text, not exit codes. Speed targets live here, never in tests.
  *
  * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some
@@ -32,6 +33,7 @@ import {
   type PipelineFigures,
   type PipelineSpec,
 } from './measure.js';
+import { HPS_LEGEND, type HpsFigures, hpsTable, hpsTargets, measureHps } from './hps.js';
 import { renderTextPages, type TextPage } from './ocrText.js';
 import { compareOcr, configTable, mainTable, misreadLines, ocrTable, rawDetail, sessionVariantTable, targets } from './report.js';
 
@@ -231,6 +233,8 @@ async function main(): Promise<void> {
       all.push(await measurePipeline(spec));
     }
   }
+  const hps: HpsFigures[] = [];
+  for (const spec of specs.filter((s) => s.key === 'classification' || s.key === 'ocr')) hps.push(await measureHps(spec));
   const ocrFigures = all.find((f) => f.baseline);
   const ocr = ocrFigures && compareOcr(ocrFigures, pages);
 
@@ -253,6 +257,7 @@ async function main(): Promise<void> {
     '',
     sessionVariantTable(all),
     '(the recorded tensors on fresh sessions, one run at a time)',
+    ...(hps.length ? ['', hpsTable(hps), HPS_LEGEND] : []),
   ];
   if (ocr) {
     const misread = misreadLines(pages, ocr);
@@ -266,7 +271,7 @@ async function main(): Promise<void> {
   out.push(
     '',
     'targets:',
-    ...targets(all, ocr).map((l) => `  ${l}`),
+    ...[...targets(all, ocr), ...hpsTargets(hps)].map((l) => `  ${l}`),
     '',
     `bench took ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );
