@@ -1,7 +1,7 @@
 /**
  * The instance pool on its own, with a test worker module whose operations block or crash on
  * demand: admission by lanes, queue bound, deadlines that kill stuck instances, cancellation of
- * waiting tasks, crash replacement, fail-fast when no instance can start, recycling.
+ * waiting tasks, crash replacement, fail-fast when no instance can start, recycling, dynamic batching.
  */
 import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -217,5 +217,47 @@ describe('instance pool', () => {
     assert.equal(pids.size, 4, 'each round of 3 tasks ran on its own process');
     assert.deepEqual(exits, ['recycle', 'recycle', 'recycle', 'recycle']);
     assert.equal(pool.stats().restarts, 0, 'recycling is not a restart after a failure');
+  });
+});
+
+describe('dynamic batching (Triton’s rules)', () => {
+  const batching = (maxQueueDelayMs: number, preferredBatchSizes: number[] = []) => ({
+    '/tag': { maxBatchSize: 4, maxQueueDelayMs, preferredBatchSizes },
+  });
+  const tag = (pool: InstancePool, label: string, fail = false) => {
+    const lease = pool.admit(1, label);
+    return lease.run<{ batchSize: number }>('tag', { fail }).finally(() => lease.end());
+  };
+
+  test('a preferred size runs at once; fewer wait out the queue delay; each item gets its own answer', async () => {
+    const pool = await startPool({ maxQueue: 8, batching: batching(60_000, [3]) });
+    const started = performance.now();
+    const three = await Promise.all([tag(pool, '/tag'), tag(pool, '/tag'), tag(pool, '/tag')]);
+    assert.deepEqual(
+      three.map((r) => r.batchSize),
+      [3, 3, 3],
+    );
+    assert.ok(performance.now() - started < 30_000, 'the preferred size did not wait for the 60 s delay');
+
+    const other = await startPool({ maxQueue: 8, batching: batching(300) });
+    const waitStarted = performance.now();
+    const results = await Promise.allSettled([tag(other, '/tag'), tag(other, '/tag', true)]);
+    assert.ok(performance.now() - waitStarted >= 290, 'two of max 4 waited for the queue delay');
+    assert.equal(results[0].status === 'fulfilled' && results[0].value.batchSize, 2);
+    assert.ok(results[1].status === 'rejected' && /this item fails/.test(String(results[1].reason)));
+  });
+
+  test('a full batch runs at once; other labels and unbatched pools run alone', async () => {
+    const pool = await startPool({ maxQueue: 8, batching: batching(60_000) });
+    const full = await Promise.all(Array.from({ length: 4 }, () => tag(pool, '/tag')));
+    assert.deepEqual(
+      full.map((r) => r.batchSize),
+      [4, 4, 4, 4],
+    );
+    const unlabelled = await Promise.all([tag(pool, '/other'), tag(pool, '/other')]);
+    assert.deepEqual(
+      unlabelled.map((r) => r.batchSize),
+      [1, 1],
+    );
   });
 });

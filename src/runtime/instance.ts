@@ -1,6 +1,7 @@
 /**
  * Entry of an inference instance (a child process forked by InstancePool): loads one pipeline
- * (its onnxruntime sessions) and answers its tasks one at a time. A native crash here ends this
+ * (its onnxruntime sessions) and answers its tasks one at a time (a task is one payload, or a batch of
+ * them that the operation runs as one model call). A native crash here ends this
  * process only; the pool replaces it.
  */
 import { serializeError } from '../errors.js';

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { PipelineConfig } from '../../src/config/pipelineConfig.js';
-import type { WorkerModule } from '../../src/runtime/context.js';
+import { type WorkerModule, withBatchForm } from '../../src/runtime/context.js';
 
 const ops = {
   /** blocks the whole process for `ms`, then answers with its pid */
@@ -13,6 +13,14 @@ const ops = {
     return { pid: process.pid };
   },
   echo: async (payload: { bytes: Uint8Array }) => ({ pid: process.pid, bytes: payload.bytes }),
+  /** answers with its pid and how many payloads ran in its call; a batch gives each item its own answer or error */
+  tag: withBatchForm(
+    async ({ fail }: { fail?: boolean }) => {
+      if (fail) throw new Error('this item fails');
+      return { pid: process.pid, batchSize: 1 };
+    },
+    async (payloads) => payloads.map((p) => (p.fail ? new Error('this item fails') : { pid: process.pid, batchSize: payloads.length })),
+  ),
   /** dies as a native crash would */
   crash: async () => {
     process.kill(process.pid, 'SIGKILL');
