@@ -9,7 +9,7 @@ import type { PipelineConfig } from '../config/pipelineConfig.js';
 import type { RuntimeContext, WorkerModule, WorkerOps } from '../runtime/context.js';
 
 export type { RuntimeContext, WorkerOps } from '../runtime/context.js';
-export { withBatchForm } from '../runtime/context.js';
+export { inTurn, withBatchForm } from '../runtime/context.js';
 
 /** Serving.* of the pipeline YAML, with PaddleX's defaults applied and `extra` checked by the descriptor's schema. */
 export interface ServingConfig<Extra = Record<string, unknown>> {

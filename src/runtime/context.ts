@@ -23,6 +23,19 @@ export function withBatchForm<P, R>(single: (payload: P) => Promise<R>, batch: B
   return Object.assign(single, { batch });
 }
 
+/**
+ * A batched form that runs each payload in turn within the one call: PaddleX's pipelines take a
+ * list this way when their pipeline-level batch_size is 1 (OCR's default), so each result equals its own run.
+ */
+export function inTurn<P, R>(single: (payload: P) => Promise<R>): BatchForm<P, R> {
+  return async (payloads) => {
+    const results: Array<R | Error> = [];
+    for (const payload of payloads)
+      results.push(await single(payload).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))));
+    return results;
+  };
+}
+
 export function batchFormOf(op: WorkerOps[string]): BatchForm<unknown, unknown> | undefined {
   return (op as Partial<BatchableOp<unknown, unknown>>).batch;
 }

@@ -3,6 +3,7 @@ import { decodeImage, encodeJpeg } from '../../io/codec.js';
 import type { RgbImage } from '../../io/image.js';
 import { openPdf, type PdfDocument, renderedSize } from '../../io/pdf.js';
 import { fitWithin } from '../../ops/resize.js';
+import { inTurn, withBatchForm } from '../define.js';
 import type { DocumentOps, PageSize } from './documentInput.js';
 
 /** PaddleX's document apps encode output images with cv2.imencode, whose default JPEG quality is 95. */
@@ -21,8 +22,11 @@ async function withPdf<T>(pdf: Uint8Array, maxSizes: number, use: (doc: PdfDocum
 export function documentOps<Settings, Page extends PageSize>(
   predictPage: (page: RgbImage, settings: Settings) => Promise<Page>,
 ): DocumentOps<Settings, Page> {
+  const predictImage: DocumentOps<Settings, Page>['predictImage'] = async ({ image, settings }) =>
+    predictPage(await decodeImage(image, 'file'), settings);
   return {
-    predictImage: async ({ image, settings }) => predictPage(await decodeImage(image, 'file'), settings),
+    // requests gathered by dynamic batching: one call, pages in turn (the pipeline's batch_size is 1)
+    predictImage: withBatchForm(predictImage, inTurn(predictImage)),
     countPdfPages: async ({ pdf, maxPages }) =>
       withPdf(pdf, maxPages, async (doc) => ({ numPages: doc.numPages, pageSizes: doc.pageSizes.map((size) => renderedSize(size)) })),
     predictPdfPage: async ({ pdf, page, settings, renderTimeoutMs }) =>

@@ -73,7 +73,8 @@ export function loadGrpcService(): grpc.ServiceDefinition {
   return pkg.inference.GRPCInferenceService.service as grpc.ServiceDefinition;
 }
 
-export async function startTritonGrpc(core: TritonCore, host: string, port: number): Promise<grpc.Server> {
+/** The gRPC server, listening; `port` is the one bound (port 0 picks a free one). */
+export async function startTritonGrpc(core: TritonCore, host: string, port: number): Promise<{ server: grpc.Server; port: number }> {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': INT32_MAX, 'grpc.max_send_message_length': INT32_MAX });
   server.addService(loadGrpcService(), {
     ServerLive: unary(() => ({ live: core.live })),
@@ -100,8 +101,8 @@ export async function startTritonGrpc(core: TritonCore, host: string, port: numb
       };
     }),
   });
-  await new Promise<void>((resolve, reject) =>
-    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+  const boundPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
-  return server;
+  return { server, port: boundPort };
 }

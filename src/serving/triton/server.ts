@@ -84,7 +84,7 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
 
     const http = await createTritonHttpApp(core);
     await http.listen({ host, port: options.httpPort ?? 8000 });
-    const grpc = await startTritonGrpc(core, host, options.grpcPort ?? 8001);
+    const { server: grpc, port: grpcPort } = await startTritonGrpc(core, host, options.grpcPort ?? 8001);
     const metricsServer: Server = createServer((req, res) => {
       if (req.url?.split('?')[0] !== '/metrics') {
         res.writeHead(404).end();
@@ -95,7 +95,7 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
     await new Promise<void>((resolve) => metricsServer.listen(options.metricsPort ?? 8002, host, resolve));
     const ports = {
       http: (http.server.address() as AddressInfo).port,
-      grpc: Number(/:(\d+)$/.exec(grpc.getChannelzRef().name)?.[1] ?? options.grpcPort ?? 8001),
+      grpc: grpcPort,
       metrics: (metricsServer.address() as AddressInfo).port,
     };
     log(`I1201 grpc_server] Started GRPCInferenceService at ${host}:${ports.grpc}`);
