@@ -47,7 +47,7 @@ describe('the event loop stays free during inference', () => {
   });
 });
 
-describe('bounded queue', () => {
+describe('bounded queue, admission before the body is read', () => {
   let server: RunningServer;
   let body: Record<string, unknown>;
   before(async () => {
@@ -73,16 +73,7 @@ describe('bounded queue', () => {
     assert.ok(Math.max(...rejected.map((r) => r.ms)) < Math.min(...served.map((s) => s.ms)), '503s come before any inference finishes');
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
   });
-});
 
-describe('admission before the body is read', () => {
-  let server: RunningServer;
-  let body: Record<string, unknown>;
-  before(async () => {
-    server = await startServer({ pipelines: ['OCR'], workers: 1, maxQueue: 1 });
-    body = await heavyOcrBody();
-  });
-  after(() => server?.close());
   const stats = () => server.service.pipelines[0]!.pool.stats();
   async function waitFor(condition: () => boolean, what: string): Promise<void> {
     for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
