@@ -65,7 +65,7 @@ function processTree(root: number): ProcessEntry[] {
 }
 
 /** CPU seconds of this process's descendants that are still running. */
-function descendantSeconds(): number {
+export function descendantSeconds(): number {
   const [, ...descendants] = processTree(process.pid);
   return descendants.reduce((sum, p) => sum + p.cpuTicks, 0) / TICKS_PER_SECOND;
 }

@@ -6,7 +6,7 @@
  * text, not exit codes. Speed targets live here, never in tests.
  *
  * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some
- * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines).
+ * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines; overload: how fast a full pipeline answers 503).
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,6 +19,7 @@ import {
   multiModelPipelineYaml,
   rotatedDetectorFixtureDir,
 } from '../test/helpers/cvPipelineFixtures.js';
+import { startServerProcess } from '../test/helpers/cli.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../test/helpers/fixtures.js';
 import { OPENCV_DATA, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
 import {
@@ -35,6 +36,7 @@ import {
 } from './measure.js';
 import { HPS_LEGEND, type HpsFigures, hpsTable, hpsTargets, measureHps } from './hps.js';
 import { renderTextPages, type TextPage } from './ocrText.js';
+import { measureOverload, overloadLines } from './overload.js';
 import { compareOcr, configTable, mainTable, misreadLines, ocrTable, rawDetail, sessionVariantTable, targets } from './report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -209,20 +211,37 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
   ];
 }
 
+const OVERLOAD_KEY = 'overload';
+const OVERLOAD_MAX_QUEUE = 2;
+/** clients in flight: well over what the pipeline admits */
+const OVERLOAD_FILLERS = OVERLOAD_MAX_QUEUE + 1 + 8;
+const OVERLOAD_MS = QUICK ? 8000 : 20_000;
+
+/** How fast a full pipeline refuses: the server in its own process, so the load generator does not share its event loop. */
+async function overloadFigures(): Promise<{ summary: string; target: string }> {
+  note(`${OVERLOAD_KEY}: ${OVERLOAD_FILLERS} clients against 1 instance + queue ${OVERLOAD_MAX_QUEUE}`);
+  const yaml = await fixturePipelineYaml('image_classification', await classifierFixtureDir());
+  const server = await startServerProcess(['--pipeline', yaml, '--workers', '1', '--max-queue', String(OVERLOAD_MAX_QUEUE)]);
+  try {
+    const image = await photo(SKIMAGE_DATA, 'chelsea.png');
+    const body = Buffer.from(JSON.stringify({ image: Buffer.from(image.bytes).toString('base64'), visualize: false }));
+    return overloadLines(await measureOverload(server.url, '/image-classification', body, OVERLOAD_FILLERS, OVERLOAD_MS));
+  } finally {
+    await server.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const loadAtStart = os.loadavg();
   const selected = process.env.BENCH_PIPELINES?.split(',').map((s) => s.trim());
   const pages = await renderTextPages();
   const specs = (await pipelineSpecs(pages)).filter((s) => !selected || selected.includes(s.key));
-  if (!specs.length) {
+  const withOverload = !selected || selected.includes(OVERLOAD_KEY);
+  if (!specs.length && !withOverload) {
     const keys = (await pipelineSpecs(pages)).map((s) => s.key).join(', ');
-    throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}`);
+    throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}, ${OVERLOAD_KEY}`);
   }
-  if (!specs.length)
-    throw new Error(
-      `BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${(await pipelineSpecs(pages)).map((s) => s.key).join(', ')}`,
-    );
 
   const all: PipelineFigures[] = [];
   for (const spec of specs) {
@@ -235,6 +254,7 @@ async function main(): Promise<void> {
   }
   const hps: HpsFigures[] = [];
   for (const spec of specs.filter((s) => s.key === 'classification' || s.key === 'ocr')) hps.push(await measureHps(spec));
+  const overload = withOverload ? await overloadFigures() : undefined;
   const ocrFigures = all.find((f) => f.baseline);
   const ocr = ocrFigures && compareOcr(ocrFigures, pages);
 
@@ -268,10 +288,18 @@ async function main(): Promise<void> {
       ...(misread.length ? ['recognized lines that match no line of the page:', ...misread] : []),
     );
   }
+  if (overload) {
+    out.push(
+      '',
+      `overload (${OVERLOAD_KEY}): a separate server process, classification fixture, 1 instance, --max-queue ${OVERLOAD_MAX_QUEUE} (admits ${OVERLOAD_MAX_QUEUE + 1}), ${OVERLOAD_FILLERS} clients POSTing chelsea.png (313 KB body) for ${OVERLOAD_MS / 1000} s, plus serial probes`,
+      overload.summary,
+    );
+  }
   out.push(
     '',
     'targets:',
     ...[...targets(all, ocr), ...hpsTargets(hps)].map((l) => `  ${l}`),
+    ...(overload ? [`  ${overload.target}`] : []),
     '',
     `bench took ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );

@@ -2,14 +2,17 @@
  * `npm run bench:soak`: the OCR server (a real `pipeserve --serve` process, 2 instances) at saturation
  * for SOAK_MINUTES (default 10) with a mix of rendered text pages and 3-page PDFs, then an overload
  * phase: more requests in flight than the pipeline admits, while one client probes one request at a
- * time (its latency is the server's, not a queue of our own sockets). Prints unexpected errors, latency percentiles, the RSS of the server with its instances
- * after warm-up and at the end, and how fast overload is refused. Targets are PASS/FAIL text.
+ * time (its latency is the server's, not a queue of our own sockets). Meanwhile one more client
+ * sends bad requests and abandons PDFs mid-way (error and cancellation paths). Prints unexpected
+ * errors, latency percentiles, the RSS of the server with its instances after warm-up and at the
+ * end, and how fast overload is refused. Targets are PASS/FAIL text.
  */
 import { Pool } from 'undici';
 import { startServerProcess } from '../test/helpers/cli.js';
 import { makePdf } from '../test/helpers/inputs.js';
 import { CpuWatch, treeRssBytes } from './machine.js';
 import { renderTextPages } from './ocrText.js';
+import { closedLoop, measureOverload, type Outcome, overloadLines, percentile, post } from './overload.js';
 import { formatTable, ms, percent, verdict } from './table.js';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
@@ -24,45 +27,44 @@ const CAPACITY = INSTANCES * 17;
 const OVERLOAD_CONCURRENCY = CAPACITY + 8;
 const OVERLOAD_MS = 20_000;
 const RSS_SAMPLE_MS = 5000;
+/** one client also sends, this often, a request with bad Base64 (422) and a PDF it abandons mid-way (cancellation) */
+const SIDE_LOAD_EVERY_MS = 1000;
+const ABANDON_AFTER_MS = 300;
 
-interface Outcome {
-  kind: string;
-  status: number;
-  ms: number;
-  message?: string;
+interface SideLoad {
+  /** 422 envelopes received for the bad requests */
+  refused: number;
+  /** PDFs the client gave up on */
+  abandoned: number;
+  unexpected: Outcome[];
 }
 
-function percentile(values: readonly number[], p: number): number {
-  if (!values.length) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-async function post(client: Pool, body: Buffer, kind: string): Promise<Outcome> {
-  const started = performance.now();
-  const res = await client.request({ path: '/ocr', method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  const envelope = (await res.body.json()) as { errorCode?: number; errorMsg?: string };
-  return { kind, status: res.statusCode, ms: performance.now() - started, message: res.statusCode === 200 ? undefined : envelope.errorMsg };
-}
-
-/** Closed loop over `bodies` until `until` (performance.now() ms). */
-async function closedLoop(
-  client: Pool,
-  bodies: ReadonlyArray<{ kind: string; body: Buffer }>,
-  lanes: number,
-  until: number,
-): Promise<Outcome[]> {
-  const outcomes: Outcome[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      while (performance.now() < until) {
-        const item = bodies[next++ % bodies.length]!;
-        outcomes.push(await post(client, item.body, item.kind));
-      }
-    }),
-  );
-  return outcomes;
+/** Error paths under load: refused bodies and client disconnects must leave nothing behind (RSS, lanes). */
+async function sideLoad(client: Pool, pdfBody: Buffer, until: number): Promise<SideLoad> {
+  const result: SideLoad = { refused: 0, abandoned: 0, unexpected: [] };
+  const bad = Buffer.from(JSON.stringify({ file: 'not*base64', fileType: 1 }));
+  while (performance.now() < until) {
+    const refused = await post(client, '/ocr', bad, 'bad Base64');
+    if (refused.status === 422) result.refused++;
+    else result.unexpected.push(refused);
+    try {
+      const res = await client.request({
+        path: '/ocr',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: pdfBody,
+        signal: AbortSignal.timeout(ABANDON_AFTER_MS),
+      });
+      // answered before we gave up (a refusal, or a very fast server): it counts like any request
+      const outcome = { kind: 'abandoned pdf', status: res.statusCode, ms: 0 };
+      await res.body.dump();
+      if (res.statusCode !== 200) result.unexpected.push(outcome);
+    } catch {
+      result.abandoned++;
+    }
+    await new Promise((resolve) => setTimeout(resolve, SIDE_LOAD_EVERY_MS));
+  }
+  return result;
 }
 
 function latencyRows(outcomes: readonly Outcome[]): string[][] {
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
   ];
   const server = await startServerProcess(['--pipeline', 'OCR', '--workers', String(INSTANCES)]);
   const pid = server.child.pid!;
-  const client = new Pool(server.url, { connections: OVERLOAD_CONCURRENCY, pipelining: 1 });
+  const client = new Pool(server.url, { connections: CONCURRENCY + 1, pipelining: 1 });
   const cpu = new CpuWatch();
   try {
     const started = performance.now();
@@ -102,29 +104,22 @@ async function main(): Promise<void> {
       () => process.stderr.write(`soak: ${((performance.now() - started) / 60_000).toFixed(1)} of ${MINUTES} min\n`),
       60_000,
     );
-    const soak = await closedLoop(client, bodies, CONCURRENCY, started + DURATION_MS);
+    const [soak, side] = await Promise.all([
+      closedLoop(client, '/ocr', bodies, CONCURRENCY, started + DURATION_MS),
+      sideLoad(client, bodies.at(-1)!.body, started + DURATION_MS),
+    ]);
     clearInterval(sampler);
     clearInterval(progress);
-    const errors = soak.filter((o) => o.status !== 200);
+    const errors = [...soak.filter((o) => o.status !== 200), ...side.unexpected];
 
-    const image = bodies[0]!;
-    const overloadEnds = performance.now() + OVERLOAD_MS;
-    const filler = closedLoop(client, [image], OVERLOAD_CONCURRENCY, overloadEnds);
-    await new Promise((resolve) => setTimeout(resolve, 2000)); // the pipeline fills up
-    const probes = await closedLoop(client, [image], 1, overloadEnds);
-    const overload = [...(await filler), ...probes];
-    const refused = probes.filter((o) => o.status === 503);
-    const unexpectedInOverload = overload.filter((o) => o.status !== 200 && o.status !== 503);
+    const overload = await measureOverload(server.url, '/ocr', bodies[0]!.body, OVERLOAD_CONCURRENCY, OVERLOAD_MS);
+    const { summary, target } = overloadLines(overload);
 
     const warm = rss.filter((s) => s.atMs >= WARMUP_MS);
     const rssAtWarmup = warm[0]?.bytes ?? Number.NaN;
     const rssAtEnd = rss.at(-1)?.bytes ?? Number.NaN;
     const rssPeak = Math.max(...warm.map((s) => s.bytes));
     const growth = (rssAtEnd - rssAtWarmup) / rssAtWarmup;
-    const refusedP99 = percentile(
-      refused.map((o) => o.ms),
-      99,
-    );
     const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
     const out = [
@@ -133,19 +128,14 @@ async function main(): Promise<void> {
       '',
       formatTable(['request', 'answered 200', 'p50', 'p99', 'max'], latencyRows(soak)),
       '',
-      `requests: ${soak.length} (${(soak.length / (DURATION_MS / 1000)).toFixed(2)}/s), unexpected errors: ${errors.length}`,
+      `requests: ${soak.length} (${(soak.length / (DURATION_MS / 1000)).toFixed(2)}/s) plus ${side.refused} bad ones refused with 422 and ${side.abandoned} PDFs abandoned after ${ABANDON_AFTER_MS} ms; unexpected errors: ${errors.length}`,
       ...errors.slice(0, 5).map((e) => `  ${e.kind}: HTTP ${e.status} ${e.message}`),
       `RSS of server + instances: ${mb(rssAtWarmup)} after ${WARMUP_MS / 1000} s warm-up, ${mb(rssAtEnd)} at the end (peak ${mb(rssPeak)}), growth ${percent(growth)}`,
-      `overload: ${overload.length} requests, probes one at a time: ${probes.length}, ${refused.length} of them refused with 503 (p50 ${ms(
-        percentile(
-          refused.map((o) => o.ms),
-          50,
-        ),
-      )}, p99 ${ms(refusedP99)}), ${overload.filter((o) => o.status === 200).length} served, ${unexpectedInOverload.length} other errors`,
+      summary,
       '',
-      `${verdict(errors.length === 0 && unexpectedInOverload.length === 0)}  0 unexpected errors`,
+      `${verdict(errors.length === 0 && overload.unexpected.length === 0)}  0 unexpected errors`,
       `${verdict(growth < 0.1)}  RSS growth after warm-up < 10%: ${percent(growth)}`,
-      `${verdict(refused.length > 0 && refusedP99 < 50)}  overload refused with 503 in < 50 ms at p99: ${ms(refusedP99)}`,
+      target,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {

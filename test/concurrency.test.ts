@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connectRaw, parseRawResponse } from './helpers/rawHttp.js';
 import { renderTextImage } from './helpers/textImages.js';
 import { assertErrorEnvelope, postJson, startServer, type RunningServer } from './helpers/server.js';
 
@@ -46,7 +47,7 @@ describe('the event loop stays free during inference', () => {
   });
 });
 
-describe('bounded queue', () => {
+describe('bounded queue, admission before the body is read', () => {
   let server: RunningServer;
   let body: Record<string, unknown>;
   before(async () => {
@@ -71,5 +72,45 @@ describe('bounded queue', () => {
     for (const r of rejected) assert.match(assertErrorEnvelope(r, 503), /busy/i);
     assert.ok(Math.max(...rejected.map((r) => r.ms)) < Math.min(...served.map((s) => s.ms)), '503s come before any inference finishes');
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
+  });
+
+  const stats = () => server.service.pipelines[0]!.pool.stats();
+  async function waitFor(condition: () => boolean, what: string): Promise<void> {
+    for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(condition(), `${what}: ${JSON.stringify(stats())}`);
+  }
+
+  test('with the queue full, a large upload gets 503 before its body is sent, and the connection closes cleanly', async () => {
+    const inflight = Array.from({ length: 2 }, () => postJson(`${server.url}/ocr`, body));
+    await waitFor(() => stats().reservedLanes === 2 && stats().busy === 1, 'one request running, one queued');
+
+    const client = await connectRaw(server.url);
+    const declared = 50 * 2 ** 20;
+    client.write(`POST /ocr HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\n\r\n`);
+    client.write(`{"file":"${'A'.repeat(64 * 1024)}`);
+    await waitFor(() => client.received().includes('\r\n\r\n{'), 'the answer arrives while the body is 0.1% sent');
+    const refused = parseRawResponse(client.received());
+    assert.match(assertErrorEnvelope(refused, 503), /busy/i);
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.equal(refused.headers.connection, 'close');
+    assert.equal(stats().reservedLanes, 2, 'the refused request holds nothing');
+    // the client may go on sending a little without a reset; the server closes once the client does
+    client.write('A'.repeat(256 * 1024));
+    client.socket.end();
+    await client.closed;
+
+    for (const r of await Promise.all(inflight)) assert.equal(r.status, 200);
+    await waitFor(() => stats().reservedLanes === 0, 'every lane given back');
+  });
+
+  test('an admitted request whose body is invalid or never finished gives its lane back', async () => {
+    assert.equal(assertErrorEnvelope(await postJson(`${server.url}/ocr`, '{"file": '), 422).length > 0, true);
+    assert.equal(stats().reservedLanes, 0);
+
+    const client = await connectRaw(server.url);
+    client.write('POST /ocr HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"file":"AAAA');
+    await waitFor(() => stats().reservedLanes === 1, 'admitted while its body arrives');
+    client.socket.destroy();
+    await waitFor(() => stats().reservedLanes === 0, 'the lane comes back when the client goes away');
   });
 });

@@ -57,6 +57,11 @@ describe('decodeBase64', () => {
     }
   });
 
+  test('padded input with stray bits in its last character decodes the same with or without padding', () => {
+    assert.deepEqual(decodeBase64('QR==', 'image'), new Uint8Array([0x41]));
+    assert.deepEqual(decodeBase64('QR', 'image'), new Uint8Array([0x41]));
+  });
+
   test('URL-safe alphabet', () => {
     const encoded = bytes.toString('base64url');
     assert.match(encoded, /[-_]/);

@@ -77,6 +77,24 @@ describe('instance pool', () => {
     assert.equal(pool.stats().reservedLanes, 0);
   });
 
+  test('a lease admitted with one lane widens only while lanes are free, keeping what it has when refused', async () => {
+    const pool = await startPool({ instances: 1, maxQueue: 2 });
+    const early = pool.admit(1);
+    early.widen(2);
+    assert.equal(pool.stats().reservedLanes, 2);
+    const other = pool.admit(1);
+    assert.throws(
+      () => early.widen(3),
+      (err: unknown) => err instanceof ApiError && err.status === 503,
+    );
+    assert.equal(early.lanes, 2);
+    assert.equal(pool.stats().reservedLanes, 3);
+    other.end();
+    early.widen(3);
+    early.end();
+    assert.equal(pool.stats().reservedLanes, 0);
+  });
+
   test('tasks move typed arrays both ways and run on the instance process', async () => {
     const pool = await startPool();
     const lease = pool.admit(1);

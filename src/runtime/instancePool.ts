@@ -167,10 +167,24 @@ export class Lease {
 
   constructor(
     private readonly pool: InstancePool,
-    readonly lanes: number,
+    private granted: number,
     /** the kind of request (e.g. its endpoint path): picks its dynamic batching and names it in execution events */
     readonly label?: string,
   ) {}
+
+  get lanes(): number {
+    return this.granted;
+  }
+
+  /**
+   * Raise the lease to `lanes` (a request admitted with one lane before its body was read, whose
+   * body turned out to need more, e.g. a PDF's pages), or refuse with 503 and keep what it has.
+   */
+  widen(lanes: number): void {
+    if (lanes <= this.granted) return;
+    this.pool.reserve(lanes - this.granted);
+    this.granted = lanes;
+  }
 
   run<T>(op: string, payload: unknown, options: RunOptions = {}): Promise<T> {
     if (this.ended) return Promise.reject(new Error(`${op}: the request already ended`));
@@ -270,6 +284,14 @@ export class InstancePool extends EventEmitter<PoolEvents> {
   /** Admit a request that needs `lanes` tasks in flight at once, or refuse it with 503 now. */
   admit(lanes: number, label?: string): Lease {
     if (this.closing) throw new ApiError(503, 'Server is shutting down');
+    this.reserve(lanes);
+    const lease = new Lease(this, lanes, label);
+    this.leases.add(lease);
+    return lease;
+  }
+
+  /** @internal count `lanes` more as held, or refuse with 503 (also while draining: an admitted request may widen) */
+  reserve(lanes: number): void {
     if (this.down()) throw this.downError();
     const capacity = this.options.instances + this.options.maxQueue;
     if (this.reservedLanes + lanes > capacity) {
@@ -278,10 +300,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
         `Server busy: ${this.queue.length} tasks already wait for the ${this.options.instances} inference instances of ${this.name}; retry later`,
       );
     }
-    const lease = new Lease(this, lanes, label);
     this.reservedLanes += lanes;
-    this.leases.add(lease);
-    return lease;
   }
 
   /** @internal */

@@ -61,6 +61,8 @@ export interface InvokeOptions {
   signal?: AbortSignal;
   /** filled in when the request ends, successful or not */
   stages?: StageTimings;
+  /** the request's admission from `admitEarly` (taken over: ended when the request ends); else it is admitted here */
+  lease?: Lease;
 }
 
 /** PaddleX's default request timeout is none; a generous one still frees instances from runaway inputs. */
@@ -159,13 +161,32 @@ export class PipelineService {
   }
 
   /**
+   * Admit a request to an endpoint with one lane before its body is read, so that a full pipeline
+   * refuses it (503) without receiving or parsing the body. `invoke` widens the lease once the body
+   * shows the request needs more lanes (a PDF's pages); whoever holds it must end it.
+   */
+  admitEarly(served: ServedEndpoint): Lease {
+    return served.pipeline.pool.admit(1, served.endpoint.path);
+  }
+
+  /**
    * Validate a request body, admit it (503 at once when its pipeline is full: before any URL is
    * downloaded), and run the endpoint within the timeout; returns PaddleX's `result` object.
    */
   async invoke(served: ServedEndpoint, body: unknown, logId: string, options: InvokeOptions = {}): Promise<Record<string, unknown>> {
-    const request = validateBody(served.endpoint.request, body);
     const { pipeline, endpoint } = served;
-    const lease = pipeline.pool.admit(this.lanes(served, request), endpoint.path);
+    let request: unknown;
+    let lease: Lease;
+    try {
+      request = validateBody(endpoint.request, body);
+      const lanes = this.lanes(served, request);
+      lease = options.lease ?? pipeline.pool.admit(lanes, endpoint.path);
+      lease.widen(lanes);
+    } catch (err) {
+      // an invalid body, or a PDF too wide for what is left: its early admission is given back now
+      options.lease?.end();
+      throw err;
+    }
     const controller = new AbortController();
     const deadline = performance.now() + this.timeoutMs;
     const timer = setTimeout(() => controller.abort(this.timeoutError()), this.timeoutMs);

@@ -7,9 +7,10 @@ import { ApiError } from '../../errors.js';
 import { HEALTH_PATHS, registerHealthRoutes } from '../health.js';
 import { METRICS_PATH, registerMetrics } from '../metrics.js';
 import { registerRequestLog, type RequestLogOptions } from '../requestLog.js';
+import type { Lease } from '../../runtime/instancePool.js';
 import type { PipelineService, ServedEndpoint } from '../service.js';
 import { ValidationError } from '../validation.js';
-import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
+import { type ConnectionLimits, closeAfterAnswer, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
 import { errorEnvelope } from './envelope.js';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
 
@@ -27,9 +28,20 @@ export interface BasicAppOptions extends RequestLogOptions {
   errorLog?: (line: string) => void;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** a pipeline endpoint's admission, taken before its body was read */
+    lease?: Lease;
+  }
+}
+
 const OPEN_PATHS = new Set(['/health', ...HEALTH_PATHS, METRICS_PATH, '/openapi.json']);
 
+/** Seconds a client refused with 503 (busy, restarting, draining) is asked to wait: one typical request's time. */
+const RETRY_AFTER_SECONDS = 1;
+
 function envelopeError(reply: FastifyReply, status: number, message: string): FastifyReply {
+  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
   return reply.code(status).send({ ...errorEnvelope(status, message), logId: reply.request.logId || randomUUID() });
 }
 
@@ -92,6 +104,7 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   app.decorateRequest('logId', '');
+  app.decorateRequest('lease', undefined);
   app.addHook('onRequest', async (request, reply) => {
     request.logId = randomUUID();
     if (!options.apiKey) return;
@@ -142,7 +155,22 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
           200: envelopeSchema(z.toJSONSchema(endpoint.result, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' })),
           422: errorEnvelopeSchema,
           500: errorEnvelopeSchema,
+          503: errorEnvelopeSchema,
         },
+      },
+      // Admission before the body is read: under overload a refusal costs neither the upload nor the
+      // JSON parse, so it is answered in milliseconds (after the API key check, a global hook).
+      onRequest: async (request, reply) => {
+        let lease: Lease;
+        try {
+          lease = service.admitEarly(served);
+        } catch (err) {
+          closeAfterAnswer(reply);
+          throw err;
+        }
+        request.lease = lease;
+        // ends it however the request ends (answered, refused later, body invalid or never finished)
+        reply.raw.once('close', () => lease.end());
       },
     },
     async (request: FastifyRequest, reply: FastifyReply) => {
@@ -156,7 +184,11 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
       });
       request.stages = { downloadMs: 0, queueMs: 0, computeMs: 0 };
       const { logId } = request;
-      const result = await service.invoke(served, request.body, logId, { signal: clientGone.signal, stages: request.stages });
+      const result = await service.invoke(served, request.body, logId, {
+        signal: clientGone.signal,
+        stages: request.stages,
+        lease: request.lease,
+      });
       return { logId, result, errorCode: 0, errorMsg: 'Success' };
     },
   );

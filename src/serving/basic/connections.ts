@@ -1,6 +1,6 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import type { FastifyHttpOptions, FastifyInstance } from 'fastify';
+import type { FastifyHttpOptions, FastifyInstance, FastifyReply } from 'fastify';
 import { errorEnvelope } from './envelope.js';
 
 /** How long clients may take and how many sockets they may hold (all flags of `pipeserve --serve`). */
@@ -63,6 +63,29 @@ function answerClientError(err: Error & { code?: string }, socket: Socket): void
   } else {
     writeEnvelopeAndClose(socket, 400, `Malformed HTTP request (${err.code ?? err.message})`);
   }
+}
+
+/** How long a connection answered before its body was read keeps discarding what the client still sends. */
+const LINGER_MS = 5000;
+
+/**
+ * For an answer sent before the request body was read (refused at admission): `Connection: close`,
+ * and a lingering close instead of Node's, which destroys the socket once the answer is written.
+ * With the client's body still arriving, that destroy resets the connection, and a client busy
+ * uploading then reports a broken pipe instead of the answer (and a keep-alive socket cannot be
+ * reused before the rest of the body has come). Here the server half-closes, Node's parser keeps
+ * discarding the unread body, and the socket closes when the client closes it or after LINGER_MS
+ * (nginx's lingering close).
+ */
+export function closeAfterAnswer(reply: FastifyReply): void {
+  reply.header('connection', 'close');
+  const socket = reply.raw.socket;
+  if (!socket || reply.request.raw.complete) return;
+  // Node calls destroySoon() on a socket whose response said `Connection: close` (http server's resOnFinish)
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
 }
 
 /** idle: no request on the socket; receiving: headers or body still arriving; answering: request read, being handled. */
