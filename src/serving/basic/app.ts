@@ -1,8 +1,5 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import { z } from 'zod';
 import { ApiError } from '../../errors.js';
 import { HEALTH_PATHS, registerHealthRoutes } from '../health.js';
 import { METRICS_PATH, registerMetrics } from '../metrics.js';
@@ -11,6 +8,7 @@ import type { PipelineService, ServedEndpoint } from '../service.js';
 import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
 import { errorEnvelope } from './envelope.js';
+import { endpointRouteSchema, healthRouteSchema, registerOpenApi } from './openapi.js';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
 
 export interface BasicAppOptions extends RequestLogOptions {
@@ -41,20 +39,6 @@ function bearerMatches(header: string | undefined, apiKey: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-const envelopeSchema = (result: unknown) => ({
-  type: 'object',
-  properties: {
-    logId: { type: 'string' },
-    result,
-    errorCode: { type: 'integer' },
-    errorMsg: { type: 'string' },
-  },
-});
-const errorEnvelopeSchema = {
-  type: 'object',
-  properties: { logId: { type: 'string' }, errorCode: { type: 'integer' }, errorMsg: { type: 'string' } },
-};
-
 /**
  * PaddleX's basic-serving HTTP API (FastAPI there): POST + JSON per endpoint, the
  * {logId, result, errorCode, errorMsg} envelope, errors with HTTP status = errorCode, /health and /docs.
@@ -67,11 +51,6 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   });
   guardConnections(app, options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS);
 
-  // Requests are validated by each endpoint's zod schema (pydantic-shaped errors); the JSON
-  // schemas given to fastify are for OpenAPI only.
-  app.setValidatorCompiler(() => () => true);
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-
   // FastAPI reads the body as JSON whatever the content type says (curl -d sends form-urlencoded).
   app.removeAllContentTypeParsers();
   const jsonLimits: JsonBodyLimits = { ...DEFAULT_JSON_BODY_LIMITS, maxBytes: options.maxBodyBytes };
@@ -82,14 +61,7 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     );
   });
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'pipeserve', version: '0.1.0', description: 'PaddleX-compatible pipeline serving' },
-      components: options.apiKey ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : undefined,
-      security: options.apiKey ? [{ bearer: [] }] : undefined,
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await registerOpenApi(app, options.apiKey);
 
   app.decorateRequest('logId', '');
   app.addHook('onRequest', async (request, reply) => {
@@ -117,11 +89,9 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     return known ? envelopeError(reply, 405, 'Method Not Allowed') : envelopeError(reply, 404, 'Not Found');
   });
 
-  app.get('/health', { schema: { operationId: 'checkHealth', response: { 200: errorEnvelopeSchema } } }, async () =>
-    errorEnvelope(0, 'Healthy'),
-  );
+  app.get('/health', { schema: healthRouteSchema }, async () => errorEnvelope(0, 'Healthy'));
 
-  registerHealthRoutes(app, service);
+  registerHealthRoutes(app, () => service.readinessProblems());
   if (options.metrics !== false) registerMetrics(app, service);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -131,33 +101,18 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
 
 function registerEndpoint(app: FastifyInstance, service: PipelineService, served: ServedEndpoint): void {
   const { endpoint } = served;
-  app.post(
-    endpoint.path,
-    {
-      schema: {
-        operationId: endpoint.operationId,
-        summary: endpoint.summary,
-        body: z.toJSONSchema(endpoint.request, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }),
-        response: {
-          200: envelopeSchema(z.toJSONSchema(endpoint.result, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' })),
-          422: errorEnvelopeSchema,
-          500: errorEnvelopeSchema,
-        },
-      },
-    },
-    async (request: FastifyRequest, reply: FastifyReply) => {
-      if (request.body === undefined) {
-        throw new ValidationError([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
-      }
-      // the response closing before it was sent = the client gave up: drop the request's remaining work
-      const clientGone = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) clientGone.abort();
-      });
-      request.stages = { downloadMs: 0, queueMs: 0, computeMs: 0 };
-      const { logId } = request;
-      const result = await service.invoke(served, request.body, logId, { signal: clientGone.signal, stages: request.stages });
-      return { logId, result, errorCode: 0, errorMsg: 'Success' };
-    },
-  );
+  app.post(endpoint.path, { schema: endpointRouteSchema(endpoint) }, async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.body === undefined) {
+      throw new ValidationError([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
+    }
+    // the response closing before it was sent = the client gave up: drop the request's remaining work
+    const clientGone = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) clientGone.abort();
+    });
+    request.stages = { downloadMs: 0, queueMs: 0, computeMs: 0 };
+    const { logId } = request;
+    const result = await service.invoke(served, request.body, logId, { signal: clientGone.signal, stages: request.stages });
+    return { logId, result, errorCode: 0, errorMsg: 'Success' };
+  });
 }
