@@ -9,6 +9,7 @@ import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
 import { errorEnvelope } from './envelope.js';
 import { endpointRouteSchema, healthRouteSchema, registerOpenApi } from './openapi.js';
+import { isPlaygroundPath, registerPlayground } from './playground.js';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
 
 export interface BasicAppOptions extends RequestLogOptions {
@@ -21,6 +22,8 @@ export interface BasicAppOptions extends RequestLogOptions {
   accessLog?: (line: string) => void;
   /** `GET /metrics` (Prometheus); on unless false (`--no-metrics`) */
   metrics?: boolean;
+  /** the playground page at `GET /`; on unless false (`--no-playground`) */
+  playground?: boolean;
   /** unexpected errors, with stack */
   errorLog?: (line: string) => void;
 }
@@ -69,6 +72,7 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     if (!options.apiKey) return;
     const path = request.url.split('?')[0]!;
     if (OPEN_PATHS.has(path) || path === '/docs' || path.startsWith('/docs/')) return;
+    if (options.playground !== false && isPlaygroundPath(path)) return;
     if (!bearerMatches(request.headers.authorization, options.apiKey)) {
       return envelopeError(reply, 401, 'Unauthorized: send the API key as "Authorization: Bearer <key>"');
     }
@@ -94,6 +98,7 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   registerHealthRoutes(app, () => service.readinessProblems());
   if (options.metrics !== false) registerMetrics(app, service);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (options.playground !== false) await registerPlayground(app);
 
   for (const served of service.endpoints()) registerEndpoint(app, service, served);
   return app;
