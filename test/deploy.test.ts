@@ -21,7 +21,7 @@ import { Pod, Service } from 'kubernetes-models/v1';
 import YAML from 'yaml';
 import { METRICS_PATH } from '../src/serving/metrics.js';
 import { TRITON_DEFAULT_PORTS } from '../src/serving/triton/server.js';
-import { freePort, type ServerProcess, startServerProcess } from './helpers/cli.js';
+import { freePort, type ServerProcess, startServerProcess, tritonPortArgs } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/paths.js';
 
 const MANIFESTS = path.join(REPO_ROOT, 'deploy', 'kubernetes');
@@ -229,21 +229,11 @@ describe('Kubernetes manifests (deploy/kubernetes)', () => {
     // the container's own command, run from the repository root (the image's WORKDIR layout), with
     // free ports instead of Triton's (passed on to server.sh as the manifest's "$@" allows)
     const [command, ...args] = container.command as string[];
-    const child = spawn(
-      command!,
-      [
-        ...args,
-        '--http-port',
-        String(ports.http),
-        '--grpc-port',
-        String(ports.grpc),
-        '--metrics-port',
-        String(ports.metrics),
-        '--host',
-        '127.0.0.1',
-      ],
-      { cwd: REPO_ROOT, env: { ...process.env, ...env, HPS_SDK_DIR: sdkDir }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = spawn(command!, [...args, ...tritonPortArgs(ports)], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...env, HPS_SDK_DIR: sdkDir },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let log = '';
     child.stderr.on('data', (d) => (log += d));
     try {

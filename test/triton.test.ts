@@ -15,7 +15,7 @@ import { closeClients, tritonRequest } from '../src/clients/hps.js';
 import { parseTextFormat } from '../src/serving/triton/pbtxt.js';
 import { PROTO_FILE, readModelConfig, tritonProto } from '../src/serving/triton/modelRepository.js';
 import { defaultModelConfig, writeHpsSdk } from '../src/serving/triton/sdk.js';
-import { freePort } from './helpers/cli.js';
+import { freePort, tritonPortArgs } from './helpers/cli.js';
 import { REPO_ROOT } from './helpers/paths.js';
 
 const SIGN = path.join(REPO_ROOT, '..', 'shared', 'golden', 'ocr', 'images', 'street_sign.png');
@@ -96,21 +96,9 @@ describe('the OCR HPS SDK started with server.sh', () => {
     ports.grpc = await freePort();
     ports.metrics = await freePort();
     http = `http://127.0.0.1:${ports.http}`;
-    server = spawn(
-      'bash',
-      [
-        path.join(sdk, 'server', 'server.sh'),
-        '--http-port',
-        String(ports.http),
-        '--grpc-port',
-        String(ports.grpc),
-        '--metrics-port',
-        String(ports.metrics),
-        '--host',
-        '127.0.0.1',
-      ],
-      { env: { ...process.env, PADDLEX_HPS_DEVICE_TYPE: 'cpu' } },
-    );
+    server = spawn('bash', [path.join(sdk, 'server', 'server.sh'), ...tritonPortArgs(ports)], {
+      env: { ...process.env, PADDLEX_HPS_DEVICE_TYPE: 'cpu' },
+    });
     server.stderr!.on('data', (d) => (log += d));
     server.stdout!.resume();
     for (let i = 0; i < 240 && !/Started Metrics Service/.test(log); i++) {
