@@ -2,6 +2,7 @@
  * Layering rules (`npm run lint`): serving → pipelines → models → runtime / ops / vis / io / config.
  * Layers only import downward, nothing imports in a cycle, a pipeline folder imports no other
  * pipeline folder, and the HTTP side never loads inference code (onnxruntime, canvas, PDF, models).
+ * The server, the client package and the playground front end import nothing of one another.
  */
 const BASE = '^src/(runtime|ops|vis|io|config|errors\\.ts)';
 /** what runs on the HTTP thread: serving, the registry and each pipeline's descriptor with what it imports */
@@ -42,6 +43,27 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/pipelines/([^/]+)/' },
       to: { path: '^src/pipelines/[^/]+/', pathNot: ['^src/pipelines/$1/', '^src/pipelines/shared/'] },
+    },
+    {
+      name: 'server-imports-no-tooling',
+      comment: 'the server ships alone: it imports neither the generator scripts, the tests, the playground front end nor the client',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(scripts|test|playground|packages)/' },
+    },
+    {
+      name: 'client-package-is-standalone',
+      comment: '@pipeserve/client is published on its own: its types come from the generated schema.ts, not from the server',
+      severity: 'error',
+      from: { path: '^packages/client/' },
+      to: { path: '^(src|scripts|test|playground)/' },
+    },
+    {
+      name: 'playground-is-browser-code',
+      comment: 'the playground is bundled for the browser: it learns the endpoints from /openapi.json at run time',
+      severity: 'error',
+      from: { path: '^playground/' },
+      to: { path: '^(src|scripts|test|packages)/' },
     },
     {
       name: 'http-side-loads-no-inference-code',

@@ -54,6 +54,7 @@ Options:
   --recycle-rss-mb <n>     replace an instance whose memory exceeds n MB after a task (default: never)
   --log-format <f>         uvicorn (default: PaddleX-like lines) or json (pino, one object per line)
   --no-metrics             no GET /metrics (Prometheus; on by default, open like /health)
+  --no-playground          no web playground at GET / (on by default: try any endpoint in a browser)
   --api-key <key>          require "Authorization: Bearer <key>" (also env PIPESERVE_API_KEY)
   --allow-private-urls     let URL inputs reach loopback, private and link-local addresses
   --max-body-mb <n>        largest request body accepted (default 100)
@@ -92,6 +93,7 @@ const OPTIONS = {
   'recycle-rss-mb': { type: 'string' },
   'log-format': { type: 'string', default: 'uvicorn' },
   'no-metrics': { type: 'boolean' },
+  'no-playground': { type: 'boolean' },
   'api-key': { type: 'string' },
   'allow-private-urls': { type: 'boolean' },
   'max-body-mb': { type: 'string', default: '100' },
@@ -214,6 +216,7 @@ async function serve(): Promise<void> {
     jsonLog: jsonLog?.logger,
     errorLog: log,
     metrics: !args['no-metrics'],
+    playground: !args['no-playground'],
   });
   log(`INFO:     Started server process [${process.pid}]`);
   log('INFO:     Waiting for application startup.');

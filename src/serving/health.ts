@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { PipelineService } from './service.js';
 
 export const HEALTH_PATHS = ['/health/live', '/health/ready'];
 
@@ -14,7 +13,8 @@ const healthSchema = {
   properties: { logId: { type: 'string' }, errorCode: { type: 'integer' }, errorMsg: { type: 'string' } },
 };
 
-export function registerHealthRoutes(app: FastifyInstance, service: PipelineService): void {
+/** `readinessProblems`: why the server cannot take work now (empty = ready), e.g. `PipelineService.readinessProblems`. */
+export function registerHealthRoutes(app: FastifyInstance, readinessProblems: () => string[]): void {
   app.get('/health/live', { schema: { operationId: 'checkLiveness', response: { 200: healthSchema } } }, async () => ({
     logId: randomUUID(),
     errorCode: 0,
@@ -24,7 +24,7 @@ export function registerHealthRoutes(app: FastifyInstance, service: PipelineServ
     '/health/ready',
     { schema: { operationId: 'checkReadiness', response: { 200: healthSchema, 503: healthSchema } } },
     async (_request, reply) => {
-      const problems = service.readinessProblems();
+      const problems = readinessProblems();
       if (!problems.length) return { logId: randomUUID(), errorCode: 0, errorMsg: 'Ready' };
       return reply.code(503).send({ logId: randomUUID(), errorCode: 503, errorMsg: `Not ready: ${problems.join('; ')}` });
     },

@@ -35,6 +35,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** server.sh's (Triton's) flags for the three ports, on loopback. */
+export function tritonPortArgs(ports: { http: number; grpc: number; metrics: number }): string[] {
+  return [
+    '--http-port',
+    String(ports.http),
+    '--grpc-port',
+    String(ports.grpc),
+    '--metrics-port',
+    String(ports.metrics),
+    '--host',
+    '127.0.0.1',
+  ];
+}
+
 export interface ServerProcess {
   url: string;
   child: ChildProcessWithoutNullStreams;

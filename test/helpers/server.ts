@@ -18,6 +18,7 @@ export async function startServer(
     accessLog?: string[];
     connectionLimits?: ConnectionLimits;
     metrics?: boolean;
+    playground?: boolean;
   },
 ): Promise<RunningServer> {
   const service = await PipelineService.start({ workers: 1, log: () => {}, ...options });
@@ -27,6 +28,7 @@ export async function startServer(
     connectionLimits: options.connectionLimits,
     accessLog: options.accessLog ? (line) => options.accessLog!.push(line) : undefined,
     metrics: options.metrics,
+    playground: options.playground,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;

@@ -1,8 +1,5 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
-import { z } from 'zod';
 import { ApiError } from '../../errors.js';
 import { HEALTH_PATHS, registerHealthRoutes } from '../health.js';
 import { METRICS_PATH, registerMetrics } from '../metrics.js';
@@ -12,6 +9,8 @@ import type { PipelineService, ServedEndpoint } from '../service.js';
 import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, closeAfterAnswer, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
 import { errorEnvelope } from './envelope.js';
+import { endpointRouteSchema, healthRouteSchema, registerOpenApi } from './openapi.js';
+import { isPlaygroundPath, registerPlayground } from './playground.js';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
 
 export interface BasicAppOptions extends RequestLogOptions {
@@ -24,6 +23,8 @@ export interface BasicAppOptions extends RequestLogOptions {
   accessLog?: (line: string) => void;
   /** `GET /metrics` (Prometheus); on unless false (`--no-metrics`) */
   metrics?: boolean;
+  /** the playground page at `GET /`; on unless false (`--no-playground`) */
+  playground?: boolean;
   /** unexpected errors, with stack */
   errorLog?: (line: string) => void;
 }
@@ -53,20 +54,6 @@ function bearerMatches(header: string | undefined, apiKey: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-const envelopeSchema = (result: unknown) => ({
-  type: 'object',
-  properties: {
-    logId: { type: 'string' },
-    result,
-    errorCode: { type: 'integer' },
-    errorMsg: { type: 'string' },
-  },
-});
-const errorEnvelopeSchema = {
-  type: 'object',
-  properties: { logId: { type: 'string' }, errorCode: { type: 'integer' }, errorMsg: { type: 'string' } },
-};
-
 /**
  * PaddleX's basic-serving HTTP API (FastAPI there): POST + JSON per endpoint, the
  * {logId, result, errorCode, errorMsg} envelope, errors with HTTP status = errorCode, /health and /docs.
@@ -79,11 +66,6 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   });
   guardConnections(app, options.connectionLimits ?? DEFAULT_CONNECTION_LIMITS);
 
-  // Requests are validated by each endpoint's zod schema (pydantic-shaped errors); the JSON
-  // schemas given to fastify are for OpenAPI only.
-  app.setValidatorCompiler(() => () => true);
-  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-
   // FastAPI reads the body as JSON whatever the content type says (curl -d sends form-urlencoded).
   app.removeAllContentTypeParsers();
   const jsonLimits: JsonBodyLimits = { ...DEFAULT_JSON_BODY_LIMITS, maxBytes: options.maxBodyBytes };
@@ -94,14 +76,7 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     );
   });
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'pipeserve', version: '0.1.0', description: 'PaddleX-compatible pipeline serving' },
-      components: options.apiKey ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : undefined,
-      security: options.apiKey ? [{ bearer: [] }] : undefined,
-    },
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await registerOpenApi(app, options.apiKey);
 
   app.decorateRequest('logId', '');
   app.decorateRequest('lease', undefined);
@@ -110,6 +85,7 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     if (!options.apiKey) return;
     const path = request.url.split('?')[0]!;
     if (OPEN_PATHS.has(path) || path === '/docs' || path.startsWith('/docs/')) return;
+    if (options.playground !== false && isPlaygroundPath(path)) return;
     if (!bearerMatches(request.headers.authorization, options.apiKey)) {
       return envelopeError(reply, 401, 'Unauthorized: send the API key as "Authorization: Bearer <key>"');
     }
@@ -130,13 +106,12 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     return known ? envelopeError(reply, 405, 'Method Not Allowed') : envelopeError(reply, 404, 'Not Found');
   });
 
-  app.get('/health', { schema: { operationId: 'checkHealth', response: { 200: errorEnvelopeSchema } } }, async () =>
-    errorEnvelope(0, 'Healthy'),
-  );
+  app.get('/health', { schema: healthRouteSchema }, async () => errorEnvelope(0, 'Healthy'));
 
-  registerHealthRoutes(app, service);
+  registerHealthRoutes(app, () => service.readinessProblems());
   if (options.metrics !== false) registerMetrics(app, service);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (options.playground !== false) await registerPlayground(app);
 
   for (const served of service.endpoints()) registerEndpoint(app, service, served);
   return app;
@@ -147,17 +122,7 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
   app.post(
     endpoint.path,
     {
-      schema: {
-        operationId: endpoint.operationId,
-        summary: endpoint.summary,
-        body: z.toJSONSchema(endpoint.request, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }),
-        response: {
-          200: envelopeSchema(z.toJSONSchema(endpoint.result, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' })),
-          422: errorEnvelopeSchema,
-          500: errorEnvelopeSchema,
-          503: errorEnvelopeSchema,
-        },
-      },
+      schema: endpointRouteSchema(endpoint),
       // Admission before the body is read: under overload a refusal costs neither the upload nor the
       // JSON parse, so it is answered in milliseconds (after the API key check, a global hook).
       onRequest: async (request, reply) => {

@@ -15,6 +15,9 @@ import { bindModels, endpointPathOfModel, loadModelRepository } from './modelRep
 /** How long gRPC calls in flight may take to finish after SIGTERM before their channels are closed. */
 const GRPC_GRACE_MS = 5000;
 
+/** Triton's default ports, which PaddleX's HPS clients and KServe's v2 protocol expect. */
+export const TRITON_DEFAULT_PORTS = { http: 8000, grpc: 8001, metrics: 8002 } as const;
+
 export interface HpsOptions {
   /** the pipeline YAML (PADDLEX_HPS_PIPELINE_CONFIG_PATH / --pipeline_config) */
   pipelineConfig: string;
@@ -83,8 +86,8 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
     const core = new TritonCore(service, models, metrics);
 
     const http = await createTritonHttpApp(core);
-    await http.listen({ host, port: options.httpPort ?? 8000 });
-    const { server: grpc, port: grpcPort } = await startTritonGrpc(core, host, options.grpcPort ?? 8001);
+    await http.listen({ host, port: options.httpPort ?? TRITON_DEFAULT_PORTS.http });
+    const { server: grpc, port: grpcPort } = await startTritonGrpc(core, host, options.grpcPort ?? TRITON_DEFAULT_PORTS.grpc);
     const metricsServer: Server = createServer((req, res) => {
       if (req.url?.split('?')[0] !== '/metrics') {
         res.writeHead(404).end();
@@ -92,7 +95,7 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
       }
       metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
     });
-    await new Promise<void>((resolve) => metricsServer.listen(options.metricsPort ?? 8002, host, resolve));
+    await new Promise<void>((resolve) => metricsServer.listen(options.metricsPort ?? TRITON_DEFAULT_PORTS.metrics, host, resolve));
     const ports = {
       http: (http.server.address() as AddressInfo).port,
       grpc: grpcPort,
