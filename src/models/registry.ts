@@ -17,6 +17,7 @@ import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
 import { InstanceSegmenter } from './instanceSegmentation.js';
 import { KeypointDetector } from './keypointDetection.js';
+import { LayoutDetector } from './layoutDetection.js';
 import { MultiLabelClassifier } from './multilabelClassification.js';
 import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
@@ -41,6 +42,7 @@ const FAMILIES = {
   doc_text_orientation: DocOrientationClassifier,
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
+  layout_detection: LayoutDetector,
   semantic_segmentation: SemanticSegmenter,
   anomaly_detection: AnomalyDetector,
   image_multilabel_classification: MultiLabelClassifier,
@@ -91,6 +93,8 @@ const NAME_RULES: Array<[RegExp, string]> = [
 const SERVES_AS: Record<string, string[]> = {
   textline_orientation: ['image_classification'],
   doc_text_orientation: ['image_classification'],
+  // PaddleX runs layout models with its object detection predictor (plus the layout extras)
+  layout_detection: ['object_detection'],
 };
 
 /** The module PaddleX would run a model name with, when the name is one of its known kinds. */
