@@ -22,6 +22,7 @@ import { MultiLabelClassifier } from './multilabelClassification.js';
 import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
+import { TableStructureRecognizer } from './tableStructure.js';
 import { TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
 import { TextRecognizer } from './textRecognition.js';
@@ -43,6 +44,7 @@ const FAMILIES = {
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
   layout_detection: LayoutDetector,
+  table_structure_recognition: TableStructureRecognizer,
   semantic_segmentation: SemanticSegmenter,
   anomaly_detection: AnomalyDetector,
   image_multilabel_classification: MultiLabelClassifier,
@@ -78,6 +80,7 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/(textline_ori|^ch_ppocr_mobile_v2[._]0_cls)$/, 'textline_orientation'],
   [/doc_ori$/, 'doc_text_orientation'],
   [/_table_cls$/, 'table_classification'],
+  [/^(SLANet|SLANeXt)/, 'table_structure_recognition'],
   [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],

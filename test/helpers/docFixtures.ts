@@ -81,3 +81,60 @@ export function fixedBoxDetectorDir(
   });
   return writeFixtureDir(name, model, inferenceConfig);
 }
+
+/** One decoding step of the table-structure fixture: the token it predicts and, for cells, its box in original pixels. */
+export interface TableStep {
+  token: string;
+  /** [x1, y1, x2, y2] of the cell in original-image pixels */
+  cell?: [number, number, number, number];
+}
+
+/** The probability the table-structure fixture gives each step's token (the rest share what is left). */
+export const TABLE_TOKEN_PROB = 0.9;
+
+/**
+ * Imitates SLANet_plus (the real PIR program takes `x` f32 [-1, 3, -1, -1] and gives `fetch_name_0`
+ * f32 [-1, -1, 8] cell boxes and `fetch_name_1` f32 [-1, -1, 50] token probabilities), with the
+ * real inference.yml. For any input of one image of `width` × `height`, step k predicts
+ * `steps[k].token` (probability TABLE_TOKEN_PROB) and, for cells, the 4 corners of `steps[k].cell`
+ * relative to the padded 488 × 488 input (where the image, long side resized to 488, sits top-left).
+ */
+export function tableStructureFixtureDir(steps: readonly TableStep[], width: number, height: number): Promise<string> {
+  const yml = realInferenceYml('SLANet_plus');
+  const dictionary: string[] = yml.PostProcess.character_dict;
+  // TableLabelDecode's table (merge_no_span_structure: true)
+  const tokens = ['sos', ...dictionary.filter((t) => t !== '<td>'), '<td></td>', 'eos'];
+  const classes = tokens.length;
+  const longSide = Math.max(width, height);
+  const probs = steps.flatMap(({ token }) => {
+    const index = tokens.indexOf(token);
+    if (index < 0) throw new Error(`fixture token ${token} is not in SLANet_plus's dictionary`);
+    return tokens.map((_, k) => (k === index ? TABLE_TOKEN_PROB : (1 - TABLE_TOKEN_PROB) / (classes - 1)));
+  });
+  const boxes = steps.flatMap(({ cell }) => {
+    if (!cell) return [0, 0, 0, 0, 0, 0, 0, 0];
+    const [x1, y1, x2, y2] = cell.map((v) => v / longSide);
+    return [x1!, y1!, x2!, y1!, x2!, y2!, x1!, y2!];
+  });
+  const l = steps.length;
+  const model = buildModel({
+    inputs: [valueInfo('x', ['N', 3, 'H', 'W'])],
+    outputs: [valueInfo('fetch_name_0', ['N', 'L', 8]), valueInfo('fetch_name_1', ['N', 'L', classes])],
+    initializers: [
+      floatTensor('boxes', [1, l, 8], boxes),
+      floatTensor('probs', [1, l, classes], probs),
+      int64Tensor('batch_axis', [1], [0]),
+      int64Tensor('box_tail', [2], [l, 8]),
+      int64Tensor('prob_tail', [2], [l, classes]),
+    ],
+    nodes: [
+      node('Shape', ['x'], ['x_shape']),
+      node('Gather', ['x_shape', 'batch_axis'], ['batch'], { axis: { i: 0 } }),
+      node('Concat', ['batch', 'box_tail'], ['box_shape'], { axis: { i: 0 } }),
+      node('Concat', ['batch', 'prob_tail'], ['prob_shape'], { axis: { i: 0 } }),
+      node('Expand', ['boxes', 'box_shape'], ['fetch_name_0']),
+      node('Expand', ['probs', 'prob_shape'], ['fetch_name_1']),
+    ],
+  });
+  return writeFixtureDir('SLANet_plus', model, yml);
+}
