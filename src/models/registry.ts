@@ -23,7 +23,7 @@ import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
 import { TableStructureRecognizer } from './tableStructure.js';
-import { TextDetector } from './textDetection.js';
+import { sealTextDetectorFamily, TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
 import { TextRecognizer } from './textRecognition.js';
 import { TimeSeriesAnomalyDetector } from './tsAnomalyDetection.js';
@@ -38,6 +38,7 @@ interface ModelFamily<M> {
 /** Every implemented family, keyed by PaddleX `module_name`. */
 const FAMILIES = {
   text_detection: TextDetector,
+  seal_text_detection: sealTextDetectorFamily,
   text_recognition: TextRecognizer,
   textline_orientation: TextlineOrientationClassifier,
   doc_text_orientation: DocOrientationClassifier,

@@ -4,13 +4,16 @@
  * ../shared/models/paddle-format/, named at each builder) and outputs a known result, so tests can
  * assert exactly what the post-processing must make of it.
  */
-import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createCanvas } from '@napi-rs/canvas';
 import YAML from 'yaml';
+import { type FixtureInstance, fixedBoxesSubgraph } from './cvFixtures.js';
 import { fixtureTempRoot } from './fixtures.js';
 import { buildModel, floatTensor, int64Tensor, node, valueInfo } from './onnxBuilder.js';
 import { PADDLE_MODELS } from './paddleModels.js';
+import { REPO_ROOT } from './paths.js';
 
 /** A model dir (inference.onnx + inference.yml) in a fresh folder under the fixtures' temp root. */
 export async function writeFixtureDir(name: string, model: Uint8Array, inferenceConfig: Record<string, unknown>): Promise<string> {
@@ -26,11 +29,7 @@ export function realInferenceYml(dirName: string): Record<string, any> {
 }
 
 /** A box the fixed-box detector always outputs: class, score and [x1, y1, x2, y2] as fractions of the original width/height. */
-export interface FixedBox {
-  classId: number;
-  score: number;
-  box: [number, number, number, number];
-}
+export type FixedBox = FixtureInstance;
 
 /** `boxes` in original-image pixels for an image of `width` × `height`. */
 export function boxesInPixels(boxes: readonly FixedBox[], width: number, height: number): Array<[number, number, number, number]> {
@@ -50,34 +49,12 @@ export function fixedBoxDetectorDir(
   boxes: readonly FixedBox[],
   inferenceConfig: Record<string, unknown> = realInferenceYml('RT-DETR-H_layout_3cls'),
 ): Promise<string> {
-  const n = boxes.length;
+  const fixed = fixedBoxesSubgraph(boxes, 'fetch_name_0', 'fetch_name_1');
   const model = buildModel({
     inputs: [valueInfo('im_shape', ['N', 2]), valueInfo('image', ['N', 3, 640, 640]), valueInfo('scale_factor', ['N', 2])],
     outputs: [valueInfo('fetch_name_0', ['M', 6]), valueInfo('fetch_name_1', ['N'], 'int32')],
-    initializers: [
-      floatTensor(
-        'box_fracs',
-        [n, 4],
-        boxes.flatMap((b) => b.box),
-      ),
-      floatTensor(
-        'class_scores',
-        [n, 2],
-        boxes.flatMap((b) => [b.classId, b.score]),
-      ),
-      int64Tensor('first', [], [0]),
-      int64Tensor('whwh_index', [4], [1, 0, 1, 0]),
-      { name: 'box_count', dims: [1], dataType: 6, int32Data: [n] },
-    ],
-    nodes: [
-      node('Div', ['im_shape', 'scale_factor'], ['orig_raw']),
-      node('Round', ['orig_raw'], ['orig']),
-      node('Gather', ['orig', 'first'], ['orig_hw'], { axis: { i: 0 } }),
-      node('Gather', ['orig_hw', 'whwh_index'], ['whwh']),
-      node('Mul', ['box_fracs', 'whwh'], ['coords']),
-      node('Concat', ['class_scores', 'coords'], ['fetch_name_0'], { axis: { i: 1 } }),
-      node('Identity', ['box_count'], ['fetch_name_1']),
-    ],
+    initializers: fixed.initializers,
+    nodes: fixed.nodes,
   });
   return writeFixtureDir(name, model, inferenceConfig);
 }
@@ -137,4 +114,164 @@ export function tableStructureFixtureDir(steps: readonly TableStep[], width: num
     ],
   });
   return writeFixtureDir('SLANet_plus', model, yml);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seals: a rendered round stamp and a seal text detector that finds its text band
+
+/** The stamp's text band in fractions of the (square) stamp side: an annular sector about the centre, opening upward. */
+export interface StampBand {
+  innerRadius: number;
+  outerRadius: number;
+  /** half the angle the band covers, around straight up (radians) */
+  halfAngle: number;
+}
+
+export const STAMP_TEXT = 'PIPESERVE SEAL';
+
+/**
+ * A round red stamp on white, `side` × `side` pixels: an outer ring, a star in the middle and
+ * STAMP_TEXT along the upper arc, each letter upright towards the outside. Returns the PNG and the
+ * text band (with a margin around the letters).
+ */
+export function renderStamp(side: number): { png: Buffer; band: StampBand } {
+  const canvas = createCanvas(side, side);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = 'white';
+  ctx.fillRect(0, 0, side, side);
+  const red = 'rgb(200, 20, 30)';
+  const c = side / 2;
+  ctx.strokeStyle = red;
+  ctx.lineWidth = side * 0.02;
+  ctx.beginPath();
+  ctx.arc(c, c, side * 0.46, 0, 2 * Math.PI);
+  ctx.stroke();
+  ctx.fillStyle = red;
+  ctx.beginPath();
+  for (let k = 0; k < 10; k++) {
+    const r = (k % 2 === 0 ? 0.12 : 0.05) * side;
+    const a = -Math.PI / 2 + (k * Math.PI) / 5;
+    ctx.lineTo(c + r * Math.cos(a), c + r * Math.sin(a));
+  }
+  ctx.closePath();
+  ctx.fill();
+
+  const fontPx = Math.round(side * 0.08);
+  const baseline = side * 0.3;
+  ctx.font = `bold ${fontPx}px sans-serif`;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'alphabetic';
+  const widths = [...STAMP_TEXT].map((ch) => ctx.measureText(ch).width);
+  const total = widths.reduce((a, b) => a + b, 0);
+  let along = -total / 2;
+  for (const [i, ch] of [...STAMP_TEXT].entries()) {
+    const angle = -Math.PI / 2 + (along + widths[i]! / 2) / baseline;
+    ctx.save();
+    ctx.translate(c + baseline * Math.cos(angle), c + baseline * Math.sin(angle));
+    ctx.rotate(angle + Math.PI / 2);
+    ctx.fillText(ch, 0, 0);
+    ctx.restore();
+    along += widths[i]!;
+  }
+  const margin = 0.012 * side;
+  return {
+    png: canvas.toBuffer('image/png'),
+    band: {
+      innerRadius: (baseline - margin) / side,
+      outerRadius: (baseline + 0.75 * fontPx + margin) / side,
+      halfAngle: total / 2 / baseline + 0.06,
+    },
+  };
+}
+
+/**
+ * Imitates PP-OCRv4_server_seal_det (the real PIR program takes `x` f32 [-1, 3, -1, -1] and gives
+ * `fetch_name_0` f32 [-1, 1, -1, -1], a DB probability map at the input size), with the real
+ * inference.yml (box_type poly). Its map is 1 inside `band` (in fractions of the input's width and
+ * height, about its centre) and 0 elsewhere, whatever the pixels: on a square crop of the stamp it
+ * marks exactly the text band.
+ */
+export function sealDetectorFixtureDir(band: StampBand): Promise<string> {
+  const scalar = (name: string, v: number) => floatTensor(name, [], [v]);
+  const model = buildModel({
+    inputs: [valueInfo('x', ['N', 3, 'H', 'W'])],
+    outputs: [valueInfo('fetch_name_0', ['N', 1, 'H', 'W'])],
+    initializers: [
+      int64Tensor('i0', [1], [0]),
+      int64Tensor('i2', [], [2]),
+      int64Tensor('i3', [], [3]),
+      int64Tensor('hw_axes', [2], [2, 3]),
+      int64Tensor('one_dim', [1], [1]),
+      int64Tensor('col_shape', [4], [1, 1, -1, 1]),
+      int64Tensor('row_shape', [4], [1, 1, 1, -1]),
+      scalar('zero', 0),
+      scalar('one', 1),
+      scalar('half', 0.5),
+      scalar('r_in2', band.innerRadius ** 2),
+      scalar('r_out2', band.outerRadius ** 2),
+      scalar('cone', Math.tan(band.halfAngle)),
+    ],
+    nodes: [
+      node('Shape', ['x'], ['shape']),
+      node('Gather', ['shape', 'i2'], ['h_int'], { axis: { i: 0 } }),
+      node('Gather', ['shape', 'i3'], ['w_int'], { axis: { i: 0 } }),
+      node('Cast', ['h_int'], ['h'], { to: { i: 1 } }),
+      node('Cast', ['w_int'], ['w'], { to: { i: 1 } }),
+      node('Range', ['zero', 'h', 'one'], ['ys']),
+      node('Range', ['zero', 'w', 'one'], ['xs']),
+      node('Add', ['ys', 'half'], ['ys_c']),
+      node('Add', ['xs', 'half'], ['xs_c']),
+      node('Div', ['ys_c', 'h'], ['v_flat']),
+      node('Div', ['xs_c', 'w'], ['u_flat']),
+      node('Sub', ['v_flat', 'half'], ['dy_flat']),
+      node('Sub', ['u_flat', 'half'], ['dx_flat']),
+      node('Reshape', ['dy_flat', 'col_shape'], ['dy']),
+      node('Reshape', ['dx_flat', 'row_shape'], ['dx']),
+      node('Mul', ['dx', 'dx'], ['dx2']),
+      node('Mul', ['dy', 'dy'], ['dy2']),
+      node('Add', ['dx2', 'dy2'], ['r2']),
+      node('GreaterOrEqual', ['r2', 'r_in2'], ['outside_inner']),
+      node('LessOrEqual', ['r2', 'r_out2'], ['inside_outer']),
+      node('And', ['outside_inner', 'inside_outer'], ['in_ring']),
+      node('Neg', ['dy'], ['up']),
+      node('Mul', ['up', 'cone'], ['reach']),
+      node('Abs', ['dx'], ['side']),
+      node('LessOrEqual', ['side', 'reach'], ['in_cone']),
+      node('And', ['in_ring', 'in_cone'], ['in_band']),
+      node('Cast', ['in_band'], ['band_map'], { to: { i: 1 } }),
+      node('Gather', ['shape', 'i0'], ['n']),
+      node('Gather', ['shape', 'hw_axes'], ['hw']),
+      node('Concat', ['n', 'one_dim', 'hw'], ['out_shape'], { axis: { i: 0 } }),
+      node('Expand', ['band_map', 'out_shape'], ['fetch_name_0']),
+    ],
+  });
+  return writeFixtureDir('PP-OCRv4_server_seal_det', model, realInferenceYml('PP-OCRv4_server_seal_det'));
+}
+
+/**
+ * A copy of configs/seal_recognition.yaml with the seal text detector (and, when given, the layout
+ * model) pointed at fixture dirs; without a layout dir, layout detection is off. Returns the file path.
+ */
+export async function sealPipelineYaml(sealDetDir: string, layoutDir?: string): Promise<string> {
+  const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs', 'seal_recognition.yaml'), 'utf8'));
+  Object.assign(config.SubPipelines.SealOCR.SubModules.TextDetection, { model_dir: sealDetDir });
+  if (layoutDir) {
+    Object.assign(config.SubModules.LayoutDetection, { model_dir: layoutDir });
+  } else {
+    config.use_layout_detection = false;
+  }
+  const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), 'seal_recognition-')), 'seal_recognition.yaml');
+  await writeFile(file, YAML.stringify(config));
+  return file;
+}
+
+let stampFile: string | undefined;
+/** The rendered stamp (600 px) as a PNG file, written once per process, for `--input`. */
+export function stampImageFile(): string {
+  stampFile ??= (() => {
+    const file = path.join(fixtureTempRoot(), 'stamp.png');
+    writeFileSync(file, renderStamp(600).png);
+    return file;
+  })();
+  return stampFile;
 }
