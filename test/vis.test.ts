@@ -7,7 +7,7 @@ import { categoryColour, contrastingTextColour, type Rgb } from '../src/vis/draw
 import { drawClassification } from '../src/pipelines/image_classification/draw.js';
 import { drawDetections } from '../src/pipelines/shared/drawDetections.js';
 import { VIS_FONT_FAMILY } from '../src/vis/fonts.js';
-import { drawOcrResult } from '../src/pipelines/ocr/draw.js';
+import { drawOcrResult } from '../src/pipelines/shared/drawOcr.js';
 
 const GREY = 128;
 

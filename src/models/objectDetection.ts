@@ -212,6 +212,19 @@ export class ObjectDetector {
     ]);
   }
 
+  /**
+   * Like `predict`, with the coordinates as the model gives them (not clipped): the layout post-process
+   * (layoutDetection.ts) works on these and clips last, as PaddleX's DetPostProcess does.
+   */
+  predictUnclipped(images: RgbImage[], opts: { threshold?: DetectionThreshold | null } = {}): Promise<DetectedObject[][]> {
+    return this.detect(images, opts.threshold, 'box', (v) => [v[0]!, v[1]!, v[2]!, v[3]!]);
+  }
+
+  /** The class names of inference.yml `label_list`, when it has one. */
+  get labels(): readonly string[] | undefined {
+    return this.config.labels;
+  }
+
   /** Like `predict`, for a rotated detector: each corner clamped into the image, as PaddleX's restructured_rotated_boxes. */
   predictRotated(images: RgbImage[], opts: { threshold?: DetectionThreshold | null } = {}): Promise<RotatedDetectedObject[][]> {
     return this.detect(

@@ -72,6 +72,9 @@ const OPS = {
     max_side_limit: positiveInt.nullish(),
   }),
   RecResizeImg: z.object({ image_shape: lineImageShape }),
+  // PaddleOCR table structure (SLANet): long side to max_len, then zero padding to a square of size[0]
+  ResizeTableImage: z.object({ max_len: positiveInt.nullish(), resize_bboxes: z.boolean().nullish() }),
+  PaddingTableImage: z.object({ size: z.tuple([positiveInt, positiveInt]).nullish(), pad_value: z.number().nullish() }),
   ClsResizeImg: z.object({ image_shape: lineImageShape }),
   // PaddleDetection ([h, w]) and PaddleSeg ([w, h], `size_divisor`; PaddleX's segmentation Resize also takes -1 = keep the size)
   Resize: z.object({
@@ -90,7 +93,15 @@ const OPS = {
 };
 
 /** Ops that exports keep from training (labels, key selection) and inference skips, as PaddleX does. */
-const TRAINING_ONLY_OPS = new Set(['DetLabelEncode', 'MultiLabelEncode', 'CTCLabelEncode', 'ClsLabelEncode', 'KeepKeys']);
+const TRAINING_ONLY_OPS = new Set([
+  'DetLabelEncode',
+  'MultiLabelEncode',
+  'CTCLabelEncode',
+  'ClsLabelEncode',
+  'TableLabelEncode',
+  'TableBoxEncode',
+  'KeepKeys',
+]);
 
 export type OpName = keyof typeof OPS;
 export type OpParams<N extends OpName> = z.output<(typeof OPS)[N]>;

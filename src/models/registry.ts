@@ -17,11 +17,13 @@ import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
 import { InstanceSegmenter } from './instanceSegmentation.js';
 import { KeypointDetector } from './keypointDetection.js';
+import { LayoutDetector } from './layoutDetection.js';
 import { MultiLabelClassifier } from './multilabelClassification.js';
 import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
-import { TextDetector } from './textDetection.js';
+import { TableStructureRecognizer } from './tableStructure.js';
+import { sealTextDetectorFamily, TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
 import { TextRecognizer } from './textRecognition.js';
 import { TimeSeriesAnomalyDetector } from './tsAnomalyDetection.js';
@@ -36,11 +38,14 @@ interface ModelFamily<M> {
 /** Every implemented family, keyed by PaddleX `module_name`. */
 const FAMILIES = {
   text_detection: TextDetector,
+  seal_text_detection: sealTextDetectorFamily,
   text_recognition: TextRecognizer,
   textline_orientation: TextlineOrientationClassifier,
   doc_text_orientation: DocOrientationClassifier,
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
+  layout_detection: LayoutDetector,
+  table_structure_recognition: TableStructureRecognizer,
   semantic_segmentation: SemanticSegmenter,
   anomaly_detection: AnomalyDetector,
   image_multilabel_classification: MultiLabelClassifier,
@@ -76,6 +81,7 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/(textline_ori|^ch_ppocr_mobile_v2[._]0_cls)$/, 'textline_orientation'],
   [/doc_ori$/, 'doc_text_orientation'],
   [/_table_cls$/, 'table_classification'],
+  [/^(SLANet|SLANeXt)/, 'table_structure_recognition'],
   [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
@@ -91,6 +97,8 @@ const NAME_RULES: Array<[RegExp, string]> = [
 const SERVES_AS: Record<string, string[]> = {
   textline_orientation: ['image_classification'],
   doc_text_orientation: ['image_classification'],
+  // PaddleX runs layout models with its object detection predictor (plus the layout extras)
+  layout_detection: ['object_detection'],
 };
 
 /** The module PaddleX would run a model name with, when the name is one of its known kinds. */

@@ -5,7 +5,15 @@ import { readParam } from '../config/pipelineConfig.js';
 import { invalidInput } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
 import { loadCv, resizeLinear, type CV } from '../ops/cv.js';
-import { dbPostprocess, roundHalfEven, sortQuadBoxes, type DbPostprocessOptions, type Point } from '../ops/dbPostprocess.js';
+import {
+  dbPolygons,
+  dbPostprocess,
+  roundHalfEven,
+  sortPolyBoxes,
+  sortQuadBoxes,
+  type DbPostprocessOptions,
+  type Point,
+} from '../ops/dbPostprocess.js';
 import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { ort } from '../runtime/session.js';
@@ -34,6 +42,9 @@ export type RequestedTextDetParams = Omit<TextDetParams, 'limitType'> & { limitT
  * model's inference.yml, as the pipeline passes them to the model.
  */
 const GENERAL_TEXT_DEFAULTS = { limitSideLen: 960, limitType: 'max', thresh: 0.3, boxThresh: 0.6, unclipRatio: 2.0 } as const;
+/** The same for seal text (PaddleX's OCR pipeline with `text_type: seal`). */
+const SEAL_TEXT_DEFAULTS = { limitSideLen: 736, limitType: 'min', thresh: 0.2, boxThresh: 0.6, unclipRatio: 0.5 } as const;
+type TextDefaults = typeof GENERAL_TEXT_DEFAULTS | typeof SEAL_TEXT_DEFAULTS;
 const DEFAULT_MAX_SIDE_LIMIT = 4000;
 /** The network downsamples by 32. */
 const SIZE_STEP = 32;
@@ -73,7 +84,7 @@ const postProcessSchema = z.object({
   max_candidates: positiveInt.nullish(),
   use_dilation: z.boolean().nullish(),
   score_mode: z.enum(['fast', 'slow']).nullish(),
-  box_type: z.literal('quad', { error: 'only quad boxes are supported (poly is for curved text)' }).nullish(),
+  box_type: z.enum(['quad', 'poly']).nullish(),
 });
 
 interface InferenceSettings {
@@ -119,6 +130,8 @@ export class TextDetector {
     private readonly session: InferenceSession,
     private readonly normalize: NormalizeSpec,
     private readonly postOptions: Pick<DbPostprocessOptions, 'scoreMode' | 'useDilation'>,
+    /** `poly` (seal models): polygons around curved text; `quad`: four corners per line */
+    readonly boxType: 'quad' | 'poly',
     readonly defaults: TextDetParams,
   ) {
     this.inputName = session.inputNames[0]!;
@@ -130,9 +143,13 @@ export class TextDetector {
    * text (never the model's inference.yml, which PaddleX's pipeline overrides). `keyPath` locates the
    * sub-module in the YAML for error messages.
    */
-  static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<TextDetector> {
+  static async load(
+    sub: ResolvedSubModule,
+    rt: RuntimeContext,
+    keyPath: string,
+    fallback: TextDefaults = GENERAL_TEXT_DEFAULTS,
+  ): Promise<TextDetector> {
     const { post, normalize } = readInferenceSettings(new InferenceConfigReader(sub, keyPath));
-    const fallback = GENERAL_TEXT_DEFAULTS;
     const defaults: TextDetParams = {
       limitSideLen: readParam(sub, 'limit_side_len', positiveInt, keyPath, fallback.limitSideLen),
       limitType: readParam(sub, 'limit_type', limitTypeSchema, keyPath, fallback.limitType),
@@ -148,6 +165,7 @@ export class TextDetector {
       session,
       normalize,
       { scoreMode: post.score_mode ?? undefined, useDilation: post.use_dilation ?? undefined },
+      post.box_type ?? 'quad',
       defaults,
     );
   }
@@ -168,7 +186,10 @@ export class TextDetector {
     };
   }
 
-  /** Text-line quads (integers, clockwise from top-left) in image coordinates, in reading order. */
+  /**
+   * Text-line quads (integers, clockwise from top-left) or, for `box_type: poly`, polygons, in image
+   * coordinates, in PaddleX's order (SortQuadBoxes / SortPolyBoxes).
+   */
   async predict(img: RgbImage, params: TextDetParams): Promise<{ polys: Array<[number, number][]>; scores: number[] }> {
     checkParams(params);
     // DetResizeForTest pads an image whose sides add up to less than 64 (black, bottom/right) to at
@@ -180,17 +201,21 @@ export class TextDetector {
     const outputs = await this.session.run({ [this.inputName]: input });
     const prob = outputs[this.outputName]!;
     const dims = prob.dims;
-    const found = dbPostprocess(
-      this.cv,
-      { width: dims[dims.length - 1]!, height: dims[dims.length - 2]!, data: prob.data as Float32Array },
-      img.width,
-      img.height,
-      { ...this.postOptions, ...params },
-    );
-    const sorted = sortQuadBoxes(found);
+    const map = { width: dims[dims.length - 1]!, height: dims[dims.length - 2]!, data: prob.data as Float32Array };
+    const options = { ...this.postOptions, ...params };
+    const sorted =
+      this.boxType === 'poly'
+        ? sortPolyBoxes(dbPolygons(this.cv, map, img.width, img.height, options))
+        : sortQuadBoxes(dbPostprocess(this.cv, map, img.width, img.height, options));
     return { polys: sorted.polys as Array<Point[]>, scores: sorted.scores };
   }
 }
+
+/** PaddleX module `seal_text_detection`: the DB detector with the seal defaults of PaddleX's OCR pipeline (`text_type: seal`). */
+export const sealTextDetectorFamily = {
+  load: (sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<TextDetector> =>
+    TextDetector.load(sub, rt, keyPath, SEAL_TEXT_DEFAULTS),
+};
 
 /** The image on a black canvas of at least `side` × `side`, at the top left. */
 function padToAtLeast(img: RgbImage, side: number): RgbImage {

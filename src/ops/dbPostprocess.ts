@@ -93,9 +93,10 @@ function areaAndPerimeter(points: Point[]): { area: number; perimeter: number } 
 
 /**
  * Grows a polygon outward by area × ratio / perimeter with a rounded-corner offset (clipper), as DB's
- * unclip. Clipper works on integers: coordinates are truncated first, as pyclipper does.
+ * unclip; every resulting polygon (a concave one may split). Clipper works on integers: coordinates
+ * are truncated first, as pyclipper does.
  */
-export function unclip(points: Point[], ratio: number): Point[] {
+export function unclipPaths(points: Point[], ratio: number): Point[][] {
   const { area, perimeter } = areaAndPerimeter(points);
   if (perimeter === 0) return [];
   const offset = new ClipperLib.ClipperOffset();
@@ -106,8 +107,12 @@ export function unclip(points: Point[], ratio: number): Point[] {
   );
   const solution: ClipperPoint[][] = [];
   offset.Execute(solution, (area * ratio) / perimeter);
-  // A convex box grown outward stays one polygon.
-  return (solution[0] ?? []).map((p) => [p.X, p.Y]);
+  return solution.map((path) => path.map((p): Point => [p.X, p.Y]));
+}
+
+/** `unclipPaths` of a convex box, which stays one polygon. */
+export function unclip(points: Point[], ratio: number): Point[] {
+  return unclipPaths(points, ratio)[0] ?? [];
 }
 
 /** Mean of `prob` over the pixels of the filled polygon (cv2.fillPoly on truncated coordinates). */
@@ -165,6 +170,52 @@ function contourPoints(contour: Mat): Point[] {
   return points;
 }
 
+type Track = <M extends { delete(): void }>(mat: M) => M;
+
+/**
+ * What both DB box types share: binarise the map, dilate it if asked, trace the contours (at most
+ * maxCandidates), let `boxOf` turn each into a box in map coordinates with its score (or drop it),
+ * and scale the boxes to a `destWidth` × `destHeight` image (Python rounding, clamped).
+ */
+function traceBoxes(
+  cv: CV,
+  map: ProbabilityMap,
+  destWidth: number,
+  destHeight: number,
+  opts: DbPostprocessOptions,
+  boxOf: (contour: Mat, prob: Mat, track: Track) => { points: Point[]; score: number } | undefined,
+): DetectedQuads {
+  const { width, height } = map;
+  const binary = new Uint8Array(width * height);
+  for (let i = 0; i < binary.length; i++) binary[i] = map.data[i]! > opts.thresh ? 255 : 0;
+  const xScale = destWidth / width;
+  const yScale = destHeight / height;
+  return withMats((track) => {
+    const prob = track(cv.matFromArray(height, width, cv.CV_32FC1, map.data));
+    const bitmap = track(cv.matFromArray(height, width, cv.CV_8UC1, binary));
+    if (opts.useDilation) cv.dilate(bitmap, bitmap, track(cv.Mat.ones(2, 2, cv.CV_8UC1)));
+    const contours = track(new cv.MatVector());
+    const hierarchy = track(new cv.Mat());
+    cv.findContours(bitmap, contours, hierarchy, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);
+    const polys: Point[][] = [];
+    const scores: number[] = [];
+    // mirada types MatVector.size() as a Size; opencv.js returns the element count.
+    const candidates = Math.min(contours.size() as unknown as number, opts.maxCandidates);
+    for (let i = 0; i < candidates; i++) {
+      const found = boxOf(track(contours.get(i)), prob, track);
+      if (!found) continue;
+      polys.push(
+        found.points.map(([x, y]) => [
+          clampInt(roundHalfEven(x * xScale), 0, destWidth),
+          clampInt(roundHalfEven(y * yScale), 0, destHeight),
+        ]),
+      );
+      scores.push(found.score);
+    }
+    return { polys, scores };
+  });
+}
+
 /**
  * DB post-processing (quad boxes), as PaddleX's DBPostProcess: binarise, trace contours, keep
  * min-area boxes that are thick and confident enough, grow them (unclip), and scale them from the
@@ -177,47 +228,45 @@ export function dbPostprocess(
   destHeight: number,
   opts: DbPostprocessOptions,
 ): DetectedQuads {
-  const { width, height } = map;
-  const binary = new Uint8Array(width * height);
-  for (let i = 0; i < binary.length; i++) binary[i] = map.data[i]! > opts.thresh ? 255 : 0;
-  const xScale = destWidth / width;
-  const yScale = destHeight / height;
-
-  return withMats((track) => {
-    const prob = track(cv.matFromArray(height, width, cv.CV_32FC1, map.data));
-    const bitmap = track(cv.matFromArray(height, width, cv.CV_8UC1, binary));
-    if (opts.useDilation) {
-      const kernel = track(cv.Mat.ones(2, 2, cv.CV_8UC1));
-      cv.dilate(bitmap, bitmap, kernel);
-    }
-    const contours = track(new cv.MatVector());
-    const hierarchy = track(new cv.Mat());
-    cv.findContours(bitmap, contours, hierarchy, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);
-
-    const polys: Point[][] = [];
-    const scores: number[] = [];
-    // mirada types MatVector.size() as a Size; opencv.js returns the element count.
-    const candidates = Math.min(contours.size() as unknown as number, opts.maxCandidates);
-    for (let i = 0; i < candidates; i++) {
-      const contour = track(contours.get(i));
-      const { box, shortSide } = miniBoxOfMat(cv, contour);
-      if (shortSide < MIN_BOX_SIDE) continue;
-      const score = opts.scoreMode === 'slow' ? boxScoreSlow(cv, prob, contourPoints(contour)) : boxScoreFast(cv, prob, box);
-      if (score < opts.boxThresh) continue;
-      const grown = unclip(box, opts.unclipRatio);
-      if (grown.length < 3) continue;
-      const unclipped = minAreaBox(cv, grown);
-      if (unclipped.shortSide < MIN_BOX_SIDE + 2) continue;
-      polys.push(
-        unclipped.box.map(([x, y]) => [
-          clampInt(roundHalfEven(x * xScale), 0, destWidth),
-          clampInt(roundHalfEven(y * yScale), 0, destHeight),
-        ]),
-      );
-      scores.push(score);
-    }
-    return { polys, scores };
+  return traceBoxes(cv, map, destWidth, destHeight, opts, (contour, prob) => {
+    const { box, shortSide } = miniBoxOfMat(cv, contour);
+    if (shortSide < MIN_BOX_SIDE) return undefined;
+    const score = opts.scoreMode === 'slow' ? boxScoreSlow(cv, prob, contourPoints(contour)) : boxScoreFast(cv, prob, box);
+    if (score < opts.boxThresh) return undefined;
+    const grown = unclip(box, opts.unclipRatio);
+    if (grown.length < 3) return undefined;
+    const unclipped = minAreaBox(cv, grown);
+    if (unclipped.shortSide < MIN_BOX_SIDE + 2) return undefined;
+    return { points: unclipped.box, score };
   });
+}
+
+/**
+ * DB post-processing with polygon boxes (`box_type: poly`, seal text), as PaddleX's
+ * polygons_from_bitmap: each contour simplified (approxPolyDP, epsilon 0.2% of its length), scored
+ * over its bounding extent, grown (unclip; dropped when that splits it), kept when the min-area box
+ * of the result is thick enough, and scaled to the destination image. Boxes come in contour order.
+ */
+export function dbPolygons(cv: CV, map: ProbabilityMap, destWidth: number, destHeight: number, opts: DbPostprocessOptions): DetectedQuads {
+  return traceBoxes(cv, map, destWidth, destHeight, opts, (contour, prob, track) => {
+    const approx = track(new cv.Mat());
+    cv.approxPolyDP(contour, approx, 0.002 * cv.arcLength(contour, true), true);
+    const points = contourPoints(approx);
+    if (points.length < 4) return undefined;
+    const score = boxScoreFast(cv, prob, points);
+    if (score < opts.boxThresh) return undefined;
+    const grown = unclipPaths(points, opts.unclipRatio);
+    if (grown.length !== 1 || grown[0]!.length === 0) return undefined;
+    if (minAreaBox(cv, grown[0]!).shortSide < MIN_BOX_SIDE + 2) return undefined;
+    return { points: grown[0]!, score };
+  });
+}
+
+/** PaddleX's SortPolyBoxes: by the smallest y of each polygon (ties keep detection order). */
+export function sortPolyBoxes(found: DetectedQuads): DetectedQuads {
+  const top = found.polys.map((poly) => Math.min(...poly.map((p) => p[1])));
+  const order = found.polys.map((_, i) => i).sort((a, b) => top[a]! - top[b]!);
+  return { polys: order.map((i) => found.polys[i]!), scores: order.map((i) => found.scores[i]!) };
 }
 
 /**

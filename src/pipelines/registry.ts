@@ -21,6 +21,7 @@ import { vehicleAttributeRecognitionPipeline } from './vehicle_attribute_recogni
 import { humanKeypointDetectionPipeline } from './human_keypoint_detection/pipeline.js';
 import { ppShiTuV2Pipeline } from './pp_shituv2/pipeline.js';
 import { faceRecognitionPipeline } from './face_recognition/pipeline.js';
+import { sealRecognitionPipeline } from './seal_recognition/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -40,6 +41,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   humanKeypointDetectionPipeline,
   ppShiTuV2Pipeline,
   faceRecognitionPipeline,
+  sealRecognitionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

@@ -14,6 +14,7 @@ import {
   rotatedDetectorFixtureDir,
 } from '../helpers/cvPipelineFixtures.js';
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
+import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -136,4 +137,10 @@ export const CONFORMANCE: ConformanceCase[] = [
   },
   recognitionConformance('PP-ShiTuV2', '/shitu', path.join(SKIMAGE_DATA, 'coffee.png')),
   recognitionConformance('face_recognition', '/face-recognition', path.join(SKIMAGE_DATA, 'astronaut.png')),
+  {
+    pipeline: 'seal_recognition',
+    yaml: async () => sealPipelineYaml(await sealDetectorFixtureDir(renderStamp(600).band)),
+    requests: async () => ({ '/seal-recognition': { file: await base64(stampImageFile()), fileType: 1 } }),
+    inputFile: stampImageFile(),
+  },
 ];

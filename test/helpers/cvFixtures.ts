@@ -155,6 +155,42 @@ export interface FixtureInstance {
   box: [number, number, number, number];
 }
 
+/**
+ * The part of a PaddleDetection-export fixture (exported with post-process) that outputs fixed
+ * boxes: the original [h, w] from `im_shape` / `scale_factor` (as `orig_hw`), then one row (class,
+ * score, x1, y1, x2, y2) per instance, its box scaled from fractions to original pixels, as
+ * `boxesOutput`, and the row count as `countOutput` (int32 [1]). Uses the int64 scalar `first` (0).
+ */
+export function fixedBoxesSubgraph(instances: readonly FixtureInstance[], boxesOutput: string, countOutput: string) {
+  const n = instances.length;
+  return {
+    initializers: [
+      floatTensor(
+        'box_fracs',
+        [n, 4],
+        instances.flatMap((i) => i.box),
+      ),
+      floatTensor(
+        'class_scores',
+        [n, 2],
+        instances.flatMap((i) => [i.classId, i.score]),
+      ),
+      int64Tensor('first', [], [0]),
+      int64Tensor('whwh_index', [4], [1, 0, 1, 0]),
+      { name: 'box_count', dims: [1], dataType: 6, int32Data: [n] },
+    ],
+    nodes: [
+      node('Div', ['im_shape', 'scale_factor'], ['orig_raw']),
+      node('Round', ['orig_raw'], ['orig']),
+      node('Gather', ['orig', 'first'], ['orig_hw'], { axis: { i: 0 } }),
+      node('Gather', ['orig_hw', 'whwh_index'], ['whwh']),
+      node('Mul', ['box_fracs', 'whwh'], ['coords']),
+      node('Concat', ['class_scores', 'coords'], [boxesOutput], { axis: { i: 1 } }),
+      node('Identity', ['box_count'], [countOutput]),
+    ],
+  };
+}
+
 export const MASK_RTDETR_INSTANCES: FixtureInstance[] = [
   { classId: 0, score: 0.9, box: [0.1, 0.15, 0.45, 0.8] },
   { classId: 16, score: 0.7, box: [0.52, 0.33, 0.91, 0.71] },
@@ -179,6 +215,7 @@ export function maskRtDetrFixtureDir(): Promise<string> {
       MASK_RTDETR_INSTANCES.map((i) => pick(i.box)),
     );
   const named = (name: string, t: ReturnType<typeof floatTensor>) => ({ ...t, name });
+  const fixed = fixedBoxesSubgraph(MASK_RTDETR_INSTANCES, 'boxes', 'box_num');
   return modelDirOnce(
     'Mask-RT-DETR-S',
     () =>
@@ -186,16 +223,7 @@ export function maskRtDetrFixtureDir(): Promise<string> {
         inputs: [valueInfo('im_shape', ['N', 2]), valueInfo('image', ['N', 3, 640, 640]), valueInfo('scale_factor', ['N', 2])],
         outputs: [valueInfo('boxes', ['M', 6]), valueInfo('box_num', ['N'], 'int32'), valueInfo('masks', ['M', 'H', 'W'], 'int32')],
         initializers: [
-          floatTensor(
-            'box_fracs',
-            [n, 4],
-            MASK_RTDETR_INSTANCES.flatMap((i) => i.box),
-          ),
-          floatTensor(
-            'class_scores',
-            [n, 2],
-            MASK_RTDETR_INSTANCES.flatMap((i) => [i.classId, i.score]),
-          ),
+          ...fixed.initializers,
           named(
             'cx_frac',
             column((b) => (b[0] + b[2]) / 2),
@@ -212,24 +240,15 @@ export function maskRtDetrFixtureDir(): Promise<string> {
             'ry_frac',
             column((b) => (b[3] - b[1]) / 2),
           ),
-          int64Tensor('first', [], [0]),
           int64Tensor('second', [], [1]),
-          int64Tensor('whwh_index', [4], [1, 0, 1, 0]),
           int64Tensor('row_shape', [3], [1, -1, 1]),
           int64Tensor('col_shape', [3], [1, 1, -1]),
           floatTensor('zero', [], [0]),
           floatTensor('one', [], [1]),
           floatTensor('half', [], [0.5]),
-          { name: 'box_count', dims: [1], dataType: 6, int32Data: [n] },
         ],
         nodes: [
-          node('Div', ['im_shape', 'scale_factor'], ['orig_raw']),
-          node('Round', ['orig_raw'], ['orig']),
-          node('Gather', ['orig', 'first'], ['orig_hw'], { axis: { i: 0 } }),
-          node('Gather', ['orig_hw', 'whwh_index'], ['whwh']),
-          node('Mul', ['box_fracs', 'whwh'], ['coords']),
-          node('Concat', ['class_scores', 'coords'], ['boxes'], { axis: { i: 1 } }),
-          node('Identity', ['box_count'], ['box_num']),
+          ...fixed.nodes,
           node('Gather', ['orig_hw', 'first'], ['h']),
           node('Gather', ['orig_hw', 'second'], ['w']),
           node('Range', ['zero', 'h', 'one'], ['ys_raw']),

@@ -12,7 +12,7 @@ import { documentRequestFields, documentServingExtra, runDocument, type Document
 import { toBase64 } from '../shared/output.js';
 import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, dataInfo } from '../shared/schemas.js';
-import { DOC_ORIENTATION, DOC_PREPROCESSOR, ocrPrunedResult, type OcrPage, type OcrSettings } from './settings.js';
+import { DOC_ORIENTATION, DOC_PREPROCESSOR, ocrPrunedResult, type OcrPage, type OcrSettings } from '../shared/ocrSettings.js';
 import type worker from './worker.js';
 
 type Ops = OpsOf<typeof worker>;

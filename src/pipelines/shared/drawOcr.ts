@@ -1,7 +1,7 @@
 import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { RgbImage } from '../../io/image.js';
 import { canvasToJpeg, imageToCanvas, setFontCentredOn, strokeWidthFor, textWidthAt } from '../../vis/draw.js';
-import { DOCUMENT_JPEG_QUALITY } from '../shared/documentWorker.js';
+import { DOCUMENT_JPEG_QUALITY } from './documentWorker.js';
 
 /** PaddleX's `max_output_img_size` default, [maxHeight, maxWidth]. */
 const DEFAULT_MAX_SIZE: [number, number] = [2000, 2000];
