@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import path from 'node:path';
-import { PDFDict, PDFDocument, PDFName } from 'pdf-lib';
+import { type PDFDict, PDFDocument, PDFName } from 'pdf-lib';
 import { PDF_PAGE_RENDER_TIMEOUT_MS } from '../src/io/pdf.js';
 import { assertHealthy, startHealthProbe } from './helpers/healthProbe.js';
 import { A4_POINTS, makePdf } from './helpers/inputs.js';

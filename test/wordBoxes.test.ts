@@ -14,7 +14,8 @@ import { postJson, type RunningServer, startServer } from './helpers/server.js';
 import { renderTextImage } from './helpers/textImages.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
-const box = (x0: number, x1: number, y0: number, y1: number) => [
+/** A rectangle's corners clockwise from the top left (a line's quad, or a word cell as PaddleX builds it). */
+const box = (x0: number, x1: number, y0: number, y1: number): Array<[number, number]> => [
   [x0, y0],
   [x1, y0],
   [x1, y1],
@@ -24,12 +25,7 @@ const box = (x0: number, x1: number, y0: number, y1: number) => [
 describe('word boxes as PaddleX computes them (hand-worked examples of its rules)', () => {
   test('letters, digits with a decimal point, and symbols (spaces, commas) each form a word', () => {
     // line box x 10..110, y 20..40; 50 output steps over the crop ⇒ 2 px per step
-    const quad: Array<[number, number]> = [
-      [10, 20],
-      [110, 20],
-      [110, 40],
-      [10, 40],
-    ];
+    const quad = box(10, 110, 20, 40);
     const { words, boxes } = wordBoxes('Ab, 3.5', quad, { columns: [2, 4, 6, 8, 10, 12, 14], columnCount: 50 });
     // 'Ab' = steps 2..4 → x 10+int(2·2) .. 10+int(5·2); ', ' = steps 6..8; '3.5' (a '.' before a digit joins) = steps 10..14
     assert.deepEqual(words, ['Ab', ', ', '3.5']);
@@ -37,23 +33,13 @@ describe('word boxes as PaddleX computes them (hand-worked examples of its rules
   });
 
   test('a hyphen after letters joins the word; a hyphen before them does not', () => {
-    const quad: Array<[number, number]> = [
-      [0, 0],
-      [60, 0],
-      [60, 10],
-      [0, 10],
-    ];
+    const quad = box(0, 60, 0, 10);
     const { words } = wordBoxes('-VGG-16', quad, { columns: [0, 1, 2, 3, 4, 5, 6], columnCount: 6 });
     assert.deepEqual(words, ['-', 'VGG-16']);
   });
 
   test('CJK characters get one box each, of the mean CJK width, centred on their step; boxes sorted by x', () => {
-    const quad: Array<[number, number]> = [
-      [0, 0],
-      [100, 0],
-      [100, 10],
-      [0, 10],
-    ];
+    const quad = box(0, 100, 0, 10);
     // 10 px per step; '中文' at steps 0 and 4: width (4-0+1)·10/(2-1) = 50, centred on 5 and 45
     const { words, boxes } = wordBoxes('中文a', quad, { columns: [0, 4, 8], columnCount: 10 });
     assert.deepEqual(words, ['中', '文', 'a']);
@@ -61,12 +47,7 @@ describe('word boxes as PaddleX computes them (hand-worked examples of its rules
   });
 
   test('a single CJK character takes the line width ÷ its length', () => {
-    const quad: Array<[number, number]> = [
-      [0, 0],
-      [40, 0],
-      [40, 10],
-      [0, 10],
-    ];
+    const quad = box(0, 40, 0, 10);
     // 20 px wide (40 / 2 characters), centred on step 1's middle (15): 5..25
     const { words, boxes } = wordBoxes('x字', quad, { columns: [0, 1], columnCount: 4 });
     assert.deepEqual(words, ['x', '字']);
