@@ -49,6 +49,8 @@ export interface PipelineSpec {
     | 'classification'
     | 'detection'
     | 'ocr'
+    | 'ocr_rec_batch1'
+    | 'doc_preprocessing'
     | 'semantic_segmentation'
     | 'anomaly_detection'
     | 'multilabel_classification'

@@ -2,15 +2,19 @@
  * `npm run bench`: for the classification, detection, OCR, segmentation, anomaly and multi-label
  * pipelines, raw model compute vs the in-process pipeline vs HTTP (latency and throughput), the workers × intra-op threads trade-off,
  * OCR against @gutenye/ocr-node (speed and CER), and for classification and OCR high-stability serving
- * (Triton gRPC/HTTP, instance_group count 1 vs 2) against basic serving. Prints plain-text tables; targets are PASS/FAIL
+ * (Triton gRPC/HTTP, instance_group count 1 vs 2) against basic serving, OCR with recognition batch_size 1
+ * (ocr_rec_batch1), /document-preprocessing (doc_preprocessing) and PDF pages/s with PDFium. Prints plain-text tables; targets are PASS/FAIL
  * text, not exit codes. Speed targets live here, never in tests.
  *
  * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some
  * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines; overload: how fast a full pipeline answers 503).
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
+import YAML from 'yaml';
+import { openPdf } from '../src/io/pdf.js';
 import { ort } from '../src/runtime/session.js';
 import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../test/helpers/cvFixtures.js';
 import {
@@ -20,8 +24,10 @@ import {
   rotatedDetectorFixtureDir,
 } from '../test/helpers/cvPipelineFixtures.js';
 import { startServerProcess } from '../test/helpers/cli.js';
-import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../test/helpers/fixtures.js';
-import { OPENCV_DATA, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
+import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../test/helpers/docPreprocessingFixtures.js';
+import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml, fixtureTempRoot } from '../test/helpers/fixtures.js';
+import { makePdf } from '../test/helpers/inputs.js';
+import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
 import {
   configName,
   CORES,
@@ -46,6 +52,35 @@ async function photo(dir: string, file: string): Promise<BenchImage> {
 }
 
 const TS_MODELS = path.join(SHARED_MODELS, 'ts');
+
+/** The built-in OCR.yaml with another text recognition batch_size (PaddleX's is 6). */
+async function ocrYamlWithRecBatch(batchSize: number): Promise<string> {
+  const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs', 'OCR.yaml'), 'utf8'));
+  config.SubModules.TextRecognition.batch_size = batchSize;
+  const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), 'ocr-')), 'OCR.yaml');
+  await writeFile(file, YAML.stringify(config));
+  return file;
+}
+
+/** pdf.js's figure from before PDFium replaced it (README; same measurement, load average near 20). */
+const PDFJS_PAGES_PER_SECOND = 2.9;
+
+/** Open + render one A4 text page at PaddleX's scale 2, on this thread's PDFium thread, for `ms`. */
+async function pdfPagesPerSecond(ms: number): Promise<number> {
+  const pdf = await makePdf([['Shipping notice 4471', 'Parcel weight: 2.5 kg', 'Delivery on 18 May', 'Signed by the clerk']]);
+  const warm = await openPdf(pdf, 'file');
+  await warm.renderPage(0);
+  await warm.close();
+  let pages = 0;
+  const started = performance.now();
+  while (performance.now() - started < ms) {
+    const doc = await openPdf(pdf, 'file');
+    await doc.renderPage(0);
+    await doc.close();
+    pages++;
+  }
+  return pages / ((performance.now() - started) / 1000);
+}
 
 /** A time-series pipeline on its fixture model and test CSVs (the CSVs take the place of images). */
 async function timeSeriesSpec(
@@ -77,6 +112,14 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
   ]);
   const imageRequest = (image: string) => ({ image, visualize: false });
   const fast = { rounds: QUICK ? 5 : 20, sliceMs: QUICK ? 1000 : 2500, slices: QUICK ? 1 : 2 };
+  const ocrLoad = {
+    endpoint: '/ocr',
+    images: pages.map((p) => ({ name: p.name, bytes: p.png })),
+    request: (file: string) => ({ file, fileType: 1, visualize: false }),
+    rounds: QUICK ? 1 : 3,
+    sliceMs: QUICK ? 2000 : 5000,
+    slices: QUICK ? 1 : 2,
+  };
   return [
     {
       key: 'classification',
@@ -98,10 +141,26 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
     },
     {
       key: 'ocr',
-      description: 'built-in OCR.yaml: PP-OCRv4 mobile det + ch_ppocr_mobile_v2_0_cls + PP-OCRv4 mobile rec',
+      description:
+        'built-in OCR.yaml: PP-OCRv4 mobile det + ch_ppocr_mobile_v2_0_cls + PP-OCRv4 mobile rec, recognition batch_size 6 (PaddleX)',
       pipeline: 'OCR',
-      endpoint: '/ocr',
-      images: pages.map((p) => ({ name: p.name, bytes: p.png })),
+      ...ocrLoad,
+    },
+    {
+      key: 'ocr_rec_batch1',
+      description: 'as ocr, recognition batch_size 1 (no padding; results no longer identical to PaddleX)',
+      pipeline: await ocrYamlWithRecBatch(1),
+      ...ocrLoad,
+    },
+    {
+      key: 'doc_preprocessing',
+      description:
+        '/document-preprocessing: real PP-LCNet_x1_0_doc_ori int8 + the UVDoc stand-in (grid_sample at page size, no real UVDoc weights) on the pages turned 90°',
+      pipeline: await docPreprocessingYaml({ unwarpingDir: await uvdocMirrorFixtureDir() }),
+      endpoint: '/document-preprocessing',
+      images: await Promise.all(
+        pages.map(async (p) => ({ name: `${p.name} turned 90`, bytes: new Uint8Array(await sharp(p.png).rotate(90).png().toBuffer()) })),
+      ),
       request: (file) => ({ file, fileType: 1, visualize: false }),
       rounds: QUICK ? 1 : 3,
       sliceMs: QUICK ? 2000 : 5000,
@@ -256,6 +315,8 @@ async function main(): Promise<void> {
   for (const spec of specs.filter((s) => s.key === 'classification' || s.key === 'ocr')) hps.push(await measureHps(spec));
   const overload = withOverload ? await overloadFigures() : undefined;
   const ocrFigures = all.find((f) => f.baseline);
+  note('PDF rendering');
+  const pdfRate = await pdfPagesPerSecond(QUICK ? 3000 : 10000);
   const ocr = ocrFigures && compareOcr(ocrFigures, pages);
 
   const out: string[] = [
@@ -296,6 +357,9 @@ async function main(): Promise<void> {
     );
   }
   out.push(
+    '',
+    `PDF rendering (open + render one A4 text page at scale 2, one PDFium thread): ${pdfRate.toFixed(1)} pages/s; ` +
+      `reference: pdf.js before the move to PDFium, ${PDFJS_PAGES_PER_SECOND} pages/s (README, measured with the load average near 20)`,
     '',
     'targets:',
     ...[...targets(all, ocr), ...hpsTargets(hps)].map((l) => `  ${l}`),

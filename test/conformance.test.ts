@@ -19,6 +19,17 @@ import { assertErrorEnvelope, postJson, type RunningServer, startServer } from '
 
 type JsonSchema = { type?: string; properties?: Record<string, JsonSchema>; required?: string[]; nullable?: boolean; [k: string]: unknown };
 
+/** Image fields a result always has (e.g. doc_preprocessor's `outputImage`), whatever `visualize` says. */
+function requiredImageFields(schema: unknown, found = new Set<string>()): Set<string> {
+  if (!schema || typeof schema !== 'object') return found;
+  const node = schema as JsonSchema;
+  for (const [name, child] of Object.entries(node.properties ?? {})) {
+    if (node.required?.includes(name) && String(child['x-content-media-type'] ?? '').startsWith('image/')) found.add(name);
+  }
+  for (const child of Object.values(node)) if (child && typeof child === 'object') requiredImageFields(child, found);
+  return found;
+}
+
 test('every registered pipeline has a conformance case', () => {
   const covered = new Set(CONFORMANCE.map((c) => c.pipeline));
   assert.deepEqual(
@@ -70,13 +81,15 @@ describe('conformance of every pipeline, served together on one port', () => {
     for (const { endpoint } of endpoints()) {
       const validate = ajv.compile(resultSchema(endpoint.path));
       const { images, imageMaps } = imageFields(endpoint.result);
+      const always = requiredImageFields(resultSchema(endpoint.path));
       for (const visualize of [true, false]) {
         const res = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), visualize });
         assert.equal(res.status, 200, `${endpoint.path}: ${JSON.stringify(res.body).slice(0, 300)}`);
         assert.deepEqual(Object.keys(res.body), ['logId', 'result', 'errorCode', 'errorMsg']);
         assert.ok(validate(res.body.result), `${endpoint.path} visualize=${visualize}: ${ajv.errorsText(validate.errors)}`);
         const text = JSON.stringify(res.body.result);
-        const imageKeys = [...images, ...imageMaps];
+        for (const key of always) assert.ok(text.includes(`"${key}":`), `${endpoint.path}: ${key} is always returned`);
+        const imageKeys = [...images, ...imageMaps].filter((key) => !always.has(key));
         const hasImage = imageKeys.some((key) => text.includes(`"${key}":`));
         if (imageKeys.length) assert.equal(hasImage, visualize, `${endpoint.path}: images exactly when visualize=${visualize}`);
       }

@@ -47,9 +47,11 @@ describe('ctcGreedyDecode', () => {
     ];
     // Two rows of three steps each; row 0 is padded with a blank step.
     const probs = table([...row0, [1, 0, 0, 0], ...row1]);
-    assert.deepEqual(ctcGreedyDecode(probs, 3, 4, 0, characters), { text: '', score: 0 });
+    assert.deepEqual(ctcGreedyDecode(probs, 3, 4, 0, characters), { text: '', score: 0, columns: [] });
     const second = ctcGreedyDecode(probs, 3, 4, 1, characters);
     assert.equal(second.text, 'a b');
+    // the time step each character was read at (PaddleX places word boxes by them)
+    assert.deepEqual(second.columns, [0, 1, 2]);
     assert.ok(Math.abs(second.score - (0.7 + 0.6 + 0.7) / 3) < 1e-6);
   });
 

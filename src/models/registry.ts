@@ -15,6 +15,7 @@ import { AnomalyDetector } from './anomalyDetection.js';
 import { AttributeClassifier } from './attributeRecognition.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
+import { DocUnwarper } from './imageUnwarping.js';
 import { InstanceSegmenter } from './instanceSegmentation.js';
 import { KeypointDetector } from './keypointDetection.js';
 import { LayoutDetector } from './layoutDetection.js';
@@ -42,6 +43,7 @@ const FAMILIES = {
   text_recognition: TextRecognizer,
   textline_orientation: TextlineOrientationClassifier,
   doc_text_orientation: DocOrientationClassifier,
+  image_unwarping: DocUnwarper,
   image_classification: ImageClassifier,
   object_detection: ObjectDetector,
   layout_detection: LayoutDetector,
@@ -80,6 +82,7 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/(^|_)PP-OCRv\d+_\w+_rec(_doc)?$|^ch_(SVTRv2|RepSVTR)_rec$/, 'text_recognition'],
   [/(textline_ori|^ch_ppocr_mobile_v2[._]0_cls)$/, 'textline_orientation'],
   [/doc_ori$/, 'doc_text_orientation'],
+  [/^UVDoc$/, 'image_unwarping'],
   [/_table_cls$/, 'table_classification'],
   [/^(SLANet|SLANeXt)/, 'table_structure_recognition'],
   [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],

@@ -3,6 +3,7 @@ import type { ResolvedSubModule } from '../config/models.js';
 import { ConfigError } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
 import { ctcGreedyDecode } from '../ops/ctcDecode.js';
+import type { LineColumns } from '../ops/wordBoxes.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { batchSizeOf, checkNonEmpty, InferenceConfigReader } from './common.js';
 import { fittedLineWidth, lineBatchTensor, readLineImageShape } from './textLine.js';
@@ -10,7 +11,7 @@ import { fittedLineWidth, lineBatchTensor, readLineImageShape } from './textLine
 /** PaddleX (OCRReisizeNormImg.max_imgW): a line whose input would be wider than this is squeezed to it. */
 const MAX_INPUT_WIDTH = 3200;
 
-export interface RecognizedText {
+export interface RecognizedText extends LineColumns {
   text: string;
   score: number;
 }
@@ -89,7 +90,14 @@ export class TextRecognizer {
       throw new Error(`text recognition: expected an output [${images.length}, T, C], got [${output.dims.join(', ')}]`);
     }
     const probs = output.data as Float32Array;
-    return images.map((_, i) => ctcGreedyDecode(probs, steps!, classes!, i, this.characters));
+    // PaddleX's TextRecRunnerPredictor: a crop spans steps × its ratio ÷ the batch's widest ratio
+    // (at least the trained width's) of the output, which places its word boxes.
+    const ratio = (img: RgbImage) => img.width / img.height;
+    const widestRatio = Math.max(this.baseWidth / this.inputHeight, ...images.map(ratio));
+    return images.map((img, i) => ({
+      ...ctcGreedyDecode(probs, steps!, classes!, i, this.characters),
+      columnCount: steps! * (ratio(img) / widestRatio),
+    }));
   }
 }
 

@@ -3,7 +3,8 @@
  * CTCLabelDecode): take the best class per time step, merge runs of the same class, drop the blank
  * (class 0). The score is the mean best-class probability of the characters kept, 0 when none are
  * kept, computed in float32 as numpy's `np.mean` does it. `characters[i]` is the text of class i:
- * `['blank', ...character_dict, ' ']`.
+ * `['blank', ...character_dict, ' ']`. `columns` are the time steps the kept characters were read at
+ * (PaddleX's word boxes are placed by them).
  *
  * Hand-written: it is a single pass over the row, no library offers it for plain Float32Arrays.
  */
@@ -13,7 +14,7 @@ export function ctcGreedyDecode(
   classes: number,
   batchIndex: number,
   characters: string[],
-): { text: string; score: number } {
+): { text: string; score: number; columns: number[] } {
   if (characters.length !== classes) {
     throw new Error(`CTC decode: the model scores ${classes} classes but the character table has ${characters.length}`);
   }
@@ -23,6 +24,7 @@ export function ctcGreedyDecode(
   }
   let text = '';
   const keptProbabilities: number[] = [];
+  const columns: number[] = [];
   let previousClass = -1;
   for (let t = 0; t < steps; t++) {
     const stepStart = rowStart + t * classes;
@@ -39,10 +41,11 @@ export function ctcGreedyDecode(
     if (bestClass !== 0 && bestClass !== previousClass) {
       text += characters[bestClass];
       keptProbabilities.push(bestProbability);
+      columns.push(t);
     }
     previousClass = bestClass;
   }
-  return { text, score: keptProbabilities.length > 0 ? float32Mean(keptProbabilities) : 0 };
+  return { text, score: keptProbabilities.length > 0 ? float32Mean(keptProbabilities) : 0, columns };
 }
 
 /** numpy's pairwise summation of float32 values (blocks of 8 partial sums, halves above 128 values), in float32. */

@@ -5,6 +5,7 @@
 import { ConfigError } from '../errors.js';
 import type { PipelineDescriptor } from './define.js';
 import { anomalyDetectionPipeline } from './anomaly_detection/pipeline.js';
+import { docPreprocessorPipeline } from './doc_preprocessor/pipeline.js';
 import { imageClassificationPipeline } from './image_classification/pipeline.js';
 import { imageMultilabelClassificationPipeline } from './image_multilabel_classification/pipeline.js';
 import { instanceSegmentationPipeline } from './instance_segmentation/pipeline.js';
@@ -28,6 +29,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   objectDetectionPipeline,
   smallObjectDetectionPipeline,
   ocrPipeline,
+  docPreprocessorPipeline,
   semanticSegmentationPipeline,
   anomalyDetectionPipeline,
   imageMultilabelClassificationPipeline,

@@ -15,6 +15,7 @@ import {
 } from '../helpers/cvPipelineFixtures.js';
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
+import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -66,6 +67,13 @@ export const CONFORMANCE: ConformanceCase[] = [
     pipeline: 'OCR',
     yaml: async () => path.join(REPO_ROOT, 'configs', 'OCR.yaml'),
     requests: async () => ({ '/ocr': { file: await base64(STREET_SIGN), fileType: 1 } }),
+    inputFile: STREET_SIGN,
+  },
+  {
+    pipeline: 'doc_preprocessor',
+    // the real doc orientation model; UVDoc's stand-in (weights not available here)
+    yaml: async () => docPreprocessingYaml({ unwarpingDir: await uvdocMirrorFixtureDir() }),
+    requests: async () => ({ '/document-preprocessing': { file: await base64(STREET_SIGN), fileType: 1 } }),
     inputFile: STREET_SIGN,
   },
   {

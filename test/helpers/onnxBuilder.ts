@@ -81,12 +81,12 @@ export interface GraphSpec {
   initializers?: onnxProto.onnx.ITensorProto[];
 }
 
-/** Serialized ModelProto, IR version 8, default domain at opset 13. */
-export function buildModel(graph: GraphSpec): Uint8Array {
+/** Serialized ModelProto, IR version 8, default domain at opset 13 (or `opset`, e.g. 16 for GridSample). */
+export function buildModel(graph: GraphSpec, opset = 13): Uint8Array {
   const model = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'pipeserve-tests',
-    opsetImport: [{ domain: '', version: 13 }],
+    opsetImport: [{ domain: '', version: opset }],
     graph: {
       name: 'fixture',
       input: graph.inputs,

@@ -5,14 +5,15 @@
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
-import { ConfigError, invalidInput } from '../../errors.js';
+import { invalidInput } from '../../errors.js';
 import type { LimitType } from '../../models/textDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
+import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../shared/docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { toBase64 } from '../shared/output.js';
 import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, dataInfo } from '../shared/schemas.js';
-import { DOC_ORIENTATION, DOC_PREPROCESSOR, ocrPrunedResult, type OcrPage, type OcrSettings } from '../shared/ocrSettings.js';
+import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrPage, type OcrSettings } from '../shared/ocrSettings.js';
 import type worker from './worker.js';
 
 type Ops = OpsOf<typeof worker>;
@@ -31,6 +32,7 @@ const request = z.object({
   textDetBoxThresh: optional(unitInterval),
   textDetUnclipRatio: optional(z.number().nonnegative()),
   textRecScoreThresh: optional(unitInterval),
+  returnWordBox: optional(z.boolean()),
   visualize: visualizeField,
 });
 type OcrRequest = z.output<typeof request>;
@@ -50,26 +52,22 @@ const result = z.object({
 /** PaddleX's get_model_settings: either doc flag true ⇒ on, any given but none true ⇒ off, none given ⇒ YAML. */
 function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServingExtra>): OcrSettings {
   const { config } = ctx;
-  const doc = config.SubPipelines?.[DOC_PREPROCESSOR];
   const useDocPreprocessor =
     req.useDocOrientationClassify == null && req.useDocUnwarping == null
       ? Boolean(config.use_doc_preprocessor)
       : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
-  const useDocOrientationClassify = useDocPreprocessor && (req.useDocOrientationClassify ?? Boolean(doc?.use_doc_orientation_classify));
-  const useDocUnwarping = useDocPreprocessor && (req.useDocUnwarping ?? Boolean(doc?.use_doc_unwarping));
+  // The active config holds only the sub-models and sub-pipelines that were loaded (see activeOcrConfig below).
+  const doc = config.SubPipelines?.[DOC_PREPROCESSOR];
+  const docKeys = `SubPipelines.${DOC_PREPROCESSOR}.`;
+  let docSteps = { useDocOrientationClassify: false, useDocUnwarping: false };
+  if (useDocPreprocessor) {
+    // Without a loaded doc preprocessor, an unmentioned step is not asked for: the refusal names the one that was.
+    const asked = doc
+      ? req
+      : { useDocOrientationClassify: req.useDocOrientationClassify ?? false, useDocUnwarping: req.useDocUnwarping ?? false };
+    docSteps = resolveDocPreprocessingSteps(asked, doc, docKeys);
+  }
   const useTextlineOrientation = req.useTextlineOrientation ?? Boolean(config.use_textline_orientation);
-
-  // The active config holds only the sub-models that were loaded (see activeOcrConfig below).
-  if (useDocOrientationClassify && !doc?.SubModules?.[DOC_ORIENTATION]) {
-    throw invalidInput(
-      'the input params for model settings are invalid! Document orientation classification was requested, but this server ' +
-        `has no doc orientation model loaded (SubPipelines.${DOC_PREPROCESSOR}.SubModules.${DOC_ORIENTATION}, e.g. PP-LCNet_x1_0_doc_ori). ` +
-        'Set use_doc_preprocessor: True in the pipeline YAML and provide the model dir.',
-    );
-  }
-  if (useDocUnwarping) {
-    throw invalidInput('the input params for model settings are invalid! Document unwarping (UVDoc) is not available in this server yet.');
-  }
   if (useTextlineOrientation && !config.SubModules?.TextLineOrientation) {
     throw invalidInput(
       'the input params for model settings are invalid! Text-line orientation was requested, but this server has no ' +
@@ -87,9 +85,9 @@ function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServ
   const recConfig = config.SubModules?.TextRecognition ?? {};
   return {
     useDocPreprocessor,
-    useDocOrientationClassify,
-    useDocUnwarping,
+    docSteps,
     useTextlineOrientation,
+    returnWordBox: req.returnWordBox ?? readParam(recConfig, 'return_word_box', z.boolean(), 'SubModules.TextRecognition', false),
     textDet,
     textRecScoreThresh: req.textRecScoreThresh ?? readParam(recConfig, 'score_thresh', z.number(), 'SubModules.TextRecognition', 0),
     visualize: wantsVisualization(req.visualize, ctx),
@@ -112,19 +110,8 @@ function activeOcrConfig(config: PipelineConfig): PipelineConfig {
   if (!config.use_textline_orientation) delete SubModules.TextLineOrientation;
   const SubPipelines = { ...config.SubPipelines };
   const doc = SubPipelines[DOC_PREPROCESSOR];
-  if (!config.use_doc_preprocessor || !doc) {
-    delete SubPipelines[DOC_PREPROCESSOR];
-  } else {
-    if (doc.use_doc_unwarping) {
-      throw new ConfigError(
-        `SubPipelines.${DOC_PREPROCESSOR}.use_doc_unwarping: document unwarping (UVDoc) is not available in this server yet; set it to False`,
-      );
-    }
-    const docModules = { ...doc.SubModules };
-    if (!doc.use_doc_orientation_classify) delete docModules[DOC_ORIENTATION];
-    if (!doc.use_doc_unwarping) delete docModules.DocUnwarping;
-    SubPipelines[DOC_PREPROCESSOR] = { ...doc, SubModules: docModules };
-  }
+  if (config.use_doc_preprocessor && doc) SubPipelines[DOC_PREPROCESSOR] = activeDocPreprocessingConfig(doc);
+  else delete SubPipelines[DOC_PREPROCESSOR];
   return { ...config, SubModules, SubPipelines };
 }
 

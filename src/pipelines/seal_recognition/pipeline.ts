@@ -96,8 +96,8 @@ function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentSer
     },
     ocr: {
       useDocPreprocessor: false,
-      useDocOrientationClassify: false,
-      useDocUnwarping: false,
+      docSteps: { useDocOrientationClassify: false, useDocUnwarping: false },
+      returnWordBox: false,
       useTextlineOrientation: Boolean(sealOcr?.use_textline_orientation) && Boolean(sealOcr?.SubModules?.TextLineOrientation),
       textDet,
       textRecScoreThresh:

@@ -10,13 +10,15 @@ import type { RgbImage } from '../../io/image.js';
 import { loadModel, loadOptionalModel } from '../../models/registry.js';
 import type { RequestedTextDetParams } from '../../models/textDetection.js';
 import { loadCv } from '../../ops/cv.js';
-import { cropMinAreaRect, rotateImage, rotateImageLikePaddleX } from '../../ops/quad.js';
+import { cropMinAreaRect, rotateImageLikePaddleX } from '../../ops/quad.js';
+import { wordBoxes } from '../../ops/wordBoxes.js';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import type { RuntimeContext } from '../../runtime/context.js';
 import { cropCurvedText } from '../../ops/polyCrop.js';
+import { drawDocPreprocessing, loadDocPreprocessor } from './docPreprocessingWorker.js';
 import { encodeOutputImage } from './documentWorker.js';
 import { drawOcrResult } from './drawOcr.js';
-import { DOC_ORIENTATION, DOC_PREPROCESSOR, type OcrPage, type OcrSettings } from './ocrSettings.js';
+import { DOC_PREPROCESSOR, type OcrPage, type OcrSettings } from './ocrSettings.js';
 
 /** PaddleX's convert_points_to_boxes: axis-aligned [x1, y1, x2, y2] of each polygon. */
 function polysToBoxes(polys: Array<[number, number][]>): Array<[number, number, number, number]> {
@@ -42,29 +44,11 @@ export async function createOcrEngine(
   const detector = await loadModel(config, 'TextDetection', textType === 'seal' ? 'seal_text_detection' : 'text_detection', rt, keyPrefix);
   const recognizer = await loadModel(config, 'TextRecognition', 'text_recognition', rt, keyPrefix);
   const textline = await loadOptionalModel(config, 'TextLineOrientation', 'textline_orientation', rt, keyPrefix);
-  const docOrientation = await loadOptionalModel(
-    config.SubPipelines?.[DOC_PREPROCESSOR],
-    DOC_ORIENTATION,
-    'doc_text_orientation',
-    rt,
-    prefixed(`SubPipelines.${DOC_PREPROCESSOR}`),
-  );
+  const preprocess = await loadDocPreprocessor(config.SubPipelines?.[DOC_PREPROCESSOR], rt, prefixed(`SubPipelines.${DOC_PREPROCESSOR}`));
 
   async function ocrPage(input: RgbImage, s: OcrSettings): Promise<OcrPage> {
-    let image = input;
-    let docPreprocessorRes: OcrPage['prunedResult']['doc_preprocessor_res'];
-    if (s.useDocPreprocessor) {
-      let angle = -1;
-      if (s.useDocOrientationClassify && docOrientation) {
-        angle = (await docOrientation.predict(image)).angle;
-        // PaddleX turns the page back by the predicted angle (cv2 angles: counter-clockwise)
-        if (angle !== 0) image = rotateImage(image, angle as 90 | 180 | 270);
-      }
-      docPreprocessorRes = {
-        model_settings: { use_doc_orientation_classify: s.useDocOrientationClassify, use_doc_unwarping: s.useDocUnwarping },
-        angle,
-      };
-    }
+    const docPreprocessed = s.useDocPreprocessor ? await preprocess(input, s.docSteps) : undefined;
+    const image = docPreprocessed?.output ?? input;
 
     // PaddleX reports the parameters as requested, and its model runs with zeros replaced by defaults.
     const detParams: RequestedTextDetParams = { ...detector.defaults, ...s.textDet };
@@ -91,7 +75,7 @@ export async function createOcrEngine(
     // Key order as PaddleX serialises OCRResult.
     const prunedResult: OcrPage['prunedResult'] = {
       model_settings: { use_doc_preprocessor: s.useDocPreprocessor, use_textline_orientation: s.useTextlineOrientation },
-      ...(docPreprocessorRes ? { doc_preprocessor_res: docPreprocessorRes } : {}),
+      ...(docPreprocessed ? { doc_preprocessor_res: docPreprocessed.result } : {}),
       dt_polys: polys,
       text_det_params: {
         limit_side_len: detParams.limitSideLen,
@@ -105,12 +89,17 @@ export async function createOcrEngine(
       // PaddleX sets this key only when the page has text boxes
       ...(angles ? { textline_orientation_angles: angles } : {}),
       text_rec_score_thresh: s.textRecScoreThresh,
-      return_word_box: false,
+      return_word_box: s.returnWordBox,
       rec_texts: kept.map((r) => r.text),
       rec_scores: kept.map((r) => r.score),
       rec_polys: recPolys,
       rec_boxes: polysToBoxes(recPolys),
     };
+    if (s.returnWordBox) {
+      const lines = kept.map((r) => wordBoxes(r.text, r.poly, r));
+      prunedResult.text_word = lines.map((line) => line.words);
+      prunedResult.text_word_boxes = lines.map((line) => polysToBoxes(line.boxes));
+    }
 
     const images: OcrPage['images'] = {};
     if (s.visualize) {
@@ -120,7 +109,7 @@ export async function createOcrEngine(
         kept.map((r) => r.text),
         s.maxOutputImgSize,
       );
-      if (s.useDocPreprocessor) images.docPreprocessingImage = await encodeOutputImage(image, s.maxOutputImgSize);
+      if (docPreprocessed) images.docPreprocessingImage = await drawDocPreprocessing(input, docPreprocessed, s.maxOutputImgSize);
       images.inputImage = await encodeOutputImage(input, s.maxOutputImgSize);
     }
     return { prunedResult, images, width: input.width, height: input.height };

@@ -1,16 +1,17 @@
 /** What both sides of the OCR pipeline share: the per-request settings, the page result and its schema. */
 import { z } from 'zod';
 import type { RequestedTextDetParams } from '../../models/textDetection.js';
+import { type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
 
 export const DOC_PREPROCESSOR = 'DocPreprocessor';
-export const DOC_ORIENTATION = 'DocOrientationClassify';
 
 /** Settings of one request, resolved from request → YAML → model defaults. Sent to the workers. */
 export interface OcrSettings {
   useDocPreprocessor: boolean;
-  useDocOrientationClassify: boolean;
-  useDocUnwarping: boolean;
+  /** the doc preprocessor's steps (both false when it is off) */
+  docSteps: DocPreprocessingSteps;
   useTextlineOrientation: boolean;
+  returnWordBox: boolean;
   /** request overrides only; the worker fills the rest from the detector's YAML/model defaults */
   textDet: Partial<RequestedTextDetParams>;
   textRecScoreThresh: number;
@@ -25,12 +26,7 @@ const polygon = z.array(z.tuple([int, int]));
 /** PaddleX's OCRResult as `prunedResult` (input_path and page_index removed). */
 export const ocrPrunedResult = z.object({
   model_settings: z.object({ use_doc_preprocessor: z.boolean(), use_textline_orientation: z.boolean() }),
-  doc_preprocessor_res: z
-    .object({
-      model_settings: z.object({ use_doc_orientation_classify: z.boolean(), use_doc_unwarping: z.boolean() }),
-      angle: int,
-    })
-    .optional(),
+  doc_preprocessor_res: docPreprocessingResult.optional(),
   dt_polys: z.array(polygon),
   text_det_params: z.object({
     limit_side_len: int,
@@ -48,6 +44,9 @@ export const ocrPrunedResult = z.object({
   rec_scores: z.array(z.number()),
   rec_polys: z.array(polygon),
   rec_boxes: z.array(z.tuple([int, int, int, int])),
+  // with return_word_box: per line, its words and their [x1, y1, x2, y2] boxes
+  text_word: z.array(z.array(z.string())).optional(),
+  text_word_boxes: z.array(z.array(z.tuple([int, int, int, int]))).optional(),
 });
 
 /** One page (image) of an OCR request, as a worker returns it. */
