@@ -17,7 +17,7 @@ import {
   keypointPipelineYaml,
   multiModelPipelineYaml,
   rotatedDetectorFixtureDir,
-} from '../test/helpers/cvPipelineFixtures.js';
+} from '../test/helpers/cvFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../test/helpers/fixtures.js';
 import { OPENCV_DATA, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
 import {

@@ -12,7 +12,7 @@ import {
   PEDESTRIAN_SCORES,
   VEHICLE_LABELS,
   VEHICLE_SCORES,
-} from './helpers/cvPipelineFixtures.js';
+} from './helpers/cvFixtures.js';
 import { cpuRuntime, detectorFixtureDir, fixtureSubModule, readTestImage } from './helpers/fixtures.js';
 import { OPENCV_DATA, SHARED_MODELS } from './helpers/paths.js';
 import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
