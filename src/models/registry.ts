@@ -12,7 +12,6 @@ import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { ConfigError } from '../errors.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { AnomalyDetector } from './anomalyDetection.js';
-import { AttributeClassifier } from './attributeRecognition.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
 import { InstanceSegmenter } from './instanceSegmentation.js';
@@ -48,8 +47,6 @@ const FAMILIES = {
   ts_forecast: TimeSeriesForecaster,
   ts_anomaly_detection: TimeSeriesAnomalyDetector,
   ts_classification: TimeSeriesClassifier,
-  // PaddleX's pedestrian_attribute_recognition and vehicle_attribute_recognition modules
-  pedestrian_or_vehicle_attribute: AttributeClassifier,
   keypoint_detection: KeypointDetector,
   image_feature: ImageFeatureExtractor,
   face_feature: faceFeatureFamily,
@@ -76,7 +73,8 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/(textline_ori|^ch_ppocr_mobile_v2[._]0_cls)$/, 'textline_orientation'],
   [/doc_ori$/, 'doc_text_orientation'],
   [/_table_cls$/, 'table_classification'],
-  [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
+  [/_pedestrian_attribute$/, 'pedestrian_attribute_recognition'],
+  [/_vehicle_attribute$/, 'vehicle_attribute_recognition'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
   [/^PP-TinyPose/, 'keypoint_detection'],
@@ -91,6 +89,9 @@ const NAME_RULES: Array<[RegExp, string]> = [
 const SERVES_AS: Record<string, string[]> = {
   textline_orientation: ['image_classification'],
   doc_text_orientation: ['image_classification'],
+  // PaddleX runs attribute models with its multi-label classification predictor
+  pedestrian_attribute_recognition: ['image_multilabel_classification'],
+  vehicle_attribute_recognition: ['image_multilabel_classification'],
 };
 
 /** The module PaddleX would run a model name with, when the name is one of its known kinds. */
