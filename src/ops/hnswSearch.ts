@@ -28,10 +28,7 @@ export class HnswGraph {
   /** ids in the graph and not deleted */
   private readonly live = new Set<number>();
 
-  constructor(
-    private readonly dim: number,
-    private readonly efSearch: number = HNSW32.efSearch,
-  ) {
+  constructor(private readonly dim: number) {
     this.graph = new (hnswlib().HierarchicalNSW)('ip', dim);
     this.capacity = 16;
     this.graph.initIndex(this.capacity, HNSW32.links, HNSW32.efConstruction, 100);
@@ -62,10 +59,17 @@ export class HnswGraph {
   /**
    * The `topk` ids the graph finds nearest each query (row-major, `dim` wide), as rows of the index
    * whose `vectors` and `rowOf` (id → row) are given, best first, scored by their exact inner product.
+   * `efSearch`: candidates kept while searching (more: better recall, slower).
    */
-  search(queries: Float32Array, topk: number, vectors: Float32Array, rowOf: ReadonlyMap<number, number>): VectorHit[][] {
+  search(
+    queries: Float32Array,
+    topk: number,
+    vectors: Float32Array,
+    rowOf: ReadonlyMap<number, number>,
+    efSearch = HNSW32.efSearch,
+  ): VectorHit[][] {
     const k = Math.min(topk, this.live.size);
-    this.graph.setEf(Math.max(this.efSearch, k));
+    this.graph.setEf(Math.max(efSearch, k));
     const results: VectorHit[][] = [];
     for (let start = 0; start < queries.length; start += this.dim) {
       if (k === 0) {

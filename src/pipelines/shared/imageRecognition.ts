@@ -11,6 +11,7 @@ import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { ApiError } from '../../errors.js';
 import { IndexStore, indexStorageSchema, readIndexFile, type IndexStorageConfig } from '../../io/indexStorage.js';
 import { INDEX_TYPES, type IndexSnapshot, type NewEntries } from '../../io/vectorIndex.js';
+import { HNSW32 } from '../../ops/hnswSearch.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type PipelineDescriptor } from '../define.js';
 import { mapConcurrent } from './documentInput.js';
 import type { RecognitionOps } from './imageRecognitionWorker.js';
@@ -54,6 +55,8 @@ const servingExtra = z
     index_storage: indexStorageSchema,
     // PaddleX's serving always builds Flat; HNSW32 (its build_index option) trades exactness for speed on large galleries
     index_type: z.enum(INDEX_TYPES, { error: `one of ${INDEX_TYPES.join(', ')} (PaddleX's IVF is not offered)` }).default('Flat'),
+    // HNSW32 searches keep this many candidates: faiss' default (16), which PaddleX leaves as it is; more recalls better
+    hnsw_ef_search: z.number().int().positive().default(HNSW32.efSearch),
   })
   .transform((extra) => ({ ...extra, indexes: new RecognitionIndexes(extra.index_storage) }));
 type Extra = z.output<typeof servingExtra>;
@@ -160,7 +163,8 @@ export function recognitionPipeline<F extends RecognitionPipelineOptions['object
           }
           const visualize = wantsVisualization(req.visualize, ctx);
           const bytes = await ctx.loadInput(req.image, 'image');
-          const task = { image: bytes, detThreshold: req.detThreshold, recThreshold: req.recThreshold, visualize };
+          const efSearch = ctx.serving.extra.hnsw_ef_search;
+          const task = { image: bytes, efSearch, detThreshold: req.detThreshold, recThreshold: req.recThreshold, visualize };
           // The instance keeps the indexes it was sent: send the entries only to one that lacks this revision.
           const reference = { key: req.indexKey ?? YAML_INDEX_KEY, revision: index.revision };
           let result = await ctx.run('infer', { ...task, index: reference });

@@ -26,6 +26,8 @@ export interface RecognitionTask {
   /** encoded image bytes */
   image: Uint8Array;
   index: IndexReference;
+  /** HNSW32 indexes: candidates kept while searching (Serving.extra.hnsw_ef_search) */
+  efSearch: number;
   detThreshold?: number | null;
   recThreshold?: number | null;
   visualize: boolean;
@@ -68,10 +70,10 @@ function hold(revision: string, entries: IndexEntries, previous: HeldIndex | und
 }
 
 /** The `topk` rows of the index nearest each query, best first. */
-function searchHeld(index: HeldIndex, queries: Float32Array, topk: number): VectorHit[][] {
+function searchHeld(index: HeldIndex, queries: Float32Array, topk: number, efSearch: number): VectorHit[][] {
   const { dim, ids, vectors } = index.entries;
   if (!index.graph) return searchInnerProduct(vectors, dim, queries, topk);
-  return index.graph.search(queries, topk, vectors, new Map(ids.map((id, row) => [id, row])));
+  return index.graph.search(queries, topk, vectors, new Map(ids.map((id, row) => [id, row])), efSearch);
 }
 
 /**
@@ -142,7 +144,7 @@ export function recognitionWorker(options: { wholeImageFallback: boolean; featur
         const queries = new Float32Array(features.length * dim);
         features.forEach((f, i) => queries.set(f, i * dim));
         const recThreshold = task.recThreshold ?? params.recThreshold;
-        const results = features.length && vectors.length ? searchHeld(index, queries, params.topk) : boxes.map(() => []);
+        const results = features.length && vectors.length ? searchHeld(index, queries, params.topk, task.efSearch) : boxes.map(() => []);
         const objects = boxes.map((box, i) => {
           const hits = results[i]!;
           // PaddleX drops all of an object's results when its best score is below rec_threshold
