@@ -15,6 +15,12 @@ import { ApiError } from '../errors.js';
 export const INDEX_TYPES = ['Flat', 'HNSW32'] as const;
 export type IndexType = (typeof INDEX_TYPES)[number];
 
+/**
+ * faiss' `HNSW32` (PaddleX's FaissBuilder passes the string to index_factory): 32 links per node,
+ * faiss' defaults efConstruction 40 and efSearch 16.
+ */
+export const HNSW32 = { links: 32, efConstruction: 40, efSearch: 16 };
+
 /** Entries in ascending id order; `vectors` holds one row of `dim` floats per id. */
 export interface IndexData {
   indexType: IndexType;

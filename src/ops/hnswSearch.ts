@@ -6,13 +6,8 @@
  */
 import { createRequire } from 'node:module';
 import type { HierarchicalNSW } from 'hnswlib-node';
+import { HNSW32 } from '../io/vectorIndex.js';
 import { dot, type VectorHit } from './vectorSearch.js';
-
-/**
- * faiss' `HNSW32` (PaddleX's FaissBuilder passes the string to index_factory): 32 links per node,
- * faiss' defaults efConstruction 40 and efSearch 16.
- */
-export const HNSW32 = { links: 32, efConstruction: 40, efSearch: 16 };
 
 const require = createRequire(import.meta.url);
 
