@@ -22,7 +22,7 @@ import {
   keypointPipelineYaml,
   multiModelPipelineYaml,
   rotatedDetectorFixtureDir,
-} from '../test/helpers/cvPipelineFixtures.js';
+} from '../test/helpers/cvFixtures.js';
 import { startServerProcess } from '../test/helpers/cli.js';
 import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../test/helpers/docPreprocessingFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml, fixtureTempRoot } from '../test/helpers/fixtures.js';

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { AnomalyDetector } from '../src/models/anomalyDetection.js';
 import { anomalyDetectionPipeline } from '../src/pipelines/anomaly_detection/pipeline.js';
-import { resizedLikeTheModel, STFPM_MEAN, STFPM_STD, stfpmFixtureDir } from './helpers/cvFixtures.js';
+import { resizedWithCv2Linear, STFPM_MEAN, STFPM_STD, stfpmFixtureDir } from './helpers/cvFixtures.js';
 import {
   cpuRuntime,
   createWorkerOps,
@@ -26,7 +26,7 @@ const KEY_PATH = 'SubModules.AnomalyDetection';
 
 /** The fixture's raw 0/255 mask before the opening: normalized red − normalized green > 0.01, in float32 as the model computes it. */
 async function thresholdedScores(file: string): Promise<Uint8Array> {
-  const fed = await resizedLikeTheModel(await readTestImage(file), 256, 256);
+  const fed = await resizedWithCv2Linear(await readTestImage(file), 256, 256);
   const normalized = (v: number, c: number) => Math.fround(v * (1 / 255 / STFPM_STD[c]!) + -STFPM_MEAN[c]! / STFPM_STD[c]!);
   return Uint8Array.from({ length: 256 * 256 }, (_, i) =>
     Math.fround(normalized(fed.data[i * 3]!, 0) - normalized(fed.data[i * 3 + 1]!, 1)) > 0.01 ? 255 : 0,

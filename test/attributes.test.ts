@@ -12,7 +12,7 @@ import {
   PEDESTRIAN_SCORES,
   VEHICLE_LABELS,
   VEHICLE_SCORES,
-} from './helpers/cvPipelineFixtures.js';
+} from './helpers/cvFixtures.js';
 import { cpuRuntime, detectorFixtureDir, fixtureSubModule, readTestImage } from './helpers/fixtures.js';
 import { OPENCV_DATA, SHARED_MODELS } from './helpers/paths.js';
 import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
@@ -111,8 +111,8 @@ describe('attribute recognition over HTTP (PicoDet-XS detector, PP-LCNet attribu
     };
     await refused({ '3': 0.5 }, /default/);
     await refused({ default: 0.5, hat: 0.2 }, /default.*class id/);
-    await refused([0.5, 0.5], /2 thresholds given; the model has 26 classes/);
-    await refused({ default: 0.5, '26': 0.2 }, /class id 26 is not below the model's 26 classes/);
+    await refused([0.5, 0.5], /clsThreshold: a list needs one value per class \(26\), got 2/);
+    await refused({ default: 0.5, '26': 0.2 }, /clsThreshold: class id 26 is not one of the model's 26 classes/);
     await refused('high', /./);
     const detNull = await post('/pedestrian-attribute-recognition', {
       image: messi,

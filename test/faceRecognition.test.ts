@@ -55,7 +55,7 @@ describe('face_recognition with BlazeFace on real photos', () => {
   });
   after(() => server?.close());
 
-  test('BlazeFace finds the one face in each photo (det_threshold 0.6 of face_recognition.yaml), none on the cat', async () => {
+  test('BlazeFace finds the one face in each photo (det_threshold 0.5 of face_recognition.yaml), none on the cat', async () => {
     for (const [label, file, expected] of [
       ['astronaut', ASTRONAUT, [177, 61, 268, 174]],
       ['messi', MESSI, [223, 95, 262, 130]],
@@ -95,7 +95,7 @@ describe('face_recognition with BlazeFace on real photos', () => {
     const [mirroredFace] = await faces(mirrored);
     assert.ok(Math.abs(mirroredFace!.bbox[0] - (512 - faceBoxes.astronaut![2])) < 4);
 
-    // Messi is not recognised as her under face_recognition.yaml's rec_threshold (0.4) ...
+    // Messi is not recognised as her under face_recognition.yaml's rec_threshold (0.5) ...
     const [messi] = await faces(await readFile(MESSI));
     assert.deepEqual(messi!.recResults, []);
     // ... and his best score is far below hers (recThreshold -1 shows every score)

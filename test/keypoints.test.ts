@@ -13,7 +13,7 @@ import {
   HEATMAP_WIDTH,
   keypointFixtureDir,
   keypointPipelineYaml,
-} from './helpers/cvPipelineFixtures.js';
+} from './helpers/cvFixtures.js';
 import { cpuRuntime, fixtureSubModule, readTestImage } from './helpers/fixtures.js';
 import { OPENCV_DATA, SKIMAGE_DATA } from './helpers/paths.js';
 import { postJson, type RunningServer, startServer } from './helpers/server.js';

@@ -5,7 +5,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { MultiLabelClassifier, type MultiLabelThreshold } from '../src/models/multilabelClassification.js';
 import { imageMultilabelClassificationPipeline } from '../src/pipelines/image_multilabel_classification/pipeline.js';
-import { COCO_LABELS, MULTILABEL_FIXED_SCORES, MULTILABEL_GAIN, multilabelFixtureDir, resizedLikeTheModel } from './helpers/cvFixtures.js';
+import {
+  COCO_LABELS,
+  MULTILABEL_FIXED_SCORES,
+  MULTILABEL_GAIN,
+  multilabelFixtureDir,
+  resizedWithSharpLinear,
+} from './helpers/cvFixtures.js';
 import {
   cpuRuntime,
   createWorkerOps,
@@ -26,7 +32,7 @@ const STD = [0.229, 0.224, 0.225];
 
 /** Every class score the fixture gives a photo, computed from the photo resized to 448×448. */
 async function expectedScores(file: string): Promise<number[]> {
-  const fed = await resizedLikeTheModel(await readTestImage(file), 448, 448);
+  const fed = await resizedWithSharpLinear(await readTestImage(file), 448, 448);
   const sums = [0, 0, 0];
   for (let i = 0; i < 448 * 448; i++) for (let c = 0; c < 3; c++) sums[c]! += fed.data[i * 3 + c]!;
   const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));

@@ -6,13 +6,7 @@ import { decodeImage } from '../src/io/codec.js';
 import type { RgbImage } from '../src/io/image.js';
 import { ObjectDetector } from '../src/models/objectDetection.js';
 import { categoryColour } from '../src/vis/draw.js';
-import {
-  assertDrawnAt,
-  DOTA_LABELS,
-  multiModelPipelineYaml,
-  ROTATED_ROWS,
-  rotatedDetectorFixtureDir,
-} from './helpers/cvPipelineFixtures.js';
+import { assertDrawnAt, DOTA_LABELS, multiModelPipelineYaml, ROTATED_ROWS, rotatedDetectorFixtureDir } from './helpers/cvFixtures.js';
 import { cpuRuntime, fixtureSubModule, readTestImage } from './helpers/fixtures.js';
 import { OPENCV_DATA } from './helpers/paths.js';
 import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';

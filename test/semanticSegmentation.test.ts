@@ -8,7 +8,7 @@ import { resizedSize } from '../src/models/paddleSegPreprocess.js';
 import { SemanticSegmenter } from '../src/models/semanticSegmentation.js';
 import { semanticSegmentationPipeline } from '../src/pipelines/semantic_segmentation/pipeline.js';
 import { vocLabelColour } from '../src/vis/pseudoColour.js';
-import { HUMANSEG_DIR, liteSegFixtureDir, resizedLikeTheModel } from './helpers/cvFixtures.js';
+import { HUMANSEG_DIR, liteSegFixtureDir, resizedWithCv2Linear } from './helpers/cvFixtures.js';
 import {
   cpuRuntime,
   createWorkerOps,
@@ -27,16 +27,22 @@ const FRUITS = path.join(OPENCV_DATA, 'fruits.jpg');
 const MESSI = path.join(OPENCV_DATA, 'messi5.jpg');
 
 /**
- * The astronaut in skimage's astronaut.png (512×512): head, neck ring and suit, without the helmet
- * she holds, traced by hand on a 20 px grid of the photo (hair 153–300 px wide, ring 118–305,
- * suit edges at x ≈ 20 on the left and ≈ 360 on the right, helmet edge from (362, 345) to (280, 512)).
+ * The astronaut in skimage's astronaut.png (512×512): hair, face, neck ring and suit down to the
+ * bottom edge, without the helmet she holds, traced by hand on a 10 px grid drawn over the photo.
+ * Hair from x 153 to 300, top at y 15; the jaw and neck on the right at x ≈ 257 (y 150–175) before
+ * the ring; the ring's outer edge from (118, 182) round to (302, 238); the suit's left edge from
+ * x ≈ 110 at y 200 to x ≈ 5 at the bottom; the helmet's edge from (362, 342) to (275, 512).
+ * (An earlier trace put the right edge of the neck at x ≈ 295 over the background, and the suit's
+ * lower-left edge 10–15 px inside it.)
  */
 // biome-ignore format: several outline points per line
 const ASTRONAUT_OUTLINE: Array<[number, number]> = [
-  [225, 14], [250, 16], [275, 26], [293, 42], [300, 62], [299, 100], [290, 118], [272, 140], [270, 148],
-  [295, 168], [305, 210], [302, 245], [330, 265], [352, 280], [360, 300], [362, 345], [320, 360], [300, 390],
-  [285, 440], [280, 512], [20, 512], [20, 460], [22, 340], [30, 300], [50, 262], [100, 240], [112, 220],
-  [118, 182], [135, 160], [178, 148], [165, 112], [158, 100], [153, 62], [165, 40], [185, 25], [205, 17],
+  [210, 15], [240, 15], [270, 25], [290, 40], [300, 65], [299, 95], [293, 112], [278, 122], [266, 133],
+  [259, 150], [257, 175], [272, 185], [286, 200], [294, 215], [302, 238], [330, 262], [352, 280], [360, 300],
+  [362, 342], [350, 353], [327, 372], [303, 393], [287, 420], [278, 450], [276, 487], [275, 512], [5, 512],
+  [12, 460], [20, 400], [25, 350], [30, 330], [40, 300], [47, 275], [58, 250], [80, 230], [97, 215],
+  [110, 200], [118, 182], [135, 160], [155, 150], [175, 145], [178, 130], [165, 112], [158, 100], [153, 67],
+  [160, 50], [183, 25],
 ];
 
 /** Even-odd point-in-polygon test at pixel centres: the hand-traced mask. */
@@ -100,11 +106,17 @@ describe('PP-HumanSeg-Lite (real PaddleSeg export, logits without argmax), end t
       if (t) person++;
       if (p) predicted++;
     }
-    // Measured: covers 91.0 % of the traced person, IoU 0.795. The model also marks parts of the
-    // flag's red stripes and the helmet rim as portrait, which keeps the IoU below 0.9.
-    assert.ok(both / person >= 0.9, `covers ${((100 * both) / person).toFixed(1)} % of the person`);
+    // The issue asks for IoU >= 0.9; this model does not reach it with PaddleX's exact processing.
+    // PaddleX feeds the 512×512 photo at 224×224 (Resize with its keep_ratio and size_divisor 32
+    // defaults, cv2 INTER_LINEAR) and maps the labels back with INTER_NEAREST, as here. (PaddleSeg's
+    // export of this model writes target_size [398, 224], [w, h]; the fixture's hand-written
+    // inference.yml has [224, 398]; keeping the ratio, both give 224×224 here.) Measured 94.2 % of the traced person covered, precision 86.3 %, IoU 0.820. What it
+    // misses of 0.9 is the model's, not the processing's: it marks parts of the flag's red stripes
+    // and of the helmet she holds as portrait and leaves holes at the bottom edge. Other input sizes
+    // do no better (IoU 0.61 at 398×224 stretched, 0.78 at 192², 0.80 at 256², 0.78 at 320²).
+    assert.ok(both / person >= 0.92, `covers ${((100 * both) / person).toFixed(1)} % of the person`);
     assert.ok(both / predicted >= 0.85, `precision ${((100 * both) / predicted).toFixed(1)} %`);
-    assert.ok(both / either >= 0.78, `IoU ${(both / either).toFixed(3)}`);
+    assert.ok(both / either >= 0.81, `IoU ${(both / either).toFixed(3)}`);
   });
 
   test('visualization: PaddleX pseudo colours, green where the map says portrait, dark red elsewhere', async () => {
@@ -151,7 +163,7 @@ describe('PP-LiteSeg-T-shaped fixture (int32 labels from argmax in the graph)', 
     const img = await readTestImage(MESSI);
     const [small] = await model.predict([img], { targetSize: [100, 100] });
     assert.deepEqual([small!.width, small!.height], [548, 342], 'mapped back to the photo size');
-    const fed = await resizedLikeTheModel(img, 128, 64);
+    const fed = await resizedWithCv2Linear(img, 128, 64);
     assert.deepEqual(Array.from(small!.data), nearestUp(channelArgmax(fed), fed, img));
 
     const [original] = await model.predict([img], { targetSize: 'original' });
@@ -165,7 +177,7 @@ describe('PP-LiteSeg-T-shaped fixture (int32 labels from argmax in the graph)', 
       cpuRuntime(),
       KEY_PATH,
     );
-    const fed = await resizedLikeTheModel(img, 128, 64);
+    const fed = await resizedWithCv2Linear(img, 128, 64);
     assert.deepEqual(Array.from((await sized.predict([img]))[0]!.data), nearestUp(channelArgmax(fed), fed, img));
     const unset = await SemanticSegmenter.load(
       await fixtureSubModule('semantic_segmentation', await liteSegFixtureDir(), { target_size: 'None' }),

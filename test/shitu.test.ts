@@ -10,7 +10,11 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
+import { resolvePipelineModels } from '../src/config/models.js';
+import { parsePipelineConfig } from '../src/config/pipelineConfig.js';
 import { decodeIndex, FORMAT_VERSION } from '../src/io/vectorIndex.js';
+import { ppShiTuV2Pipeline } from '../src/pipelines/pp_shituv2/pipeline.js';
+import { createWorkerOps, inProcessContext } from './helpers/fixtures.js';
 import { OPENCV_DATA, SKIMAGE_DATA } from './helpers/paths.js';
 import { startRedis, type RedisProcess } from './helpers/redis.js';
 import { recognitionYaml, SHITU_DET_SCORE, tempDir } from './helpers/recognitionFixtures.js';
@@ -310,4 +314,92 @@ describe('PP-ShiTuV2 index storage: memory and Redis', () => {
     const yaml2 = await recognitionYaml('PP-ShiTuV2', { extra: { index_storage: { type: 'file_system', directory: nested } } });
     await assert.rejects(startServer({ pipelines: [yaml2] }), /index_storage\.directory .*cannot create it/);
   });
+});
+
+describe('PP-ShiTuV2 with index_type HNSW32 (approximate, beyond PaddleX serving)', () => {
+  test('build → infer → add → infer → remove → infer; the file records HNSW32; IVF is refused', async () => {
+    const dir = path.join(await tempDir('shitu-hnsw'), 'indexes');
+    const yaml = await recognitionYaml('PP-ShiTuV2', {
+      extra: { index_storage: { type: 'file_system', directory: dir }, index_type: 'HNSW32' },
+    });
+    const server = await startServer({ pipelines: [yaml] });
+    try {
+      const indexKey = await build(server, pics, ['cat', 'coffee', 'astronaut']);
+      assert.equal(decodeIndex(await readFile(path.join(dir, indexKey)), 'index').indexType, 'HNSW32');
+      assert.equal((await labelsOf(server, pics, 'coffee', indexKey))[0], 'coffee');
+      assert.deepEqual(await post(server, '/shitu-index-add', { indexKey, imageLabelPairs: pairs(pics, ['rocket']) }), { imageCount: 4 });
+      assert.equal((await labelsOf(server, pics, 'rocket', indexKey))[0], 'rocket');
+      assert.deepEqual(await post(server, '/shitu-index-remove', { indexKey, ids: [1] }), { imageCount: 3 });
+      assert.ok(!(await labelsOf(server, pics, 'coffee', indexKey)).includes('coffee'));
+      assert.equal((await labelsOf(server, pics, 'cat', indexKey))[0], 'cat');
+    } finally {
+      await server.close();
+    }
+    const ivf = await recognitionYaml('PP-ShiTuV2', { extra: { index_type: 'IVF' } });
+    await assert.rejects(startServer({ pipelines: [ivf] }), /index_type.*Flat, HNSW32 \(PaddleX's IVF is not offered\)/);
+  });
+});
+
+describe('inference instances keep the index: sent once per revision', () => {
+  /** The descriptor's handlers run in-process, counting the infer tasks that carried the index's entries. */
+  async function harness(indexStorage: Record<string, unknown>) {
+    const file = await recognitionYaml('PP-ShiTuV2', { extra: { index_storage: indexStorage } });
+    const config = resolvePipelineModels(parsePipelineConfig(await readFile(file, 'utf8'), file));
+    const ops = await createWorkerOps(ppShiTuV2Pipeline, config);
+    const extra = ppShiTuV2Pipeline.servingExtra.parse({ index_storage: indexStorage });
+    await extra.indexes.open(config);
+    const sent = { entries: 0, tasks: 0 };
+    const base = inProcessContext(ppShiTuV2Pipeline, ops, config, false);
+    const ctx: typeof base = {
+      ...base,
+      serving: { visualize: false, extra },
+      run: (async (op: string, payload: any) => {
+        if (op === 'infer') {
+          sent.tasks++;
+          if (payload.index.entries) sent.entries++;
+        }
+        return base.run(op as 'infer', payload);
+      }) as typeof base.run,
+    };
+    const call = (endpoint: string, body: Record<string, unknown>) =>
+      ppShiTuV2Pipeline.endpoints.find((e) => e.path === endpoint)!.handle(body, ctx);
+    const best = async (label: string, indexKey: string) =>
+      (await call('/shitu-infer', { image: pics.query[label], indexKey, visualize: false })).detectedObjects[0].recResults[0]?.label;
+    return { extra, sent, call, best, close: () => extra.indexes.close() };
+  }
+
+  for (const storage of ['memory', 'file_system', 'redis'] as const) {
+    test(`${storage}: a second infer reuses the instance's copy; an add or a remove is seen by the next infer`, async () => {
+      const redis = storage === 'redis' ? await startRedis() : undefined;
+      const indexStorage =
+        storage === 'redis'
+          ? { type: 'redis', url: redis!.url }
+          : storage === 'file_system'
+            ? { type: 'file_system', directory: path.join(await tempDir('shitu-cache'), 'indexes') }
+            : { type: 'memory' };
+      const h = await harness(indexStorage);
+      try {
+        const { indexKey } = await h.call('/shitu-index-build', { imageLabelPairs: pairs(pics, ['cat', 'coffee']) });
+        assert.equal(await h.best('cat', indexKey), 'cat');
+        assert.deepEqual(h.sent, { entries: 1, tasks: 2 }, 'first infer: the instance lacked the index, so it was sent once');
+        const snapshot = await h.extra.indexes.store.snapshot(indexKey);
+        assert.equal(await h.best('coffee', indexKey), 'coffee');
+        assert.deepEqual(h.sent, { entries: 1, tasks: 3 }, 'second infer: not sent again');
+        assert.equal(await h.extra.indexes.store.snapshot(indexKey), snapshot, 'and not read again from the storage');
+
+        await h.call('/shitu-index-add', { indexKey, imageLabelPairs: pairs(pics, ['rocket']) });
+        assert.equal(await h.best('rocket', indexKey), 'rocket', 'the added entry is found by the next infer');
+        assert.deepEqual(h.sent, { entries: 2, tasks: 5 });
+        assert.equal(await h.best('rocket', indexKey), 'rocket');
+        assert.deepEqual(h.sent, { entries: 2, tasks: 6 });
+
+        await h.call('/shitu-index-remove', { indexKey, ids: [2] });
+        assert.notEqual(await h.best('rocket', indexKey), 'rocket', 'the removed entry is gone for the next infer');
+        assert.deepEqual(h.sent, { entries: 3, tasks: 8 });
+      } finally {
+        await h.close();
+        await redis?.stop();
+      }
+    });
+  }
 });

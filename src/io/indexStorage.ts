@@ -17,6 +17,7 @@ import {
   IndexFormatError,
   type IndexData,
   type IndexSnapshot,
+  type IndexType,
   newIndex,
   type NewEntries,
   sharedFloat32,
@@ -229,9 +230,9 @@ export class IndexStore {
   }
 
   /** Stores a new index under a fresh key (a uuid4, as PaddleX's generate_index_key) and returns it. */
-  async create(entries: NewEntries): Promise<{ key: string; count: number }> {
+  async create(entries: NewEntries, indexType: IndexType): Promise<{ key: string; count: number }> {
     const key = randomUUID();
-    const data = newIndex(entries);
+    const data = newIndex(entries, indexType);
     await this.backend.create(key, data);
     return { key, count: data.ids.length };
   }

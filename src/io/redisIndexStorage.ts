@@ -1,6 +1,6 @@
 /**
  * Indexes in Redis, shared by every server pointed at it. Each index is three keys:
- *   <prefix><key>:meta     hash {format, dim, revision}
+ *   <prefix><key>:meta     hash {format, dim, index_type, revision}
  *   <prefix><key>:ids      sorted set of ids (score = id), for PaddleX's "next id = largest + 1"
  *   <prefix><key>:entries  hash id → entry (u32 LE label length, UTF-8 label, dim float32 LE)
  * Create, add and remove are Lua scripts, so each is atomic across servers: concurrent adds get
@@ -15,6 +15,8 @@ import {
   type IndexData,
   IndexFormatError,
   type IndexSnapshot,
+  INDEX_TYPES,
+  type IndexType,
   type NewEntries,
   sharedFloat32,
   unknownIndex,
@@ -22,13 +24,13 @@ import {
 
 const CREATE = `
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
-redis.call('HSET', KEYS[1], 'format', ARGV[1], 'dim', ARGV[2], 'revision', 1)
-for i = 3, #ARGV do
-  local id = i - 3
+redis.call('HSET', KEYS[1], 'format', ARGV[1], 'dim', ARGV[2], 'index_type', ARGV[3], 'revision', 1)
+for i = 4, #ARGV do
+  local id = i - 4
   redis.call('ZADD', KEYS[2], id, id)
   redis.call('HSET', KEYS[3], id, ARGV[i])
 end
-return #ARGV - 2`;
+return #ARGV - 3`;
 
 const ADD = `
 local dim = redis.call('HGET', KEYS[1], 'dim')
@@ -110,7 +112,7 @@ export class RedisBackend implements IndexBackend {
   }
 
   async create(key: string, data: IndexData): Promise<void> {
-    await this.script(CREATE, key, [String(FORMAT_VERSION), String(data.dim), ...entryBlobs(data)]);
+    await this.script(CREATE, key, [String(FORMAT_VERSION), String(data.dim), data.indexType, ...entryBlobs(data)]);
   }
 
   add(key: string, entries: NewEntries): Promise<number> {
@@ -143,6 +145,9 @@ export class RedisBackend implements IndexBackend {
       );
     }
     const dim = Number(meta.dim);
+    // format 1 wrote no index_type: those indexes are all Flat
+    const indexType = meta.index_type ?? 'Flat';
+    if (!(INDEX_TYPES as readonly string[]).includes(indexType)) throw new IndexFormatError(where, `unknown index_type ${indexType}`);
     const entries = entriesReply?.[1] as Record<string, Buffer>;
     const ids = Object.keys(entries)
       .map(Number)
@@ -156,6 +161,6 @@ export class RedisBackend implements IndexBackend {
       new Uint8Array(vectors.buffer, row * dim * 4, dim * 4).set(blob.subarray(4 + labelLength));
       return blob.toString('utf8', 4, 4 + labelLength);
     });
-    return { dim, ids, labels, vectors, revision: meta.revision };
+    return { indexType: indexType as IndexType, dim, ids, labels, vectors, revision: meta.revision };
   }
 }

@@ -1,14 +1,29 @@
 /**
  * Recognition indexes (PaddleX's `IndexData`): labelled feature vectors with integer ids, and our
- * versioned binary format for them (docs/index-format.md). No pickle, no faiss: the index is a flat
- * matrix searched exactly by inner product (src/ops/vectorSearch.ts), as PaddleX's serving builds it.
+ * versioned binary format for them (docs/index-format.md). No pickle, no faiss: the vectors are a
+ * flat matrix, searched exactly by inner product (`Flat`, src/ops/vectorSearch.ts, what PaddleX's
+ * serving builds) or through an HNSW graph built from them (`HNSW32`, src/ops/hnswSearch.ts).
  */
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { ApiError } from '../errors.js';
 
+/**
+ * PaddleX's index types (FaissBuilder): `Flat` (exact) and `HNSW32` (approximate: faiss'
+ * IndexHNSWFlat with 32 links per node). PaddleX's `IVF` is not offered.
+ */
+export const INDEX_TYPES = ['Flat', 'HNSW32'] as const;
+export type IndexType = (typeof INDEX_TYPES)[number];
+
+/**
+ * faiss' `HNSW32` (PaddleX's FaissBuilder passes the string to index_factory): 32 links per node,
+ * faiss' defaults efConstruction 40 and efSearch 16.
+ */
+export const HNSW32 = { links: 32, efConstruction: 40, efSearch: 16 };
+
 /** Entries in ascending id order; `vectors` holds one row of `dim` floats per id. */
 export interface IndexData {
+  indexType: IndexType;
   dim: number;
   ids: number[];
   labels: string[];
@@ -23,7 +38,8 @@ export interface NewEntries {
 }
 
 export const FORMAT_MAGIC = 'PSVINDEX';
-export const FORMAT_VERSION = 1;
+/** 2 added `indexType: "HNSW32"`; version 1 files are all `Flat` and still read. */
+export const FORMAT_VERSION = 2;
 
 /** Something is wrong with stored index bytes; `where` names the file or key. */
 export class IndexFormatError extends Error {
@@ -70,8 +86,14 @@ export function unknownIndex(key: string): ApiError {
   );
 }
 
-export function newIndex(entries: NewEntries): IndexData {
-  return { dim: entries.dim, ids: entries.labels.map((_, i) => i), labels: [...entries.labels], vectors: entries.vectors.slice() };
+export function newIndex(entries: NewEntries, indexType: IndexType): IndexData {
+  return {
+    indexType,
+    dim: entries.dim,
+    ids: entries.labels.map((_, i) => i),
+    labels: [...entries.labels],
+    vectors: entries.vectors.slice(),
+  };
 }
 
 export function withAdded(data: IndexData, entries: NewEntries): IndexData {
@@ -81,6 +103,7 @@ export function withAdded(data: IndexData, entries: NewEntries): IndexData {
   vectors.set(data.vectors);
   vectors.set(entries.vectors, data.vectors.length);
   return {
+    indexType: data.indexType,
     dim: data.dim,
     ids: [...data.ids, ...entries.labels.map((_, i) => start + i)],
     labels: [...data.labels, ...entries.labels],
@@ -94,12 +117,18 @@ export function withRemoved(data: IndexData, ids: readonly number[]): IndexData 
   const keep = data.ids.flatMap((id, row) => (removed.has(id) ? [] : [row]));
   const vectors = new Float32Array(keep.length * data.dim);
   keep.forEach((row, i) => vectors.set(data.vectors.subarray(row * data.dim, (row + 1) * data.dim), i * data.dim));
-  return { dim: data.dim, ids: keep.map((r) => data.ids[r]!), labels: keep.map((r) => data.labels[r]!), vectors };
+  return {
+    indexType: data.indexType,
+    dim: data.dim,
+    ids: keep.map((r) => data.ids[r]!),
+    labels: keep.map((r) => data.labels[r]!),
+    vectors,
+  };
 }
 
 const headerSchema = z.strictObject({
   metric: z.literal('IP'),
-  indexType: z.literal('Flat'),
+  indexType: z.enum(INDEX_TYPES),
   dim: z.number().int().positive(),
   ids: z.array(z.number().int().min(0)),
   labels: z.array(z.string()),
@@ -107,9 +136,11 @@ const headerSchema = z.strictObject({
 
 const PREFIX_BYTES = 16; // magic (8) + version (4) + header length (4)
 
-/** The whole index as one file (format version 1, see docs/index-format.md). */
+/** The whole index as one file (format version 2, see docs/index-format.md). */
 export function encodeIndex(data: IndexData): Buffer {
-  const header = Buffer.from(JSON.stringify({ metric: 'IP', indexType: 'Flat', dim: data.dim, ids: data.ids, labels: data.labels }));
+  const header = Buffer.from(
+    JSON.stringify({ metric: 'IP', indexType: data.indexType, dim: data.dim, ids: data.ids, labels: data.labels }),
+  );
   const vectorsAt = align4(PREFIX_BYTES + header.length);
   const out = Buffer.alloc(vectorsAt + data.vectors.byteLength + 4);
   out.write(FORMAT_MAGIC, 0, 'latin1');
@@ -154,6 +185,8 @@ export function decodeIndex(
   } catch (err) {
     throw new IndexFormatError(where, `corrupt index header (${(err as Error).message.split('\n')[0]})`);
   }
+  if (version === 1 && header.indexType !== 'Flat')
+    throw new IndexFormatError(where, 'corrupt index (format version 1 holds Flat indexes only)');
   const count = header.ids.length;
   const vectorBytes = buf.length - 4 - vectorsAt;
   if (header.labels.length !== count || vectorBytes !== count * header.dim * 4) {
@@ -165,7 +198,7 @@ export function decodeIndex(
   if (header.ids.some((id, i) => i > 0 && id <= header.ids[i - 1]!)) throw new IndexFormatError(where, 'corrupt index (ids not ascending)');
   const vectors = allocate(count * header.dim);
   Buffer.from(vectors.buffer, vectors.byteOffset, vectors.byteLength).set(buf.subarray(vectorsAt, vectorsAt + vectorBytes));
-  return { dim: header.dim, ids: header.ids, labels: header.labels, vectors };
+  return { indexType: header.indexType, dim: header.dim, ids: header.ids, labels: header.labels, vectors };
 }
 
 function align4(n: number): number {

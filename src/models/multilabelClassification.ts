@@ -24,21 +24,21 @@ const threshOutputParams = z.object({
  * The threshold of every class, as PaddleX's MultiLabelThreshOutput expands it. Its errors (which
  * PaddleX raises as exceptions) are 422s: they come from the request or a YAML the request did not override.
  */
-export function perClassThresholds(threshold: MultiLabelThreshold, classes: number): number[] {
+export function perClassThresholds(threshold: MultiLabelThreshold, classes: number, field = 'threshold'): number[] {
   if (typeof threshold === 'number') return new Array<number>(classes).fill(threshold);
   if (Array.isArray(threshold)) {
     if (threshold.length !== classes) {
-      throw invalidInput(`threshold: a list needs one value per class (${classes}), got ${threshold.length}`);
+      throw invalidInput(`${field}: a list needs one value per class (${classes}), got ${threshold.length}`);
     }
     return threshold;
   }
   const { default: fallback, ...perClass } = threshold;
-  if (fallback === undefined) throw invalidInput(`threshold: a per-class map needs a "default" entry for the other classes`);
+  if (fallback === undefined) throw invalidInput(`${field}: a per-class map needs a "default" entry for the other classes`);
   const thresholds = new Array<number>(classes).fill(fallback);
   for (const [key, value] of Object.entries(perClass)) {
     const id = Number(key);
     if (!Number.isInteger(id) || id < 0 || id >= classes) {
-      throw invalidInput(`threshold: class id ${key} is not one of the model's ${classes} classes (0-${classes - 1})`);
+      throw invalidInput(`${field}: class id ${key} is not one of the model's ${classes} classes (0-${classes - 1})`);
     }
     thresholds[id] = value;
   }
@@ -49,9 +49,11 @@ export function perClassThresholds(threshold: MultiLabelThreshold, classes: numb
 const roundScore = (value: number) => Math.round(value * 1e5) / 1e5;
 
 /**
- * PaddleClas multi-label classifier (PaddleX module `image_multilabel_classification`, e.g.
- * PP-HGNetV2-B6_ML): PaddleClas pre-processing without the crop, sigmoid scores `[N, classes]`,
- * then `PostProcess.MultiLabelThreshOutput` (`threshold`, `label_list`).
+ * PaddleClas multi-label classifier, run as PaddleX's MLClasPredictor runs it: PaddleClas
+ * pre-processing, sigmoid scores `[N, classes]`, then `PostProcess.MultiLabelThreshOutput`
+ * (`threshold`, `label_list`). PaddleX uses it for the modules `image_multilabel_classification`
+ * (e.g. PP-HGNetV2-B6_ML) and `pedestrian_attribute_recognition` / `vehicle_attribute_recognition`
+ * (PP-LCNet_x1_0_pedestrian_attribute, ..._vehicle_attribute).
  */
 export class MultiLabelClassifier {
   private constructor(
@@ -76,16 +78,16 @@ export class MultiLabelClassifier {
     return new MultiLabelClassifier(session, preprocess, batchSizeOf(sub, session), params.label_list ?? undefined, params.threshold);
   }
 
-  /** Classes scoring above their threshold, highest score first. */
-  async predict(images: RgbImage[], opts: { threshold?: MultiLabelThreshold | null } = {}): Promise<Classification[]> {
+  /** Classes scoring above their threshold, highest score first. `field` names the threshold in errors. */
+  async predict(images: RgbImage[], opts: { threshold?: MultiLabelThreshold | null; field?: string } = {}): Promise<Classification[]> {
     const threshold = opts.threshold ?? this.defaultThreshold;
     return runInBatches(images, this.batchSize, {
-      prepare: (img) => this.preprocess.resizeOnly(img),
+      prepare: (img) => this.preprocess.resizeAndCrop(img),
       shapeOf: (img) => `${img.width}x${img.height}`,
       run: async (batch) => {
         const rows = await classifierRows(this.session, this.preprocess.toTensor(batch), 'multi-label classification', this.labels?.length);
         return rows.map((row) => {
-          const thresholds = perClassThresholds(threshold, row.length);
+          const thresholds = perClassThresholds(threshold, row.length, opts.field);
           const classIds = Array.from(row.keys())
             .filter((id) => row[id]! > thresholds[id]!)
             .sort((a, b) => row[b]! - row[a]! || a - b);

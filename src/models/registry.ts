@@ -12,7 +12,6 @@ import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { ConfigError } from '../errors.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { AnomalyDetector } from './anomalyDetection.js';
-import { AttributeClassifier } from './attributeRecognition.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
 import { DocUnwarper } from './imageUnwarping.js';
@@ -55,8 +54,6 @@ const FAMILIES = {
   ts_forecast: TimeSeriesForecaster,
   ts_anomaly_detection: TimeSeriesAnomalyDetector,
   ts_classification: TimeSeriesClassifier,
-  // PaddleX's pedestrian_attribute_recognition and vehicle_attribute_recognition modules
-  pedestrian_or_vehicle_attribute: AttributeClassifier,
   keypoint_detection: KeypointDetector,
   image_feature: ImageFeatureExtractor,
   face_feature: faceFeatureFamily,
@@ -85,7 +82,8 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/^UVDoc$/, 'image_unwarping'],
   [/_table_cls$/, 'table_classification'],
   [/^(SLANet|SLANeXt)/, 'table_structure_recognition'],
-  [/_(pedestrian|vehicle)_attribute$/, 'pedestrian_or_vehicle_attribute'],
+  [/_pedestrian_attribute$/, 'pedestrian_attribute_recognition'],
+  [/_vehicle_attribute$/, 'vehicle_attribute_recognition'],
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
   [/^PP-TinyPose/, 'keypoint_detection'],
@@ -102,6 +100,9 @@ const SERVES_AS: Record<string, string[]> = {
   doc_text_orientation: ['image_classification'],
   // PaddleX runs layout models with its object detection predictor (plus the layout extras)
   layout_detection: ['object_detection'],
+  // PaddleX runs attribute models with its multi-label classification predictor
+  pedestrian_attribute_recognition: ['image_multilabel_classification'],
+  vehicle_attribute_recognition: ['image_multilabel_classification'],
 };
 
 /** The module PaddleX would run a model name with, when the name is one of its known kinds. */

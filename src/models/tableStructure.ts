@@ -8,7 +8,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { z } from 'zod';
 import type { ResolvedSubModule } from '../config/models.js';
 import type { RgbImage } from '../io/image.js';
-import { loadCv, resizeLinear, type CV } from '../ops/cv.js';
+import { loadCv, cvResize, type CV } from '../ops/cv.js';
 import { roundHalfEven } from '../ops/dbPostprocess.js';
 import { normalizeToChw, type NormalizeSpec } from '../ops/normalize.js';
 import type { RuntimeContext } from '../runtime/context.js';
@@ -169,7 +169,7 @@ export class TableStructureRecognizer {
   private prepare(img: RgbImage): Float32Array {
     const { maxLen, padSize, padValue, normalize } = this.config;
     const scale = maxLen / Math.max(img.width, img.height);
-    const resized = resizeLinear(this.cv, img, roundHalfEven(img.width * scale), roundHalfEven(img.height * scale));
+    const resized = cvResize(this.cv, img, roundHalfEven(img.width * scale), roundHalfEven(img.height * scale));
     if (resized.width > padSize || resized.height > padSize) {
       throw new Error(`${this.where}: ResizeTableImage max_len ${maxLen} is larger than PaddingTableImage size ${padSize}`);
     }

@@ -4,7 +4,7 @@ import type { ResolvedSubModule } from '../config/models.js';
 import { readParam } from '../config/pipelineConfig.js';
 import { invalidInput } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
-import { loadCv, resizeLinear, type CV } from '../ops/cv.js';
+import { loadCv, cvResize, type CV } from '../ops/cv.js';
 import {
   dbPolygons,
   dbPostprocess,
@@ -196,7 +196,7 @@ export class TextDetector {
     // least 32×32; the boxes are still scaled to the original size, as PaddleX does.
     const padded = img.width + img.height < 64 ? padToAtLeast(img, 32) : img;
     const size = detResizeShape(padded.width, padded.height, params);
-    const resized = resizeLinear(this.cv, padded, size.width, size.height);
+    const resized = cvResize(this.cv, padded, size.width, size.height);
     const input = new ort.Tensor('float32', normalizeToChw(resized, this.normalize), [1, 3, size.height, size.width]);
     const outputs = await this.session.run({ [this.inputName]: input });
     const prob = outputs[this.outputName]!;

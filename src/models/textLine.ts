@@ -1,6 +1,6 @@
 /** PaddleOCR's text-line preprocessing, shared by the recogniser and PaddleOCR's text-line classifier. */
 import type { RgbImage } from '../io/image.js';
-import { loadCv, resizeLinear, type CV } from '../ops/cv.js';
+import { loadCv, cvResize, type CV } from '../ops/cv.js';
 import { ort } from '../runtime/session.js';
 import type { InferenceConfigReader } from './common.js';
 import { findPreprocessOp, readPreprocessOps } from './preprocessOps.js';
@@ -39,7 +39,7 @@ function writeLineTensor(
   out: Float32Array,
   offset: number,
 ): void {
-  const { data } = resizeLinear(cv, img, resizedWidth, height);
+  const { data } = cvResize(cv, img, resizedWidth, height);
   for (let c = 0; c < 3; c++) {
     const source = 2 - c; // BGR
     for (let y = 0; y < height; y++) {

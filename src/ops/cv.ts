@@ -76,15 +76,16 @@ export function rotatedRectCorners(cv: CV, rect: RotatedRect): Array<[number, nu
 }
 
 /**
- * Bilinear resize with OpenCV itself, so the pixels match cv2.resize's default (INTER_LINEAR) that
- * PaddleX uses before text detection; sharp's linear kernel averages when shrinking.
+ * cv2.resize with OpenCV itself, so the pixels match what PaddleX feeds its models; sharp's kernels
+ * average all covered pixels when shrinking, which cv2's INTER_LINEAR does not. `interp` is a cv2
+ * interpolation code (0 NEAREST, 1 LINEAR, 2 CUBIC, 3 AREA, 4 LANCZOS4; opencv.js uses the same numbers).
  */
-export function resizeLinear(cv: CV, img: RgbImage, width: number, height: number): RgbImage {
+export function cvResize(cv: CV, img: RgbImage, width: number, height: number, interp: number = cv.INTER_LINEAR): RgbImage {
   if (width === img.width && height === img.height) return img;
   return withMats((track) => {
     const src = track(matFromRgb(cv, img));
     const dst = track(new cv.Mat());
-    cv.resize(src, dst, new cv.Size(width, height), 0, 0, cv.INTER_LINEAR);
+    cv.resize(src, dst, new cv.Size(width, height), 0, 0, interp);
     return rgbFromMat(dst);
   });
 }

@@ -39,7 +39,7 @@ export function searchInnerProduct(matrix: Float32Array, dim: number, queries: F
 }
 
 /** a[ai..ai+dim) · b[bi..bi+dim) in four partial sums (V8 does not vectorise; independent sums pipeline better) */
-function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, dim: number): number {
+export function dot(a: Float32Array, ai: number, b: Float32Array, bi: number, dim: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;

@@ -7,12 +7,7 @@ import path from 'node:path';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml } from '../helpers/fixtures.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../helpers/paths.js';
 import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../helpers/cvFixtures.js';
-import {
-  attributePipelineYaml,
-  keypointPipelineYaml,
-  multiModelPipelineYaml,
-  rotatedDetectorFixtureDir,
-} from '../helpers/cvPipelineFixtures.js';
+import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, rotatedDetectorFixtureDir } from '../helpers/cvFixtures.js';
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
 import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';

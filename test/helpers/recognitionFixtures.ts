@@ -210,7 +210,13 @@ export function recognitionConformance(pipeline: RecognitionPipeline, prefix: st
       const index = path.join(await tempDir('conformance-index'), 'index');
       await writeFile(
         index,
-        encodeIndex({ dim: featureDim(pipeline), ids: [0], labels: ['reference'], vectors: oneHot(featureDim(pipeline)) }),
+        encodeIndex({
+          indexType: 'Flat',
+          dim: featureDim(pipeline),
+          ids: [0],
+          labels: ['reference'],
+          vectors: oneHot(featureDim(pipeline)),
+        }),
       );
       return recognitionYaml(pipeline, { top: { index }, extra: { index_storage: { type: 'memory' } } });
     },

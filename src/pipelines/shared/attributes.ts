@@ -5,7 +5,7 @@
  * (+ annotated image). This is the HTTP side; `attributesWorker.ts` is the worker side.
  */
 import { z } from 'zod';
-import type { MultiLabelThreshold } from '../../models/attributeRecognition.js';
+import type { MultiLabelThreshold } from '../../models/multilabelClassification.js';
 import { defineEndpoint, definePipeline, type PipelineDescriptor } from '../define.js';
 import type { AttributeOps } from './attributesWorker.js';
 import { withImage } from './output.js';

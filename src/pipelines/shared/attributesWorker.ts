@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { readParam } from '../../config/pipelineConfig.js';
 import { decodeImage } from '../../io/codec.js';
 import type { RgbImage } from '../../io/image.js';
-import type { MultiLabelThreshold } from '../../models/attributeRecognition.js';
+import type { MultiLabelThreshold } from '../../models/multilabelClassification.js';
 import type { Box, DetectionThreshold } from '../../models/objectDetection.js';
 import { loadModel } from '../../models/registry.js';
 import { cropImage } from '../../ops/resize.js';
@@ -45,7 +45,7 @@ function cropBox(img: RgbImage, [x1, y1, x2, y2]: Box): RgbImage | undefined {
 
 const worker = defineWorker(async (config, rt) => {
   const detector = await loadModel(config, DETECTION, 'object_detection', rt);
-  const classifier = await loadModel(config, CLASSIFICATION, 'pedestrian_or_vehicle_attribute', rt);
+  const classifier = await loadModel(config, CLASSIFICATION, 'image_multilabel_classification', rt);
   // PaddleX: the sub-modules' `threshold`, 0.5 (detection) and 0.7 (attributes) when the key is absent,
   // the model's own default (inference.yml) when it is null; the request's win.
   const yamlThreshold = <T>(role: string, schema: z.ZodType<T>, absent: T): T | undefined =>

@@ -2,14 +2,15 @@
  * PaddleX's image recognition pipelines with an index (PP-ShiTuV2, face_recognition): four
  * endpoints `<prefix>-index-build|add|remove` and `<prefix>-infer` with identical shapes. This is
  * the HTTP side: index storage and its cache live here (Serving.extra.index_storage); the worker
- * side (`imageRecognitionWorker.ts`) computes features and searches the index it is handed in
- * shared memory, so no index is copied per request.
+ * side (`imageRecognitionWorker.ts`) computes features and searches the index. Each inference
+ * instance keeps the indexes it was sent, by key and revision; an infer request names the index
+ * and its revision, and its entries cross to an instance only when it lacks that revision.
  */
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { ApiError } from '../../errors.js';
 import { IndexStore, indexStorageSchema, readIndexFile, type IndexStorageConfig } from '../../io/indexStorage.js';
-import type { IndexSnapshot, NewEntries } from '../../io/vectorIndex.js';
+import { HNSW32, INDEX_TYPES, type IndexSnapshot, type NewEntries } from '../../io/vectorIndex.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type PipelineDescriptor } from '../define.js';
 import { mapConcurrent } from './documentInput.js';
 import type { RecognitionOps } from './imageRecognitionWorker.js';
@@ -45,8 +46,17 @@ export class RecognitionIndexes {
   }
 }
 
+/** The key the YAML `index` goes by in the instances' caches (not a valid indexKey, so never a stored one). */
+const YAML_INDEX_KEY = '<yaml index>';
+
 const servingExtra = z
-  .looseObject({ index_storage: indexStorageSchema })
+  .looseObject({
+    index_storage: indexStorageSchema,
+    // PaddleX's serving always builds Flat; HNSW32 (its build_index option) trades exactness for speed on large galleries
+    index_type: z.enum(INDEX_TYPES, { error: `one of ${INDEX_TYPES.join(', ')} (PaddleX's IVF is not offered)` }).default('Flat'),
+    // HNSW32 searches keep this many candidates: faiss' default (16), which PaddleX leaves as it is; more recalls better
+    hnsw_ef_search: z.number().int().positive().default(HNSW32.efSearch),
+  })
   .transform((extra) => ({ ...extra, indexes: new RecognitionIndexes(extra.index_storage) }));
 type Extra = z.output<typeof servingExtra>;
 type Ctx = EndpointContext<RecognitionOps, Extra>;
@@ -96,7 +106,8 @@ export function recognitionPipeline<F extends RecognitionPipelineOptions['object
         result: z.object({ indexKey: z.string(), imageCount: z.number().int() }),
         input: { kind: 'none', field: 'imageLabelPairs' },
         async handle(req, ctx) {
-          const { key, count } = await ctx.serving.extra.indexes.store.create(await embedPairs(req.imageLabelPairs, ctx));
+          const { indexes, index_type } = ctx.serving.extra;
+          const { key, count } = await indexes.store.create(await embedPairs(req.imageLabelPairs, ctx), index_type);
           return { indexKey: key, imageCount: count };
         },
       }),
@@ -151,13 +162,18 @@ export function recognitionPipeline<F extends RecognitionPipelineOptions['object
           }
           const visualize = wantsVisualization(req.visualize, ctx);
           const bytes = await ctx.loadInput(req.image, 'image');
-          const { objects, image } = await ctx.run('infer', {
-            image: bytes,
-            index: { dim: index.dim, vectors: index.vectors, labels: visualize ? index.labels : undefined },
-            detThreshold: req.detThreshold,
-            recThreshold: req.recThreshold,
-            visualize,
-          });
+          const efSearch = ctx.serving.extra.hnsw_ef_search;
+          const task = { image: bytes, efSearch, detThreshold: req.detThreshold, recThreshold: req.recThreshold, visualize };
+          // The instance keeps the indexes it was sent: send the entries only to one that lacks this revision.
+          const reference = { key: req.indexKey ?? YAML_INDEX_KEY, revision: index.revision };
+          let result = await ctx.run('infer', { ...task, index: reference });
+          if ('indexMissing' in result) {
+            const { indexType, dim, ids, labels, vectors } = index;
+            const entries = { indexType, dim, ids, labels, vectors };
+            result = await ctx.run('infer', { ...task, index: { ...reference, entries } });
+          }
+          if ('indexMissing' in result) throw new Error('the inference instance did not keep the index it was sent');
+          const { objects, image } = result;
           const recognized = objects.map(({ bbox, score, hits }) => ({
             bbox,
             recResults: hits.map((hit) => ({ label: index.labels[hit.row]!, score: hit.score })),
