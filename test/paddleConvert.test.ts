@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { convertPaddleDir, convertProgram, paddleModelFiles, parseProgram } from '../src/runtime/paddle/convert.js';
-import { readPdiparams } from '../src/runtime/paddle/pdiparams.js';
+import { readPdiparams, type ParamTensor } from '../src/runtime/paddle/pdiparams.js';
 import { ort } from '../src/runtime/session.js';
 import { GUTENYE_ASSETS, imageTensor, maxAbsDiff, PADDLE_MODELS, syntheticWeights } from './helpers/paddleModels.js';
 import { OPENCV_DATA, SKIMAGE_DATA } from './helpers/paths.js';
@@ -148,8 +148,8 @@ const PROGRAM_ONLY: Array<{ dir: string; inputs?: Record<string, number[]>; miss
   { dir: 'PP-OCRv5_server_rec', inputs: { x: [1, 3, 48, 480] } },
   { dir: 'picodet_lcnet_x1_0_fgd_layout_infer', inputs: { image: [1, 3, 800, 608] } },
   { dir: 'UVDoc', inputs: { image: [1, 3, 600, 400] } },
-  { dir: 'SLANet_plus', missing: ['while (control flow)'] },
-  { dir: 'ch_ppstructure_mobile_v2.0_SLANet_infer', missing: ['while (control flow)'] },
+  { dir: 'SLANet_plus', inputs: { x: [1, 3, 488, 488] } },
+  { dir: 'ch_ppstructure_mobile_v2.0_SLANet_infer', inputs: { x: [1, 3, 488, 488] } },
   { dir: 'RT-DETR-H_layout_3cls', inputs: { im_shape: [1, 2], image: [1, 3, 640, 640], scale_factor: [1, 2] } },
   { dir: 'PP-DocLayoutV2', missing: ['einsum', 'index_put', 'take_along_axis'] },
 ];
@@ -188,4 +188,53 @@ describe('PaddleX program-only dirs: convert with synthetic weights and run, or 
       );
     });
   }
+});
+
+/** Runs a program with synthetic weights (some overridden) on a constant 488×488 image; outputs in fetch order. */
+async function runSynthetic(dirName: string, override: (params: Map<string, ParamTensor>) => void = () => {}): Promise<ort.Tensor[]> {
+  const dir = path.join(PADDLE_MODELS, dirName);
+  const program = parseProgram(paddleModelFiles(dir)!.programPath);
+  const params = syntheticWeights(program);
+  override(params);
+  const session = await ort.InferenceSession.create(convertProgram(program, params, dirName, dir), { intraOpNumThreads: 1 });
+  const dims = [1, 3, 488, 488];
+  const image = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 3 * 488 * 488 }, (_, i) => (i % 97) / 97),
+    dims,
+  );
+  const outputs = await session.run({ [session.inputNames[0]!]: image });
+  return session.outputNames.map((name) => outputs[name]!);
+}
+
+/** SLANet's structure head: class 49 is the end token; this bias makes it win every step. */
+function endTokenAlways(params: Map<string, ParamTensor>): void {
+  const bias = params.get('linear_4.b_0')!;
+  const values = new Float32Array(bias.data.slice().buffer);
+  values[49] = 100;
+  params.set('linear_4.b_0', { ...bias, data: new Uint8Array(values.buffer) });
+}
+
+describe('control flow: while → Loop, if → If', () => {
+  test('SLANet as ProgramDesc (in-place while body) and as PIR (while with if) compute the same decoding', async () => {
+    const [locDesc, structureDesc] = await runSynthetic('ch_ppstructure_mobile_v2.0_SLANet_infer');
+    const [locPir, structurePir] = await runSynthetic('SLANet_plus');
+    // 500 decoding steps + the start: every step's row is written by set_value
+    assert.deepEqual(structureDesc!.dims, [1, 501, 50]);
+    assert.deepEqual(locDesc!.dims, [1, 501, 8]);
+    const loc = locDesc!.data as Float32Array;
+    for (let row = 0; row < 501; row++) assert.ok(loc[row * 8]! > 0, `row ${row} was never written`);
+    assert.deepEqual(structurePir!.dims, structureDesc!.dims);
+    assert.ok(maxAbsDiff(structurePir!, structureDesc!) <= 1e-5, `structure diff ${maxAbsDiff(structurePir!, structureDesc!)}`);
+    assert.ok(maxAbsDiff(locPir!, locDesc!) <= 1e-5, `location diff ${maxAbsDiff(locPir!, locDesc!)}`);
+  });
+
+  test("SLANet_plus stops at the end token (its if sets the loop's done flag); the older SLANet has no early stop", async () => {
+    const [loc, structure] = await runSynthetic('SLANet_plus', endTokenAlways);
+    // step 0 writes row 0 and ends the loop; the program then keeps rows [0, step + 1] = 2 rows
+    assert.deepEqual(structure!.dims, [1, 2, 50]);
+    assert.deepEqual(loc!.dims, [1, 2, 8]);
+    const [, fullLength] = await runSynthetic('ch_ppstructure_mobile_v2.0_SLANet_infer', endTokenAlways);
+    assert.deepEqual(fullLength!.dims, [1, 501, 50]);
+  });
 });
