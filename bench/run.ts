@@ -1,11 +1,12 @@
 /**
  * `npm run bench`: for the classification, detection, OCR, segmentation, anomaly and multi-label
  * pipelines, raw model compute vs the in-process pipeline vs HTTP (latency and throughput), the workers × intra-op threads trade-off,
- * and OCR against @gutenye/ocr-node (speed and CER). Prints plain-text tables; targets are PASS/FAIL
+ * and OCR against @gutenye/ocr-node (speed and CER); then the Paddle → ONNX converter (conversion time,
+ * converted vs paddle2onnx raw compute). Prints plain-text tables; targets are PASS/FAIL
  * text, not exit codes. Speed targets live here, never in tests.
  *
  * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some
- * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines).
+ * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines; paddle: the converter section).
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -33,6 +34,7 @@ import {
   type PipelineSpec,
 } from './measure.js';
 import { renderTextPages, type TextPage } from './ocrText.js';
+import { paddleConversionReport } from './paddleConvert.js';
 import { compareOcr, configTable, mainTable, misreadLines, ocrTable, rawDetail, sessionVariantTable, targets } from './report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -213,14 +215,12 @@ async function main(): Promise<void> {
   const selected = process.env.BENCH_PIPELINES?.split(',').map((s) => s.trim());
   const pages = await renderTextPages();
   const specs = (await pipelineSpecs(pages)).filter((s) => !selected || selected.includes(s.key));
-  if (!specs.length) {
+  // `paddle`: the Paddle → ONNX converter section, not a pipeline
+  const paddle = !selected || selected.includes('paddle');
+  if (!specs.length && !paddle) {
     const keys = (await pipelineSpecs(pages)).map((s) => s.key).join(', ');
-    throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}`);
+    throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}, paddle`);
   }
-  if (!specs.length)
-    throw new Error(
-      `BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${(await pipelineSpecs(pages)).map((s) => s.key).join(', ')}`,
-    );
 
   const all: PipelineFigures[] = [];
   for (const spec of specs) {
@@ -233,6 +233,8 @@ async function main(): Promise<void> {
   }
   const ocrFigures = all.find((f) => f.baseline);
   const ocr = ocrFigures && compareOcr(ocrFigures, pages);
+  if (paddle) note('Paddle → ONNX converter');
+  const conversion = paddle ? await paddleConversionReport(QUICK) : undefined;
 
   const out: string[] = [
     `pipeserve bench${QUICK ? ' (BENCH_QUICK)' : ''}: node ${process.versions.node}, onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}, ${CORES} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), CPU execution provider`,
@@ -240,20 +242,24 @@ async function main(): Promise<void> {
     `main configuration: ${configName(WORKER_COUNTS[0]!)} (workers x intra-op threads, PipelineService's default); in-process figures use ${threadsFor(WORKER_COUNTS[0]!)} intra-op thread(s) on this thread`,
     "ms = mean over the bench images of each image's median; images/s = closed loop with c requests in flight; visualize false, Base64 JSON bodies",
     'figures that are compared are measured interleaved (round-robin per image for latency, alternating slices for throughput)',
-    '',
-    ...all.map((f) => `${f.spec.key}: ${f.spec.description}; images: ${f.spec.images.map((i) => i.name).join(', ')}`),
-    '',
-    mainTable(all),
-    '',
-    'raw model compute per image (the session runs the pipeline made, replayed alone on the same tensors):',
-    ...rawDetail(all),
-    '',
-    'runtime configurations (decides what --use_hpip turns on):',
-    configTable(all),
-    '',
-    sessionVariantTable(all),
-    '(the recorded tensors on fresh sessions, one run at a time)',
   ];
+  if (all.length) {
+    out.push(
+      '',
+      ...all.map((f) => `${f.spec.key}: ${f.spec.description}; images: ${f.spec.images.map((i) => i.name).join(', ')}`),
+      '',
+      mainTable(all),
+      '',
+      'raw model compute per image (the session runs the pipeline made, replayed alone on the same tensors):',
+      ...rawDetail(all),
+      '',
+      'runtime configurations (decides what --use_hpip turns on):',
+      configTable(all),
+      '',
+      sessionVariantTable(all),
+      '(the recorded tensors on fresh sessions, one run at a time)',
+    );
+  }
   if (ocr) {
     const misread = misreadLines(pages, ocr);
     out.push(
@@ -263,10 +269,17 @@ async function main(): Promise<void> {
       ...(misread.length ? ['recognized lines that match no line of the page:', ...misread] : []),
     );
   }
+  if (conversion) {
+    out.push(
+      '',
+      'Paddle → ONNX converter: conversion time, and raw compute (session.run alone, 1 intra-op thread, interleaved) of the converted model vs the paddle2onnx export of the same weights:',
+      conversion.table,
+    );
+  }
   out.push(
     '',
     'targets:',
-    ...targets(all, ocr).map((l) => `  ${l}`),
+    ...[...targets(all, ocr), ...(conversion?.targets ?? [])].map((l) => `  ${l}`),
     '',
     `bench took ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );
