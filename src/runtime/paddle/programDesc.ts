@@ -127,6 +127,11 @@ export function parseProgramDesc(bytes: Uint8Array, where: string): PaddleProgra
         ops.push(whileOp(op, subBlock, current));
         continue;
       }
+      // a tensor (not scalar) condition runs the block when the tensor is non-empty: not mapped
+      if (op.type === 'conditional_block' && subBlock !== undefined && attrs.is_scalar_condition === true) {
+        ops.push(conditionalBlockOp(op, subBlock, current));
+        continue;
+      }
       if (hasSubBlocks) parsed.hasSubBlocks = true;
       for (const v of op.outputs) {
         parsed.outputs[v.parameter] = (v.arguments as string[]).map((name) => {
@@ -175,6 +180,48 @@ export function parseProgramDesc(bytes: Uint8Array, where: string): PaddleProgra
       outputs: Object.fromEntries(outputs.map((n, i) => [String(i), [n]])),
       attrs: {},
       blocks: [{ args, ops, results }],
+    };
+  }
+
+  /**
+   * A ProgramDesc `conditional_block` as an `if`: the then block is the sub-block, whose last writes of
+   * the Out variables are the results; the else block passes on their values from before, or, for a
+   * variable the block defines first (Paddle's `cond` lowering, whose select_input picks the live
+   * branch), a placeholder 0 of its type.
+   */
+  function conditionalBlockOp(op: any, subBlock: number, current: Map<string, string>): PaddleOp {
+    const slot = (list: any[], name: string): string[] => list.find((v: any) => v.parameter === name)?.arguments ?? [];
+    const rawCondition = slot(op.inputs, 'Cond')[0];
+    if (!rawCondition) throw new ConfigError(`${where}: a conditional_block op without a Cond`);
+    const condition = current.get(rawCondition) ?? rawCondition;
+    const outs = slot(op.outputs, 'Out');
+    const before = outs.map((name) => (defined.has(name) ? (current.get(name) ?? name) : undefined));
+    const body = new Map(current);
+    const thenOps = parseOps(subBlock, body);
+    const placeholders: PaddleOp[] = [];
+    const elseResults = outs.map((name, i) => {
+      if (before[i]) return before[i]!;
+      const zero = `${name}@placeholder${++versions}`;
+      const dtype = values.get(name)?.dtype ?? 'float32';
+      values.set(zero, { dtype, shape: [] });
+      placeholders.push({ type: 'fill_constant', inputs: {}, outputs: { Out: [zero] }, attrs: { shape: [], value: 0, dtype } });
+      return zero;
+    });
+    const outputs = outs.map((name) => {
+      const version = newVersion(name);
+      defined.add(name);
+      current.set(name, version);
+      return [version];
+    });
+    return {
+      type: 'if',
+      inputs: { '0': [condition] },
+      outputs: Object.fromEntries(outputs.map((names, i) => [String(i), names])),
+      attrs: {},
+      blocks: [
+        { args: [], ops: thenOps, results: outs.map((name) => body.get(name) ?? name) },
+        { args: [], ops: placeholders, results: elseResults },
+      ],
     };
   }
 

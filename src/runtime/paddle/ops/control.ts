@@ -1,4 +1,13 @@
-import { operand, result, valueInfo, type MapperTables, type OpMapper } from '../context.js';
+import {
+  ONNX_ELEMENT_TYPES,
+  operand,
+  operands,
+  result,
+  UnsupportedOpForm,
+  valueInfo,
+  type MapperTables,
+  type OpMapper,
+} from '../context.js';
 import type { PaddleOp } from '../program.js';
 
 /** Operands or results in position order ('0', '1' …), as both readers number control-flow ops'. */
@@ -27,7 +36,7 @@ const whileLoop: OpMapper = (op: PaddleOp, ctx) => {
   ctx.node('Loop', ['', condition!, ...carried], outputs, { body: { graph } });
 };
 
-/** PIR `if` → ONNX If: both branches become subgraphs without inputs. */
+/** `if` (PIR, or a ProgramDesc conditional_block) → ONNX If: both branches become subgraphs without inputs. */
 const branch: OpMapper = (op, ctx) => {
   const [thenBlock, elseBlock] = op.blocks!;
   ctx.node(
@@ -41,7 +50,19 @@ const branch: OpMapper = (op, ctx) => {
   );
 };
 
+/**
+ * ProgramDesc select_input(X, Mask): X[Mask], the value of whichever conditional_block ran. An If
+ * rather than Where, as the branch not taken holds a placeholder of another shape.
+ */
+const selectInput: OpMapper = (op, ctx) => {
+  const choices = operands(op, 'X');
+  if (choices.length !== 2) throw new UnsupportedOpForm(`select_input over ${choices.length} inputs`);
+  const mask = ctx.tmp('Cast', [operand(op, 'Mask')], { dtype: 'bool', shape: [1] }, { to: ONNX_ELEMENT_TYPES.bool });
+  const pick = (value: string) => ({ graph: ctx.subgraph('select', { args: [], ops: [], results: [value] }, []) });
+  ctx.node('If', [mask], [result(op, 'Out')], { then_branch: pick(choices[1]!), else_branch: pick(choices[0]!) });
+};
+
 export const controlMappers: MapperTables = {
-  programDesc: { while: whileLoop },
+  programDesc: { while: whileLoop, if: branch, select_input: selectInput },
   pir: { while: whileLoop, if: branch },
 };
