@@ -3,11 +3,13 @@
  * pipelines, raw model compute vs the in-process pipeline vs HTTP (latency and throughput), the workers × intra-op threads trade-off,
  * OCR against @gutenye/ocr-node (speed and CER), and for classification and OCR high-stability serving
  * (Triton gRPC/HTTP, instance_group count 1 vs 2) against basic serving, OCR with recognition batch_size 1
- * (ocr_rec_batch1), /document-preprocessing (doc_preprocessing) and PDF pages/s with PDFium. Prints plain-text tables; targets are PASS/FAIL
+ * (ocr_rec_batch1), /document-preprocessing (doc_preprocessing), PDF pages/s with PDFium, and the Paddle → ONNX
+ * converter (conversion time, converted vs paddle2onnx raw compute). Prints plain-text tables; targets are PASS/FAIL
  * text, not exit codes. Speed targets live here, never in tests.
  *
  * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some
- * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines; overload: how fast a full pipeline answers 503).
+ * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines; overload: how fast a full pipeline answers 503;
+ * paddle: the converter section).
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -43,6 +45,7 @@ import {
 import { HPS_LEGEND, type HpsFigures, hpsTable, hpsTargets, measureHps } from './hps.js';
 import { renderTextPages, type TextPage } from './ocrText.js';
 import { measureOverload, overloadLines } from './overload.js';
+import { paddleConversionReport } from './paddleConvert.js';
 import { compareOcr, configTable, mainTable, misreadLines, ocrTable, rawDetail, sessionVariantTable, targets } from './report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -297,9 +300,11 @@ async function main(): Promise<void> {
   const pages = await renderTextPages();
   const specs = (await pipelineSpecs(pages)).filter((s) => !selected || selected.includes(s.key));
   const withOverload = !selected || selected.includes(OVERLOAD_KEY);
-  if (!specs.length && !withOverload) {
+  // `paddle`: the Paddle → ONNX converter section, not a pipeline
+  const paddle = !selected || selected.includes('paddle');
+  if (!specs.length && !withOverload && !paddle) {
     const keys = (await pipelineSpecs(pages)).map((s) => s.key).join(', ');
-    throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}, ${OVERLOAD_KEY}`);
+    throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}, ${OVERLOAD_KEY}, paddle`);
   }
 
   const all: PipelineFigures[] = [];
@@ -318,6 +323,8 @@ async function main(): Promise<void> {
   note('PDF rendering');
   const pdfRate = await pdfPagesPerSecond(QUICK ? 3000 : 10000);
   const ocr = ocrFigures && compareOcr(ocrFigures, pages);
+  if (paddle) note('Paddle → ONNX converter');
+  const conversion = paddle ? await paddleConversionReport(QUICK) : undefined;
 
   const out: string[] = [
     `pipeserve bench${QUICK ? ' (BENCH_QUICK)' : ''}: node ${process.versions.node}, onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}, ${CORES} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), CPU execution provider`,
@@ -325,21 +332,25 @@ async function main(): Promise<void> {
     `main configuration: ${configName(WORKER_COUNTS[0]!)} (workers x intra-op threads, PipelineService's default); in-process figures use ${threadsFor(WORKER_COUNTS[0]!)} intra-op thread(s) on this thread`,
     "ms = mean over the bench images of each image's median; images/s = closed loop with c requests in flight; visualize false, Base64 JSON bodies",
     'figures that are compared are measured interleaved (round-robin per image for latency, alternating slices for throughput)',
-    '',
-    ...all.map((f) => `${f.spec.key}: ${f.spec.description}; images: ${f.spec.images.map((i) => i.name).join(', ')}`),
-    '',
-    mainTable(all),
-    '',
-    'raw model compute per image (the session runs the pipeline made, replayed alone on the same tensors):',
-    ...rawDetail(all),
-    '',
-    'runtime configurations (decides what --use_hpip turns on):',
-    configTable(all),
-    '',
-    sessionVariantTable(all),
-    '(the recorded tensors on fresh sessions, one run at a time)',
-    ...(hps.length ? ['', hpsTable(hps), HPS_LEGEND] : []),
   ];
+  if (all.length) {
+    out.push(
+      '',
+      ...all.map((f) => `${f.spec.key}: ${f.spec.description}; images: ${f.spec.images.map((i) => i.name).join(', ')}`),
+      '',
+      mainTable(all),
+      '',
+      'raw model compute per image (the session runs the pipeline made, replayed alone on the same tensors):',
+      ...rawDetail(all),
+      '',
+      'runtime configurations (decides what --use_hpip turns on):',
+      configTable(all),
+      '',
+      sessionVariantTable(all),
+      '(the recorded tensors on fresh sessions, one run at a time)',
+    );
+  }
+  if (hps.length) out.push('', hpsTable(hps), HPS_LEGEND);
   if (ocr) {
     const misread = misreadLines(pages, ocr);
     out.push(
@@ -356,13 +367,20 @@ async function main(): Promise<void> {
       overload.summary,
     );
   }
+  if (conversion) {
+    out.push(
+      '',
+      'Paddle → ONNX converter: conversion time, and raw compute (session.run alone, 1 intra-op thread, interleaved) of the converted model vs the paddle2onnx export of the same weights:',
+      conversion.table,
+    );
+  }
   out.push(
     '',
     `PDF rendering (open + render one A4 text page at scale 2, one PDFium thread): ${pdfRate.toFixed(1)} pages/s; ` +
       `reference: pdf.js before the move to PDFium, ${PDFJS_PAGES_PER_SECOND} pages/s (README, measured with the load average near 20)`,
     '',
     'targets:',
-    ...[...targets(all, ocr), ...hpsTargets(hps)].map((l) => `  ${l}`),
+    ...[...targets(all, ocr), ...hpsTargets(hps), ...(conversion?.targets ?? [])].map((l) => `  ${l}`),
     ...(overload ? [`  ${overload.target}`] : []),
     '',
     `bench took ${((performance.now() - started) / 1000).toFixed(0)} s`,

@@ -2,9 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
+import protobuf from 'protobufjs';
 import { convertPaddleDir, convertProgram, paddleModelFiles, parseProgram } from '../src/runtime/paddle/convert.js';
-import { readPdiparams } from '../src/runtime/paddle/pdiparams.js';
+import { readPdiparams, type ParamTensor } from '../src/runtime/paddle/pdiparams.js';
 import { ort } from '../src/runtime/session.js';
 import { GUTENYE_ASSETS, imageTensor, maxAbsDiff, PADDLE_MODELS, syntheticWeights } from './helpers/paddleModels.js';
 import { OPENCV_DATA, SKIMAGE_DATA } from './helpers/paths.js';
@@ -148,8 +150,8 @@ const PROGRAM_ONLY: Array<{ dir: string; inputs?: Record<string, number[]>; miss
   { dir: 'PP-OCRv5_server_rec', inputs: { x: [1, 3, 48, 480] } },
   { dir: 'picodet_lcnet_x1_0_fgd_layout_infer', inputs: { image: [1, 3, 800, 608] } },
   { dir: 'UVDoc', inputs: { image: [1, 3, 600, 400] } },
-  { dir: 'SLANet_plus', missing: ['while (control flow)'] },
-  { dir: 'ch_ppstructure_mobile_v2.0_SLANet_infer', missing: ['while (control flow)'] },
+  { dir: 'SLANet_plus', inputs: { x: [1, 3, 488, 488] } },
+  { dir: 'ch_ppstructure_mobile_v2.0_SLANet_infer', inputs: { x: [1, 3, 488, 488] } },
   { dir: 'RT-DETR-H_layout_3cls', inputs: { im_shape: [1, 2], image: [1, 3, 640, 640], scale_factor: [1, 2] } },
   { dir: 'PP-DocLayoutV2', missing: ['einsum', 'index_put', 'take_along_axis'] },
 ];
@@ -188,4 +190,151 @@ describe('PaddleX program-only dirs: convert with synthetic weights and run, or 
       );
     });
   }
+});
+
+/** Runs a program with synthetic weights (some overridden) on a constant 488×488 image; outputs in fetch order. */
+async function runSynthetic(dirName: string, override: (params: Map<string, ParamTensor>) => void = () => {}): Promise<ort.Tensor[]> {
+  const dir = path.join(PADDLE_MODELS, dirName);
+  const program = parseProgram(paddleModelFiles(dir)!.programPath);
+  const params = syntheticWeights(program);
+  override(params);
+  const session = await ort.InferenceSession.create(convertProgram(program, params, dirName, dir), { intraOpNumThreads: 1 });
+  const dims = [1, 3, 488, 488];
+  const image = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 3 * 488 * 488 }, (_, i) => (i % 97) / 97),
+    dims,
+  );
+  const outputs = await session.run({ [session.inputNames[0]!]: image });
+  return session.outputNames.map((name) => outputs[name]!);
+}
+
+/** SLANet's structure head: class 49 is the end token; this bias makes it win every step. */
+function endTokenAlways(params: Map<string, ParamTensor>): void {
+  const bias = params.get('linear_4.b_0')!;
+  const values = new Float32Array(bias.data.slice().buffer);
+  values[49] = 100;
+  params.set('linear_4.b_0', { ...bias, data: new Uint8Array(values.buffer) });
+}
+
+/**
+ * A ProgramDesc as Paddle 2.x lowers `y = paddle.static.nn.cond(flag, lambda: 2 * x, lambda: -x)`:
+ * two conditional_blocks (Cond = flag, then its negation), each defining its own output, and a
+ * select_input picking by the flag cast to int32.
+ */
+function condProgramDesc(): Uint8Array {
+  const root = new protobuf.Root().loadSync(fileURLToPath(new URL('../src/runtime/paddle/programDesc.proto', import.meta.url)), {
+    keepCase: true,
+  });
+  const ProgramDesc = root.lookupType('paddle.framework.proto.ProgramDesc');
+  const tensor = (name: string, dataType: number, dims: number[]) => ({
+    name,
+    type: { type: 7, lod_tensor: { tensor: { data_type: dataType, dims } } },
+  });
+  const slot = (parameter: string, ...args: string[]) => ({ parameter, arguments: args });
+  const FLOAT = 5;
+  const BOOL = 0;
+  const INT32 = 2;
+  const scale = (out: string, factor: number) => ({
+    type: 'scale',
+    inputs: [slot('X', 'x')],
+    outputs: [slot('Out', out)],
+    attrs: [
+      { name: 'scale', type: 1, f: factor },
+      { name: 'bias', type: 1, f: 0 },
+      { name: 'bias_after_scale', type: 6, b: true },
+    ],
+  });
+  const conditional = (cond: string, out: string, block: number) => ({
+    type: 'conditional_block',
+    inputs: [slot('Cond', cond), slot('Input', 'x')],
+    outputs: [slot('Out', out), slot('Scope', 'scope')],
+    attrs: [
+      { name: 'sub_block', type: 8, block_idx: block },
+      { name: 'is_scalar_condition', type: 6, b: true },
+    ],
+  });
+  return ProgramDesc.encode(
+    ProgramDesc.fromObject({
+      blocks: [
+        {
+          idx: 0,
+          parent_idx: -1,
+          vars: [
+            tensor('x', FLOAT, [-1, 3]),
+            tensor('flag', BOOL, [1]),
+            tensor('not_flag', BOOL, [1]),
+            tensor('doubled', FLOAT, [-1, 3]),
+            tensor('negated', FLOAT, [-1, 3]),
+            tensor('mask', INT32, [1]),
+            tensor('y', FLOAT, [-1, 3]),
+          ],
+          ops: [
+            { type: 'feed', inputs: [slot('X', 'feed')], outputs: [slot('Out', 'x')], attrs: [{ name: 'col', type: 0, i: 0 }] },
+            { type: 'feed', inputs: [slot('X', 'feed')], outputs: [slot('Out', 'flag')], attrs: [{ name: 'col', type: 0, i: 1 }] },
+            conditional('flag', 'doubled', 1),
+            { type: 'logical_not', inputs: [slot('X', 'flag')], outputs: [slot('Out', 'not_flag')], attrs: [] },
+            conditional('not_flag', 'negated', 2),
+            {
+              type: 'cast',
+              inputs: [slot('X', 'flag')],
+              outputs: [slot('Out', 'mask')],
+              attrs: [
+                { name: 'in_dtype', type: 0, i: BOOL },
+                { name: 'out_dtype', type: 0, i: INT32 },
+              ],
+            },
+            {
+              type: 'select_input',
+              inputs: [slot('X', 'negated', 'doubled'), slot('Mask', 'mask')],
+              outputs: [slot('Out', 'y')],
+              attrs: [],
+            },
+            { type: 'fetch', inputs: [slot('X', 'y')], outputs: [slot('Out', 'fetch')], attrs: [{ name: 'col', type: 0, i: 0 }] },
+          ],
+        },
+        { idx: 1, parent_idx: 0, vars: [], ops: [scale('doubled', 2)] },
+        { idx: 2, parent_idx: 0, vars: [], ops: [scale('negated', -1)] },
+      ],
+    }),
+  ).finish();
+}
+
+describe('control flow: while → Loop, if → If', () => {
+  test('ProgramDesc conditional_block + select_input (Paddle 2.x cond) → If: each flag runs its branch', async () => {
+    const program = parseProgram('inference.pdmodel', condProgramDesc());
+    const session = await ort.InferenceSession.create(convertProgram(program, new Map(), 'cond', 'cond-dir'), { intraOpNumThreads: 1 });
+    const x = new ort.Tensor('float32', Float32Array.from([1, -2, 3, 0.5, 4, -6]), [2, 3]);
+    for (const flag of [true, false]) {
+      const out = await session.run({ x, flag: new ort.Tensor('bool', Uint8Array.from([flag ? 1 : 0]), [1]) });
+      const y = Array.from(out[session.outputNames[0]!]!.data as Float32Array);
+      assert.deepEqual(
+        y,
+        [1, -2, 3, 0.5, 4, -6].map((v) => (flag ? 2 * v : -v)),
+        `flag ${flag}`,
+      );
+    }
+  });
+
+  test('SLANet as ProgramDesc (in-place while body) and as PIR (while with if) compute the same decoding', async () => {
+    const [locDesc, structureDesc] = await runSynthetic('ch_ppstructure_mobile_v2.0_SLANet_infer');
+    const [locPir, structurePir] = await runSynthetic('SLANet_plus');
+    // 500 decoding steps + the start: every step's row is written by set_value
+    assert.deepEqual(structureDesc!.dims, [1, 501, 50]);
+    assert.deepEqual(locDesc!.dims, [1, 501, 8]);
+    const loc = locDesc!.data as Float32Array;
+    for (let row = 0; row < 501; row++) assert.ok(loc[row * 8]! > 0, `row ${row} was never written`);
+    assert.deepEqual(structurePir!.dims, structureDesc!.dims);
+    assert.ok(maxAbsDiff(structurePir!, structureDesc!) <= 1e-5, `structure diff ${maxAbsDiff(structurePir!, structureDesc!)}`);
+    assert.ok(maxAbsDiff(locPir!, locDesc!) <= 1e-5, `location diff ${maxAbsDiff(locPir!, locDesc!)}`);
+  });
+
+  test("SLANet_plus stops at the end token (its if sets the loop's done flag); the older SLANet has no early stop", async () => {
+    const [loc, structure] = await runSynthetic('SLANet_plus', endTokenAlways);
+    // step 0 writes row 0 and ends the loop; the program then keeps rows [0, step + 1] = 2 rows
+    assert.deepEqual(structure!.dims, [1, 2, 50]);
+    assert.deepEqual(loc!.dims, [1, 2, 8]);
+    const [, fullLength] = await runSynthetic('ch_ppstructure_mobile_v2.0_SLANet_infer', endTokenAlways);
+    assert.deepEqual(fullLength!.dims, [1, 501, 50]);
+  });
 });

@@ -65,18 +65,15 @@ describe('Paddle inference dirs as model_dir', () => {
   test('a program whose ops the converter lacks stops resolution naming the op, the model and paddle2onnx', async () => {
     const copy = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-paddle-'));
     try {
-      // SLANet_plus's program with an empty weights file: the op check comes first
-      await cp(path.join(PADDLE_MODELS, 'SLANet_plus'), copy, { recursive: true });
+      // PP-DocLayoutV2's program with an empty weights file: the op check comes first
+      await cp(path.join(PADDLE_MODELS, 'PP-DocLayoutV2'), copy, { recursive: true });
       await writeFile(path.join(copy, 'inference.pdiparams'), new Uint8Array());
       assert.throws(
         () =>
-          resolveModel(
-            { module_name: 'table_structure_recognition', model_name: 'SLANet_plus', model_dir: copy },
-            'SubModules.TableStructureRecognition',
-          ),
+          resolveModel({ module_name: 'layout_detection', model_name: 'PP-DocLayoutV2', model_dir: copy }, 'SubModules.LayoutDetection'),
         (err: Error) =>
-          err.message.includes('Model "SLANet_plus"') &&
-          err.message.includes('while (control flow)') &&
+          err.message.includes('Model "PP-DocLayoutV2"') &&
+          err.message.includes('einsum') &&
           err.message.includes(`paddlex --paddle2onnx --paddle_model_dir ${copy}`),
       );
     } finally {

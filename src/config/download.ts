@@ -8,20 +8,27 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { ConfigError } from '../errors.js';
+import { extractModelArchive } from './modelArchive.js';
 
 /**
  * Official PaddleX models for `model_dir: null`, fetched as PaddleX does (paddlex/inference/utils/
- * official_models.py): from the Hugging Face repo `PaddlePaddle/<model_name>` or ModelScope's repo of
- * the same name, `PADDLE_PDX_MODEL_SOURCE` choosing the first source. `PIPESERVE_MODEL_SOURCE` puts a
- * mirror with the Hugging Face layout (e.g. an HF_ENDPOINT-style mirror) in front of them.
+ * official_models.py, its hosters): the Hugging Face repo `PaddlePaddle/<model_name>`, the AI Studio
+ * repo `PaddleX/<model_name>`, ModelScope's `PaddlePaddle/<model_name>`, then BOS's
+ * `<model_name>_infer.tar`, `PADDLE_PDX_MODEL_SOURCE` moving one to the front; a source that fails
+ * passes on to the next. `PIPESERVE_MODEL_SOURCE` puts a mirror with the Hugging Face layout (e.g. an
+ * HF_ENDPOINT-style mirror) in front of them all.
  */
 
 export type SourceName = 'huggingface' | 'aistudio' | 'modelscope' | 'bos';
 
-/** PaddleX's candidate order; PADDLE_PDX_MODEL_SOURCE moves one to the front. */
+/** PaddleX's hoster_candidates order; PADDLE_PDX_MODEL_SOURCE moves one to the front. */
 const PADDLEX_ORDER: SourceName[] = ['huggingface', 'aistudio', 'modelscope', 'bos'];
 const HUGGING_FACE = 'https://huggingface.co';
 const MODELSCOPE = 'https://modelscope.cn';
+/** aistudio_sdk's git host (STUDIO_GIT_HOST overrides it there too) */
+const AISTUDIO_GIT = 'http://git.aistudio.baidu.com';
+/** PaddleX's _BosModelHoster base_url and version */
+const BOS = 'https://paddle-model-ecology.bj.bcebos.com/paddlex/official_inference_model/paddle3.0.0';
 
 export interface RemoteFile {
   path: string;
@@ -31,21 +38,35 @@ export interface RemoteFile {
   url: string;
 }
 
-export interface Source {
+/** A hub serving a model repo's files one by one. */
+export interface FileSource {
+  kind: 'files';
   name: string;
   list(modelName: string): Promise<RemoteFile[]>;
+  /** request headers for its API and downloads */
+  headers?: Record<string, string>;
 }
 
-async function getJson(url: string): Promise<any> {
-  const res = await fetch(url);
+/** A store serving each model as one archive (PaddleX's BOS source). */
+export interface ArchiveSource {
+  kind: 'archive';
+  name: string;
+  archiveUrl(modelName: string): string;
+}
+
+export type Source = FileSource | ArchiveSource;
+
+async function getJson(url: string, headers: Record<string, string> = {}): Promise<any> {
+  const res = await fetch(url, { headers });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   return res.json();
 }
 
 /** The Hugging Face Hub API (also served by its mirrors): the repo tree gives sizes and, for LFS files, sha256. */
-function huggingFace(name: string, endpoint: string): Source {
+function huggingFace(name: string, endpoint: string): FileSource {
   const base = endpoint.replace(/\/+$/, '');
   return {
+    kind: 'files',
     name,
     async list(modelName) {
       const tree: any[] = await getJson(`${base}/api/models/PaddlePaddle/${modelName}/tree/main`);
@@ -61,9 +82,10 @@ function huggingFace(name: string, endpoint: string): Source {
   };
 }
 
-function modelScope(): Source {
+function modelScope(): FileSource {
   const base = `${MODELSCOPE}/api/v1/models/PaddlePaddle`;
   return {
+    kind: 'files',
     name: 'modelscope',
     async list(modelName) {
       const body = await getJson(`${base}/${modelName}/repo/files?Revision=master&Recursive=true`);
@@ -79,25 +101,57 @@ function modelScope(): Source {
   };
 }
 
+/**
+ * AI Studio's model hub, a Gitea behind aistudio_sdk's snapshot_download: the repo tree lists the
+ * files, each file's contents API gives its size (and, for LFS files, `lfs_oid` = sha256), and
+ * `/media/` serves the file itself. Public repos need no token; AISTUDIO_ACCESS_TOKEN is sent as the SDK does.
+ */
+export function aiStudioSource(host: string, token?: string): FileSource {
+  const repo = `${host.replace(/\/+$/, '')}/api/v1/repos/PaddleX`;
+  const headers: Record<string, string> = token ? { Authorization: `token ${token}` } : {};
+  return {
+    kind: 'files',
+    name: 'aistudio',
+    headers,
+    async list(modelName) {
+      const paths: string[] = [];
+      for (let page = 1; ; page++) {
+        const tree = await getJson(`${repo}/${modelName}/git/trees/master?recursive=true&page=${page}&per_page=1000`, headers);
+        paths.push(...(tree.tree ?? []).filter((e: any) => e.type === 'blob').map((e: any) => String(e.path)));
+        if (!tree.truncated) break;
+      }
+      return Promise.all(
+        paths.map(async (p) => {
+          const file = encodeURIComponent(p);
+          const info = await getJson(`${repo}/${modelName}/contents/${file}`, headers);
+          return { path: p, size: info.lfs_size ?? info.size, sha256: info.lfs_oid, url: `${repo}/${modelName}/media/${file}` };
+        }),
+      );
+    },
+  };
+}
+
+/** BOS: `<base>/<model_name>_infer.tar`, a tar of the model dir (PaddleX's _BosModelHoster). */
+export function bosSource(base: string): ArchiveSource {
+  return { kind: 'archive', name: 'bos', archiveUrl: (modelName) => `${base.replace(/\/+$/, '')}/${modelName}_infer.tar` };
+}
+
 /** A mirror serving the Hugging Face Hub's layout and API at `url`. */
-export function mirrorSource(url: string): Source {
+export function mirrorSource(url: string): FileSource {
   return huggingFace(`mirror ${url}`, url);
 }
 
-/** Sources in the order they are tried, with the reasons some of PaddleX's are left out. */
-export function modelSources(env: NodeJS.ProcessEnv = process.env): { sources: Source[]; skipped: string[] } {
+/** Sources in the order they are tried. */
+export function modelSources(env: NodeJS.ProcessEnv = process.env): Source[] {
   const preferred = (env.PADDLE_PDX_MODEL_SOURCE ?? 'huggingface').toLowerCase() as SourceName;
   const order = [preferred, ...PADDLEX_ORDER.filter((s) => s !== preferred)].filter((s) => PADDLEX_ORDER.includes(s));
-  const sources: Source[] = [];
-  const skipped: string[] = [];
-  if (env.PIPESERVE_MODEL_SOURCE) sources.push(mirrorSource(env.PIPESERVE_MODEL_SOURCE));
-  for (const name of order) {
-    if (name === 'huggingface') sources.push(huggingFace('huggingface', env.PADDLE_PDX_HUGGING_FACE_ENDPOINT ?? HUGGING_FACE));
-    else if (name === 'modelscope') sources.push(modelScope());
-    // AI Studio needs its SDK's authenticated API and BOS ships tar archives: neither is fetched here
-    else skipped.push(name);
-  }
-  return { sources, skipped };
+  const byName: Record<SourceName, () => Source> = {
+    huggingface: () => huggingFace('huggingface', env.PADDLE_PDX_HUGGING_FACE_ENDPOINT ?? HUGGING_FACE),
+    aistudio: () => aiStudioSource(env.STUDIO_GIT_HOST ?? AISTUDIO_GIT, env.AISTUDIO_ACCESS_TOKEN),
+    modelscope: modelScope,
+    bos: () => bosSource(BOS),
+  };
+  return [...(env.PIPESERVE_MODEL_SOURCE ? [mirrorSource(env.PIPESERVE_MODEL_SOURCE)] : []), ...order.map((name) => byName[name]())];
 }
 
 /** Files of a Paddle inference dir (the repos also hold README.md, config.json, .gitattributes). */
@@ -129,11 +183,17 @@ function progressFor(label: string, log: (line: string) => void): Progress {
 }
 
 /** Downloads into `target`, resuming a partial file with a Range request; verifies size and sha256 when known. */
-async function fetchFile(file: RemoteFile, target: string, label: string, log: (line: string) => void): Promise<void> {
+async function fetchFile(
+  file: RemoteFile,
+  target: string,
+  label: string,
+  log: (line: string) => void,
+  headers: Record<string, string> = {},
+): Promise<void> {
   const have = existsSync(target) ? (await stat(target)).size : 0;
   const complete = file.size !== undefined && have === file.size;
   if (!complete) {
-    const res = await fetch(file.url, { headers: have ? { Range: `bytes=${have}-` } : {} });
+    const res = await fetch(file.url, { headers: { ...headers, ...(have ? { Range: `bytes=${have}-` } : {}) } });
     if (!res.ok || !res.body) throw new Error(`GET ${file.url}: HTTP ${res.status}`);
     const resumed = res.status === 206;
     const progress = progressFor(label, log);
@@ -163,49 +223,78 @@ async function fetchFile(file: RemoteFile, target: string, label: string, log: (
 
 const ATTEMPTS = 3;
 
+async function fetchWithRetries(
+  file: RemoteFile,
+  target: string,
+  label: string,
+  log: (line: string) => void,
+  headers?: Record<string, string>,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetchFile(file, target, label, log, headers);
+    } catch (err) {
+      if (attempt >= ATTEMPTS) throw err;
+      log(`WARNING:  ${(err as Error).message}; retrying (${attempt}/${ATTEMPTS - 1})`);
+    }
+  }
+}
+
+/** The model's files one by one into `partialDir` (kept between runs: a partial file resumes). */
+async function downloadFiles(source: FileSource, modelName: string, partialDir: string, log: (line: string) => void): Promise<void> {
+  const files = (await source.list(modelName)).filter(isModelFile);
+  if (!files.some((f) => f.path === 'inference.yml')) throw new Error(`no inference.yml for ${modelName}`);
+  await mkdir(partialDir, { recursive: true });
+  for (const file of files)
+    await fetchWithRetries(file, path.join(partialDir, file.path), `${modelName}/${file.path}`, log, source.headers);
+}
+
+/** The model's archive (resumable, its size from a HEAD request), unpacked into a fresh `partialDir`. */
+async function downloadArchive(source: ArchiveSource, modelName: string, partialDir: string, log: (line: string) => void): Promise<void> {
+  const url = source.archiveUrl(modelName);
+  const head = await fetch(url, { method: 'HEAD' });
+  if (!head.ok) throw new Error(`HEAD ${url}: HTTP ${head.status}`);
+  const length = head.headers.get('content-length');
+  const archive = `${partialDir}${path.extname(new URL(url).pathname)}`;
+  await mkdir(path.dirname(partialDir), { recursive: true });
+  await fetchWithRetries(
+    { path: path.basename(archive), url, size: length ? Number(length) : undefined },
+    archive,
+    `${modelName} archive`,
+    log,
+  );
+  await rm(partialDir, { recursive: true, force: true });
+  await extractModelArchive(archive, partialDir, modelName);
+  if (!existsSync(path.join(partialDir, 'inference.yml'))) {
+    await rm(partialDir, { recursive: true, force: true });
+    throw new Error(`the archive holds no inference.yml for ${modelName}`);
+  }
+  await rm(archive, { force: true });
+}
+
 /**
- * Downloads official model `modelName` into `modelsDir/<modelName>`. Files gather in
- * `modelsDir/.partial/<modelName>` (kept between runs, so an interrupted download resumes) and the
- * dir is renamed into place only when every file is complete and verified.
+ * Downloads official model `modelName` into `modelsDir/<modelName>`, trying the sources in order.
+ * Files gather in `modelsDir/.partial/<modelName>` and the dir is renamed into place only when
+ * every file is complete and verified.
  */
 export async function downloadOfficialModel(
   modelName: string,
   modelsDir: string,
   log: (line: string) => void,
-  { sources, skipped } = modelSources(),
+  sources = modelSources(),
 ): Promise<string> {
   const finalDir = path.join(modelsDir, modelName);
   const partialDir = path.join(modelsDir, '.partial', modelName);
-  const failures: string[] = skipped.map((s) => `${s}: not supported by pipeserve's downloader`);
-  for (const source of sources) {
-    let files: RemoteFile[];
-    try {
-      files = (await source.list(modelName)).filter(isModelFile);
-    } catch (err) {
-      failures.push(`${source.name}: ${(err as Error).message}`);
-      continue;
-    }
-    if (!files.some((f) => f.path === 'inference.yml')) {
-      failures.push(`${source.name}: no inference.yml for ${modelName}`);
-      continue;
-    }
+  const failures: string[] = [];
+  for (const [i, source] of sources.entries()) {
     log(`INFO:     Downloading official model ${modelName} from ${source.name} into ${finalDir}`);
-    await mkdir(partialDir, { recursive: true });
     try {
-      for (const file of files) {
-        const label = `${modelName}/${file.path}`;
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await fetchFile(file, path.join(partialDir, file.path), label, log);
-            break;
-          } catch (err) {
-            if (attempt >= ATTEMPTS) throw err;
-            log(`WARNING:  ${(err as Error).message}; retrying (${attempt}/${ATTEMPTS - 1})`);
-          }
-        }
-      }
+      if (source.kind === 'files') await downloadFiles(source, modelName, partialDir, log);
+      else await downloadArchive(source, modelName, partialDir, log);
     } catch (err) {
       failures.push(`${source.name}: ${(err as Error).message}`);
+      const next = sources[i + 1];
+      if (next) log(`WARNING:  ${source.name} failed (${(err as Error).message}); trying ${next.name}`);
       continue;
     }
     await rm(finalDir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import onnxProto from 'onnx-proto';
-import type { AttrValue, ElementType, PaddleOp, PaddleProgram, TensorInfo } from './program.js';
+import type { AttrValue, ElementType, PaddleBlock, PaddleOp, PaddleProgram, TensorInfo } from './program.js';
 
 const { onnx } = onnxProto;
 
@@ -34,8 +34,14 @@ export function dtypeFromName(name: string): ElementType | undefined {
   return DTYPE_NAMES[name];
 }
 
-/** An ONNX node attribute: a bare number is an int, `{ f }` a float. */
-export type NodeAttr = number | number[] | string | { f: number } | { floats: number[] };
+/** An ONNX node attribute: a bare number is an int, `{ f }` a float, `{ graph }` a subgraph (Loop body, If branch). */
+export type NodeAttr = number | number[] | string | { f: number } | { floats: number[] } | { graph: onnxProto.onnx.IGraphProto };
+
+/** A typed graph input/output; without `shape` only the element type is declared (values whose shape a loop may change). */
+export function valueInfo(name: string, dtype: ElementType, shape?: number[]): onnxProto.onnx.IValueInfoProto {
+  const dims = shape?.map((d, i) => (d >= 0 ? { dimValue: d } : { dimParam: `${name}_dynamic_${i}` }));
+  return { name, type: { tensorType: { elemType: ONNX_ELEMENT_TYPES[dtype], ...(dims && { shape: { dim: dims } }) } } };
+}
 
 /** Raised by a mapper for an op form it cannot express (e.g. adaptive pooling on a dynamic size). */
 export class UnsupportedOpForm extends Error {}
@@ -71,13 +77,40 @@ interface PendingConstant {
  * passes as tensors where ONNX wants attributes (pool kernel sizes, axes, shapes).
  */
 export class ConvertContext {
-  readonly nodes: onnxProto.onnx.INodeProto[] = [];
+  /** nodes of the graph being built: the main graph, or while mapping a block, its subgraph */
+  nodes: onnxProto.onnx.INodeProto[] = [];
   readonly initializers: onnxProto.onnx.ITensorProto[] = [];
+  /** every name a node reads, subgraphs included (decides which weights the model keeps) */
+  readonly used = new Set<string>();
   private readonly constants = new Map<string, PendingConstant>();
   private readonly materialized = new Set<string>();
   private counter = 0;
 
-  constructor(readonly program: PaddleProgram) {}
+  constructor(
+    readonly program: PaddleProgram,
+    readonly mapOp: (op: PaddleOp, ctx: ConvertContext) => void,
+  ) {}
+
+  /**
+   * Maps a block's ops into a subgraph (Loop body, If branch) with the given inputs; its outputs
+   * are the block's results. Names of the enclosing graphs stay visible inside, as ONNX scopes them.
+   */
+  subgraph(hint: string, block: PaddleBlock, inputs: onnxProto.onnx.IValueInfoProto[]): onnxProto.onnx.IGraphProto {
+    const outer = this.nodes;
+    this.nodes = [];
+    try {
+      for (const op of block.ops) this.mapOp(op, this);
+      // through Identity: a subgraph output must be produced inside it, not be an input or outer value
+      const output = block.results.map((value) => {
+        const out = this.fresh(`${hint}_result`);
+        this.node('Identity', [value], [out]);
+        return valueInfo(out, this.dtype(value));
+      });
+      return { name: this.fresh(hint), node: this.nodes, input: inputs, output };
+    } finally {
+      this.nodes = outer;
+    }
+  }
 
   info(name: string): TensorInfo | undefined {
     return this.program.values.get(name);
@@ -115,6 +148,7 @@ export class ConvertContext {
   }
 
   private use(name: string): string {
+    this.used.add(name);
     const pending = this.constants.get(name);
     if (pending && !this.materialized.has(name)) {
       this.materialized.add(name);
@@ -140,6 +174,7 @@ export class ConvertContext {
         if (typeof value === 'string') return { name, type: AttributeType.STRING, s: new TextEncoder().encode(value) };
         if (Array.isArray(value)) return { name, type: AttributeType.INTS, ints: value };
         if ('f' in value) return { name, type: AttributeType.FLOAT, f: value.f };
+        if ('graph' in value) return { name, type: AttributeType.GRAPH, g: value.graph };
         return { name, type: AttributeType.FLOATS, floats: value.floats };
       }),
     });

@@ -2,17 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
 import { ConfigError } from '../../errors.js';
-import { ConvertContext, ONNX_ELEMENT_TYPES, UnsupportedOpForm } from './context.js';
+import { ConvertContext, ONNX_ELEMENT_TYPES, UnsupportedOpForm, valueInfo } from './context.js';
 import { MAPPERS } from './ops/index.js';
 import { readPdiparams, type ParamTensor } from './pdiparams.js';
 import { parsePir } from './pir.js';
-import type { PaddleProgram } from './program.js';
+import { allOps, type PaddleProgram } from './program.js';
 import { parseProgramDesc } from './programDesc.js';
 
 const { onnx } = onnxProto;
 
 /** Part of the conversion cache key: bump whenever the converter's output for some program changes. */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2;
 /** onnxruntime-node 1.30 runs opsets up to 21+; 17 has LayerNormalization and keeps Reduce* axes as attributes. */
 export const ONNX_OPSET = 17;
 
@@ -44,7 +44,7 @@ export function paddle2onnxCommand(dir: string): string {
 export function unsupportedOps(program: PaddleProgram): string[] {
   const table = MAPPERS[program.format];
   const missing = new Set<string>();
-  for (const op of program.ops) {
+  for (const op of allOps(program.ops)) {
     if (op.hasSubBlocks) missing.add(`${op.type} (control flow)`);
     else if (!table[op.type]) missing.add(op.type);
   }
@@ -59,18 +59,10 @@ function unsupportedMessage(modelName: string, dir: string, what: string): strin
   ].join('\n');
 }
 
-function valueInfo(name: string, program: PaddleProgram): onnxProto.onnx.IValueInfoProto {
+function declaredValueInfo(name: string, program: PaddleProgram): onnxProto.onnx.IValueInfoProto {
   const info = program.values.get(name);
   if (!info) throw new ConfigError(`the program does not declare the type of its input/output "${name}"`);
-  return {
-    name,
-    type: {
-      tensorType: {
-        elemType: ONNX_ELEMENT_TYPES[info.dtype],
-        shape: { dim: info.shape.map((d, i) => (d >= 0 ? { dimValue: d } : { dimParam: `${name}_dynamic_${i}` })) },
-      },
-    },
-  };
+  return valueInfo(name, info.dtype, info.shape);
 }
 
 function assertConvertible(program: PaddleProgram, modelName: string, dir: string): void {
@@ -93,20 +85,19 @@ export function convertProgram(program: PaddleProgram, params: Map<string, Param
     );
   }
   for (const [name, tensor] of params) program.values.set(name, { dtype: tensor.dtype, shape: tensor.shape });
-  const ctx = new ConvertContext(program);
   const table = MAPPERS[program.format];
-  for (const op of program.ops) {
+  const ctx = new ConvertContext(program, (op, context) => {
     try {
-      table[op.type]!(op, ctx);
+      table[op.type]!(op, context);
     } catch (err) {
       if (!(err instanceof UnsupportedOpForm)) throw err;
       throw new ConfigError(unsupportedMessage(modelName, dir, `op ${op.type} in a form the converter lacks: ${err.message}`));
     }
-  }
+  });
+  for (const op of program.ops) ctx.mapOp(op, ctx);
 
-  const used = new Set(ctx.nodes.flatMap((n) => n.input ?? []));
   const weights = [...params]
-    .filter(([name]) => used.has(name))
+    .filter(([name]) => ctx.used.has(name))
     .map(([name, t]) => ({
       name,
       dims: t.shape,
@@ -120,8 +111,8 @@ export function convertProgram(program: PaddleProgram, params: Map<string, Param
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     graph: {
       name: modelName,
-      input: program.inputs.map((name) => valueInfo(name, program)),
-      output: program.outputs.map((name) => valueInfo(name, program)),
+      input: program.inputs.map((name) => declaredValueInfo(name, program)),
+      output: program.outputs.map((name) => declaredValueInfo(name, program)),
       node: ctx.nodes,
       initializer: [...weights, ...ctx.initializers],
     },

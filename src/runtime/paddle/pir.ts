@@ -32,6 +32,9 @@ interface PirAttr {
   N: string;
   AT: { '#': string; D?: any };
 }
+interface PirRegion {
+  blocks: Array<{ args?: Array<{ '#': number; TT?: PirType }>; ops: PirOp[] }>;
+}
 interface PirOp {
   '#': string;
   A?: any[];
@@ -88,60 +91,86 @@ export function parsePir(text: string, where: string): PaddleProgram {
   const parameters: string[] = [];
   const combined = new Map<number, string[]>();
   const producers = new Map<number, { op: PaddleOp; slot: string }>();
-  const ops: PaddleOp[] = [];
   const inputs: string[] = [];
   const outputs: string[] = [];
+  let condArgs = 0;
 
-  for (const op of topOps) {
-    const type = withoutDialect(op['#']);
-    if (op['#'] === 'p' || type === 'parameter') {
-      const name = op['#'] === 'p' ? String(op.A![3]) : String((op.A as PirAttr[]).find((a) => a.N === 'parameter_name')!.AT.D);
-      const out = outputsOf(op)[0]!;
-      aliases.set(out['%'], name);
-      const info = tensorInfo(out.TT);
-      if (info) values.set(name, info);
-      parameters.push(name);
-      continue;
-    }
-    const operands = (op.I ?? []).map((ref) => {
-      if (ref['%'] === 0) return [];
-      return combined.get(ref['%']) ?? [valueName(ref['%'])];
-    });
-    if (type === 'combine') {
-      combined.set(outputsOf(op)[0]!['%'], operands.flat());
-      continue;
-    }
-    if (op['#'] === '0.split') {
-      // unpacks a vector output of the op before it: that op's output becomes the list of parts
-      const source = producers.get(op.I![0]!['%']);
-      const parts = outputsOf(op).map((ref) => valueName(ref['%']));
-      outputsOf(op).forEach((ref) => {
-        const info = tensorInfo(ref.TT);
-        if (info) values.set(valueName(ref['%']), info);
+  const declare = (ref: PirValueRef) => {
+    const info = tensorInfo(ref.TT);
+    if (info) values.set(valueName(ref['%']), info);
+  };
+
+  /** The ops of one block, and the operands of its closing `yield` (none in the top block). */
+  function parseBlock(blockOps: PirOp[]): { ops: PaddleOp[]; results: string[] } {
+    const ops: PaddleOp[] = [];
+    let results: string[] = [];
+    for (const op of blockOps) {
+      const type = withoutDialect(op['#']);
+      if (op['#'] === 'p' || type === 'parameter') {
+        const name = op['#'] === 'p' ? String(op.A![3]) : String((op.A as PirAttr[]).find((a) => a.N === 'parameter_name')!.AT.D);
+        const out = outputsOf(op)[0]!;
+        aliases.set(out['%'], name);
+        declare(out);
+        parameters.push(name);
+        continue;
+      }
+      const operands = (op.I ?? []).map((ref) => {
+        if (ref['%'] === 0) return [];
+        return combined.get(ref['%']) ?? [valueName(ref['%'])];
       });
-      if (source) source.op.outputs[source.slot] = parts;
-      continue;
+      if (type === 'combine') {
+        combined.set(outputsOf(op)[0]!['%'], operands.flat());
+        continue;
+      }
+      if (op['#'] === '2.yield') {
+        results = operands.flat();
+        continue;
+      }
+      if (op['#'] === '0.split') {
+        // unpacks a vector output of the op before it: that op's output becomes the list of parts
+        const source = producers.get(op.I![0]!['%']);
+        const parts = outputsOf(op).map((ref) => valueName(ref['%']));
+        outputsOf(op).forEach(declare);
+        if (source) source.op.outputs[source.slot] = parts;
+        continue;
+      }
+      const attrs: Record<string, AttrValue> = {};
+      for (const a of (op.A ?? []) as PirAttr[]) if (a.N !== 'struct_name') attrs[a.N] = attrValue(a.AT);
+      const parsed: PaddleOp = {
+        type,
+        inputs: Object.fromEntries(operands.map((names, i) => [String(i), names])),
+        outputs: {},
+        attrs,
+      };
+      if (op.regions?.length) {
+        const blocks = (op.regions as PirRegion[]).flatMap((r) => r.blocks);
+        if (type === 'while' && blocks.length === 1) {
+          const args = (blocks[0]!.args ?? []).map((arg) => {
+            declare({ '%': arg['#'], TT: arg.TT });
+            return valueName(arg['#']);
+          });
+          // the body reads the condition from no block arg; ONNX Loop still passes it in
+          const condArg = `%while_cond_${condArgs++}`;
+          values.set(condArg, { dtype: 'bool', shape: [] });
+          parsed.blocks = [{ args: [condArg, ...args], ...parseBlock(blocks[0]!.ops) }];
+        } else if (type === 'if' && blocks.length === 2) {
+          parsed.blocks = blocks.map((b) => ({ args: [], ...parseBlock(b.ops) }));
+        } else parsed.hasSubBlocks = true;
+      }
+      outputsOf(op).forEach((ref, i) => {
+        const name = valueName(ref['%']);
+        parsed.outputs[String(i)] = [name];
+        producers.set(ref['%'], { op: parsed, slot: String(i) });
+        declare(ref);
+      });
+      if (type === 'data') inputs.push(parsed.outputs['0']![0]!);
+      else if (type === 'fetch') outputs.push(parsed.inputs['0']![0]!);
+      else ops.push(parsed);
     }
-    const attrs: Record<string, AttrValue> = {};
-    for (const a of (op.A ?? []) as PirAttr[]) if (a.N !== 'struct_name') attrs[a.N] = attrValue(a.AT);
-    const parsed: PaddleOp = {
-      type,
-      inputs: Object.fromEntries(operands.map((names, i) => [String(i), names])),
-      outputs: {},
-      attrs,
-    };
-    if (op.regions?.length) parsed.hasSubBlocks = true;
-    outputsOf(op).forEach((ref, i) => {
-      const name = valueName(ref['%']);
-      parsed.outputs[String(i)] = [name];
-      producers.set(ref['%'], { op: parsed, slot: String(i) });
-      const info = tensorInfo(ref.TT);
-      if (info) values.set(name, info);
-    });
-    if (type === 'data') inputs.push(parsed.outputs['0']![0]!);
-    else if (type === 'fetch') outputs.push(parsed.inputs['0']![0]!);
-    else ops.push(parsed);
+    return { ops, results };
   }
+
+  const { ops } = parseBlock(topOps);
   parameters.sort(compareBytes);
   return { format: 'pir', ops, values, inputs, outputs, parameters };
 }

@@ -50,8 +50,28 @@ export interface PaddleOp {
   inputs: Record<string, string[]>;
   outputs: Record<string, string[]>;
   attrs: Record<string, AttrValue>;
-  /** nested blocks of control-flow ops (PIR `if`/`while`, ProgramDesc sub-blocks); the converter rejects them */
+  /**
+   * Bodies of the control-flow ops the converter maps, in one form for both formats:
+   * `while` has one block whose args are [condition, ...loop-carried values] and whose results are
+   * the next [condition, ...values]; `if` has a then and an else block, no args, results = its outputs.
+   */
+  blocks?: PaddleBlock[];
+  /** sub-blocks the readers could not put in that form (e.g. ProgramDesc `conditional_block`); the converter rejects them */
   hasSubBlocks?: boolean;
+}
+
+export interface PaddleBlock {
+  args: string[];
+  ops: PaddleOp[];
+  results: string[];
+}
+
+/** Every op of the program, nested bodies included. */
+export function* allOps(ops: PaddleOp[]): Generator<PaddleOp> {
+  for (const op of ops) {
+    yield op;
+    for (const block of op.blocks ?? []) yield* allOps(block.ops);
+  }
 }
 
 export interface PaddleProgram {

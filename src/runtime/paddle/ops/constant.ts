@@ -16,13 +16,18 @@ function filled(shape: number[], value: number): number[] {
 export const constantMappers: MapperTables = {
   programDesc: {
     fill_constant: (op, ctx) => {
-      if (op.inputs.ValueTensor?.length || op.inputs.ShapeTensor?.length || op.inputs.ShapeTensorList?.length) {
-        throw new UnsupportedOpForm('fill_constant with tensor inputs');
-      }
+      if (op.inputs.ValueTensor?.length) throw new UnsupportedOpForm('fill_constant with a ValueTensor');
       const text = strAttr(op, 'str_value', '');
       const value = text ? Number(text) : numAttr(op, 'value', 0);
+      const dtype = dtypeOf(attr(op, 'dtype') ?? 5);
+      // a shape computed at run time (ShapeTensor, or ShapeTensorList of [1] dims): the value expanded to it
+      const shapeTensors = op.inputs.ShapeTensor?.length ? op.inputs.ShapeTensor : op.inputs.ShapeTensorList;
+      if (shapeTensors?.length) {
+        ctx.node('Expand', [ctx.constant([value], dtype, []), ctx.int64List(shapeTensors)], [result(op, 'Out')]);
+        return;
+      }
       const shape = numsAttr(op, 'shape');
-      ctx.defineConstant(result(op, 'Out'), filled(shape, value), dtypeOf(attr(op, 'dtype') ?? 5), shape);
+      ctx.defineConstant(result(op, 'Out'), filled(shape, value), dtype, shape);
     },
     assign_value: (op, ctx) => {
       const shape = numsAttr(op, 'shape');

@@ -1,6 +1,7 @@
 import type { MapperTables, OpMapper } from '../context.js';
 import { activationMappers } from './activation.js';
 import { constantMappers } from './constant.js';
+import { controlMappers } from './control.js';
 import { convMappers } from './conv.js';
 import { elementwiseMappers } from './elementwise.js';
 import { indexingMappers } from './indexing.js';
@@ -15,6 +16,7 @@ import { shapeMappers } from './shape.js';
 const FAMILIES: MapperTables[] = [
   activationMappers,
   constantMappers,
+  controlMappers,
   convMappers,
   elementwiseMappers,
   indexingMappers,
