@@ -1,4 +1,5 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -12,6 +13,7 @@ import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
 import { errorEnvelope } from './envelope.js';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
+import { endpointRequest, fieldTypes, RAW_FILE_CONTENT_TYPE, rawMediaTypes, readMultipart, readRawFile } from './uploads.js';
 
 export interface BasicAppOptions extends RequestLogOptions {
   /** requests (all but /health, /docs, /openapi.json) need `Authorization: Bearer <apiKey>` */
@@ -75,12 +77,26 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   // FastAPI reads the body as JSON whatever the content type says (curl -d sends form-urlencoded).
   app.removeAllContentTypeParsers();
   const jsonLimits: JsonBodyLimits = { ...DEFAULT_JSON_BODY_LIMITS, maxBytes: options.maxBodyBytes };
-  app.addContentTypeParser('*', (request, payload, done) => {
-    readJsonBody(payload, Number(request.headers['content-length']), jsonLimits).then(
-      (body) => done(null, body),
-      (err: Error) => done(err, undefined),
-    );
-  });
+  const parser =
+    (read: (payload: Readable, request: FastifyRequest) => Promise<unknown>) =>
+    (request: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
+      read(payload, request).then(
+        (body) => done(null, body),
+        (err: Error) => done(err, undefined),
+      );
+    };
+  app.addContentTypeParser(
+    '*',
+    parser((payload, request) => readJsonBody(payload, Number(request.headers['content-length']), jsonLimits)),
+  );
+  app.addContentTypeParser(
+    'multipart/form-data',
+    parser((payload, request) => readMultipart(payload, request.headers, options.maxBodyBytes)),
+  );
+  app.addContentTypeParser(
+    RAW_FILE_CONTENT_TYPE,
+    parser((payload, request) => readRawFile(payload, request.headers, options.maxBodyBytes)),
+  );
 
   await app.register(swagger, {
     openapi: {
@@ -131,13 +147,14 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
 
 function registerEndpoint(app: FastifyInstance, service: PipelineService, served: ServedEndpoint): void {
   const { endpoint } = served;
+  const types = fieldTypes(served.request);
   app.post(
     endpoint.path,
     {
       schema: {
         operationId: endpoint.operationId,
         summary: endpoint.summary,
-        body: z.toJSONSchema(endpoint.request, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }),
+        ...requestSchemas(served),
         response: {
           200: envelopeSchema(z.toJSONSchema(endpoint.result, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' })),
           422: errorEnvelopeSchema,
@@ -146,9 +163,7 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
       },
     },
     async (request: FastifyRequest, reply: FastifyReply) => {
-      if (request.body === undefined) {
-        throw new ValidationError([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
-      }
+      const { body, uploads } = endpointRequest(request.body, request.query, endpoint, types);
       // the response closing before it was sent = the client gave up: drop the request's remaining work
       const clientGone = new AbortController();
       reply.raw.once('close', () => {
@@ -156,8 +171,43 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
       });
       request.stages = { downloadMs: 0, queueMs: 0, computeMs: 0 };
       const { logId } = request;
-      const result = await service.invoke(served, request.body, logId, { signal: clientGone.signal, stages: request.stages });
+      const result = await service.invoke(served, body, logId, { signal: clientGone.signal, stages: request.stages, uploads });
       return { logId, result, errorCode: 0, errorMsg: 'Success' };
     },
   );
+}
+
+const openApiSchema = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as JsonObject;
+type JsonObject = Record<string, any>;
+
+/**
+ * OpenAPI of an endpoint's request: JSON as PaddleX has it, and for a file input also multipart/form-data
+ * (the file as a binary part) and a raw file body with the other fields as query parameters.
+ */
+function requestSchemas(served: ServedEndpoint): { body: JsonObject; querystring?: JsonObject } {
+  const json = openApiSchema(served.request);
+  const { kind, field } = served.endpoint.input;
+  const rawTypes = rawMediaTypes(kind);
+  if (!rawTypes.length) return { body: json };
+  const binary = { type: 'string', format: 'binary' };
+  const { [field]: _file, ...others } = json.properties as JsonObject;
+  const query = Object.fromEntries(
+    Object.entries(others).map(([name, schema]) => [
+      name,
+      { ...schema, description: `with a raw ${rawTypes.join(' or ')} body only (arrays and objects as JSON text)` },
+    ]),
+  );
+  return {
+    body: {
+      content: {
+        'application/json': { schema: json },
+        'multipart/form-data': {
+          schema: { ...json, properties: { ...json.properties, [field]: { ...binary, description: `the ${field} as a file part` } } },
+        },
+        ...Object.fromEntries(rawTypes.map((type) => [type, { schema: { ...binary, description: `the ${field} itself` } }])),
+      },
+    },
+    querystring: { type: 'object', properties: query },
+  };
 }
