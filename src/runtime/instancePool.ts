@@ -64,7 +64,7 @@ export interface PoolStats {
   detail: InstanceStats[];
 }
 
-export type InstanceExitReason = 'crash' | 'timeout' | 'recycle' | 'startup' | 'shutdown';
+export type InstanceExitReason = 'crash' | 'timeout' | 'recycle' | 'startup' | 'shutdown' | 'cancel';
 
 export interface PoolEvents {
   taskDone: [TaskTiming];
@@ -139,6 +139,14 @@ export class Lease {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason as Error);
     this.outstanding++;
     return this.pool.enqueue(this, op, payload, options) as Promise<T>;
+  }
+
+  /**
+   * Kills the instances running this request's tasks (they are replaced), so a cancelled request frees
+   * its workers at once instead of when their model calls end.
+   */
+  killRunning(): void {
+    this.pool.killRunning(this);
   }
 
   /** the request is over: its lanes return to the pool once its last task has left its instance */
@@ -247,6 +255,19 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     if (!this.leases.delete(lease)) return;
     this.reservedLanes -= lease.lanes;
     this.checkDrained();
+  }
+
+  /** @internal the instances leave service at once: their tasks are let go now, not when the killed process is reaped */
+  killRunning(lease: Lease): void {
+    for (const slot of this.slots) {
+      for (const instance of [slot.current, slot.retiring]) {
+        if (instance?.task?.lease !== lease) continue;
+        const task = this.finish(instance, false)!;
+        instance.state = 'stopping';
+        this.kill(instance, 'cancel');
+        this.settle(task, new ApiError(499, 'The request was cancelled'), true);
+      }
+    }
   }
 
   /** @internal a lease's task: queued, then run by the first free instance */
@@ -477,6 +498,11 @@ export class InstancePool extends EventEmitter<PoolEvents> {
       this.restarts++;
       this.options.log?.(
         `ERROR:    Inference instance ${this.name}#${instance.slot} (pid ${instance.child.pid}) ${reason === 'timeout' ? 'was stuck past the request timeout and was killed' : `died (${how})`}; replacing it`,
+      );
+    }
+    if (reason === 'cancel') {
+      this.options.log?.(
+        `INFO:     Inference instance ${this.name}#${instance.slot} (pid ${instance.child.pid}) stopped: its request was cancelled; replacing it`,
       );
     }
     if (reason !== 'shutdown') this.emit('instanceExit', { slot: instance.slot, reason });

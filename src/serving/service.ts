@@ -72,6 +72,8 @@ export interface InvokeOptions {
   uploads?: ReadonlyMap<string, Uint8Array>;
   /** told about pages as they finish (async jobs) */
   progress?: ProgressReporter;
+  /** when `signal` aborts, kill (and replace) the instances running the request's tasks rather than let them finish (cancelled jobs) */
+  killOnAbort?: boolean;
   /** overrides `--timeout` (async jobs have their own): milliseconds, and the option that set them (for the 504) */
   timeout?: { ms: number; option: string };
 }
@@ -215,7 +217,10 @@ export class PipelineService {
     const timeoutError = () =>
       new ApiError(504, `The request did not finish within the server's timeout of ${timeout.ms / 1000} s (${timeout.option})`);
     const timer = setTimeout(() => controller.abort(timeoutError()), timeout.ms);
-    const clientGone = () => controller.abort(new ApiError(499, 'The client closed the connection'));
+    const clientGone = () => {
+      controller.abort(new ApiError(499, 'The client closed the connection'));
+      if (options.killOnAbort) lease.killRunning();
+    };
     options.signal?.addEventListener('abort', clientGone, { once: true });
     const stages: StageTimings = options.stages ?? { downloadMs: 0, queueMs: 0, computeMs: 0 };
     this.inflight.set(endpoint.path, this.inflightRequests(endpoint.path) + 1);

@@ -1,6 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import compress from '@fastify/compress';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
@@ -11,9 +12,11 @@ import { registerRequestLog, type RequestLogOptions } from '../requestLog.js';
 import type { PipelineService, ServedEndpoint } from '../service.js';
 import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
-import { errorEnvelope } from './envelope.js';
+import { JobManager, type JobOptions } from '../jobs.js';
+import { registerJobRoutes } from './jobRoutes.js';
+import { envelopeError, envelopeSchema, errorEnvelope, errorEnvelopeSchema } from './envelope.js';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
-import { endpointRequest, fieldTypes, RAW_FILE_CONTENT_TYPE, rawMediaTypes, readMultipart, readRawFile } from './uploads.js';
+import { endpointRequest, fieldTypes, RAW_FILE_CONTENT_TYPE, readMultipart, readRawFile, requestSchemas } from './uploads.js';
 
 export interface BasicAppOptions extends RequestLogOptions {
   /** requests (all but /health, /docs, /openapi.json) need `Authorization: Bearer <apiKey>` */
@@ -27,13 +30,11 @@ export interface BasicAppOptions extends RequestLogOptions {
   metrics?: boolean;
   /** unexpected errors, with stack */
   errorLog?: (line: string) => void;
+  /** async jobs (`/jobs/...`), stored in this SQLite file; none without it */
+  jobs?: JobOptions;
 }
 
 const OPEN_PATHS = new Set(['/health', ...HEALTH_PATHS, METRICS_PATH, '/openapi.json']);
-
-function envelopeError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  return reply.code(status).send({ ...errorEnvelope(status, message), logId: reply.request.logId || randomUUID() });
-}
 
 function bearerMatches(header: string | undefined, apiKey: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
@@ -42,20 +43,6 @@ function bearerMatches(header: string | undefined, apiKey: string): boolean {
   const expected = Buffer.from(apiKey);
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
-
-const envelopeSchema = (result: unknown) => ({
-  type: 'object',
-  properties: {
-    logId: { type: 'string' },
-    result,
-    errorCode: { type: 'integer' },
-    errorMsg: { type: 'string' },
-  },
-});
-const errorEnvelopeSchema = {
-  type: 'object',
-  properties: { logId: { type: 'string' }, errorCode: { type: 'integer' }, errorMsg: { type: 'string' } },
-};
 
 /**
  * PaddleX's basic-serving HTTP API (FastAPI there): POST + JSON per endpoint, the
@@ -98,6 +85,9 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     parser((payload, request) => readRawFile(payload, request.headers, options.maxBodyBytes)),
   );
 
+  // Responses compressed as the client's Accept-Encoding asks (brotli at the plugin's quality 4, or
+  // gzip), in zlib's thread pool; request bodies are not decompressed (their size cap is on the wire).
+  await app.register(compress, { encodings: ['br', 'gzip'], globalDecompression: false });
   await app.register(swagger, {
     openapi: {
       info: { title: 'pipeserve', version: '0.1.0', description: 'PaddleX-compatible pipeline serving' },
@@ -142,6 +132,12 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   for (const served of service.endpoints()) registerEndpoint(app, service, served);
+  if (options.jobs) {
+    const jobs = JobManager.open(service, options.jobs, options.errorLog ?? ((line) => process.stderr.write(`${line}\n`)));
+    // running jobs finish (their pipelines close after the app), then the store closes
+    app.addHook('onClose', () => jobs.close());
+    registerJobRoutes(app, service, jobs);
+  }
   return app;
 }
 
@@ -175,39 +171,4 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
       return { logId, result, errorCode: 0, errorMsg: 'Success' };
     },
   );
-}
-
-const openApiSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as JsonObject;
-type JsonObject = Record<string, any>;
-
-/**
- * OpenAPI of an endpoint's request: JSON as PaddleX has it, and for a file input also multipart/form-data
- * (the file as a binary part) and a raw file body with the other fields as query parameters.
- */
-function requestSchemas(served: ServedEndpoint): { body: JsonObject; querystring?: JsonObject } {
-  const json = openApiSchema(served.request);
-  const { kind, field } = served.endpoint.input;
-  const rawTypes = rawMediaTypes(kind);
-  if (!rawTypes.length) return { body: json };
-  const binary = { type: 'string', format: 'binary' };
-  const { [field]: _file, ...others } = json.properties as JsonObject;
-  const query = Object.fromEntries(
-    Object.entries(others).map(([name, schema]) => [
-      name,
-      { ...schema, description: `with a raw ${rawTypes.join(' or ')} body only (arrays and objects as JSON text)` },
-    ]),
-  );
-  return {
-    body: {
-      content: {
-        'application/json': { schema: json },
-        'multipart/form-data': {
-          schema: { ...json, properties: { ...json.properties, [field]: { ...binary, description: `the ${field} as a file part` } } },
-        },
-        ...Object.fromEntries(rawTypes.map((type) => [type, { schema: { ...binary, description: `the ${field} itself` } }])),
-      },
-    },
-    querystring: { type: 'object', properties: query },
-  };
 }

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { ApiError, invalidInput } from '../../errors.js';
 import { uploadedFileKind } from '../../io/fileType.js';
 import type { EndpointSpec, InputKind } from '../../pipelines/define.js';
+import type { ServedEndpoint } from '../service.js';
 import { ValidationError } from '../validation.js';
 import { bodyTooLarge } from './jsonBody.js';
 
@@ -305,4 +306,39 @@ export function endpointRequest(
   }
   if (parsed === undefined) throw new ValidationError([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
   return { body: parsed };
+}
+
+const openApiSchema = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' }) as JsonObject;
+type JsonObject = Record<string, any>;
+
+/**
+ * OpenAPI of an endpoint's request: JSON as PaddleX has it, and for a file input also multipart/form-data
+ * (the file as a binary part) and a raw file body with the other fields as query parameters.
+ */
+export function requestSchemas(served: ServedEndpoint): { body: JsonObject; querystring?: JsonObject } {
+  const json = openApiSchema(served.request);
+  const { kind, field } = served.endpoint.input;
+  const rawTypes = rawMediaTypes(kind);
+  if (!rawTypes.length) return { body: json };
+  const binary = { type: 'string', format: 'binary' };
+  const { [field]: _file, ...others } = json.properties as JsonObject;
+  const query = Object.fromEntries(
+    Object.entries(others).map(([name, schema]) => [
+      name,
+      { ...schema, description: `with a raw ${rawTypes.join(' or ')} body only (arrays and objects as JSON text)` },
+    ]),
+  );
+  return {
+    body: {
+      content: {
+        'application/json': { schema: json },
+        'multipart/form-data': {
+          schema: { ...json, properties: { ...json.properties, [field]: { ...binary, description: `the ${field} as a file part` } } },
+        },
+        ...Object.fromEntries(rawTypes.map((type) => [type, { schema: { ...binary, description: `the ${field} itself` } }])),
+      },
+    },
+    querystring: { type: 'object', properties: query },
+  };
 }
