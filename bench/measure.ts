@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Ocr from '@gutenye/ocr-node';
 import { decodeBase64 } from '../src/io/input.js';
-import type { EndpointContext } from '../src/pipelines/define.js';
+import { type EndpointContext, NO_PROGRESS } from '../src/pipelines/define.js';
 import type { WorkerModule, WorkerOps } from '../src/runtime/context.js';
 import { ort, sessionOptions } from '../src/runtime/session.js';
 import { createBasicApp } from '../src/serving/basic/app.js';
@@ -213,6 +213,7 @@ async function workerTaskOf(served: ServedEndpoint, instance: WorkerOps, body: u
     serving: served.pipeline.serving,
     parallelism: 1,
     signal: new AbortController().signal,
+    progress: NO_PROGRESS,
     run: async (op, payload) => {
       task ??= { op, payload };
       return instance[op]!(payload);

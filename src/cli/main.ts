@@ -12,6 +12,7 @@ import { cudaInstalled, formatDevice } from '../runtime/device.js';
 import { convertPaddleDir, ONNX_OPSET, paddleModelFiles } from '../runtime/paddle/convert.js';
 import { createBasicApp } from '../serving/basic/app.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS } from '../serving/basic/connections.js';
+import { DEFAULT_JOB_OPTIONS, type JobOptions } from '../serving/jobs.js';
 import { jsonLogger } from '../serving/requestLog.js';
 import { writeHpsSdk } from '../serving/triton/sdk.js';
 import { startHpsServer } from '../serving/triton/server.js';
@@ -65,6 +66,12 @@ Options:
   --idle-timeout <s>       silence allowed on a socket that is not being answered (default 30)
   --keep-alive-timeout <s> idle keep-alive sockets are closed after this (default 5, as uvicorn)
   --drain-timeout <s>      after SIGTERM/SIGINT, requests in flight get this long before exit (default 30)
+  --jobs-db <file>         enable async jobs (POST /jobs/<endpoint>, GET /jobs/<id>[/result|/events],
+                           DELETE /jobs/<id>), their state and results kept in this SQLite file; one
+                           server per file. Off without it
+  --job-ttl <s>            how long finished jobs and their results are kept (default 86400)
+  --jobs-max-mb <n>        disk the stored results may take; new jobs then get 507 (default 1024)
+  --job-timeout <s>        a job's time limit, like --timeout for requests (default 3600)
   --offline                never download official models (also env PIPESERVE_OFFLINE=1)
   --input <file|url|dir>   with --pipeline and no --serve: predict locally and print/save JSON
   --save_path <dir>        where --input results or --get_pipeline_config output go
@@ -103,6 +110,10 @@ const OPTIONS = {
   'idle-timeout': { type: 'string' },
   'keep-alive-timeout': { type: 'string' },
   'drain-timeout': { type: 'string' },
+  'jobs-db': { type: 'string' },
+  'job-ttl': { type: 'string' },
+  'jobs-max-mb': { type: 'string' },
+  'job-timeout': { type: 'string' },
   input: { type: 'string' },
   save_path: { type: 'string' },
   get_pipeline_config: { type: 'string' },
@@ -203,6 +214,17 @@ function connectionLimits(): ConnectionLimits {
   return limits;
 }
 
+function jobOptions(): JobOptions | undefined {
+  if (args['jobs-db'] === undefined) return undefined;
+  const maxMb = positiveNumber('jobs-max-mb', args['jobs-max-mb']);
+  return {
+    dbFile: args['jobs-db'],
+    ttlSeconds: positiveNumber('job-ttl', args['job-ttl']) ?? DEFAULT_JOB_OPTIONS.ttlSeconds,
+    maxStoreBytes: maxMb === undefined ? DEFAULT_JOB_OPTIONS.maxStoreBytes : maxMb * 2 ** 20,
+    timeoutSeconds: positiveNumber('job-timeout', args['job-timeout']) ?? DEFAULT_JOB_OPTIONS.timeoutSeconds,
+  };
+}
+
 async function serve(): Promise<void> {
   const port = positiveNumber('port', args.port)!;
   const limits = connectionLimits();
@@ -217,6 +239,7 @@ async function serve(): Promise<void> {
     errorLog: log,
     metrics: !args['no-metrics'],
     playground: !args['no-playground'],
+    jobs: jobOptions(),
   });
   log(`INFO:     Started server process [${process.pid}]`);
   log('INFO:     Waiting for application startup.');

@@ -41,6 +41,13 @@ function kindOfFilename(filename: string): FileKind | undefined {
   return IMAGE_EXTENSIONS.has(extension) ? 'image' : undefined;
 }
 
+/** The kind of an uploaded file: by its media type (`application/pdf`, `image/*`), else by its file name's extension. */
+export function uploadedFileKind(mediaType: string, filename: string): FileKind | undefined {
+  if (mediaType === 'application/pdf') return 'pdf';
+  if (mediaType.startsWith('image/')) return 'image';
+  return kindOfFilename(filename);
+}
+
 /**
  * Baidu BOS download links carry the file name in a query parameter
  * (`responseContentDisposition=attachment;filename=x.pdf`); PaddleX special-cases them.

@@ -33,9 +33,21 @@ export interface EndpointContext<Ops extends WorkerOps = WorkerOps, Extra = Reco
   parallelism: number;
   /** aborted when the request times out or its client disconnects: start no further work then */
   signal: AbortSignal;
+  /** told about the request's pages as they finish (async jobs report them); a no-op for plain requests */
+  progress: ProgressReporter;
   /** Bytes of an input string: http(s) URL (fetched with limits) or Base64. `field` names it in errors. */
   loadInput(value: string, field: string): Promise<Uint8Array>;
 }
+
+/** Where a multi-page request is: the page count once known, then each page's part of the result as it finishes. */
+export interface ProgressReporter {
+  pages(total: number): void;
+  /** `index` is 0-based; `result` is that page's entry of the final result (e.g. one of `ocrResults`) */
+  pageDone(index: number, result: unknown): void;
+}
+
+/** For requests nobody follows page by page. */
+export const NO_PROGRESS: ProgressReporter = Object.freeze({ pages() {}, pageDone() {} });
 
 /**
  * What the endpoint's main request field carries: an image, a document (image or PDF, with

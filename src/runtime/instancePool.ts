@@ -78,7 +78,7 @@ export interface PoolStats {
   detail: InstanceStats[];
 }
 
-export type InstanceExitReason = 'crash' | 'timeout' | 'recycle' | 'startup' | 'shutdown';
+export type InstanceExitReason = 'crash' | 'timeout' | 'recycle' | 'startup' | 'shutdown' | 'cancel';
 
 /** One run of an instance: its tasks' lease labels (one per task), all answered. */
 export interface ExecutionDone {
@@ -191,6 +191,14 @@ export class Lease {
     if (options.signal?.aborted) return Promise.reject(options.signal.reason as Error);
     this.outstanding++;
     return this.pool.enqueue(this, op, payload, options) as Promise<T>;
+  }
+
+  /**
+   * Kills the instances running this request's tasks (they are replaced), so a cancelled request frees
+   * its workers at once instead of when their model calls end.
+   */
+  killRunning(): void {
+    this.pool.killRunning(this);
   }
 
   /** the request is over: its lanes return to the pool once its last task has left its instance */
@@ -308,6 +316,20 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     if (!this.leases.delete(lease)) return;
     this.reservedLanes -= lease.lanes;
     this.checkDrained();
+  }
+
+  /** @internal the instances leave service at once: their tasks are let go now, not when the killed process is reaped */
+  killRunning(lease: Lease): void {
+    for (const slot of this.slots) {
+      for (const instance of [slot.current, slot.retiring]) {
+        // a batch that holds other requests' tasks too is left to finish (its result for this lease is dropped)
+        if (!instance?.running?.tasks.every((task) => task.lease === lease)) continue;
+        const tasks = this.finish(instance);
+        instance.state = 'stopping';
+        this.kill(instance, 'cancel');
+        for (const task of tasks) this.settle(task, new ApiError(499, 'The request was cancelled'), true);
+      }
+    }
   }
 
   /** @internal a lease's task: queued, then run by the first free instance */
@@ -580,6 +602,11 @@ export class InstancePool extends EventEmitter<PoolEvents> {
       this.restarts++;
       this.options.log?.(
         `ERROR:    Inference instance ${this.name}#${instance.slot} (pid ${instance.child.pid}) ${reason === 'timeout' ? 'was stuck past the request timeout and was killed' : `died (${how})`}; replacing it`,
+      );
+    }
+    if (reason === 'cancel') {
+      this.options.log?.(
+        `INFO:     Inference instance ${this.name}#${instance.slot} (pid ${instance.child.pid}) stopped: its request was cancelled; replacing it`,
       );
     }
     if (reason !== 'shutdown') this.emit('instanceExit', { slot: instance.slot, reason });

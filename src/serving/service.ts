@@ -5,9 +5,18 @@ import { listResolvedModels, resolvePipelineModels } from '../config/models.js';
 import { ApiError, ConfigError } from '../errors.js';
 import { fetchUrl, DEFAULT_FETCH_LIMITS, type FetchLimits } from '../io/fetchUrl.js';
 import { decodeBase64, isUrl } from '../io/input.js';
-import type { EndpointContext, EndpointSpec, PipelineDescriptor, ServingConfig } from '../pipelines/define.js';
+import {
+  type EndpointContext,
+  type EndpointSpec,
+  NO_PROGRESS,
+  type PipelineDescriptor,
+  type ProgressReporter,
+  type ServingConfig,
+} from '../pipelines/define.js';
 import { type DocumentServingExtra, documentLanes } from '../pipelines/shared/documentInput.js';
 import { pipelineDescriptor } from '../pipelines/registry.js';
+import { optional } from '../pipelines/shared/request.js';
+import { type ImageFields, imageFields, withoutImages } from '../pipelines/shared/schemas.js';
 import { cudaInstalled, type DeviceSpec, formatDevice, parseDevice } from '../runtime/device.js';
 import { type DynamicBatching, InstancePool, type Lease, type RecycleOptions } from '../runtime/instancePool.js';
 import { validateBody } from './validation.js';
@@ -63,6 +72,19 @@ export interface InvokeOptions {
   stages?: StageTimings;
   /** the request's admission from `admitEarly` (taken over: ended when the request ends); else it is admitted here */
   lease?: Lease;
+  /** files sent as multipart parts or raw bodies, by the placeholder their request field holds (see `uploads.ts`) */
+  uploads?: ReadonlyMap<string, Uint8Array>;
+  /** told about pages as they finish (async jobs) */
+  progress?: ProgressReporter;
+  /** when `signal` aborts, kill (and replace) the instances running the request's tasks rather than let them finish (cancelled jobs) */
+  killOnAbort?: boolean;
+  /** overrides `--timeout` (async jobs have their own): milliseconds, and the option that set them (for the 504) */
+  timeout?: { ms: number; option: string };
+}
+
+/** A request admitted to its pipeline and running; its result settles when the endpoint's handler ends. */
+export interface RunningRequest {
+  result: Promise<Record<string, unknown>>;
 }
 
 /** PaddleX's default request timeout is none; a generous one still frees instances from runaway inputs. */
@@ -71,6 +93,10 @@ export const DEFAULT_TIMEOUT_SECONDS = 600;
 export interface ServedEndpoint {
   endpoint: EndpointSpec;
   pipeline: ServedPipeline;
+  /** the endpoint's request schema plus the server's own request options (`returnImages`) */
+  request: z.ZodType;
+  /** result fields holding Base64 images, left out when a request says `returnImages: false` */
+  imageFields: ImageFields;
 }
 
 export function defaultDevice(): DeviceSpec {
@@ -114,7 +140,9 @@ export class PipelineService {
     private readonly timeoutMs: number,
   ) {
     for (const pipeline of pipelines) {
-      for (const endpoint of pipeline.descriptor.endpoints) this.byPath.set(endpoint.path, { endpoint, pipeline });
+      for (const endpoint of pipeline.descriptor.endpoints) {
+        this.byPath.set(endpoint.path, { endpoint, pipeline, request: servedRequest(endpoint), imageFields: imageFields(endpoint.result) });
+      }
     }
   }
 
@@ -169,33 +197,59 @@ export class PipelineService {
     return served.pipeline.pool.admit(1, served.endpoint.path);
   }
 
-  /**
-   * Validate a request body, admit it (503 at once when its pipeline is full: before any URL is
-   * downloaded), and run the endpoint within the timeout; returns PaddleX's `result` object.
-   */
+  /** Validate a request body, admit it and run it: `begin` with its result awaited. */
   async invoke(served: ServedEndpoint, body: unknown, logId: string, options: InvokeOptions = {}): Promise<Record<string, unknown>> {
-    const { pipeline, endpoint } = served;
-    let request: unknown;
+    return this.begin(served, body, logId, options).result;
+  }
+
+  /**
+   * Validate a request body and admit it now, or widen its early admission (`options.lease`) to the
+   * lanes it needs: throws 422, or 503 at once when its pipeline is full (before any URL is
+   * downloaded). The endpoint then runs within the timeout; `result` is PaddleX's `result` object.
+   */
+  begin(served: ServedEndpoint, body: unknown, logId: string, options: InvokeOptions = {}): RunningRequest {
+    let request: Record<string, unknown>;
+    let returnImages: unknown;
     let lease: Lease;
     try {
-      request = validateBody(endpoint.request, body);
+      ({ returnImages, ...request } = validateBody(served.request, body) as Record<string, unknown>);
+      // no drawing whose image would be dropped
+      if (returnImages === false && takesVisualize(served.endpoint)) request.visualize = false;
       const lanes = this.lanes(served, request);
-      lease = options.lease ?? pipeline.pool.admit(lanes, endpoint.path);
+      lease = options.lease ?? served.pipeline.pool.admit(lanes, served.endpoint.path);
       lease.widen(lanes);
     } catch (err) {
       // an invalid body, or a PDF too wide for what is left: its early admission is given back now
       options.lease?.end();
       throw err;
     }
+    const result = this.run(served, request, lease, logId, options);
+    return { result: returnImages === false ? result.then((r) => withoutImages(r, served.imageFields)) : result };
+  }
+  private async run(
+    served: ServedEndpoint,
+    request: unknown,
+    lease: Lease,
+    logId: string,
+    options: InvokeOptions,
+  ): Promise<Record<string, unknown>> {
+    const { pipeline, endpoint } = served;
+    const timeout = options.timeout ?? { ms: this.timeoutMs, option: '--timeout' };
     const controller = new AbortController();
-    const deadline = performance.now() + this.timeoutMs;
-    const timer = setTimeout(() => controller.abort(this.timeoutError()), this.timeoutMs);
-    const clientGone = () => controller.abort(new ApiError(499, 'The client closed the connection'));
+    const deadline = performance.now() + timeout.ms;
+    const timeoutError = () =>
+      new ApiError(504, `The request did not finish within the server's timeout of ${timeout.ms / 1000} s (${timeout.option})`);
+    const timer = setTimeout(() => controller.abort(timeoutError()), timeout.ms);
+    const clientGone = () => {
+      controller.abort(new ApiError(499, 'The client closed the connection'));
+      if (options.killOnAbort) lease.killRunning();
+    };
     options.signal?.addEventListener('abort', clientGone, { once: true });
     const stages: StageTimings = options.stages ?? { downloadMs: 0, queueMs: 0, computeMs: 0 };
     this.inflight.set(endpoint.path, this.inflightRequests(endpoint.path) + 1);
     try {
-      const handling = endpoint.handle(request, this.context(pipeline, logId, lease, controller.signal, deadline, stages));
+      const context = this.context(pipeline, logId, lease, { signal: controller.signal, deadline, timeoutError, stages, options });
+      const handling = endpoint.handle(request, context);
       // once aborted the answer is given; the handler ends on its own (its further tasks are refused)
       handling.catch(() => {});
       return await Promise.race([handling, rejectWhenAborted(controller.signal)]);
@@ -215,26 +269,24 @@ export class PipelineService {
     return documentLanes(request, served.pipeline.serving.extra as DocumentServingExtra, served.pipeline.pool.size);
   }
 
-  private timeoutError(): ApiError {
-    return new ApiError(504, `The request did not finish within the server's timeout of ${this.timeoutMs / 1000} s (--timeout)`);
-  }
-
   private context(
     pipeline: ServedPipeline,
     logId: string,
     lease: Lease,
-    signal: AbortSignal,
-    deadline: number,
-    stages: StageTimings,
+    run: { signal: AbortSignal; deadline: number; timeoutError: () => ApiError; stages: StageTimings; options: InvokeOptions },
   ): EndpointContext<any, any> {
+    const { signal, deadline, timeoutError, stages, options } = run;
     return {
       logId,
       config: pipeline.config,
       serving: pipeline.serving,
-      run: (op, payload) => lease.run(op, payload, { signal, deadline, timeoutError: () => this.timeoutError() }),
+      run: (op, payload) => lease.run(op, payload, { signal, deadline, timeoutError }),
       parallelism: lease.lanes,
       signal,
+      progress: options.progress ?? NO_PROGRESS,
       loadInput: async (value, field) => {
+        const uploaded = options.uploads?.get(value);
+        if (uploaded) return uploaded;
         if (!isUrl(value)) return decodeBase64(value, field);
         const started = performance.now();
         try {
@@ -256,6 +308,24 @@ export class PipelineService {
 
 async function closePipelines(pipelines: Array<Pick<ServedPipeline, 'descriptor' | 'serving'>>): Promise<void> {
   for (const p of pipelines) await p.descriptor.close?.(p.serving);
+}
+
+/** The request options this server adds to every endpoint's own (documented in the README). */
+const servingRequestOptions = {
+  /** false: leave every Base64 image out of the result (PaddleX has `visualize`, which only drops drawings) */
+  returnImages: optional(z.boolean()).meta({
+    description:
+      'pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true',
+  }),
+};
+
+/** An endpoint's request schema as this server accepts it: the endpoint's own plus the server's request options. */
+export function servedRequest(endpoint: EndpointSpec): z.ZodType {
+  return endpoint.request instanceof z.ZodObject ? endpoint.request.extend(servingRequestOptions) : endpoint.request;
+}
+
+function takesVisualize(endpoint: EndpointSpec): boolean {
+  return endpoint.request instanceof z.ZodObject && 'visualize' in endpoint.request.shape;
 }
 
 function rejectWhenAborted(signal: AbortSignal): Promise<never> {

@@ -7,7 +7,13 @@ import { parseInferenceYaml, resolveModel, resolvePipelineModels, type ResolvedS
 import { parsePipelineConfig, type PipelineConfig, type SubModuleConfig } from '../../src/config/pipelineConfig.js';
 import { decodeImage } from '../../src/io/codec.js';
 import type { RgbImage } from '../../src/io/image.js';
-import type { EndpointContext, PipelineDescriptor, RuntimeContext, WorkerOps } from '../../src/pipelines/define.js';
+import {
+  type EndpointContext,
+  NO_PROGRESS,
+  type PipelineDescriptor,
+  type RuntimeContext,
+  type WorkerOps,
+} from '../../src/pipelines/define.js';
 import type { WorkerModule } from '../../src/runtime/context.js';
 import { createSession } from '../../src/runtime/session.js';
 import { appendSoftmax } from './onnxBuilder.js';
@@ -145,6 +151,7 @@ export function inProcessContext<Ops extends WorkerOps>(
     serving: { visualize, extra: descriptor.servingExtra.parse({}) },
     parallelism: 1,
     signal: new AbortController().signal,
+    progress: NO_PROGRESS,
     run: (async (op: string, payload: unknown) => ops[op]!(payload)) as EndpointContext<Ops, any>['run'],
     loadInput: async (value: string) => new Uint8Array(Buffer.from(value, 'base64')),
   };

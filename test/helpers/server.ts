@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { createBasicApp } from '../../src/serving/basic/app.js';
 import type { ConnectionLimits } from '../../src/serving/basic/connections.js';
+import type { JobOptions } from '../../src/serving/jobs.js';
 import { PipelineService, type ServiceOptions } from '../../src/serving/service.js';
 
 export interface RunningServer {
@@ -19,6 +20,7 @@ export async function startServer(
     connectionLimits?: ConnectionLimits;
     metrics?: boolean;
     playground?: boolean;
+    jobs?: JobOptions;
   },
 ): Promise<RunningServer> {
   const service = await PipelineService.start({ workers: 1, log: () => {}, ...options });
@@ -29,6 +31,7 @@ export async function startServer(
     accessLog: options.accessLog ? (line) => options.accessLog!.push(line) : undefined,
     metrics: options.metrics,
     playground: options.playground,
+    jobs: options.jobs,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;

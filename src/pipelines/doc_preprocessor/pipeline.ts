@@ -56,8 +56,8 @@ export const docPreprocessorPipeline = definePipeline<Ops, DocumentServingExtra>
           visualize: wantsVisualization(req.visualize, ctx),
           maxOutputImgSize: ctx.serving.extra.max_output_img_size,
         };
-        const { pages, dataInfo } = await runDocument(req, ctx, settings);
-        return { docPreprocessingResults: pages.map(toPageResult), dataInfo };
+        const { pages, dataInfo } = await runDocument(req, ctx, settings, toPageResult);
+        return { docPreprocessingResults: pages, dataInfo };
       },
     }),
   ],

@@ -129,8 +129,8 @@ export const ocrPipeline = definePipeline<Ops, DocumentServingExtra>({
       result,
       input: { kind: 'document', field: 'file' },
       async handle(req, ctx) {
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx));
-        return { ocrResults: pages.map(toOcrResult), dataInfo };
+        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), toOcrResult);
+        return { ocrResults: pages, dataInfo };
       },
     }),
   ],

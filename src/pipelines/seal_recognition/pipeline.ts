@@ -159,8 +159,8 @@ export const sealRecognitionPipeline = definePipeline<Ops, DocumentServingExtra>
       result,
       input: { kind: 'document', field: 'file' },
       async handle(req, ctx) {
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx));
-        return { sealRecResults: pages.map(toSealResult), dataInfo };
+        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), toSealResult);
+        return { sealRecResults: pages, dataInfo };
       },
     }),
   ],

@@ -87,25 +87,37 @@ export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn
 
 /**
  * Runs a document request: one page for an image, or the first `max_num_input_imgs` pages of a PDF
- * spread over all workers. Returns the page results in order and PaddleX's `dataInfo`.
+ * spread over all workers. Each page's worker result is turned into its entry of the response by
+ * `toResult` as soon as it finishes, and reported to `ctx.progress`. Returns the entries in page
+ * order and PaddleX's `dataInfo`.
  */
-export async function runDocument<Ops extends DocumentOps<any, PageSize>>(
+export async function runDocument<Ops extends DocumentOps<any, PageSize>, Result>(
   req: { file: string; fileType?: 0 | 1 | null },
   ctx: EndpointContext<Ops, DocumentServingExtra>,
   settings: Parameters<Ops['predictImage']>[0]['settings'],
-): Promise<{ pages: Array<Awaited<ReturnType<Ops['predictImage']>>>; dataInfo: DataInfo }> {
+  toResult: (page: Awaited<ReturnType<Ops['predictImage']>>) => Result,
+): Promise<{ pages: Result[]; dataInfo: DataInfo }> {
   type Page = Awaited<ReturnType<Ops['predictImage']>>;
   // The operations every document worker has, seen without the pipeline's own ones.
   const run = ctx.run as unknown as <K extends keyof DocumentOps<unknown, Page>>(
     op: K,
     payload: Parameters<DocumentOps<unknown, Page>[K]>[0],
   ) => ReturnType<DocumentOps<unknown, Page>[K]>;
+  /** each page's image size, for `dataInfo` */
+  const sizes: PageSize[] = [];
+  const finished = (index: number, page: Page): Result => {
+    sizes[index] = { width: page.width, height: page.height };
+    const result = toResult(page);
+    ctx.progress.pageDone(index, result);
+    return result;
+  };
   const fileType = resolveFileType(req.file, req.fileType);
   const bytes = await ctx.loadInput(req.file, 'file');
 
   if (fileType === 'image') {
+    ctx.progress.pages(1);
     const page = await run('predictImage', { image: bytes, settings });
-    return { pages: [page], dataInfo: { width: page.width, height: page.height, type: 'image' } };
+    return { pages: [finished(0, page)], dataInfo: { width: page.width, height: page.height, type: 'image' } };
   }
 
   const maxPages = Math.min(ctx.serving.extra.max_num_input_imgs ?? PDF_PAGE_HARD_LIMIT + 1, PDF_PAGE_HARD_LIMIT + 1);
@@ -118,6 +130,7 @@ export async function runDocument<Ops extends DocumentOps<any, PageSize>>(
     );
   }
   checkPdfPixels(pageSizes.slice(0, pageCount));
+  ctx.progress.pages(pageCount);
   // Pages run on the request's admitted lanes at once; each task gets its own copy of the (usually
   // small) PDF bytes. Once the request is aborted, no further page starts. Render time is budgeted
   // per request: each page may use what the pages before it left.
@@ -125,7 +138,7 @@ export async function runDocument<Ops extends DocumentOps<any, PageSize>>(
   const pages = await mapConcurrent(
     Array.from({ length: pageCount }, (_, i) => i),
     ctx.parallelism,
-    async (page): Promise<Page> => {
+    async (page): Promise<Result> => {
       const renderTimeoutMs = PDF_RENDER_BUDGET_MS - renderMsUsed;
       if (renderTimeoutMs <= 0) {
         throw invalidInput(
@@ -134,12 +147,12 @@ export async function runDocument<Ops extends DocumentOps<any, PageSize>>(
       }
       const done = await run('predictPdfPage', { pdf: bytes, page, settings, renderTimeoutMs });
       renderMsUsed += done.renderMs;
-      return done.page as Page;
+      return finished(page, done.page as Page);
     },
   );
   return {
     pages,
-    dataInfo: { numPages: pages.length, pages: pages.map((p) => ({ width: p.width, height: p.height })), type: 'pdf' },
+    dataInfo: { numPages: pages.length, pages: sizes, type: 'pdf' },
   };
 }
 

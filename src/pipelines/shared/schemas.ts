@@ -39,11 +39,18 @@ type JsonSchemaNode = { [key: string]: unknown };
 
 const isImageNode = (node: unknown): boolean => String((node as JsonSchemaNode | undefined)?.[IMAGE_MEDIA_TYPE] ?? '').startsWith('image/');
 
+export interface ImageFields {
+  /** fields holding one Base64 image */
+  images: Set<string>;
+  /** fields holding a map of name → Base64 image */
+  imageMaps: Set<string>;
+}
+
 /**
  * The result fields that hold Base64 images (`image`, `ocrImage`, ...) and those that hold maps of
  * them (`outputImages`), found from the result schema's `base64Image` annotations; `--input` saves them as files.
  */
-export function imageFields(result: z.ZodType): { images: Set<string>; imageMaps: Set<string> } {
+export function imageFields(result: z.ZodType): ImageFields {
   const images = new Set<string>();
   const imageMaps = new Set<string>();
   const visit = (node: unknown): void => {
@@ -62,4 +69,15 @@ export function imageFields(result: z.ZodType): { images: Set<string>; imageMaps
   };
   visit(z.toJSONSchema(result, { io: 'input', unrepresentable: 'any' }));
   return { images, imageMaps };
+}
+
+/** A result without its Base64 images (the fields `imageFields` found), at any depth; other values are kept as they are. */
+export function withoutImages<T>(value: T, fields: ImageFields): T {
+  if (Array.isArray(value)) return value.map((item) => withoutImages(item, fields)) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const kept: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    if (!fields.images.has(key) && !fields.imageMaps.has(key)) kept[key] = withoutImages(child, fields);
+  }
+  return kept as T;
 }

@@ -1,5 +1,7 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import compress from '@fastify/compress';
 import { ApiError } from '../../errors.js';
 import { HEALTH_PATHS, registerHealthRoutes } from '../health.js';
 import { METRICS_PATH, registerMetrics } from '../metrics.js';
@@ -8,10 +10,13 @@ import type { Lease } from '../../runtime/instancePool.js';
 import type { PipelineService, ServedEndpoint } from '../service.js';
 import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, closeAfterAnswer, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
-import { errorEnvelope } from './envelope.js';
+import { JobManager, type JobOptions } from '../jobs.js';
+import { registerJobRoutes } from './jobRoutes.js';
+import { envelopeError, errorEnvelope } from './envelope.js';
 import { endpointRouteSchema, healthRouteSchema, registerOpenApi } from './openapi.js';
 import { isPlaygroundPath, registerPlayground } from './playground.js';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
+import { endpointRequest, fieldTypes, RAW_FILE_CONTENT_TYPE, readMultipart, readRawFile, requestSchemas } from './uploads.js';
 
 export interface BasicAppOptions extends RequestLogOptions {
   /** requests (all but /health, /docs, /openapi.json) need `Authorization: Bearer <apiKey>` */
@@ -27,6 +32,8 @@ export interface BasicAppOptions extends RequestLogOptions {
   playground?: boolean;
   /** unexpected errors, with stack */
   errorLog?: (line: string) => void;
+  /** async jobs (`/jobs/...`), stored in this SQLite file; none without it */
+  jobs?: JobOptions;
 }
 
 declare module 'fastify' {
@@ -37,14 +44,6 @@ declare module 'fastify' {
 }
 
 const OPEN_PATHS = new Set(['/health', ...HEALTH_PATHS, METRICS_PATH, '/openapi.json']);
-
-/** Seconds a client refused with 503 (busy, restarting, draining) is asked to wait: one typical request's time. */
-const RETRY_AFTER_SECONDS = 1;
-
-function envelopeError(reply: FastifyReply, status: number, message: string): FastifyReply {
-  if (status === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-  return reply.code(status).send({ ...errorEnvelope(status, message), logId: reply.request.logId || randomUUID() });
-}
 
 function bearerMatches(header: string | undefined, apiKey: string): boolean {
   const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
@@ -69,13 +68,30 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   // FastAPI reads the body as JSON whatever the content type says (curl -d sends form-urlencoded).
   app.removeAllContentTypeParsers();
   const jsonLimits: JsonBodyLimits = { ...DEFAULT_JSON_BODY_LIMITS, maxBytes: options.maxBodyBytes };
-  app.addContentTypeParser('*', (request, payload, done) => {
-    readJsonBody(payload, Number(request.headers['content-length']), jsonLimits).then(
-      (body) => done(null, body),
-      (err: Error) => done(err, undefined),
-    );
-  });
+  const parser =
+    (read: (payload: Readable, request: FastifyRequest) => Promise<unknown>) =>
+    (request: FastifyRequest, payload: Readable, done: (err: Error | null, body?: unknown) => void) => {
+      read(payload, request).then(
+        (body) => done(null, body),
+        (err: Error) => done(err, undefined),
+      );
+    };
+  app.addContentTypeParser(
+    '*',
+    parser((payload, request) => readJsonBody(payload, Number(request.headers['content-length']), jsonLimits)),
+  );
+  app.addContentTypeParser(
+    'multipart/form-data',
+    parser((payload, request) => readMultipart(payload, request.headers, options.maxBodyBytes)),
+  );
+  app.addContentTypeParser(
+    RAW_FILE_CONTENT_TYPE,
+    parser((payload, request) => readRawFile(payload, request.headers, options.maxBodyBytes)),
+  );
 
+  // Responses compressed as the client's Accept-Encoding asks (brotli at the plugin's quality 4, or
+  // gzip), in zlib's thread pool; request bodies are not decompressed (their size cap is on the wire).
+  await app.register(compress, { encodings: ['br', 'gzip'], globalDecompression: false });
   await registerOpenApi(app, options.apiKey);
 
   app.decorateRequest('logId', '');
@@ -114,11 +130,18 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   if (options.playground !== false) await registerPlayground(app);
 
   for (const served of service.endpoints()) registerEndpoint(app, service, served);
+  if (options.jobs) {
+    const jobs = JobManager.open(service, options.jobs, options.errorLog ?? ((line) => process.stderr.write(`${line}\n`)));
+    // running jobs finish (their pipelines close after the app), then the store closes
+    app.addHook('onClose', () => jobs.close());
+    registerJobRoutes(app, service, jobs);
+  }
   return app;
 }
 
 function registerEndpoint(app: FastifyInstance, service: PipelineService, served: ServedEndpoint): void {
   const { endpoint } = served;
+  const types = fieldTypes(served.request);
   app.post(
     endpoint.path,
     {
@@ -139,9 +162,7 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
       },
     },
     async (request: FastifyRequest, reply: FastifyReply) => {
-      if (request.body === undefined) {
-        throw new ValidationError([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
-      }
+      const { body, uploads } = endpointRequest(request.body, request.query, endpoint, types);
       // the response closing before it was sent = the client gave up: drop the request's remaining work
       const clientGone = new AbortController();
       reply.raw.once('close', () => {
@@ -149,10 +170,11 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
       });
       request.stages = { downloadMs: 0, queueMs: 0, computeMs: 0 };
       const { logId } = request;
-      const result = await service.invoke(served, request.body, logId, {
+      const result = await service.invoke(served, body, logId, {
         signal: clientGone.signal,
         stages: request.stages,
         lease: request.lease,
+        uploads,
       });
       return { logId, result, errorCode: 0, errorMsg: 'Success' };
     },

@@ -9,6 +9,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
 import type { EndpointSpec, InputKind } from '../../pipelines/define.js';
 import { registerHealthRoutes } from '../health.js';
+import { servedRequest } from '../service.js';
+import { envelopeSchema, errorEnvelopeSchema } from './envelope.js';
+import { requestSchemas } from './uploads.js';
 
 /**
  * OpenAPI extension on a request body schema: which field carries the endpoint's input file and of
@@ -21,21 +24,6 @@ export interface OpenApiDocument {
   [key: string]: unknown;
 }
 
-const envelopeSchema = (result: unknown) => ({
-  type: 'object',
-  properties: {
-    logId: { type: 'string' },
-    result,
-    errorCode: { type: 'integer' },
-    errorMsg: { type: 'string' },
-  },
-});
-
-const errorEnvelopeSchema = {
-  type: 'object',
-  properties: { logId: { type: 'string' }, errorCode: { type: 'integer' }, errorMsg: { type: 'string' } },
-};
-
 export const healthRouteSchema: FastifySchema & Record<string, unknown> = {
   operationId: 'checkHealth',
   response: { 200: errorEnvelopeSchema },
@@ -43,12 +31,13 @@ export const healthRouteSchema: FastifySchema & Record<string, unknown> = {
 
 const toOpenApi = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
 
+/** An endpoint's route schema: its request (as JSON, multipart or a raw file body) and its responses. */
 export function endpointRouteSchema(endpoint: EndpointSpec): FastifySchema & Record<string, unknown> {
   const input: { kind: InputKind; field: string } = endpoint.input;
   return {
     operationId: endpoint.operationId,
     summary: endpoint.summary,
-    body: { ...toOpenApi(endpoint.request), [INPUT_EXTENSION]: input },
+    ...requestSchemas({ ...toOpenApi(servedRequest(endpoint)), [INPUT_EXTENSION]: input }, input),
     response: {
       200: envelopeSchema(toOpenApi(endpoint.result)),
       422: errorEnvelopeSchema,
