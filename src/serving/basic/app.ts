@@ -10,7 +10,6 @@ import { HEALTH_PATHS, registerHealthRoutes } from '../health.js';
 import { METRICS_PATH, registerMetrics } from '../metrics.js';
 import { registerRequestLog, type RequestLogOptions } from '../requestLog.js';
 import type { PipelineService, ServedEndpoint } from '../service.js';
-import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
 import { JobManager, type JobOptions } from '../jobs.js';
 import { registerJobRoutes } from './jobRoutes.js';
