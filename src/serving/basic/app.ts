@@ -8,7 +8,6 @@ import { METRICS_PATH, registerMetrics } from '../metrics.js';
 import { registerRequestLog, type RequestLogOptions } from '../requestLog.js';
 import type { Lease } from '../../runtime/instancePool.js';
 import type { PipelineService, ServedEndpoint } from '../service.js';
-import { ValidationError } from '../validation.js';
 import { type ConnectionLimits, closeAfterAnswer, DEFAULT_CONNECTION_LIMITS, guardConnections, timeoutOptions } from './connections.js';
 import { JobManager, type JobOptions } from '../jobs.js';
 import { registerJobRoutes } from './jobRoutes.js';
@@ -16,7 +15,7 @@ import { envelopeError, errorEnvelope } from './envelope.js';
 import { endpointRouteSchema, healthRouteSchema, registerOpenApi } from './openapi.js';
 import { isPlaygroundPath, registerPlayground } from './playground.js';
 import { DEFAULT_JSON_BODY_LIMITS, type JsonBodyLimits, readJsonBody } from './jsonBody.js';
-import { endpointRequest, fieldTypes, RAW_FILE_CONTENT_TYPE, readMultipart, readRawFile, requestSchemas } from './uploads.js';
+import { endpointRequest, fieldTypes, RAW_FILE_CONTENT_TYPE, readMultipart, readRawFile } from './uploads.js';
 
 export interface BasicAppOptions extends RequestLogOptions {
   /** requests (all but /health, /docs, /openapi.json) need `Authorization: Bearer <apiKey>` */

@@ -14,7 +14,6 @@ import { z } from 'zod';
 import { ApiError, invalidInput } from '../../errors.js';
 import { uploadedFileKind } from '../../io/fileType.js';
 import type { EndpointSpec, InputKind } from '../../pipelines/define.js';
-import type { ServedEndpoint } from '../service.js';
 import { ValidationError } from '../validation.js';
 import { bodyTooLarge } from './jsonBody.js';
 
