@@ -142,7 +142,14 @@ export interface paths {
         /** Classify an image (top-k ImageNet-style categories) */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    topk?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -153,7 +160,21 @@ export interface paths {
                         image: string;
                         topk?: number | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        topk?: number | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -208,6 +229,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -228,7 +262,16 @@ export interface paths {
         /** Detect objects in an image */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    threshold?: (number | {
+                        [key: string]: number;
+                    }) | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -241,7 +284,23 @@ export interface paths {
                             [key: string]: number;
                         }) | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        threshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -286,6 +345,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -317,7 +389,16 @@ export interface paths {
         /** Detect small objects in an image */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    threshold?: (number | {
+                        [key: string]: number;
+                    }) | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -330,7 +411,23 @@ export interface paths {
                             [key: string]: number;
                         }) | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        threshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -386,6 +483,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -406,7 +516,34 @@ export interface paths {
         /** OCR of an image or a PDF (PaddleX OCR pipeline) */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    fileType?: 0 | 1 | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocOrientationClassify?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocUnwarping?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTextlineOrientation?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitSideLen?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetBoxThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetUnclipRatio?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textRecScoreThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnWordBox?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -427,8 +564,36 @@ export interface paths {
                         textDetBoxThresh?: number | null;
                         textDetUnclipRatio?: number | null;
                         textRecScoreThresh?: number | null;
+                        returnWordBox?: boolean | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the file as a file part
+                         */
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useTextlineOrientation?: boolean | null;
+                        textDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        textDetThresh?: number | null;
+                        textDetBoxThresh?: number | null;
+                        textDetUnclipRatio?: number | null;
+                        textRecScoreThresh?: number | null;
+                        returnWordBox?: boolean | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                    "application/pdf": string;
                 };
             };
             responses: {
@@ -471,6 +636,8 @@ export interface paths {
                                         rec_scores: number[];
                                         rec_polys: (number)[][][];
                                         rec_boxes: (number)[][];
+                                        text_word?: string[][];
+                                        text_word_boxes?: (number)[][][];
                                     };
                                     /**
                                      * Format: byte
@@ -534,6 +701,178 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/document-preprocessing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Document orientation correction and unwarping of an image or a PDF (PaddleX doc_preprocessor pipeline) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    fileType?: 0 | 1 | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocOrientationClassify?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocUnwarping?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the file as a file part
+                         */
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                    "application/pdf": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                docPreprocessingResults: {
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded PNG image
+                                     */
+                                    outputImage: string;
+                                    prunedResult: {
+                                        model_settings: {
+                                            use_doc_orientation_classify: boolean;
+                                            use_doc_unwarping: boolean;
+                                        };
+                                        angle: number;
+                                    };
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded JPEG image
+                                     */
+                                    docPreprocessingImage?: string;
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded JPEG image
+                                     */
+                                    inputImage?: string;
+                                }[];
+                                dataInfo: {
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    type: "image";
+                                } | {
+                                    numPages: number;
+                                    pages: {
+                                        width: number;
+                                        height: number;
+                                    }[];
+                                    /** @enum {string} */
+                                    type: "pdf";
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -554,7 +893,14 @@ export interface paths {
         /** Label every pixel of an image with a class */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    targetSize?: (number | (number)[]) | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -565,7 +911,21 @@ export interface paths {
                         image: string;
                         targetSize?: (number | (number)[]) | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        targetSize?: (number | (number)[]) | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -606,6 +966,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -637,7 +1010,12 @@ export interface paths {
         /** Find anomalous regions of an image (255 = anomaly, 0 = normal) */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -647,7 +1025,20 @@ export interface paths {
                     "application/json": {
                         image: string;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -699,6 +1090,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -719,7 +1123,16 @@ export interface paths {
         /** Tag an image with every class whose score passes its threshold */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    threshold?: (number | {
+                        [key: string]: number;
+                    } | number[]) | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -732,7 +1145,23 @@ export interface paths {
                             [key: string]: number;
                         } | number[]) | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        threshold?: (number | {
+                            [key: string]: number;
+                        } | number[]) | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -787,6 +1216,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -807,7 +1249,14 @@ export interface paths {
         /** Detect objects with a pixel mask each (COCO RLE, cut to the box) */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    threshold?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -818,7 +1267,21 @@ export interface paths {
                         image: string;
                         threshold?: number | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        threshold?: number | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -878,6 +1341,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -898,7 +1374,12 @@ export interface paths {
         /** Forecast a time series given as CSV (columns and time column as the model was trained with) */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw text/csv body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw text/csv body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -908,7 +1389,20 @@ export interface paths {
                     "application/json": {
                         csv: string;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the csv as a file part
+                         */
+                        csv: string;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "text/csv": string;
                 };
             };
             responses: {
@@ -952,6 +1446,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -983,7 +1490,12 @@ export interface paths {
         /** Label each time step of a CSV time series as anomalous (1) or not (0) */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw text/csv body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw text/csv body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -993,7 +1505,20 @@ export interface paths {
                     "application/json": {
                         csv: string;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the csv as a file part
+                         */
+                        csv: string;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "text/csv": string;
                 };
             };
             responses: {
@@ -1048,6 +1573,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1068,7 +1606,12 @@ export interface paths {
         /** Classify a CSV time series (the first group when the model has a group_id column) */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw text/csv body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw text/csv body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1078,7 +1621,20 @@ export interface paths {
                     "application/json": {
                         csv: string;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the csv as a file part
+                         */
+                        csv: string;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "text/csv": string;
                 };
             };
             responses: {
@@ -1130,6 +1686,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1150,7 +1719,16 @@ export interface paths {
         /** Detect rotated objects in an image */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    threshold?: (number | {
+                        [key: string]: number;
+                    }) | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1163,7 +1741,23 @@ export interface paths {
                             [key: string]: number;
                         }) | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        threshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -1219,6 +1813,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1239,7 +1846,18 @@ export interface paths {
         /** Detect pedestrians and recognize their attributes */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    detThreshold?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    clsThreshold?: (number | {
+                        [key: string]: number;
+                    } | number[]) | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1253,7 +1871,24 @@ export interface paths {
                             [key: string]: number;
                         } | number[]) | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        detThreshold?: number | null;
+                        clsThreshold?: (number | {
+                            [key: string]: number;
+                        } | number[]) | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -1311,6 +1946,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1331,7 +1979,18 @@ export interface paths {
         /** Detect vehicles and recognize their attributes */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    detThreshold?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    clsThreshold?: (number | {
+                        [key: string]: number;
+                    } | number[]) | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1345,7 +2004,24 @@ export interface paths {
                             [key: string]: number;
                         } | number[]) | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        detThreshold?: number | null;
+                        clsThreshold?: (number | {
+                            [key: string]: number;
+                        } | number[]) | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -1403,6 +2079,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1423,7 +2112,14 @@ export interface paths {
         /** Detect persons and their keypoints */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    detThreshold?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1434,7 +2130,21 @@ export interface paths {
                         image: string;
                         detThreshold?: number | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        detThreshold?: number | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -1490,6 +2200,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1522,6 +2245,8 @@ export interface paths {
                             image: string;
                             label: string;
                         }[];
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
                 };
             };
@@ -1569,6 +2294,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1602,6 +2340,8 @@ export interface paths {
                             label: string;
                         }[];
                         indexKey: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
                 };
             };
@@ -1637,6 +2377,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1678,6 +2431,8 @@ export interface paths {
                     "application/json": {
                         ids: number[];
                         indexKey: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
                 };
             };
@@ -1724,6 +2479,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1744,7 +2512,22 @@ export interface paths {
         /** Detect objects in an image and recognise each against an index */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    indexKey?: string | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    detThreshold?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    recThreshold?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    hammingRadius?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    topk?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1759,7 +2542,25 @@ export interface paths {
                         hammingRadius?: number | null;
                         topk?: number | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        indexKey?: string | null;
+                        detThreshold?: number | null;
+                        recThreshold?: number | null;
+                        hammingRadius?: number | null;
+                        topk?: number | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -1817,6 +2618,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1849,6 +2663,8 @@ export interface paths {
                             image: string;
                             label: string;
                         }[];
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
                 };
             };
@@ -1896,6 +2712,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -1929,6 +2758,8 @@ export interface paths {
                             label: string;
                         }[];
                         indexKey: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
                 };
             };
@@ -1964,6 +2795,19 @@ export interface paths {
                 };
                 /** @description Default Response */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2005,6 +2849,8 @@ export interface paths {
                     "application/json": {
                         ids: number[];
                         indexKey: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
                 };
             };
@@ -2051,6 +2897,19 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
             };
         };
         delete?: never;
@@ -2071,7 +2930,22 @@ export interface paths {
         /** Detect faces in an image and recognise each against an index */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    indexKey?: string | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    detThreshold?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    recThreshold?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    hammingRadius?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    topk?: number | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -2086,7 +2960,25 @@ export interface paths {
                         hammingRadius?: number | null;
                         topk?: number | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
                     };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        indexKey?: string | null;
+                        detThreshold?: number | null;
+                        recThreshold?: number | null;
+                        hammingRadius?: number | null;
+                        topk?: number | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
                 };
             };
             responses: {
@@ -2133,6 +3025,265 @@ export interface paths {
                 };
                 /** @description Default Response */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/seal-recognition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Seal (stamp) text recognition of an image or a PDF (PaddleX seal_recognition pipeline) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    fileType?: 0 | 1 | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocOrientationClassify?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocUnwarping?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useLayoutDetection?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutThreshold?: (number | {
+                        [key: string]: number;
+                    }) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutNms?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutUnclipRatio?: (number | (number)[]) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutMergeBboxesMode?: "union" | "large" | "small" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetLimitSideLen?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetBoxThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetUnclipRatio?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealRecScoreThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[]) | null;
+                        /** @enum {string|null} */
+                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
+                        sealDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        sealDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        sealDetThresh?: number | null;
+                        sealDetBoxThresh?: number | null;
+                        sealDetUnclipRatio?: number | null;
+                        sealRecScoreThresh?: number | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the file as a file part
+                         */
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[]) | null;
+                        /** @enum {string|null} */
+                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
+                        sealDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        sealDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        sealDetThresh?: number | null;
+                        sealDetBoxThresh?: number | null;
+                        sealDetUnclipRatio?: number | null;
+                        sealRecScoreThresh?: number | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                    "application/pdf": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                sealRecResults: {
+                                    prunedResult: {
+                                        model_settings: {
+                                            use_doc_preprocessor: boolean;
+                                            use_layout_detection: boolean;
+                                        };
+                                        layout_det_res?: {
+                                            boxes: {
+                                                cls_id: number;
+                                                label: string;
+                                                score: number;
+                                                coordinate: (number)[];
+                                            }[];
+                                        };
+                                        seal_res_list: {
+                                            model_settings: {
+                                                use_doc_preprocessor: boolean;
+                                                use_textline_orientation: boolean;
+                                            };
+                                            doc_preprocessor_res?: {
+                                                model_settings: {
+                                                    use_doc_orientation_classify: boolean;
+                                                    use_doc_unwarping: boolean;
+                                                };
+                                                angle: number;
+                                            };
+                                            dt_polys: (number)[][][];
+                                            text_det_params: {
+                                                limit_side_len: number;
+                                                limit_type: string;
+                                                thresh: number;
+                                                max_side_limit: number;
+                                                box_thresh: number;
+                                                unclip_ratio: number;
+                                            };
+                                            text_type: string;
+                                            textline_orientation_angles?: number[];
+                                            text_rec_score_thresh: number;
+                                            return_word_box: boolean;
+                                            rec_texts: string[];
+                                            rec_scores: number[];
+                                            rec_polys: (number)[][][];
+                                            rec_boxes: (number)[][];
+                                            text_word?: string[][];
+                                            text_word_boxes?: (number)[][][];
+                                        }[];
+                                    };
+                                    /** @description Base64-encoded JPEG images by name */
+                                    outputImages?: {
+                                        [key: string]: string;
+                                    };
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded JPEG image
+                                     */
+                                    inputImage?: string;
+                                }[];
+                                dataInfo: {
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    type: "image";
+                                } | {
+                                    numPages: number;
+                                    pages: {
+                                        width: number;
+                                        height: number;
+                                    }[];
+                                    /** @enum {string} */
+                                    type: "pdf";
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
