@@ -104,11 +104,13 @@ describe('hostile-input battery: /ocr and /object-detection', () => {
       says: /json_invalid/,
     },
     {
-      name: 'multipart body',
-      body: (f) => `--b\r\nContent-Disposition: form-data; name="${f}"\r\n\r\nabc\r\n--b--\r\n`,
+      // multipart is a supported upload form: a file part that is no image is refused as JSON's would be
+      name: 'multipart file part that is not an image',
+      body: (f) =>
+        `--b\r\nContent-Disposition: form-data; name="${f}"; filename="x.png"\r\nContent-Type: image/png\r\n\r\nabc\r\n--b--\r\n`,
       contentType: 'multipart/form-data; boundary=b',
       status: 422,
-      says: /json_invalid/,
+      says: /not a decodable image/,
     },
     { name: 'text/plain garbage', body: () => 'hello there', contentType: 'text/plain', status: 422, says: /json_invalid/ },
     // nested and huge JSON

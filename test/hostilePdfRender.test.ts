@@ -1,6 +1,6 @@
 /**
- * Issue 14, expensive PDFs over HTTP: a PDF whose page renders for longer than the per-page cap
- * (PDF_PAGE_RENDER_TIMEOUT_MS) gets the same 422 envelope the unit-tested cap gives, while /health
+ * Issue 14, expensive PDFs over HTTP: a PDF whose page would render for minutes is stopped by the
+ * per-page cap (PDF_PAGE_RENDER_TIMEOUT_MS) or PDFium's memory limit with a 422 naming it, while /health
  * keeps answering, and the server serves afterwards. (The bound on /health is generous, 2 s: the
  * test machine is shared and loaded; the point is that it answers during the render.)
  */
@@ -52,8 +52,17 @@ test('a page slower than the render cap: 422 naming the page, /health answering 
   const elapsed = performance.now() - started;
   const report = await probe.stop();
   const seconds = (PDF_PAGE_RENDER_TIMEOUT_MS / 1000).toFixed(1);
-  assert.equal(assertErrorEnvelope(res, 422), `file: page 1 of the PDF took longer than ${seconds} s to render; it was stopped`);
-  assert.ok(elapsed >= PDF_PAGE_RENDER_TIMEOUT_MS, `answered after ${elapsed.toFixed(0)} ms, before the cap`);
+  // Which limit stops this page depends on the machine's speed: on a slow (loaded) one the render-time
+  // cap; on a fast one PDFium first runs out of its 2 GB WebAssembly memory (measured: after 15-18 s
+  // on a quiet 2-core machine) and aborts. Both are the page refused with a 422 naming it, the
+  // PDFium thread replaced, and the server serving on (the cap alone is unit-tested in pdf.test.ts).
+  const message = assertErrorEnvelope(res, 422);
+  if (message.includes('took longer')) {
+    assert.equal(message, `file: page 1 of the PDF took longer than ${seconds} s to render; it was stopped`);
+    assert.ok(elapsed >= PDF_PAGE_RENDER_TIMEOUT_MS, `answered after ${elapsed.toFixed(0)} ms, before the cap`);
+  } else {
+    assert.match(message, /^file: page 1 of the PDF cannot be rendered \(Aborted\(native code called abort\(\)\)\)$/);
+  }
   // /health was asked every 200 ms during the render and always answered (2 s allowed on a loaded machine)
   assertHealthy(report, 2000, Math.floor(PDF_PAGE_RENDER_TIMEOUT_MS / 1000));
 
