@@ -1,6 +1,6 @@
 /** Starting a generated HPS SDK through its server.sh on free ports, as a user would. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from './cli.js';
+import { freePort, tritonPortArgs } from './cli.js';
 
 export interface SdkServer {
   child: ChildProcess;
@@ -15,21 +15,9 @@ export interface SdkServer {
 /** Runs `<sdk>/server/server.sh` on free ports (CPU configs unless `env` says otherwise) and waits until all three ports listen. */
 export async function startSdkServer(sdk: string, env: NodeJS.ProcessEnv = {}): Promise<SdkServer> {
   const ports = { http: await freePort(), grpc: await freePort(), metrics: await freePort() };
-  const child = spawn(
-    'bash',
-    [
-      `${sdk}/server/server.sh`,
-      '--http-port',
-      String(ports.http),
-      '--grpc-port',
-      String(ports.grpc),
-      '--metrics-port',
-      String(ports.metrics),
-      '--host',
-      '127.0.0.1',
-    ],
-    { env: { ...process.env, PADDLEX_HPS_DEVICE_TYPE: 'cpu', ...env } },
-  );
+  const child = spawn('bash', [`${sdk}/server/server.sh`, ...tritonPortArgs(ports)], {
+    env: { ...process.env, PADDLEX_HPS_DEVICE_TYPE: 'cpu', ...env },
+  });
   let log = '';
   child.stderr!.on('data', (d) => (log += d));
   child.stdout!.resume();
