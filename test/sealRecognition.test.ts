@@ -176,12 +176,12 @@ describe('seal_recognition on a rendered round stamp', () => {
     assert.deepEqual(result.prunedResult.seal_res_list, []);
   });
 
-  test('errors: doc preprocessing or a layout model not loaded → 500 as PaddleX; bad params → 422', async () => {
+  test('errors: doc preprocessing or a layout model not loaded → 422 with PaddleX’s message; bad params → 422', async () => {
     const file = stamp.png.toString('base64');
     const docPre = await postJson(`${server.url}/seal-recognition`, { file, fileType: 1, useDocOrientationClassify: true });
-    assert.match(assertErrorEnvelope(docPre, 500), /the input params for model settings are invalid!.*preprocessing/);
+    assert.match(assertErrorEnvelope(docPre, 422), /the input params for model settings are invalid!.*preprocessing/);
     const noLayout = await postJson(`${server.url}/seal-recognition`, { file, fileType: 1, useLayoutDetection: true });
-    assert.match(assertErrorEnvelope(noLayout, 500), /the input params for model settings are invalid!.*LayoutDetection/);
+    assert.match(assertErrorEnvelope(noLayout, 422), /the input params for model settings are invalid!.*LayoutDetection/);
     const badMode = await postJson(`${withLayout.url}/seal-recognition`, { file, fileType: 1, layoutMergeBboxesMode: 'biggest' });
     assertErrorEnvelope(badMode, 422);
     const badThresh = await postJson(`${server.url}/seal-recognition`, { file, fileType: 1, sealDetThresh: 2 });

@@ -5,13 +5,12 @@
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
-import { invalidInput } from '../../errors.js';
 import type { LimitType } from '../../models/textDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../shared/docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { toBase64 } from '../shared/output.js';
-import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
+import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, dataInfo } from '../shared/schemas.js';
 import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrPage, type OcrSettings } from '../shared/ocrSettings.js';
 import type worker from './worker.js';
@@ -69,8 +68,8 @@ function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServ
   }
   const useTextlineOrientation = req.useTextlineOrientation ?? Boolean(config.use_textline_orientation);
   if (useTextlineOrientation && !config.SubModules?.TextLineOrientation) {
-    throw invalidInput(
-      'the input params for model settings are invalid! Text-line orientation was requested, but this server has no ' +
+    throw unloadedModelRequested(
+      'Text-line orientation was requested, but this server has no ' +
         'text-line orientation model loaded (SubModules.TextLineOrientation; set use_textline_orientation: True in the pipeline YAML).',
     );
   }

@@ -6,13 +6,13 @@
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
-import { ApiError, ConfigError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import type { MergeMode } from '../../models/layoutDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { thresholdSchema, toThreshold } from '../shared/detection.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { toBase64 } from '../shared/output.js';
-import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
+import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
 import { LAYOUT_DETECTION, SEAL_OCR, sealPrunedResult, type SealPage, type SealSettings } from './settings.js';
 import type worker from './worker.js';
@@ -53,11 +53,6 @@ const result = z.object({
   dataInfo,
 });
 
-/** PaddleX's answer when a request asks for a sub-model the pipeline did not load (HTTP 500). */
-function invalidModelSettings(detail: string): ApiError {
-  return new ApiError(500, `the input params for model settings are invalid! ${detail}`);
-}
-
 function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentServingExtra>): SealSettings {
   const { config } = ctx;
   // PaddleX's get_model_settings
@@ -66,13 +61,13 @@ function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentSer
       ? Boolean(config.use_doc_preprocessor)
       : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
   if (useDocPreprocessor) {
-    throw invalidModelSettings(
+    throw unloadedModelRequested(
       'Document preprocessing was requested, but this server runs seal_recognition without it (not available yet).',
     );
   }
   const useLayoutDetection = req.useLayoutDetection ?? Boolean(config.use_layout_detection ?? true);
   if (useLayoutDetection && !config.SubModules?.[LAYOUT_DETECTION]) {
-    throw invalidModelSettings(
+    throw unloadedModelRequested(
       `Layout detection was requested, but no layout model is loaded (set use_layout_detection: True and SubModules.${LAYOUT_DETECTION} in the pipeline YAML).`,
     );
   }

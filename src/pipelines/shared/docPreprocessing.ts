@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
-import { invalidInput } from '../../errors.js';
+import { unloadedModelRequested } from './request.js';
 
 export const DOC_ORIENTATION = 'DocOrientationClassify';
 export const DOC_UNWARPING = 'DocUnwarping';
@@ -45,8 +45,8 @@ export function resolveDocPreprocessingSteps(
     const flag = `${keyPrefix}${role === DOC_ORIENTATION ? 'use_doc_orientation_classify' : 'use_doc_unwarping'}: True`;
     // a nested doc preprocessor (OCR's) is also switched on by the pipeline's use_doc_preprocessor
     const switches = keyPrefix ? `use_doc_preprocessor: True and ${flag}` : flag;
-    return invalidInput(
-      `the input params for model settings are invalid! ${what} was requested, but this server has no ${model} model loaded ` +
+    return unloadedModelRequested(
+      `${what} was requested, but this server has no ${model} model loaded ` +
         `(${keyPrefix}SubModules.${role}). Set ${switches} in the pipeline YAML and give the model_dir of the model.`,
     );
   };

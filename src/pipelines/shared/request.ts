@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { invalidInput } from '../../errors.js';
 import type { EndpointContext } from '../define.js';
 
 /** PaddleX request fields are Optional[...] = None: absent and null both mean "use the default". */
@@ -18,3 +19,11 @@ export const multiLabelThresholdField = z.union([
   z.record(z.union([z.literal('default'), z.string().regex(/^\d+$/, 'class ids must be integers >= 0')]), z.number()),
   z.array(z.number()),
 ]);
+
+/**
+ * A request asked for a sub-model the server did not load: PaddleX's message, with what to configure.
+ * A 422 where PaddleX answers 500 (README, "Where we differ from PaddleX on purpose").
+ */
+export function unloadedModelRequested(detail: string): Error {
+  return invalidInput(`the input params for model settings are invalid! ${detail}`);
+}
