@@ -20,7 +20,6 @@ import {
   type IndexType,
   newIndex,
   type NewEntries,
-  sharedFloat32,
   unknownIndex,
   withAdded,
   withRemoved,
@@ -70,7 +69,7 @@ class KeyedQueue {
 }
 
 function toSnapshot(data: IndexData, revision: string): IndexSnapshot {
-  const vectors = sharedFloat32(data.vectors.length);
+  const vectors = new Float32Array(data.vectors.length);
   vectors.set(data.vectors);
   return { ...data, vectors, revision };
 }
@@ -182,7 +181,7 @@ class FileSystemBackend extends ReadModifyWriteBackend {
     });
     try {
       const revision = fileRevision(await handle.stat());
-      const data = decodeIndex(await handle.readFile(), `index file ${this.file(key)}`, sharedFloat32);
+      const data = decodeIndex(await handle.readFile(), `index file ${this.file(key)}`);
       return { ...data, revision };
     } finally {
       await handle.close();
@@ -269,7 +268,7 @@ export async function readIndexFile(file: string, keyPath: string): Promise<Inde
     throw new ConfigError(`${keyPath}: cannot read index file ${file} (${err.message})`);
   });
   try {
-    return { ...decodeIndex(await handle.readFile(), `${keyPath}: ${file}`, sharedFloat32), revision: 'startup' };
+    return { ...decodeIndex(await handle.readFile(), `${keyPath}: ${file}`), revision: 'startup' };
   } catch (err) {
     if (err instanceof IndexFormatError) throw new ConfigError(err.message);
     throw err;

@@ -18,7 +18,6 @@ import {
   INDEX_TYPES,
   type IndexType,
   type NewEntries,
-  sharedFloat32,
   unknownIndex,
 } from './vectorIndex.js';
 
@@ -152,7 +151,7 @@ export class RedisBackend implements IndexBackend {
     const ids = Object.keys(entries)
       .map(Number)
       .sort((a, b) => a - b);
-    const vectors = sharedFloat32(ids.length * dim);
+    const vectors = new Float32Array(ids.length * dim);
     const labels = ids.map((id, row) => {
       const blob = entries[String(id)]!;
       const labelLength = blob.length >= 4 ? blob.readUInt32LE(0) : -1;

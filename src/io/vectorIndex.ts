@@ -60,7 +60,7 @@ export function checkDim(indexDim: number, featureDim: number): void {
   }
 }
 
-/** An index as read at one revision; `vectors` is shared memory, safe to hand to worker threads. */
+/** An index as read at one revision (inference instances cache it by `revision`). */
 export interface IndexSnapshot extends IndexData {
   revision: string;
 }
@@ -154,14 +154,9 @@ export function encodeIndex(data: IndexData): Buffer {
 
 /**
  * Reads `encodeIndex` bytes. Refuses anything else with the reason: not an index, a newer format,
- * truncated or altered bytes (CRC-32), inconsistent header. `allocate` makes the array for the vectors
- * (e.g. a SharedArrayBuffer-backed array); by default they are copied into a fresh array.
+ * truncated or altered bytes (CRC-32), inconsistent header. The vectors are copied into a fresh array.
  */
-export function decodeIndex(
-  bytes: Uint8Array,
-  where: string,
-  allocate: (length: number) => Float32Array = (length) => new Float32Array(length),
-): IndexData {
+export function decodeIndex(bytes: Uint8Array, where: string): IndexData {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < PREFIX_BYTES + 4 || buf.toString('latin1', 0, 8) !== FORMAT_MAGIC) {
     throw new IndexFormatError(where, `not a pipeserve index (no ${FORMAT_MAGIC} signature)`);
@@ -196,16 +191,11 @@ export function decodeIndex(
     );
   }
   if (header.ids.some((id, i) => i > 0 && id <= header.ids[i - 1]!)) throw new IndexFormatError(where, 'corrupt index (ids not ascending)');
-  const vectors = allocate(count * header.dim);
+  const vectors = new Float32Array(count * header.dim);
   Buffer.from(vectors.buffer, vectors.byteOffset, vectors.byteLength).set(buf.subarray(vectorsAt, vectorsAt + vectorBytes));
   return { indexType: header.indexType, dim: header.dim, ids: header.ids, labels: header.labels, vectors };
 }
 
 function align4(n: number): number {
   return Math.ceil(n / 4) * 4;
-}
-
-/** A Float32Array over shared memory, so worker threads read the index without a copy. */
-export function sharedFloat32(length: number): Float32Array {
-  return new Float32Array(new SharedArrayBuffer(length * 4));
 }

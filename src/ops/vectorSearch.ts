@@ -1,7 +1,7 @@
 /**
  * Exact inner-product search over a flat, row-major matrix of vectors: what PaddleX's default index
  * (faiss `Flat` with metric `IP`) computes. Hand-written because it is a few lines of dot products
- * over a contiguous Float32Array (which may live in a SharedArrayBuffer shared with other threads);
+ * over a contiguous Float32Array;
  * a library would add a copy.
  */
 
