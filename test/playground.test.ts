@@ -73,6 +73,8 @@ describe('the playground in headless Chromium', () => {
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(`${server.url}/`);
+    // the endpoint list is filled from /openapi.json after the page loads
+    await page.waitForFunction(() => document.querySelectorAll('#endpoint option').length > 0);
   });
   after(async () => {
     await browser?.close();
