@@ -1,15 +1,16 @@
 /**
- * High-stability serving in `npm run bench`: the pipeline behind the Triton protocol with
- * instance_group count 1 and 2 (the SDK's model repository, its config.pbtxt changed only in the
- * count), against basic serving with one worker and the raw model compute, all in the same run and
- * measured interleaved.
+ * High-stability serving in `npm run bench`: the pipeline behind the Triton protocol (the SDK's
+ * model repository as written, one instance with every core) against basic serving with one worker
+ * and the raw model compute; and instance_group count 2 against count 1 with the same intra-op
+ * threads per instance (one), as Triton scales: count N = N instances, each configured alike. All
+ * in the same run and measured interleaved.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { closeClients, tritonRequest } from '@pipeserve/hps-client';
 import { Pool } from 'undici';
-import { modelNameOfEndpoint } from '../src/serving/triton/modelRepository.js';
+import { INTRA_OP_THREADS_PARAMETER, modelNameOfEndpoint } from '../src/serving/triton/modelRepository.js';
 import { defaultModelConfig, writeHpsSdk } from '../src/serving/triton/sdk.js';
 import { type HpsServer, startHpsServer } from '../src/serving/triton/server.js';
 import { RecordingRuntime } from './capture.js';
@@ -20,6 +21,8 @@ import { formatTable, ms, perSecond, ratio, verdict } from './table.js';
 const CPU = { kind: 'cpu', id: 0 } as const;
 /** concurrencies of the throughput rows: one request per instance of count 2, and saturated */
 const HPS_CONCURRENCIES = [2, SATURATED];
+/** intra-op threads per instance in the instance_group scaling rows (count 1 and count 2 alike) */
+const SCALING_THREADS = 1;
 
 export interface HpsFigures {
   key: string;
@@ -28,18 +31,25 @@ export interface HpsFigures {
   basicMs: number;
   grpcMs: number;
   httpMs: number;
-  /** images/s per concurrency */
-  rates: Array<{ concurrency: number; basic: number; grpc1: number; grpc2: number; http1: number }>;
+  /** images/s per concurrency (SDK configuration: count 1, every core) */
+  rates: Array<{ concurrency: number; basic: number; grpc: number; http: number }>;
+  /** images/s over gRPC at concurrency 2 with SCALING_THREADS per instance: instance_group count 1 and 2 */
+  scaling: { count1: number; count2: number };
 }
 
-/** The pipeline's SDK model repository with every model at `count` instances, served on free ports in this process. */
-async function startHps(spec: PipelineSpec, count: number): Promise<HpsServer> {
+/**
+ * The pipeline's SDK model repository served on free ports in this process: as written, or with
+ * `count` instances of `threads` intra-op threads each.
+ */
+async function startHps(spec: PipelineSpec, group?: { count: number; threads: number }): Promise<HpsServer> {
   const sdk = await writeHpsSdk(spec.pipeline, await mkdtemp(path.join(os.tmpdir(), 'pipeserve-bench-hps-')));
   const repo = path.join(sdk, 'server', 'model_repo');
-  await writeFile(
-    path.join(repo, modelNameOfEndpoint(spec.endpoint), 'config.pbtxt'),
-    defaultModelConfig('KIND_CPU').replace('count: 1', `count: ${count}`),
-  );
+  if (group) {
+    await writeFile(
+      path.join(repo, modelNameOfEndpoint(spec.endpoint), 'config.pbtxt'),
+      `${defaultModelConfig('KIND_CPU').replace('count: 1', `count: ${group.count}`)}parameters: { key: "${INTRA_OP_THREADS_PARAMETER}" value: { string_value: "${group.threads}" } }\n`,
+    );
+  }
   return startHpsServer({
     pipelineConfig: path.join(sdk, 'server', 'pipeline_config.yaml'),
     modelRepository: repo,
@@ -82,8 +92,12 @@ export async function measureHps(spec: PipelineSpec): Promise<HpsFigures> {
   const requests = spec.images.map((img) => spec.request(Buffer.from(img.bytes).toString('base64')));
   const basicBodies = requests.map((r) => Buffer.from(JSON.stringify(r)));
   const kserveBodies = requests.map((r) => KserveClient.body(r));
-  note(`${spec.key}: HPS servers (instance_group count 1 and 2) and basic serving with 1 worker`);
-  const hps = [await startHps(spec, 1), await startHps(spec, 2)] as const;
+  note(`${spec.key}: HPS servers (SDK config; count 1 and 2 with ${SCALING_THREADS} thread each) and basic serving with 1 worker`);
+  const hps = [
+    await startHps(spec),
+    await startHps(spec, { count: 1, threads: SCALING_THREADS }),
+    await startHps(spec, { count: 2, threads: SCALING_THREADS }),
+  ] as const;
   const grpcUrl = (server: HpsServer) => `127.0.0.1:${server.ports.grpc}`;
   const grpc = (server: HpsServer) => async (item: number) => {
     const envelope = await tritonRequest(grpcUrl(server), model, requests[item], { timeout: 600 });
@@ -117,17 +131,34 @@ export async function measureHps(spec: PipelineSpec): Promise<HpsFigures> {
           const loads: Load[] = [
             { concurrency, run: (item) => basicLoad.post(spec.endpoint, basicBodies[item]!) },
             { concurrency, run: grpc(hps[0]) },
-            { concurrency, run: grpc(hps[1]) },
             { concurrency, run: (item) => kserveLoad.infer(model, kserveBodies[item]!) },
           ];
-          note(`${spec.key}: HPS throughput c=${concurrency} (basic 1 worker, HPS gRPC count 1, count 2, HPS HTTP count 1)`);
-          const [basicRate, grpc1, grpc2, http1] = await interleavedThroughput(loads, requests.length, spec.sliceMs, spec.slices);
-          rates.push({ concurrency, basic: basicRate!, grpc1: grpc1!, grpc2: grpc2!, http1: http1! });
+          note(`${spec.key}: HPS throughput c=${concurrency} (basic 1 worker, HPS gRPC, HPS HTTP)`);
+          const [basicRate, grpcRate, httpRate] = await interleavedThroughput(loads, requests.length, spec.sliceMs, spec.slices);
+          rates.push({ concurrency, basic: basicRate!, grpc: grpcRate!, http: httpRate! });
         } finally {
           await Promise.all([basicLoad.close(), kserveLoad.close()]);
         }
       }
-      return { key: spec.key, rawMs: raw!, basicMs: basicMs!, grpcMs: grpcMs!, httpMs: httpMs!, rates };
+      note(`${spec.key}: instance_group scaling, gRPC c=2 (count 1 and count 2, ${SCALING_THREADS} thread per instance)`);
+      const [count1, count2] = await interleavedThroughput(
+        [
+          { concurrency: 2, run: grpc(hps[1]) },
+          { concurrency: 2, run: grpc(hps[2]) },
+        ],
+        requests.length,
+        spec.sliceMs,
+        spec.slices,
+      );
+      return {
+        key: spec.key,
+        rawMs: raw!,
+        basicMs: basicMs!,
+        grpcMs: grpcMs!,
+        httpMs: httpMs!,
+        rates,
+        scaling: { count1: count1!, count2: count2! },
+      };
     });
   } finally {
     closeClients();
@@ -151,25 +182,25 @@ export function hpsTable(all: HpsFigures[]): string {
       row('latency c=1: HPS gRPC / raw', (f) => ratio(f.grpcMs / f.rawMs)),
       ...HPS_CONCURRENCIES.flatMap((c) => [
         row(`basic HTTP images/s c=${c} (1 worker)`, (f) => perSecond(at(f, c).basic)),
-        row(`HPS gRPC images/s c=${c}, count 1`, (f) => perSecond(at(f, c).grpc1)),
-        row(`HPS gRPC images/s c=${c}, count 2`, (f) => perSecond(at(f, c).grpc2)),
-        row(`HPS HTTP images/s c=${c}, count 1`, (f) => perSecond(at(f, c).http1)),
-        row(`throughput c=${c}: count 2 / count 1`, (f) => ratio(at(f, c).grpc2 / at(f, c).grpc1)),
+        row(`HPS gRPC images/s c=${c}`, (f) => perSecond(at(f, c).grpc)),
+        row(`HPS HTTP images/s c=${c}`, (f) => perSecond(at(f, c).http)),
       ]),
+      row(`HPS gRPC images/s c=2, count 1 x ${SCALING_THREADS} thread`, (f) => perSecond(f.scaling.count1)),
+      row(`HPS gRPC images/s c=2, count 2 x ${SCALING_THREADS} thread`, (f) => perSecond(f.scaling.count2)),
+      row('throughput c=2: count 2 / count 1', (f) => ratio(f.scaling.count2 / f.scaling.count1)),
     ],
   );
 }
 
-export const HPS_LEGEND = `(instance_group count 1 = one instance with ${threadsFor(1)} intra-op threads, count 2 = two with ${threadsFor(2)} each, on ${CORES} cores; basic serving with --workers 1 = the same single instance; raw = the sessions of one ${threadsFor(1)}-thread instance replayed alone)`;
+export const HPS_LEGEND = `(HPS = the SDK's config, instance_group count 1 with ${CORES} intra-op threads (every core, the default per instance); basic serving with --workers 1 = the same single instance; raw = the sessions of one ${threadsFor(1)}-thread instance replayed alone; the scaling rows give every instance ${SCALING_THREADS} intra-op thread (config.pbtxt parameter ${INTRA_OP_THREADS_PARAMETER}), count 1 and count 2 alike, on ${CORES} cores)`;
 
 export function hpsTargets(all: HpsFigures[]): string[] {
   return all.flatMap((f) => {
     const overhead = f.grpcMs / f.basicMs - 1;
-    const scaling = f.rates.find((r) => r.concurrency === 2)!;
-    const value = scaling.grpc2 / scaling.grpc1;
+    const value = f.scaling.count2 / f.scaling.count1;
     return [
       `${verdict(overhead <= 0.05)}  ${f.key}: HPS gRPC latency c=1 <= 5% over basic serving: ${(overhead * 100).toFixed(1)}%`,
-      `${verdict(value >= 1.6)}  ${f.key}: HPS throughput c=2, instance_group count 2 >= 1.6x count 1: ${ratio(value)}`,
+      `${verdict(value >= 1.6)}  ${f.key}: HPS throughput c=2, instance_group count 2 >= 1.6x count 1 (${SCALING_THREADS} thread per instance): ${ratio(value)}`,
     ];
   });
 }

@@ -106,6 +106,13 @@ describe('instance pool', () => {
     assert.equal(out.pid, pool.stats().detail[0]!.pid);
   });
 
+  test('two requests with a free second instance run on two instances at once', async () => {
+    const pool = await startPool({ instances: 2, maxQueue: 2 });
+    const pids = await meetTwice(pool);
+    assert.notEqual(pids[0], pids[1]);
+    assert.deepEqual(new Set(pids), new Set(pool.stats().detail.map((i) => i.pid)));
+  });
+
   test('an admitted request never waits behind more than maxQueue tasks', async () => {
     const pool = await startPool({ instances: 2, maxQueue: 3 });
     let maxQueued = 0;
@@ -238,6 +245,24 @@ describe('instance pool', () => {
   });
 });
 
+/** Two requests at once whose tasks succeed only if they run at the same time; their instances' pids. */
+async function meetTwice(pool: InstancePool, label?: string): Promise<number[]> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pool-meet-'));
+  try {
+    const one = async () => {
+      const lease = pool.admit(1, label);
+      try {
+        return (await lease.run<{ pid: number }>('meet', { dir, parties: 2, timeoutMs: 20_000 })).pid;
+      } finally {
+        lease.end();
+      }
+    };
+    return await Promise.all([one(), one()]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('dynamic batching (Triton’s rules)', () => {
   const batching = (maxQueueDelayMs: number, preferredBatchSizes: number[] = []) => ({
     '/tag': { maxBatchSize: 4, maxQueueDelayMs, preferredBatchSizes },
@@ -263,6 +288,16 @@ describe('dynamic batching (Triton’s rules)', () => {
     assert.ok(performance.now() - waitStarted >= 290, 'two of max 4 waited for the queue delay');
     assert.equal(results[0].status === 'fulfilled' && results[0].value.batchSize, 2);
     assert.ok(results[1].status === 'rejected' && /this item fails/.test(String(results[1].reason)));
+  });
+
+  test('with no queue delay, two requests and two free instances run on both instances at once, not as one batch', async () => {
+    const pool = await startPool({
+      instances: 2,
+      maxQueue: 8,
+      batching: { '/meet': { maxBatchSize: 4, maxQueueDelayMs: 0, preferredBatchSizes: [] } },
+    });
+    const pids = await meetTwice(pool, '/meet');
+    assert.notEqual(pids[0], pids[1]);
   });
 
   test('a full batch runs at once; other labels and unbatched pools run alone', async () => {

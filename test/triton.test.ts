@@ -78,6 +78,11 @@ parameters: { key: "k" value: { string_value: "v" } }  # a comment
     assert.throws(() => readModelConfig(file, 'ocr'), /config\.pbtxt: input: exactly one input named "input"/);
     await writeFile(file, `${defaultModelConfig('KIND_CPU')}dynamic_batching { preferred_batch_size: [ 4 ] }\n`);
     assert.throws(() => readModelConfig(file, 'ocr'), /preferred_batch_size: 4 is not within 1\.\.max_batch_size \(1\)/);
+    await writeFile(file, `${defaultModelConfig('KIND_CPU')}parameters: { key: "intra_op_thread_count" value: { string_value: "0" } }\n`);
+    assert.throws(
+      () => readModelConfig(file, 'ocr'),
+      /config\.pbtxt: parameters\["intra_op_thread_count"\]\.string_value: must be a whole number >= 1 \(got "0"\)/,
+    );
   });
 });
 

@@ -39,6 +39,8 @@ export interface ServiceOptions {
   recycle?: RecycleOptions;
   /** dynamic batching per endpoint path (high-stability serving's `dynamic_batching`; off in basic serving, as in PaddleX) */
   batching?: Record<string, DynamicBatching>;
+  /** intra-op threads of each instance's sessions; default cores / instances (basic serving shares the cores out) */
+  intraOpThreads?: number;
   /**
    * `--use_hpip`: the configuration `npm run bench` found fastest per request: one worker whose
    * sessions use every core (lower latency; the default of one worker per core has more throughput).
@@ -359,7 +361,7 @@ function startPool(
     batching: options.batching,
     log,
     init: {
-      session: { device, intraOpThreads: Math.max(1, Math.floor(cores / instances)) },
+      session: { device, intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(cores / instances)) },
       pipeline: { config: pipeline.config, workerModule: pipeline.descriptor.worker },
     },
   });

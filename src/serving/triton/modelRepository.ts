@@ -55,7 +55,12 @@ export interface TritonModel {
   dynamicBatching?: { maxQueueDelayUs: number; preferredBatchSizes: number[] };
   /** requests that may wait; 0 = unbounded (Triton's default) */
   maxQueueSize: number;
+  /** intra-op threads per instance from `parameters { key: "intra_op_thread_count" }`, if set */
+  intraOpThreads?: number;
 }
+
+/** The model parameter that sets each instance's intra-op threads, named as Triton's onnxruntime backend names it. */
+export const INTRA_OP_THREADS_PARAMETER = 'intra_op_thread_count';
 
 /** PaddleX's HPS model names differ from the basic-serving path in one case (reference §5.2). */
 const MODEL_TO_PATH: Record<string, string> = { 'anomaly-detection': '/image-anomaly-detection' };
@@ -117,6 +122,14 @@ export function readModelConfig(file: string, modelName: string): ModelConfigJso
       `instance_group[${i}].kind: ${group.kind} is not supported (KIND_CPU or KIND_GPU)`,
     );
   }
+  const threads = threadsParameterText(config);
+  if (threads !== undefined) {
+    check(
+      /^[1-9]\d*$/.test(threads),
+      file,
+      `parameters["${INTRA_OP_THREADS_PARAMETER}"].string_value: must be a whole number >= 1 (got "${threads}")`,
+    );
+  }
   if (config.dynamic_batching) {
     check(maxBatch >= 1, file, 'dynamic_batching: needs max_batch_size >= 1');
     for (const size of config.dynamic_batching.preferred_batch_size ?? []) {
@@ -128,6 +141,10 @@ export function readModelConfig(file: string, modelName: string): ModelConfigJso
     }
   }
   return config;
+}
+
+function threadsParameterText(config: ModelConfigJson): string | undefined {
+  return config.parameters?.[INTRA_OP_THREADS_PARAMETER]?.string_value;
 }
 
 /** Every model dir of the repository, its config read and checked (a bad one stops startup naming the file and field). */
@@ -144,6 +161,7 @@ export function loadModelRepository(repo: string, deviceType: 'cpu' | 'gpu'): Ar
       throw new ConfigError(`${dir}: no version directory (Triton models need one, e.g. ${name}/1/)`);
     }
     const batching = config.dynamic_batching;
+    const threads = threadsParameterText(config);
     models.push({
       name,
       dir,
@@ -154,6 +172,7 @@ export function loadModelRepository(repo: string, deviceType: 'cpu' | 'gpu'): Ar
         ? { maxQueueDelayUs: batching.max_queue_delay_microseconds ?? 0, preferredBatchSizes: batching.preferred_batch_size ?? [] }
         : undefined,
       maxQueueSize: batching?.default_queue_policy?.max_queue_size ?? 0,
+      intraOpThreads: threads === undefined ? undefined : Number(threads),
     });
   }
   if (!models.length) throw new ConfigError(`--model-repository ${repo}: no model directories`);

@@ -4,13 +4,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { ConfigError } from '../../errors.js';
 import { PipelineService } from '../service.js';
 import { TritonCore } from './core.js';
 import { startTritonGrpc } from './grpc.js';
 import { createTritonHttpApp } from './http.js';
 import { TritonMetrics } from './metrics.js';
-import { bindModels, endpointPathOfModel, loadModelRepository } from './modelRepository.js';
+import { bindModels, endpointPathOfModel, INTRA_OP_THREADS_PARAMETER, loadModelRepository, type TritonModel } from './modelRepository.js';
 
 /** How long gRPC calls in flight may take to finish after SIGTERM before their channels are closed. */
 const GRPC_GRACE_MS = 5000;
@@ -40,6 +41,25 @@ export interface HpsServer {
   close(): Promise<void>;
 }
 
+/**
+ * Intra-op threads of every instance. As in Triton (and PaddleX's HPS, whose instances each get its
+ * fixed cpu_threads), an instance's threads do not depend on instance_group.count: count N = N
+ * instances with the same threads each. Default every core, onnxruntime's own default; the models'
+ * `intra_op_thread_count` parameter (Triton's onnxruntime backend key) sets it. The models of one
+ * pipeline share its instances, so they must agree.
+ */
+function instanceThreads(repository: Array<Omit<TritonModel, 'served'>>): number {
+  const set = repository.filter((m) => m.intraOpThreads !== undefined);
+  const values = new Set(set.map((m) => m.intraOpThreads!));
+  if (values.size > 1) {
+    throw new ConfigError(
+      `parameters["${INTRA_OP_THREADS_PARAMETER}"] differs between ${set.map((m) => `${m.name} (${m.intraOpThreads})`).join(', ')}: ` +
+        'the models of one pipeline run in the same instances, so set the same value (or leave it out) in each config.pbtxt',
+    );
+  }
+  return set[0]?.intraOpThreads ?? os.availableParallelism();
+}
+
 export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const host = options.host ?? '0.0.0.0';
@@ -53,6 +73,7 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
       'instance_group kind KIND_GPU in a CPU deployment: set PADDLEX_HPS_DEVICE_TYPE=gpu or use config_cpu.pbtxt (KIND_CPU)',
     );
   }
+  const threads = instanceThreads(repository);
   const batching = Object.fromEntries(
     repository.flatMap((m) =>
       m.dynamicBatching && m.maxBatchSize > 0
@@ -72,6 +93,7 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
   const service = await PipelineService.start({
     pipelines: [options.pipelineConfig],
     workers: instances,
+    intraOpThreads: threads,
     batching,
     device: gpuGroup ? `gpu:${gpuGroup.gpus?.[0] ?? 0}` : 'cpu',
     highPerformance: options.useHpip,
@@ -81,7 +103,9 @@ export async function startHpsServer(options: HpsOptions): Promise<HpsServer> {
   try {
     const models = bindModels(repository, service.endpoints());
     for (const m of models)
-      log(`I1201 model_lifecycle] successfully loaded '${m.name}' version 1 (${m.instances} instance${m.instances > 1 ? 's' : ''})`);
+      log(
+        `I1201 model_lifecycle] successfully loaded '${m.name}' version 1 (${m.instances} instance${m.instances > 1 ? 's' : ''}, ${threads} intra-op thread${threads > 1 ? 's' : ''} each)`,
+      );
     const metrics = new TritonMetrics();
     const core = new TritonCore(service, models, metrics);
 
