@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { ApiError } from '../src/errors.js';
-import { DEFAULT_JSON_BODY_LIMITS, readJsonBody } from '../src/serving/basic/jsonBody.js';
+import { DEFAULT_JSON_BODY_LIMITS, JsonBodyWithFile, readJsonBody } from '../src/serving/basic/jsonBody.js';
 import { MAX_ERROR_MESSAGE_CHARS, MAX_LISTED_ERRORS, type ValidationError, validateBody } from '../src/serving/validation.js';
 import { startServerProcess, type ServerProcess } from './helpers/cli.js';
 import { assertHealthy, startHealthProbe } from './helpers/healthProbe.js';
@@ -45,12 +45,12 @@ function postTimed(url: string, body: Buffer): Promise<JsonResponse & { afterUpl
   });
 }
 
-/** The body as the server reads it, in chunks of `chunkBytes` (default: one chunk). */
-function parse(body: string | Buffer, chunkBytes?: number): Promise<unknown> {
+/** The body as the server reads it, in chunks of `chunkBytes` (default: one chunk), for an endpoint whose input file is `fileField`. */
+function parse(body: string | Buffer, chunkBytes?: number, fileField?: string): Promise<unknown> {
   const bytes = Buffer.from(body);
   const size = chunkBytes ?? Math.max(1, bytes.length);
   const chunks = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
-  return readJsonBody(Readable.from(chunks), Number.NaN, LIMITS);
+  return readJsonBody(Readable.from(chunks), Number.NaN, LIMITS, fileField);
 }
 
 async function refused(body: string | Buffer, chunkBytes?: number): Promise<ApiError> {
@@ -129,6 +129,64 @@ describe('readJsonBody: what a body may cost is checked as it arrives, before JS
     const [error] = JSON.parse(truncated.message);
     assert.equal(error.type, 'json_invalid');
     assert.equal(error.loc[1], 16);
+  });
+});
+
+describe('readJsonBody: long strings are cut out before JSON.parse and the input file decoded from the bytes', () => {
+  const file = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 256));
+  const long = 'x'.repeat(40_000);
+
+  test('canonical Base64 in the file field arrives as bytes; other long strings, anywhere, as they were', async () => {
+    const urlSafe = file.toString('base64url');
+    for (const encoded of [file.toString('base64'), urlSafe.padEnd(Math.ceil(urlSafe.length / 4) * 4, '=')]) {
+      const text = JSON.stringify({ note: long, image: encoded, nested: [{ deep: `${long}é` }, long], visualize: false });
+      for (const chunkBytes of [undefined, 1000, 65_536]) {
+        const parsed = await parse(text, chunkBytes, 'image');
+        assert.ok(parsed instanceof JsonBodyWithFile, 'the file was decoded');
+        assert.deepEqual(Buffer.from(parsed.bytes), file);
+        const { image, ...rest } = parsed.value;
+        assert.equal(image, parsed.placeholder);
+        assert.deepEqual(rest, { note: long, nested: [{ deep: `${long}é` }, long], visualize: false });
+        // without a file field every string is the body's own
+        assert.deepEqual(await parse(text, chunkBytes), JSON.parse(text));
+      }
+    }
+  });
+
+  test('anything but canonical Base64 stays a string, for decodeBase64 to check and report', async () => {
+    const base64 = file.toString('base64');
+    for (const image of [
+      `data:image/png;base64,${base64}`,
+      `${base64.slice(0, 20_000)} ${base64.slice(20_000)}`,
+      base64.replace(/=+$/, '').slice(0, -1),
+      `${base64.slice(0, 20_000)}=${base64.slice(20_001)}`,
+      `${base64.slice(0, 20_000)}*${base64.slice(20_001)}`,
+      `https://example.com/${'a'.repeat(20_000)}.png`,
+    ]) {
+      const text = JSON.stringify({ image, visualize: false });
+      assert.deepEqual(await parse(text, 4096, 'image'), JSON.parse(text), image.slice(0, 40));
+    }
+    // escapes in a long string: not cut, parsed as JSON says
+    const escaped = `{"image": "${'ab\\n'.repeat(10_000)}"}`;
+    assert.deepEqual(await parse(escaped, 4096, 'image'), JSON.parse(escaped));
+  });
+
+  test('a long string still makes the body invalid where JSON.parse says so, with the same position', async () => {
+    for (const text of [`{"image": "${long}\t${long}"}`, `{"image": "${long}", "x": }`, `{"image": "${long}"`]) {
+      const expected = (() => {
+        try {
+          JSON.parse(text);
+        } catch (err) {
+          return (err as Error).message;
+        }
+        assert.fail(`${text.slice(-20)} parses`);
+      })();
+      assert.equal(await jsonError(text, 4096), expected);
+      const err = await refused(Buffer.from(text), 4096);
+      assert.equal(err.status, 422);
+    }
+    const invalidUtf8 = Buffer.concat([Buffer.from(`{"image": "${long}`), Buffer.from([0xff]), Buffer.from(`${long}"}`)]);
+    assert.equal((await refused(invalidUtf8, 4096)).status, 400);
   });
 });
 

@@ -77,7 +77,12 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     };
   app.addContentTypeParser(
     '*',
-    parser((payload, request) => readJsonBody(payload, Number(request.headers['content-length']), jsonLimits)),
+    parser((payload, request) => {
+      // a pipeline endpoint's input file is decoded from the body's bytes (see readJsonBody)
+      const served = service.endpoint(request.routeOptions.url ?? '');
+      const fileField = served && served.endpoint.input.kind !== 'none' ? served.endpoint.input.field : undefined;
+      return readJsonBody(payload, Number(request.headers['content-length']), jsonLimits, fileField);
+    }),
   );
   app.addContentTypeParser(
     'multipart/form-data',

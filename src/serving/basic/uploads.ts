@@ -15,7 +15,7 @@ import { ApiError, invalidInput } from '../../errors.js';
 import { uploadedFileKind } from '../../io/fileType.js';
 import type { EndpointSpec, InputKind } from '../../pipelines/define.js';
 import { ValidationError } from '../validation.js';
-import { bodyTooLarge } from './jsonBody.js';
+import { bodyTooLarge, JsonBodyWithFile } from './jsonBody.js';
 
 /** A file part of a multipart body, or a raw body. */
 export interface UploadedFile {
@@ -303,6 +303,7 @@ export function endpointRequest(
   if (parsed instanceof MultipartBody || parsed instanceof RawFileBody) {
     return uploadRequest(parsed, (query ?? {}) as Record<string, string | string[] | undefined>, endpoint, types);
   }
+  if (parsed instanceof JsonBodyWithFile) return { body: parsed.value, uploads: new Map([[parsed.placeholder, parsed.bytes]]) };
   if (parsed === undefined) throw new ValidationError([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
   return { body: parsed };
 }
