@@ -42,6 +42,9 @@ declare module 'fastify' {
   }
 }
 
+/** An `Expect` header asking for `100 Continue` (Node's own test) */
+const EXPECT_CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i;
+
 const OPEN_PATHS = new Set(['/health', ...HEALTH_PATHS, METRICS_PATH, '/openapi.json']);
 
 function bearerMatches(header: string | undefined, apiKey: string): boolean {
@@ -112,6 +115,15 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
   });
 
   registerRequestLog(app, options);
+
+  // `Expect: 100-continue`: the client waits for a go-ahead before it sends the body. Node would send
+  // `100 Continue` at once; here it goes out only once the API key check and the pipeline's admission
+  // (onRequest hooks) have passed, so a refusal (401, 503 with Retry-After) is the final answer and
+  // the body is never sent. preParsing runs after every onRequest hook and before the body is read.
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+  app.addHook('preParsing', async (request, reply) => {
+    if (EXPECT_CONTINUE.test(request.headers.expect ?? '')) reply.raw.writeContinue();
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
     if (err instanceof ApiError) return envelopeError(reply, err.status, err.message);
