@@ -118,11 +118,11 @@ async function stepTable(peer: Peer, images: Array<{ name: string; bytes: Uint8A
     const pixels = await decodeImage(bytes, 'image');
     const steps: Array<[string, () => unknown]> = [
       [
-        'read + check + parse body',
-        () => readJsonBody(Readable.from(parts), body.length, { ...DEFAULT_JSON_BODY_LIMITS, maxBytes: MAX_BODY_BYTES }),
+        'read + check + parse body, Base64 decoded from its bytes',
+        () => readJsonBody(Readable.from(parts), body.length, { ...DEFAULT_JSON_BODY_LIMITS, maxBytes: MAX_BODY_BYTES }, 'image'),
       ],
       ['validate (zod)', () => validateBody(endpoint.request, parsed)],
-      ['Base64 decode', () => decodeBase64(base64, 'image')],
+      ['Base64 decode of the string (bodies not taking the byte path)', () => decodeBase64(base64, 'image')],
       ['IPC round trip: compressed bytes (today)', () => peer.roundTrip({ image: bytes, visualize: false })],
       ['IPC round trip: Base64 string', () => peer.roundTrip({ image: base64, visualize: false })],
       [`IPC round trip: RGB pixels (${pixels.width}x${pixels.height})`, () => peer.roundTrip({ image: pixels, visualize: false })],

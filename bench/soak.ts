@@ -125,6 +125,9 @@ async function main(): Promise<void> {
     const out = [
       `pipeserve soak: OCR, ${INSTANCES} instances, ${MINUTES} min closed loop at c=${CONCURRENCY} (images and 3-page PDFs), then ${OVERLOAD_MS / 1000} s at c=${OVERLOAD_CONCURRENCY} (pipeline admits ${CAPACITY} lanes) plus serial probes`,
       `other processes used ${percent(cpu.foreignShare() ?? Number.NaN)} of the machine meanwhile (figures taken on a busy machine are not comparable)`,
+      ...(MINUTES < 10
+        ? [`SOAK_MINUTES=${MINUTES}: shorter than the 10-minute soak the targets are for; the verdicts below are for this run only`]
+        : []),
       '',
       formatTable(['request', 'answered 200', 'p50', 'p99', 'max'], latencyRows(soak)),
       '',
