@@ -75,7 +75,7 @@ for (const [set, textline] of [
         }
       });
       server = await startServer({ pipelines: [yamlPath], workers: 2 });
-      server.service.pipelines[0]!.pool.on('execution', ({ op }) => executed.push(op));
+      server.service.pipelines[0]!.pool.on('taskDone', ({ op }) => executed.push(op));
     });
     after(async () => {
       await server?.close();
@@ -93,7 +93,7 @@ for (const [set, textline] of [
         assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
         compareToGolden(`${set}/${file}`, res.body.result.ocrResults[0].prunedResult, golden.prunedResult);
       }
-      // items lent to the idle instance run as tasks of their spread operation
+      // batches lent to the idle instance run there as tasks of their spread operation
       assert.ok(executed.includes('SubModules.TextRecognition.recognizeBatch'), `executed: ${[...new Set(executed)].join(', ')}`);
       if (textline)
         assert.ok(executed.includes('SubModules.TextLineOrientation.scoreBatch'), `executed: ${[...new Set(executed)].join(', ')}`);

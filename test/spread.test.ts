@@ -32,6 +32,10 @@ const pidsOf = (pool: InstancePool) => new Set(pool.stats().detail.map((d) => d.
 describe('spreading a request over idle instances', () => {
   test('a lone request runs its items on every instance, results in order', async () => {
     const pool = await startPool(3);
+    const executions: string[] = [];
+    const tasks: string[] = [];
+    pool.on('execution', ({ op }) => executions.push(op));
+    pool.on('taskDone', ({ op }) => tasks.push(op));
     const lease = pool.admit(1);
     const pids = await lease.run<number[]>('pids', { items: 6, ms: 150 });
     lease.end();
@@ -41,6 +45,9 @@ describe('spreading a request over idle instances', () => {
       'every item answered by an instance of the pool',
     );
     assert.equal(new Set(pids).size, 3, `items ran on ${new Set(pids).size} instances`);
+    // lent items are tasks on their instances, but part of the request's one execution (Triton's statistics count executions)
+    assert.deepEqual(executions, ['pids']);
+    assert.ok(tasks.filter((op) => op === 'test.blockedPid').length >= 2, tasks.join(', '));
   });
 
   test('a request that shares the pool with another admitted request keeps its items on its own instance', async () => {

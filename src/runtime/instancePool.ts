@@ -54,6 +54,8 @@ export interface RunOptions {
   deadline?: number;
   /** the error a task gets when its instance is killed at the deadline */
   timeoutError?: () => Error;
+  /** @internal an item a running task lent to another instance: part of that task's execution, not one of its own */
+  lent?: boolean;
 }
 
 export interface InstanceStats {
@@ -464,7 +466,9 @@ export class InstancePool extends EventEmitter<PoolEvents> {
       const ok = outcomes?.[i]?.ok ?? false;
       this.emit('taskDone', { pipeline: this.name, op: task.op, queueMs: execution.startedAt - task.enqueuedAt, computeMs, ok });
     }
-    if (outcomes) this.emit('execution', { op: execution.tasks[0]!.op, labels: execution.tasks.map((t) => t.lease.label), computeMs });
+    if (outcomes && !execution.tasks[0]!.options.lent) {
+      this.emit('execution', { op: execution.tasks[0]!.op, labels: execution.tasks.map((t) => t.lease.label), computeMs });
+    }
     return execution.tasks;
   }
 
@@ -609,7 +613,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     const task = from.running?.tasks[0];
     const idle = this.liveInstances().some((i) => !i.running);
     if (!task || !idle || this.queue.length || this.leases.size !== 1 || task.options.signal?.aborted) return answer();
-    task.lease.run(op, payload, task.options).then(
+    task.lease.run(op, payload, { ...task.options, lent: true }).then(
       (value) => answer({ ok: true, value }),
       (err: unknown) => answer({ ok: false, error: serializeError(err) }),
     );
