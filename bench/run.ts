@@ -1,15 +1,15 @@
 /**
  * `npm run bench`: for the classification, detection, OCR, segmentation, anomaly and multi-label
  * pipelines, raw model compute vs the in-process pipeline vs HTTP (latency and throughput), the workers × intra-op threads trade-off,
- * OCR against @gutenye/ocr-node (speed and CER), and for classification and OCR high-stability serving
+ * OCR against its TypeScript peers ppu-paddle-ocr and @gutenye/ocr-node (ocr_peers: images/s at c=1..8 and CER), and for classification and OCR high-stability serving
  * (Triton gRPC/HTTP, instance_group count 1 vs 2) against basic serving, OCR with recognition batch_size 1
  * (ocr_rec_batch1), /document-preprocessing (doc_preprocessing), PDF pages/s with PDFium, and the Paddle → ONNX
  * converter (conversion time, converted vs paddle2onnx raw compute). Prints plain-text tables; targets are PASS/FAIL
  * text, not exit codes. Speed targets live here, never in tests.
  *
  * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some
- * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines; overload: how fast a full pipeline answers 503;
- * paddle: the converter section).
+ * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines; ocr_peers: OCR against its peers;
+ * overload: how fast a full pipeline answers 503; paddle: the converter section).
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -36,7 +36,6 @@ import {
   measurePipeline,
   note,
   threadsFor,
-  withGutenye,
   WORKER_COUNTS,
   type BenchImage,
   type PipelineFigures,
@@ -46,7 +45,8 @@ import { HPS_LEGEND, type HpsFigures, hpsTable, hpsTargets, measureHps } from '.
 import { renderTextPages, type TextPage } from './ocrText.js';
 import { measureOverload, overloadLines } from './overload.js';
 import { paddleConversionReport } from './paddleConvert.js';
-import { compareOcr, configTable, mainTable, misreadLines, ocrTable, rawDetail, sessionVariantTable, targets } from './report.js';
+import { OCR_PEERS_KEY, measureOcrPeers, ocrPeersReport } from './ocrPeers.js';
+import { configTable, mainTable, rawDetail, sessionVariantTable, targets } from './report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 
@@ -298,31 +298,26 @@ async function main(): Promise<void> {
   const loadAtStart = os.loadavg();
   const selected = process.env.BENCH_PIPELINES?.split(',').map((s) => s.trim());
   const pages = await renderTextPages();
-  const specs = (await pipelineSpecs(pages)).filter((s) => !selected || selected.includes(s.key));
+  const allSpecs = await pipelineSpecs(pages);
+  const specs = allSpecs.filter((s) => !selected || selected.includes(s.key));
   const withOverload = !selected || selected.includes(OVERLOAD_KEY);
+  const withOcrPeers = !selected || selected.includes(OCR_PEERS_KEY);
   // `paddle`: the Paddle → ONNX converter section, not a pipeline
   const paddle = !selected || selected.includes('paddle');
-  if (!specs.length && !withOverload && !paddle) {
-    const keys = (await pipelineSpecs(pages)).map((s) => s.key).join(', ');
-    throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}, ${OVERLOAD_KEY}, paddle`);
+  if (!specs.length && !withOverload && !withOcrPeers && !paddle) {
+    const keys = allSpecs.map((s) => s.key).join(', ');
+    throw new Error(`BENCH_PIPELINES=${process.env.BENCH_PIPELINES}: expected some of ${keys}, ${OCR_PEERS_KEY}, ${OVERLOAD_KEY}, paddle`);
   }
 
   const all: PipelineFigures[] = [];
-  for (const spec of specs) {
-    if (spec.key === 'ocr') {
-      note('loading @gutenye/ocr-node');
-      all.push(await withGutenye(pages, (baseline) => measurePipeline(spec, baseline)));
-    } else {
-      all.push(await measurePipeline(spec));
-    }
-  }
+  for (const spec of specs) all.push(await measurePipeline(spec));
+  const ocrSpec = allSpecs.find((s) => s.key === 'ocr')!;
+  const ocrPeers = withOcrPeers ? ocrPeersReport(await measureOcrPeers(ocrSpec, pages, ocrSpec.sliceMs, ocrSpec.slices), pages) : undefined;
   const hps: HpsFigures[] = [];
   for (const spec of specs.filter((s) => s.key === 'classification' || s.key === 'ocr')) hps.push(await measureHps(spec));
   const overload = withOverload ? await overloadFigures() : undefined;
-  const ocrFigures = all.find((f) => f.baseline);
   note('PDF rendering');
   const pdfRate = await pdfPagesPerSecond(QUICK ? 3000 : 10000);
-  const ocr = ocrFigures && compareOcr(ocrFigures, pages);
   if (paddle) note('Paddle → ONNX converter');
   const conversion = paddle ? await paddleConversionReport(QUICK) : undefined;
 
@@ -351,15 +346,7 @@ async function main(): Promise<void> {
     );
   }
   if (hps.length) out.push('', hpsTable(hps), HPS_LEGEND);
-  if (ocr) {
-    const misread = misreadLines(pages, ocr);
-    out.push(
-      '',
-      ocrTable(pages, ocr),
-      '(@gutenye/ocr-node: c detect() promises in flight on this thread, onnxruntime default threads; CER: spaces ignored, both outputs put in reading order the same way)',
-      ...(misread.length ? ['recognized lines that match no line of the page:', ...misread] : []),
-    );
-  }
+  if (ocrPeers) out.push('', `OCR against its TypeScript peers (${OCR_PEERS_KEY}):`, ...ocrPeers.lines);
   if (overload) {
     out.push(
       '',
@@ -380,7 +367,7 @@ async function main(): Promise<void> {
       `reference: pdf.js before the move to PDFium, ${PDFJS_PAGES_PER_SECOND} pages/s (README, measured with the load average near 20)`,
     '',
     'targets:',
-    ...[...targets(all, ocr), ...hpsTargets(hps), ...(conversion?.targets ?? [])].map((l) => `  ${l}`),
+    ...[...targets(all), ...(ocrPeers?.targets ?? []), ...hpsTargets(hps), ...(conversion?.targets ?? [])].map((l) => `  ${l}`),
     ...(overload ? [`  ${overload.target}`] : []),
     '',
     `bench took ${((performance.now() - started) / 1000).toFixed(0)} s`,

@@ -3,7 +3,9 @@
  * line-by-line port of PaddleX's OCR algorithm, see its README) must come back from `/ocr` with
  * identical dt_polys, rec_polys, rec_boxes, rec_texts and textline_orientation_angles, and rec_scores
  * within 1e-5. Set A: PaddleX 3.3's OCR.yaml values, text-line orientation off. Set B: the same with
- * the real PP-LCNet_x0_25_textline_ori export (a test fixture, via model_dir).
+ * the real PP-LCNet_x0_25_textline_ori export (a test fixture, via model_dir). Two instances serve,
+ * and each request is alone, so its recognition (and orientation) batches are spread over both: the
+ * goldens hold for the spread path, and the test checks that batches did run on the second instance.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,6 +63,8 @@ for (const [set, textline] of [
   describe(`golden OCR outputs, ${set} (text-line orientation ${textline ? 'PP-LCNet_x0_25_textline_ori' : 'off'})`, () => {
     let server: RunningServer;
     let dir: string;
+    /** the operations the pool's instances ran */
+    const executed: string[] = [];
     before(async () => {
       dir = await mkdtemp(path.join(os.tmpdir(), `pipeserve-golden-${set}-`));
       const yamlPath = await writeOcrYaml(dir, (config) => {
@@ -70,7 +74,8 @@ for (const [set, textline] of [
           config.SubModules.TextLineOrientation.model_dir = path.join(SHARED_MODELS, 'PP-LCNet_x0_25_textline_ori');
         }
       });
-      server = await startServer({ pipelines: [yamlPath], workers: 1 });
+      server = await startServer({ pipelines: [yamlPath], workers: 2 });
+      server.service.pipelines[0]!.pool.on('taskDone', ({ op }) => executed.push(op));
     });
     after(async () => {
       await server?.close();
@@ -88,6 +93,10 @@ for (const [set, textline] of [
         assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
         compareToGolden(`${set}/${file}`, res.body.result.ocrResults[0].prunedResult, golden.prunedResult);
       }
+      // batches lent to the idle instance run there as tasks of their spread operation
+      assert.ok(executed.includes('SubModules.TextRecognition.recognizeBatch'), `executed: ${[...new Set(executed)].join(', ')}`);
+      if (textline)
+        assert.ok(executed.includes('SubModules.TextLineOrientation.scoreBatch'), `executed: ${[...new Set(executed)].join(', ')}`);
     });
   });
 }

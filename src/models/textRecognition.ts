@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.js';
 import type { RgbImage } from '../io/image.js';
 import { ctcGreedyDecode } from '../ops/ctcDecode.js';
 import type { LineColumns } from '../ops/wordBoxes.js';
-import type { RuntimeContext } from '../runtime/context.js';
+import { type RuntimeContext, type Spread, spreadOf } from '../runtime/context.js';
 import { batchSizeOf, checkNonEmpty, InferenceConfigReader } from './common.js';
 import { fittedLineWidth, lineBatchTensor, readLineImageShape } from './textLine.js';
 
@@ -21,14 +21,21 @@ export interface RecognizedText extends LineColumns {
  * H from `RecResizeImg.image_shape`, output `[N, W/k, classes]` probabilities.
  */
 export class TextRecognizer {
+  /** the batches of one predict, over the pool's idle instances when the request is alone */
+  private readonly recognizeBatches: Spread<RgbImage[], RecognizedText[]>;
+
   private constructor(
+    rt: RuntimeContext,
+    keyPath: string,
     private readonly session: InferenceSession,
     readonly batchSize: number,
     private readonly inputHeight: number,
     /** the width the model was trained at: batches are never narrower */
     private readonly baseWidth: number,
     private readonly characters: string[],
-  ) {}
+  ) {
+    this.recognizeBatches = spreadOf(rt, `${keyPath}.recognizeBatch`, (images: RgbImage[]) => this.recognizeBatch(images));
+  }
 
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<TextRecognizer> {
     const yml = new InferenceConfigReader(sub, keyPath);
@@ -42,24 +49,24 @@ export class TextRecognizer {
     const characters = ['blank', ...post.character_dict.map((c: unknown) => String(c)), ' '];
     const session = await rt.loadSession(sub.resolved);
     checkModelShape(session, yml.where, height, characters.length);
-    return new TextRecognizer(session, batchSizeOf(sub, session), height, width, characters);
+    return new TextRecognizer(rt, keyPath, session, batchSizeOf(sub, session), height, width, characters);
   }
 
   /**
    * Recognise text-line crops as PaddleX's OCR pipeline does: crops sorted by aspect ratio (a stable
    * sort), run in batches of `batchSize`, each crop prepared on its own by OCRReisizeNormImg and the
    * batch zero-padded to its widest crop (ToBatch). Results come back in the order of `crops`.
+   * The batches are the same however they are spread: each crop's result depends only on its batch.
    */
   async predict(crops: RgbImage[]): Promise<RecognizedText[]> {
     checkNonEmpty(crops, 'text recognition');
     const ratio = (img: RgbImage) => img.width / img.height;
     const order = crops.map((_, i) => i).sort((a, b) => ratio(crops[a]!) - ratio(crops[b]!));
+    const batches: number[][] = [];
+    for (let start = 0; start < order.length; start += this.batchSize) batches.push(order.slice(start, start + this.batchSize));
+    const recognized = await this.recognizeBatches(batches.map((indices) => indices.map((i) => crops[i]!)));
     const results = new Array<RecognizedText>(crops.length);
-    for (let start = 0; start < order.length; start += this.batchSize) {
-      const indices = order.slice(start, start + this.batchSize);
-      const batch = await this.recognizeBatch(indices.map((i) => crops[i]!));
-      indices.forEach((cropIndex, k) => (results[cropIndex] = batch[k]!));
-    }
+    batches.forEach((indices, b) => indices.forEach((cropIndex, k) => (results[cropIndex] = recognized[b]![k]!)));
     return results;
   }
 

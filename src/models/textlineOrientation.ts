@@ -1,7 +1,7 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ResolvedSubModule } from '../config/models.js';
 import type { RgbImage } from '../io/image.js';
-import type { RuntimeContext } from '../runtime/context.js';
+import { type RuntimeContext, type Spread, spreadOf } from '../runtime/context.js';
 import type { ort } from '../runtime/session.js';
 import { cropImage } from '../ops/resize.js';
 import { batchSizeOf, checkNonEmpty, classifierRows, InferenceConfigReader, readLabelAngles } from './common.js';
@@ -39,7 +39,12 @@ function lineWindows(crop: RgbImage, aspect: number): RgbImage[] {
  * plain argmax that model flips 2–7 upright lines per page of ordinary text; with this it flips none.
  */
 export class TextlineOrientationClassifier {
+  /** class probabilities of each input of each batch, over the pool's idle instances when the request is alone */
+  private readonly scoreBatches: Spread<RgbImage[], number[][]>;
+
   private constructor(
+    rt: RuntimeContext,
+    keyPath: string,
     private readonly session: InferenceSession,
     private readonly buildInput: LineTensorBuilder,
     private readonly angles: LineAngle[],
@@ -48,7 +53,13 @@ export class TextlineOrientationClassifier {
     private readonly windowAspect: number | undefined,
     /** legacy cls model only: PaddleOCR's `cls_thresh`, turn a line only when '180' is at least this likely */
     private readonly turnThreshold: number,
-  ) {}
+  ) {
+    this.scoreBatches = spreadOf(rt, `${keyPath}.scoreBatch`, async (batch: RgbImage[]) =>
+      (await classifierRows(this.session, await this.buildInput(batch), 'text-line orientation', this.angles.length)).map((row) =>
+        Array.from(row),
+      ),
+    );
+  }
 
   static async load(sub: ResolvedSubModule, rt: RuntimeContext, keyPath: string): Promise<TextlineOrientationClassifier> {
     const yml = new InferenceConfigReader(sub, keyPath);
@@ -81,7 +92,16 @@ export class TextlineOrientationClassifier {
     }
     const angles = readLabelAngles(yml, [0, 180] as const);
     const session = await rt.loadSession(sub.resolved);
-    return new TextlineOrientationClassifier(session, buildInput, angles, batchSizeOf(sub, session), windowAspect, turnThreshold);
+    return new TextlineOrientationClassifier(
+      rt,
+      keyPath,
+      session,
+      buildInput,
+      angles,
+      batchSizeOf(sub, session),
+      windowAspect,
+      turnThreshold,
+    );
   }
 
   /** One answer per crop, in order; `angle: 180` means the line is upside down. */
@@ -98,15 +118,13 @@ export class TextlineOrientationClassifier {
     const classes = this.angles.length;
     const sums = new Float64Array(crops.length * classes);
     const counts = new Uint32Array(crops.length);
-    for (let start = 0; start < inputs.length; start += this.batchSize) {
-      const batch = inputs.slice(start, start + this.batchSize);
-      const rows = await classifierRows(this.session, await this.buildInput(batch), 'text-line orientation', classes);
-      rows.forEach((probs, row) => {
-        const owner = owners[start + row]!;
-        counts[owner]!++;
-        for (let c = 0; c < classes; c++) sums[owner * classes + c]! += probs[c]!;
-      });
-    }
+    const batches: RgbImage[][] = [];
+    for (let start = 0; start < inputs.length; start += this.batchSize) batches.push(inputs.slice(start, start + this.batchSize));
+    (await this.scoreBatches(batches)).flat().forEach((probs, input) => {
+      const owner = owners[input]!;
+      counts[owner]!++;
+      for (let c = 0; c < classes; c++) sums[owner * classes + c]! += probs[c]!;
+    });
     return crops.map((_, i) => {
       const mean = Array.from({ length: classes }, (_, c) => sums[i * classes + c]! / counts[i]!);
       // PaddleX's Topk: the first most probable class

@@ -1,5 +1,5 @@
 import type { RgbImage } from '../io/image.js';
-import { matFromRgb, rgbFromMat, withMats, type CV } from './cv.js';
+import { matFromRgb, rgbFromMat, withMats, type CV, type Mat } from './cv.js';
 import { minAreaBox, type Point } from './dbPostprocess.js';
 
 /**
@@ -9,6 +9,11 @@ import { minAreaBox, type Point } from './dbPostprocess.js';
  * 1.5× taller than wide is turned 90° counter-clockwise so a vertical text line reads horizontally.
  */
 export function cropQuad(cv: CV, img: RgbImage, quad: Point[]): RgbImage {
+  return withMats((track) => cropQuadOfMat(cv, track(matFromRgb(cv, img)), quad));
+}
+
+/** cropQuad from an image already copied into OpenCV's memory: a page is copied in once for all its crops. */
+function cropQuadOfMat(cv: CV, src: Mat, quad: Point[]): RgbImage {
   if (quad.length !== 4) throw new Error(`cropQuad needs 4 points, got ${quad.length}`);
   const [p0, p1, p2, p3] = quad as [Point, Point, Point, Point];
   const edge = (a: Point, b: Point) => Math.hypot(a[0] - b[0], a[1] - b[1]);
@@ -16,7 +21,6 @@ export function cropQuad(cv: CV, img: RgbImage, quad: Point[]): RgbImage {
   const width = Math.max(1, Math.trunc(Math.max(edge(p0, p1), edge(p2, p3))));
   const height = Math.max(1, Math.trunc(Math.max(edge(p0, p3), edge(p1, p2))));
   const crop = withMats((track) => {
-    const src = track(matFromRgb(cv, img));
     const from = track(cv.matFromArray(4, 1, cv.CV_32FC2, quad.flat()));
     const to = track(cv.matFromArray(4, 1, cv.CV_32FC2, [0, 0, width, 0, width, height, 0, height]));
     const transform = track(cv.getPerspectiveTransform(from, to));
@@ -28,15 +32,27 @@ export function cropQuad(cv: CV, img: RgbImage, quad: Point[]): RgbImage {
 }
 
 /**
- * Crop of the minimum-area rectangle around a quad, as PaddleX's OCR pipeline (CropByPolys, quad
- * boxes) does before recognition: the quad's integer points are boxed, the corners ordered, then cropped.
+ * Crops of the minimum-area rectangle around each quad, as PaddleX's OCR pipeline (CropByPolys, quad
+ * boxes) does before recognition: the quad's integer points are boxed, the corners ordered, then
+ * cropped. The page is copied into OpenCV's memory once, not once per quad.
  */
+export function cropMinAreaRects(cv: CV, img: RgbImage, quads: Point[][]): RgbImage[] {
+  if (!quads.length) return [];
+  return withMats((track) => {
+    const src = track(matFromRgb(cv, img));
+    return quads.map((quad) => {
+      const { box } = minAreaBox(
+        cv,
+        quad.map(([x, y]) => [Math.trunc(x), Math.trunc(y)]),
+      );
+      return cropQuadOfMat(cv, src, box);
+    });
+  });
+}
+
+/** cropMinAreaRects of one quad. */
 export function cropMinAreaRect(cv: CV, img: RgbImage, quad: Point[]): RgbImage {
-  const { box } = minAreaBox(
-    cv,
-    quad.map(([x, y]) => [Math.trunc(x), Math.trunc(y)]),
-  );
-  return cropQuad(cv, img, box);
+  return cropMinAreaRects(cv, img, [quad])[0]!;
 }
 
 /**

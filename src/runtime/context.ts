@@ -1,9 +1,30 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ResolvedModel } from '../config/models.js';
 
+/** Runs independent items, each through one function, and returns their results in order. */
+export type Spread<P, R> = (items: readonly P[]) => Promise<R[]>;
+
 /** What an inference worker offers the models it loads: sessions on the configured device and thread count. */
 export interface RuntimeContext {
   loadSession(model: ResolvedModel): Promise<InferenceSession>;
+  /**
+   * Registers `run` under `name` (unique in the worker, the same in every instance of the pool) and
+   * returns a spread of it: a request that is the pool's only one has some of its items run by the
+   * idle instances, the rest (all of them under load) here. Absent where there is no pool (in-process).
+   */
+  spread?<P, R>(name: string, run: (item: P) => Promise<R>): Spread<P, R>;
+}
+
+/** `rt.spread(name, run)`, or the items in turn on this instance where the runtime has no pool. */
+export function spreadOf<P, R>(rt: RuntimeContext, name: string, run: (item: P) => Promise<R>): Spread<P, R> {
+  return (
+    rt.spread?.(name, run) ??
+    (async (items) => {
+      const results: R[] = [];
+      for (const item of items) results.push(await run(item));
+      return results;
+    })
+  );
 }
 
 /** Operations of one loaded pipeline inside a worker: plain data in, plain data out (structured clone). */

@@ -8,15 +8,25 @@ import { serializeError } from '../errors.js';
 import { batchFormOf, type RuntimeContext, type WorkerModule, type WorkerOps } from './context.js';
 import type { InstanceInit, InstanceReply, InstanceRequest, TaskOutcome } from './protocol.js';
 import { createSession } from './session.js';
+import { Lender } from './spread.js';
 
 function reply(msg: InstanceReply): void {
   process.send?.(msg);
 }
 
-async function load(init: InstanceInit): Promise<WorkerOps> {
-  const rt: RuntimeContext = { loadSession: (model) => createSession(model.onnxPath, init.session) };
+let lender: Lender | undefined;
+
+/** The worker's operations, and its spread operations (which the pool hands out as lent items). */
+async function load(init: InstanceInit, peers: number): Promise<WorkerOps> {
+  const spreading = new Lender(reply, peers);
+  lender = spreading;
+  const rt: RuntimeContext = {
+    loadSession: (model) => createSession(model.onnxPath, init.session),
+    spread: (name, run) => spreading.spread(name, run),
+  };
   const worker = ((await import(init.pipeline.workerModule)) as { default: WorkerModule }).default;
-  return worker.create(init.pipeline.config, rt);
+  const ops = await worker.create(init.pipeline.config, rt);
+  return { ...Object.fromEntries(spreading.operations), ...ops };
 }
 
 /** One payload through the operation, or several through its batched form (one model call). */
@@ -38,7 +48,7 @@ async function runTask(ops: WorkerOps, name: string, payloads: unknown[]): Promi
 let ops: WorkerOps | undefined;
 process.on('message', (msg: InstanceRequest) => {
   if (msg.type === 'init') {
-    load(msg.init).then(
+    load(msg.init, msg.peers).then(
       (loaded) => {
         ops = loaded;
         const batchOps = Object.keys(loaded).filter((name) => batchFormOf(loaded[name]!));
@@ -46,6 +56,8 @@ process.on('message', (msg: InstanceRequest) => {
       },
       (err: unknown) => reply({ type: 'startupError', error: serializeError(err) }),
     );
+  } else if (msg.type === 'lent') {
+    lender?.answered(msg.id, msg.outcome);
   } else if (ops) {
     void runTask(ops, msg.op, msg.payloads).then((outcomes) =>
       reply({ type: 'result', id: msg.id, outcomes, rss: process.memoryUsage.rss() }),

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { ApiError, ConfigError, deserializeError } from '../errors.js';
+import { ApiError, ConfigError, deserializeError, serializeError } from '../errors.js';
 import type { InstanceInit, InstanceReply, InstanceRequest, TaskOutcome } from './protocol.js';
 
 export interface RecycleOptions {
@@ -54,6 +54,8 @@ export interface RunOptions {
   deadline?: number;
   /** the error a task gets when its instance is killed at the deadline */
   timeoutError?: () => Error;
+  /** @internal an item a running task lent to another instance: part of that task's execution, not one of its own */
+  lent?: boolean;
 }
 
 export interface InstanceStats {
@@ -464,7 +466,9 @@ export class InstancePool extends EventEmitter<PoolEvents> {
       const ok = outcomes?.[i]?.ok ?? false;
       this.emit('taskDone', { pipeline: this.name, op: task.op, queueMs: execution.startedAt - task.enqueuedAt, computeMs, ok });
     }
-    if (outcomes) this.emit('execution', { op: execution.tasks[0]!.op, labels: execution.tasks.map((t) => t.lease.label), computeMs });
+    if (outcomes && !execution.tasks[0]!.options.lent) {
+      this.emit('execution', { op: execution.tasks[0]!.op, labels: execution.tasks.map((t) => t.lease.label), computeMs });
+    }
     return execution.tasks;
   }
 
@@ -552,6 +556,8 @@ export class InstancePool extends EventEmitter<PoolEvents> {
           slot.failures = 0;
           resolve();
           this.next(instance); // a replacement picks up whatever waited meanwhile
+        } else if (msg.type === 'lend') {
+          this.lend(instance, msg.id, msg.op, msg.payload);
         } else if (msg.type === 'startupError') {
           startupError = msg.error.expose || msg.error.status !== 500 ? deserializeError(msg.error) : new ConfigError(msg.error.message);
           this.kill(instance, 'startup');
@@ -591,8 +597,26 @@ export class InstancePool extends EventEmitter<PoolEvents> {
         if (!this.closing && !slot.current && !slot.retiring) this.scheduleRestart(slot);
         this.checkDrained();
       });
-      child.send({ type: 'init', init: this.options.init } satisfies InstanceRequest);
+      child.send({ type: 'init', init: this.options.init, peers: this.options.instances - 1 } satisfies InstanceRequest);
     });
+  }
+
+  /**
+   * An instance offers an item of its request (see runtime/spread.ts): it runs on an idle instance,
+   * as a task of the same request, only while that request is the pool's only one and nothing waits;
+   * otherwise the offer is declined at once and the item runs on the offering instance.
+   */
+  private lend(from: Instance, id: number, op: string, payload: unknown): void {
+    const answer = (outcome?: TaskOutcome) => {
+      if (from.child.connected) from.child.send({ type: 'lent', id, outcome } satisfies InstanceRequest, () => {});
+    };
+    const task = from.running?.tasks[0];
+    const idle = this.liveInstances().some((i) => !i.running);
+    if (!task || !idle || this.queue.length || this.leases.size !== 1 || task.options.signal?.aborted) return answer();
+    task.lease.run(op, payload, { ...task.options, lent: true }).then(
+      (value) => answer({ ok: true, value }),
+      (err: unknown) => answer({ ok: false, error: serializeError(err) }),
+    );
   }
 
   /** A serving instance is gone: fail its task or batch (only), count the restart. */

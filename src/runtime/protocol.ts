@@ -12,7 +12,12 @@ export interface InstanceInit {
  * Parent → instance (child process IPC, `serialization: 'advanced'`, so typed arrays cross as they are).
  * A task carries one payload, or several of one batchable operation that run as one model call.
  */
-export type InstanceRequest = { type: 'init'; init: InstanceInit } | { type: 'task'; id: number; op: string; payloads: unknown[] };
+export type InstanceRequest =
+  /** `peers`: the pool's other instances, which may run this one's spread items while they are idle */
+  | { type: 'init'; init: InstanceInit; peers: number }
+  | { type: 'task'; id: number; op: string; payloads: unknown[] }
+  /** the answer to a `lend`: the item's outcome on another instance, or none (no instance idle: run it here) */
+  | { type: 'lent'; id: number; outcome?: TaskOutcome };
 
 /** The answer to one payload of a task. */
 export type TaskOutcome = { ok: true; value: unknown } | { ok: false; error: SerializedError };
@@ -23,4 +28,9 @@ export type InstanceReply =
   | { type: 'ready'; rss: number; batchOps: string[] }
   | { type: 'startupError'; error: SerializedError }
   /** one outcome per payload, in order */
-  | { type: 'result'; id: number; outcomes: TaskOutcome[]; rss: number };
+  | { type: 'result'; id: number; outcomes: TaskOutcome[]; rss: number }
+  /**
+   * While running a task: run one item of a spread operation (`op`, registered by `RuntimeContext.spread`)
+   * on an idle instance for the same request, if this request is the pool's only one; answered by `lent`.
+   */
+  | { type: 'lend'; id: number; op: string; payload: unknown };

@@ -10,7 +10,7 @@ import type { RgbImage } from '../../io/image.js';
 import { loadModel, loadOptionalModel } from '../../models/registry.js';
 import type { RequestedTextDetParams } from '../../models/textDetection.js';
 import { loadCv } from '../../ops/cv.js';
-import { cropMinAreaRect, rotateImageLikePaddleX } from '../../ops/quad.js';
+import { cropMinAreaRects, rotateImageLikePaddleX } from '../../ops/quad.js';
 import { wordBoxes } from '../../ops/wordBoxes.js';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import type { RuntimeContext } from '../../runtime/context.js';
@@ -55,7 +55,7 @@ export async function createOcrEngine(
     const { polys } = await detector.predict(image, detector.effectiveParams(detParams));
     // PaddleX's CropByPolys: quad boxes crop the min-area rectangle of each quad's integer points,
     // seal polygons are straightened as curved text.
-    let crops = polys.map((poly) => (textType === 'seal' ? cropCurvedText(cv, image, poly) : cropMinAreaRect(cv, image, poly)));
+    let crops = textType === 'seal' ? polys.map((poly) => cropCurvedText(cv, image, poly)) : cropMinAreaRects(cv, image, polys);
     let angles: number[] | undefined;
     if (polys.length) {
       if (s.useTextlineOrientation && textline) {
