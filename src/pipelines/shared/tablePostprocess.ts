@@ -55,7 +55,11 @@ function escapeHtml(text: string): string {
 }
 
 /** convert_table_structure_pred_bbox: 4-corner cells shifted by the crop's corner, to [x1, y1, x2, y2] clipped to the page. */
-export function cellsToPage(corners: readonly number[][], cropStart: readonly [number, number], [width, height]: readonly [number, number]) {
+export function cellsToPage(
+  corners: readonly number[][],
+  cropStart: readonly [number, number],
+  [width, height]: readonly [number, number],
+) {
   return corners.map((c): Box4 => {
     if (c.length !== 8) throw new Error(`table cells must have 4 corners (8 values), got ${c.length} values`);
     const xs = [0, 2, 4, 6].map((k) => c[k]! + cropStart[0]);
@@ -159,11 +163,15 @@ export function tableResFromStructure(args: {
   const tableOcr = subRegionOcr(ocr, tableBox);
   const cropStart: [number, number] = [tableBox[0]!, tableBox[1]!];
   if (!corners.length || !tableOcr.rec_boxes.length) {
-    return { cell_box_list: corners.length ? cellsToPage(corners, cropStart, pageSize) : [], table_ocr_pred: tableOcr, pred_html: structure.join(' ') };
+    return {
+      cell_box_list: corners.length ? cellsToPage(corners, cropStart, pageSize) : [],
+      pred_html: structure.join(' '),
+      table_ocr_pred: tableOcr,
+    };
   }
   const cells = cellsToPage(corners, cropStart, pageSize);
   const [lines, texts] = cellTexts ? [cells, cellTexts] : [tableOcr.rec_boxes, tableOcr.rec_texts];
-  return { cell_box_list: cells, table_ocr_pred: tableOcr, pred_html: cellsHtml(matchLinesToCells(cells, lines), texts, structure) };
+  return { cell_box_list: cells, pred_html: cellsHtml(matchLinesToCells(cells, lines), texts, structure), table_ocr_pred: tableOcr };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -232,7 +240,11 @@ export function alignRowStarts(detected: readonly number[], structure: readonly 
  * takes every OCR box it covers by more than 70% of the box's area. (PaddleX passes the same flags
  * twice, so its branches for differing row starts never run.)
  */
-export function matchLinesPerRow(cells: readonly Box4[], lines: readonly number[][], rowFlags: readonly number[]): Array<Map<number, number[]>> {
+export function matchLinesPerRow(
+  cells: readonly Box4[],
+  lines: readonly number[][],
+  rowFlags: readonly number[],
+): Array<Map<number, number[]>> {
   return rowFlags.slice(0, -1).map((from, k) => {
     const matched = new Map<number, number[]>();
     cells.slice(from, rowFlags[k + 1]).forEach((cell, i) => {
@@ -248,7 +260,12 @@ export function matchLinesPerRow(cells: readonly Box4[], lines: readonly number[
  * get_html_result (v2). As PaddleX: no escaping; a cell whose match list is empty loses its closing
  * tag and does not advance the cell count; the row moves on once `rowStarts[row + 1]` cells are written.
  */
-export function rowCellsHtml(all: Array<Map<number, number[]>>, texts: readonly string[], structure: readonly string[], rowStarts: readonly number[]): string {
+export function rowCellsHtml(
+  all: Array<Map<number, number[]>>,
+  texts: readonly string[],
+  structure: readonly string[],
+  rowStarts: readonly number[],
+): string {
   if (!all.length && structure.length > 6) throw new Error('table structure without rows: nothing to match the table cells against');
   const html: string[] = [...structure.slice(0, 3)];
   let td = 0;
@@ -309,7 +326,11 @@ export function tableResFromCells(args: {
   const tableOcr = args.splitOcr ?? subRegionOcr(ocr, tableBox);
   const cropStart: [number, number] = [tableBox[0]!, tableBox[1]!];
   if (!corners.length || !tableOcr.rec_boxes.length) {
-    return { cell_box_list: corners.length ? cellsToPage(corners, cropStart, pageSize) : [], table_ocr_pred: tableOcr, pred_html: structure.join(' ') };
+    return {
+      cell_box_list: corners.length ? cellsToPage(corners, cropStart, pageSize) : [],
+      pred_html: structure.join(' '),
+      table_ocr_pred: tableOcr,
+    };
   }
   const { sorted, rowStarts } = sortCellsIntoRows(cellsToPage(corners, cropStart, pageSize));
   const structureStarts = structureRowStarts(structure);
@@ -317,8 +338,8 @@ export function tableResFromCells(args: {
   const matched = matchLinesPerRow(sorted, tableOcr.rec_boxes, flags);
   return {
     cell_box_list: sorted,
-    table_ocr_pred: tableOcr,
     pred_html: rowCellsHtml(matched, tableOcr.rec_texts, structure, [...structureStarts, sorted.length]),
+    table_ocr_pred: tableOcr,
   };
 }
 
@@ -447,7 +468,7 @@ function updateCenters(xs: number[][], labels: number[], centers: number[][]): n
   const empty = centers.map((_, j) => j).filter((j) => !labels.includes(j));
   if (empty.length) {
     const far = xs
-      .map((x, i) => i)
+      .map((_, i) => i)
       .sort((a, b) => squaredDistance(xs[b]!, centers[labels[b]!]!) - squaredDistance(xs[a]!, centers[labels[a]!]!));
     empty.forEach((j, e) => {
       owner[far[e]!] = j;
@@ -470,7 +491,14 @@ export function combineRectangles(rects: readonly number[][], k: number): number
   );
   return Array.from({ length: k }, (_, c) => rects.filter((_, i) => labels[i] === c)).flatMap((members) =>
     members.length
-      ? [[Math.min(...members.map((r) => r[0]!)), Math.min(...members.map((r) => r[1]!)), Math.max(...members.map((r) => r[2]!)), Math.max(...members.map((r) => r[3]!))]]
+      ? [
+          [
+            Math.min(...members.map((r) => r[0]!)),
+            Math.min(...members.map((r) => r[1]!)),
+            Math.max(...members.map((r) => r[2]!)),
+            Math.max(...members.map((r) => r[3]!)),
+          ],
+        ]
       : [],
   );
 }
@@ -480,7 +508,12 @@ export function combineRectangles(rects: readonly number[][], k: number): number
  * (`wanted`): keep the best-scoring ones, and cover OCR boxes no cell covers (by 60% of their area,
  * alone or summed) with k-means groups; too few in the end (≤ 60%) → group the OCR boxes instead.
  */
-export function reconcileCells(cells: readonly number[][], scores: readonly number[], ocrBoxes: readonly number[][], wanted: number): number[][] {
+export function reconcileCells(
+  cells: readonly number[][],
+  scores: readonly number[],
+  ocrBoxes: readonly number[][],
+  wanted: number,
+): number[][] {
   if (cells.length === wanted) return cells.map((c) => [...c]);
   let kept = cells.map((c) => [...c]);
   const more = cells.length > wanted;
@@ -558,7 +591,8 @@ export function cellsToHtmlTokens(cells: readonly number[][]): string[] {
     cells.flatMap((c) => [c[1]!, c[3]!]),
     5,
   );
-  const nearest = (positions: number[], v: number) => positions.reduce((best, p, i) => (Math.abs(p - v) < Math.abs(positions[best]! - v) ? i : best), 0);
+  const nearest = (positions: number[], v: number) =>
+    positions.reduce((best, p, i) => (Math.abs(p - v) < Math.abs(positions[best]! - v) ? i : best), 0);
   const infos = cells.map(([x1, y1, x2, y2]) => {
     const [c1, c2] = [nearest(xs, x1!), nearest(xs, x2!)];
     const [r1, r2] = [nearest(ys, y1!), nearest(ys, y2!)];

@@ -140,7 +140,12 @@ const result = z.object({
 type Ctx = EndpointContext<TableOps, DocumentServingExtra>;
 
 /** GeneralOCR's settings with the request's text parameters (none: its YAML's). */
-function generalOcrSettings(config: PipelineConfig, req: Partial<TableRequest>, visualize: boolean, maxOutputImgSize: [number, number]): OcrSettings {
+function generalOcrSettings(
+  config: PipelineConfig,
+  req: Partial<TableRequest>,
+  visualize: boolean,
+  maxOutputImgSize: [number, number],
+): OcrSettings {
   const ocr = config.SubPipelines?.[GENERAL_OCR];
   const textDet: OcrSettings['textDet'] = {};
   if (req.textDetLimitSideLen != null) textDet.limitSideLen = req.textDetLimitSideLen;
@@ -166,7 +171,7 @@ function resolveSettings(req: TableRequest, ctx: Ctx, v2: boolean): TableSetting
   const { config } = ctx;
   const useDocPreprocessor =
     req.useDocOrientationClassify == null && req.useDocUnwarping == null
-      ? Boolean(config.use_doc_preprocessor)
+      ? config.use_doc_preprocessor !== false
       : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
   let docSteps = { useDocOrientationClassify: false, useDocUnwarping: false };
   if (useDocPreprocessor) {
@@ -178,14 +183,17 @@ function resolveSettings(req: TableRequest, ctx: Ctx, v2: boolean): TableSetting
     }
     docSteps = resolveDocPreprocessingSteps(req, doc, `SubPipelines.${DOC_PREPROCESSOR}.`);
   }
-  const useLayoutDetection = req.useLayoutDetection ?? Boolean(config.use_layout_detection);
+  // PaddleX: config.get("use_layout_detection", True), and likewise for the document preprocessor
+  const useLayoutDetection = req.useLayoutDetection ?? config.use_layout_detection !== false;
   if (useLayoutDetection && !config.SubModules?.[LAYOUT_DETECTION]) {
     throw unloadedModelRequested(
       `Layout detection was requested, but no layout model is loaded (set use_layout_detection: True and SubModules.${LAYOUT_DETECTION} in the pipeline YAML).`,
     );
   }
   if (req.useOcrModel === false) {
-    throw unloadedModelRequested('useOcrModel=false needs an OCR result passed to the pipeline, which a request cannot give: leave it out or set it true.');
+    throw unloadedModelRequested(
+      'useOcrModel=false needs an OCR result passed to the pipeline, which a request cannot give: leave it out or set it true.',
+    );
   }
   if (v2 && req.useTableOrientationClassify && !config.SubModules?.[TABLE_ROLES.orientation]) {
     throw unloadedModelRequested(
@@ -230,11 +238,13 @@ export function activeTableConfig(config: PipelineConfig): PipelineConfig {
   const ocr = config.SubPipelines?.[GENERAL_OCR];
   // PaddleX's use_ocr_model: False keeps GeneralOCR aside for cell OCR; a request cannot pass the OCR result it then needs
   if (!ocr || config.use_ocr_model === false) {
-    throw new ConfigError(`SubPipelines.${GENERAL_OCR} is required and use_ocr_model must stay True (the pipeline reads the page's text with it)`);
+    throw new ConfigError(
+      `SubPipelines.${GENERAL_OCR} is required and use_ocr_model must stay True (the pipeline reads the page's text with it)`,
+    );
   }
   readParam(ocr, 'text_type', z.literal('general'), `SubPipelines.${GENERAL_OCR}`, 'general');
   const SubModules = { ...config.SubModules };
-  if (!config.use_layout_detection) delete SubModules[LAYOUT_DETECTION];
+  if (config.use_layout_detection === false) delete SubModules[LAYOUT_DETECTION];
   const ocrModules = { ...ocr.SubModules };
   if (!ocr.use_textline_orientation) delete ocrModules.TextLineOrientation;
   const { [DOC_PREPROCESSOR]: doc, ...SubPipelines } = config.SubPipelines ?? {};
@@ -244,7 +254,7 @@ export function activeTableConfig(config: PipelineConfig): PipelineConfig {
     SubModules,
     SubPipelines: {
       ...SubPipelines,
-      ...(config.use_doc_preprocessor && doc ? { [DOC_PREPROCESSOR]: activeDocPreprocessingConfig(doc) } : {}),
+      ...(config.use_doc_preprocessor !== false && doc ? { [DOC_PREPROCESSOR]: activeDocPreprocessingConfig(doc) } : {}),
       [GENERAL_OCR]: { ...ocr, use_doc_preprocessor: false, SubModules: ocrModules, SubPipelines: ocrPipelines },
     },
   };

@@ -120,7 +120,9 @@ export async function createTableRecognizer(
     const [cls] = await classifier.predict([region.image], { topk: 1 });
     const label = cls!.labelNames[0]!;
     if (label !== 'wired_table' && label !== 'wireless_table') {
-      throw new Error(`${keyPrefix}SubModules.${TABLE_ROLES.classification}: the table classifier answered "${label}"; PaddleX's table_cls labels are wired_table and wireless_table`);
+      throw new Error(
+        `${keyPrefix}SubModules.${TABLE_ROLES.classification}: the table classifier answered "${label}"; PaddleX's table_cls labels are wired_table and wireless_table`,
+      );
     }
     const models = kinds[label];
     const wired = label === 'wired_table';
@@ -233,7 +235,12 @@ export async function createTablePagePredictor(config: PipelineConfig, rt: Runti
       const turnedPage = rotateImage(docImage, angle);
       ocrPage = await ocr(turnedPage, s.ocr);
       ocrSize = [turnedPage.width, turnedPage.height];
-      return { angle, image: rotateImage(tableImage, angle), tableBox: turnBox(tableBox, angle, docImage.width, docImage.height), turnedPage };
+      return {
+        angle,
+        image: rotateImage(tableImage, angle),
+        tableBox: turnBox(tableBox, angle, docImage.width, docImage.height),
+        turnedPage,
+      };
     }
 
     async function recognizeRegion(image: RgbImage, box: number[], findNeighborText: boolean): Promise<TableResJson> {
@@ -281,7 +288,11 @@ export async function createTablePagePredictor(config: PipelineConfig, rt: Runti
         model_settings: { use_doc_preprocessor: s.useDocPreprocessor, use_layout_detection: s.useLayoutDetection, use_ocr_model: true },
         ...(docPreprocessed ? { doc_preprocessor_res: docPreprocessed.result } : {}),
         ...(layoutBoxes
-          ? { layout_det_res: { boxes: layoutBoxes.map((b) => ({ cls_id: b.clsId, label: b.label, score: b.score, coordinate: b.coordinate })) } }
+          ? {
+              layout_det_res: {
+                boxes: layoutBoxes.map((b) => ({ cls_id: b.clsId, label: b.label, score: b.score, coordinate: b.coordinate })),
+              },
+            }
           : {}),
         overall_ocr_res: ocrPage.prunedResult,
         table_res_list: tables,
