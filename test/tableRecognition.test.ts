@@ -1,5 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { moduleOfModelName } from '../src/models/registry.js';
 import {
   alignRowStarts,
@@ -21,9 +22,9 @@ import {
   tableResFromStructure,
 } from '../src/pipelines/shared/tablePostprocess.js';
 import { fixedBoxDetectorDir } from './helpers/docFixtures.js';
+import { DOC_ORI_INT8_DIR } from './helpers/docPreprocessingFixtures.js';
 import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
 import {
-  cellDetFixtureDir,
   decodedCell,
   detectedCell,
   renderTablePage,
@@ -31,9 +32,10 @@ import {
   TABLE_CELLS,
   TABLE_HEIGHT,
   TABLE_WIDTH,
-  tableClsFixtureDir,
   tablePipelineYaml,
   tableSteps,
+  tableV1Yaml,
+  tableV2Yaml,
 } from './helpers/tableFixtures.js';
 
 const lines = (boxes: number[][], texts: string[]) => ({
@@ -326,10 +328,7 @@ const EXPECTED_HTML_V1 =
 describe('table_recognition (v1) on a rendered table, SLANet_plus fixture and the shipped OCR', () => {
   let server: RunningServer;
   before(async () => {
-    const structure = await structureDir(tableSteps(), TABLE_WIDTH, TABLE_HEIGHT);
-    server = await startServer({
-      pipelines: [await tablePipelineYaml('table_recognition', { TableStructureRecognition: structure }, { use_layout_detection: false })],
-    });
+    server = await startServer({ pipelines: [await tableV1Yaml()] });
   });
   after(async () => server?.close());
 
@@ -431,25 +430,8 @@ describe('table_recognition_v2 on the rendered table', () => {
   let server: RunningServer;
   let wireless: RunningServer;
   before(async () => {
-    const structure = await structureDir(tableSteps(), TABLE_WIDTH, TABLE_HEIGHT);
-    const cells = await cellDetFixtureDir(TABLE_CELLS, SCORES, TABLE_WIDTH, TABLE_HEIGHT);
-    const models = (cls: string) => ({
-      TableClassification: cls,
-      WiredTableStructureRecognition: structure,
-      WirelessTableStructureRecognition: structure,
-      WiredTableCellsDetection: cells,
-      WirelessTableCellsDetection: cells,
-    });
-    server = await startServer({
-      pipelines: [
-        await tablePipelineYaml('table_recognition_v2', models(await tableClsFixtureDir([0.8, 0.2])), { use_layout_detection: false }),
-      ],
-    });
-    wireless = await startServer({
-      pipelines: [
-        await tablePipelineYaml('table_recognition_v2', models(await tableClsFixtureDir([0.1, 0.9])), { use_layout_detection: false }),
-      ],
-    });
+    server = await startServer({ pipelines: [await tableV2Yaml({ clsScores: [0.8, 0.2], cellScores: SCORES })] });
+    wireless = await startServer({ pipelines: [await tableV2Yaml({ clsScores: [0.1, 0.9], cellScores: SCORES })] });
   });
   after(async () => {
     await server?.close();
@@ -517,5 +499,52 @@ describe('table_recognition_v2 on the rendered table', () => {
     }
     const res = await postJson(`${server.url}/table-recognition`, { file: page.toString('base64'), fileType: 1 });
     assert.match(assertErrorEnvelope(res, 422), /TableOrientationClassify/);
+  });
+});
+
+describe('table_recognition_v2: table orientation with the real PP-LCNet_x1_0_doc_ori (int8)', () => {
+  let server: RunningServer;
+  /** the table page turned 90° clockwise (240 × 640) */
+  let turned: Buffer;
+  before(async () => {
+    server = await startServer({
+      pipelines: [
+        await tableV2Yaml({ clsScores: [0.8, 0.2], cellScores: [0.95, 0.9, 0.85, 0.8, 0.75, 0.7], orientationDir: DOC_ORI_INT8_DIR }),
+      ],
+    });
+    const canvas = createCanvas(TABLE_HEIGHT, TABLE_WIDTH);
+    const ctx = canvas.getContext('2d');
+    ctx.translate(TABLE_HEIGHT, 0);
+    ctx.rotate(Math.PI / 2);
+    ctx.drawImage(await loadImage(page), 0, 0);
+    turned = canvas.toBuffer('image/png');
+  });
+  after(async () => server?.close());
+
+  test('an upright table: angle 0, the same result as without orientation classification', async () => {
+    const res = await postJson(`${server.url}/table-recognition`, { file: page.toString('base64'), fileType: 1, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.result.tableRecResults[0].prunedResult.table_res_list[0].pred_html, EXPECTED_HTML_V1);
+  });
+
+  test('a table turned 90° clockwise is read upright (OCR redone on the turned page), its cells mapped back onto the input', async () => {
+    const res = await postJson(`${server.url}/table-recognition`, { file: turned.toString('base64'), fileType: 1, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const pruned = (res.body as any).result.tableRecResults[0].prunedResult;
+    const [table] = pruned.table_res_list;
+    assert.equal(table.pred_html, EXPECTED_HTML_V1);
+    // the OCR kept is the one of the page turned upright (as PaddleX keeps it)
+    assert.deepEqual(pruned.overall_ocr_res.rec_texts, ['Fruit', 'Price', 'Apple', '12', 'Pear', '7']);
+    // PaddleX turns the whole-page table box [0, 0, 239, 639] with the input's width 240: [0, 1, 639, 240], so the
+    // cells sit 1 px lower on the upright page; then map_cells_to_original_image ("90": x = H − y2, y = x1, H = 240)
+    assert.deepEqual(
+      table.cell_box_list,
+      TABLE_CELLS.map((c) => detectedCell(c, TABLE_WIDTH, TABLE_HEIGHT)).map(([x1, y1, x2, y2]) => [
+        TABLE_HEIGHT - (y2 + 1),
+        x1,
+        TABLE_HEIGHT - (y1 + 1),
+        x2,
+      ]),
+    );
   });
 });

@@ -2,6 +2,7 @@
  * Fixtures of the table recognition pipelines: a rendered table page, and self-made model dirs with
  * the I/O of the real exports (named at each builder) whose outputs encode that table.
  */
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
@@ -150,4 +151,43 @@ export async function tablePipelineYaml(
   const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), `${pipeline}-`)), `${pipeline}.yaml`);
   await writeFile(file, YAML.stringify(config));
   return file;
+}
+
+let tablePage: string | undefined;
+/** The rendered table (renderTablePage()) as a PNG file, written once per process, for `--input`. */
+export function tablePageFile(): string {
+  tablePage ??= (() => {
+    const file = path.join(fixtureTempRoot(), 'table.png');
+    writeFileSync(file, renderTablePage());
+    return file;
+  })();
+  return tablePage;
+}
+
+/** table_recognition on the rendered table: its SLANet_plus fixture, the whole page as the table. */
+export async function tableV1Yaml(): Promise<string> {
+  const structure = await structureDir(tableSteps(), TABLE_WIDTH, TABLE_HEIGHT);
+  return tablePipelineYaml('table_recognition', { TableStructureRecognition: structure }, { use_layout_detection: false });
+}
+
+/**
+ * table_recognition_v2 on the rendered table, the whole page as the table: the classifier answers
+ * `clsScores` ([wired, wireless]), the cell detectors find the table's cells with `cellScores`, both
+ * structure models give its structure; with `orientationDir`, that table orientation model.
+ */
+export async function tableV2Yaml(opts: { clsScores: [number, number]; cellScores: number[]; orientationDir?: string }): Promise<string> {
+  const structure = await structureDir(tableSteps(), TABLE_WIDTH, TABLE_HEIGHT);
+  const cells = await cellDetFixtureDir(TABLE_CELLS, opts.cellScores, TABLE_WIDTH, TABLE_HEIGHT);
+  return tablePipelineYaml(
+    'table_recognition_v2',
+    {
+      TableClassification: await tableClsFixtureDir(opts.clsScores),
+      WiredTableStructureRecognition: structure,
+      WirelessTableStructureRecognition: structure,
+      WiredTableCellsDetection: cells,
+      WirelessTableCellsDetection: cells,
+      ...(opts.orientationDir ? { TableOrientationClassify: opts.orientationDir } : {}),
+    },
+    { use_layout_detection: false },
+  );
 }
