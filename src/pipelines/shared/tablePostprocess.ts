@@ -146,21 +146,24 @@ export function cellsHtml(matched: Map<number, number[]>, texts: readonly string
   return html.join('') + structure.slice(-3).join('');
 }
 
-/**
- * get_table_recognition_res of table_recognition: the table's OCR lines, its cells on the page and
- * the HTML. `corners`: the structure model's cells (4 corners, crop pixels); `cellTexts`: with
- * use_ocr_results_with_table_cells, the text OCR read inside each cell (then cells match themselves).
- */
-export function tableResFromStructure(args: {
+/** What both versions' get_table_recognition_res take: the table's box on the page, its structure tokens, the page OCR and size. */
+interface TableInput {
   tableBox: readonly number[];
   structure: readonly string[];
-  corners: readonly number[][];
   ocr: OcrLines;
   pageSize: readonly [number, number];
-  cellTexts?: readonly string[];
-}): TableResJson {
-  const { tableBox, structure, corners, ocr, pageSize, cellTexts } = args;
-  const tableOcr = subRegionOcr(ocr, tableBox);
+}
+
+/**
+ * The part both versions share: cells (4 corners, crop pixels) onto the page, then `match` makes the
+ * cell list and the HTML; with no cell or no OCR line in the table, the tokens joined by spaces.
+ */
+function tableRes(
+  { tableBox, structure, pageSize }: TableInput,
+  corners: readonly number[][],
+  tableOcr: OcrLines,
+  match: (cells: Box4[]) => { cells: number[][]; html: string },
+): TableResJson {
   const cropStart: [number, number] = [tableBox[0]!, tableBox[1]!];
   if (!corners.length || !tableOcr.rec_boxes.length) {
     return {
@@ -169,9 +172,21 @@ export function tableResFromStructure(args: {
       table_ocr_pred: tableOcr,
     };
   }
-  const cells = cellsToPage(corners, cropStart, pageSize);
-  const [lines, texts] = cellTexts ? [cells, cellTexts] : [tableOcr.rec_boxes, tableOcr.rec_texts];
-  return { cell_box_list: cells, pred_html: cellsHtml(matchLinesToCells(cells, lines), texts, structure), table_ocr_pred: tableOcr };
+  const { cells, html } = match(cellsToPage(corners, cropStart, pageSize));
+  return { cell_box_list: cells, pred_html: html, table_ocr_pred: tableOcr };
+}
+
+/**
+ * get_table_recognition_res of table_recognition: the table's OCR lines, its cells on the page and
+ * the HTML. `corners`: the structure model's cells (4 corners, crop pixels); `cellTexts`: with
+ * use_ocr_results_with_table_cells, the text OCR read inside each cell (then cells match themselves).
+ */
+export function tableResFromStructure(args: TableInput & { corners: readonly number[][]; cellTexts?: readonly string[] }): TableResJson {
+  const tableOcr = subRegionOcr(args.ocr, args.tableBox);
+  return tableRes(args, args.corners, tableOcr, (cells) => {
+    const [lines, texts] = args.cellTexts ? [cells, args.cellTexts] : [tableOcr.rec_boxes, tableOcr.rec_texts];
+    return { cells, html: cellsHtml(matchLinesToCells(cells, lines), texts, args.structure) };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,34 +328,16 @@ export function rowCellsHtml(
  * (detected, or from the structure model). With `splitOcr` (use_ocr_results_with_table_cells), the
  * caller's `tableOcr` (split at cell borders) is used; otherwise the page OCR inside the table.
  */
-export function tableResFromCells(args: {
-  tableBox: readonly number[];
-  structure: readonly string[];
-  cells: readonly number[][];
-  ocr: OcrLines;
-  pageSize: readonly [number, number];
-  splitOcr?: OcrLines;
-}): TableResJson {
-  const { tableBox, structure, ocr, pageSize } = args;
+export function tableResFromCells(args: TableInput & { cells: readonly number[][]; splitOcr?: OcrLines }): TableResJson {
   const corners = args.cells.map(([x1, y1, x2, y2]) => [x1!, y1!, x2!, y1!, x2!, y2!, x1!, y2!]);
-  const tableOcr = args.splitOcr ?? subRegionOcr(ocr, tableBox);
-  const cropStart: [number, number] = [tableBox[0]!, tableBox[1]!];
-  if (!corners.length || !tableOcr.rec_boxes.length) {
-    return {
-      cell_box_list: corners.length ? cellsToPage(corners, cropStart, pageSize) : [],
-      pred_html: structure.join(' '),
-      table_ocr_pred: tableOcr,
-    };
-  }
-  const { sorted, rowStarts } = sortCellsIntoRows(cellsToPage(corners, cropStart, pageSize));
-  const structureStarts = structureRowStarts(structure);
-  const flags = [...alignRowStarts(rowStarts, structureStarts), sorted.length];
-  const matched = matchLinesPerRow(sorted, tableOcr.rec_boxes, flags);
-  return {
-    cell_box_list: sorted,
-    pred_html: rowCellsHtml(matched, tableOcr.rec_texts, structure, [...structureStarts, sorted.length]),
-    table_ocr_pred: tableOcr,
-  };
+  const tableOcr = args.splitOcr ?? subRegionOcr(args.ocr, args.tableBox);
+  return tableRes(args, corners, tableOcr, (pageCells) => {
+    const { sorted, rowStarts } = sortCellsIntoRows(pageCells);
+    const structureStarts = structureRowStarts(args.structure);
+    const flags = [...alignRowStarts(rowStarts, structureStarts), sorted.length];
+    const matched = matchLinesPerRow(sorted, tableOcr.rec_boxes, flags);
+    return { cells: sorted, html: rowCellsHtml(matched, tableOcr.rec_texts, args.structure, [...structureStarts, sorted.length]) };
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

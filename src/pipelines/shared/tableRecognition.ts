@@ -7,14 +7,13 @@ import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
 import { ConfigError } from '../../errors.js';
-import type { LimitType } from '../../models/textDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext } from '../define.js';
 import { activeDocPreprocessingConfig, docPreprocessingResult, resolveDocPreprocessingSteps } from './docPreprocessing.js';
 import { type DocumentOps, documentRequestFields, documentServingExtra, type DocumentServingExtra, runDocument } from './documentInput.js';
-import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrSettings } from './ocrSettings.js';
-import { toBase64 } from './output.js';
+import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrSettings, requestedTextDet, textOcrRequestFields } from './ocrSettings.js';
+import { type PrunedPage, prunedPageResult } from './output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from './request.js';
-import { base64Image, base64ImageMap, dataInfo } from './schemas.js';
+import { base64Image, base64ImageMap, dataInfo, layoutDetResult } from './schemas.js';
 
 export const LAYOUT_DETECTION = 'LayoutDetection';
 export const GENERAL_OCR = 'GeneralOCR';
@@ -71,47 +70,27 @@ export const tableResJson = z.object({
   table_ocr_pred: ocrLines,
 });
 
-const layoutBox = z.object({
-  cls_id: int,
-  label: z.string(),
-  score: number,
-  coordinate: z.tuple([number, number, number, number]),
-});
-
 /** PaddleX's TableRecognitionResult as `prunedResult`. */
 export const tablePrunedResult = z.object({
   model_settings: z.object({ use_doc_preprocessor: z.boolean(), use_layout_detection: z.boolean(), use_ocr_model: z.boolean() }),
   doc_preprocessor_res: docPreprocessingResult.optional(),
-  layout_det_res: z.object({ boxes: z.array(layoutBox) }).optional(),
+  layout_det_res: layoutDetResult.optional(),
   overall_ocr_res: ocrPrunedResult,
   table_res_list: z.array(tableResJson),
 });
 
-export interface TablePage {
-  prunedResult: z.input<typeof tablePrunedResult>;
-  /** PaddleX's image keys: layout_det_res, preprocessed_img, ocr_res_img, table_cell_img */
-  outputImages: Record<string, Uint8Array>;
-  inputImage?: Uint8Array;
-  width: number;
-  height: number;
-}
+/** A page's result; PaddleX's image keys: layout_det_res, preprocessed_img, ocr_res_img, table_cell_img */
+export type TablePage = PrunedPage<z.input<typeof tablePrunedResult>>;
 
 export type TableOps = DocumentOps<TableSettings, TablePage>;
 
-const unitInterval = z.number().min(0).max(1);
 const v1Request = z.object({
   ...documentRequestFields,
   useDocOrientationClassify: optional(z.boolean()),
   useDocUnwarping: optional(z.boolean()),
   useLayoutDetection: optional(z.boolean()),
   useOcrModel: optional(z.boolean()),
-  // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
-  textDetLimitSideLen: optional(z.number().int().nonnegative()),
-  textDetLimitType: optional(z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>)),
-  textDetThresh: optional(unitInterval),
-  textDetBoxThresh: optional(unitInterval),
-  textDetUnclipRatio: optional(z.number().nonnegative()),
-  textRecScoreThresh: optional(unitInterval),
+  ...textOcrRequestFields,
   // PaddleX declares these `bool = <default>` (not Optional): null is refused
   useOcrResultsWithTableCells: z.boolean().optional().default(false),
   visualize: visualizeField,
@@ -147,19 +126,13 @@ function generalOcrSettings(
   maxOutputImgSize: [number, number],
 ): OcrSettings {
   const ocr = config.SubPipelines?.[GENERAL_OCR];
-  const textDet: OcrSettings['textDet'] = {};
-  if (req.textDetLimitSideLen != null) textDet.limitSideLen = req.textDetLimitSideLen;
-  if (req.textDetLimitType != null) textDet.limitType = req.textDetLimitType;
-  if (req.textDetThresh != null) textDet.thresh = req.textDetThresh;
-  if (req.textDetBoxThresh != null) textDet.boxThresh = req.textDetBoxThresh;
-  if (req.textDetUnclipRatio != null) textDet.unclipRatio = req.textDetUnclipRatio;
   const recKey = `SubPipelines.${GENERAL_OCR}.SubModules.TextRecognition`;
   return {
     useDocPreprocessor: false,
     docSteps: { useDocOrientationClassify: false, useDocUnwarping: false },
     useTextlineOrientation: Boolean(ocr?.use_textline_orientation) && Boolean(ocr?.SubModules?.TextLineOrientation),
     returnWordBox: false,
-    textDet,
+    textDet: requestedTextDet(req),
     textRecScoreThresh: req.textRecScoreThresh ?? readParam(ocr?.SubModules?.TextRecognition ?? {}, 'score_thresh', z.number(), recKey, 0),
     visualize,
     maxOutputImgSize,
@@ -225,14 +198,6 @@ function resolveSettings(req: TableRequest, ctx: Ctx, v2: boolean): TableSetting
   };
 }
 
-function toTableResult(page: TablePage): z.input<typeof result>['tableRecResults'][number] {
-  const out: z.input<typeof result>['tableRecResults'][number] = { prunedResult: page.prunedResult };
-  const images = Object.entries(page.outputImages);
-  if (images.length) out.outputImages = Object.fromEntries(images.map(([key, bytes]) => [key, toBase64(bytes)]));
-  if (page.inputImage) out.inputImage = toBase64(page.inputImage);
-  return out;
-}
-
 /** Drop what the YAML switches off, so those models are neither required nor loaded. */
 export function activeTableConfig(config: PipelineConfig): PipelineConfig {
   const ocr = config.SubPipelines?.[GENERAL_OCR];
@@ -277,7 +242,9 @@ export function tableRecognitionDescriptor(pipelineName: 'table_recognition' | '
         result,
         input: { kind: 'document', field: 'file' },
         async handle(req, ctx) {
-          const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, v2), toTableResult);
+          const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, v2), (page: TablePage) =>
+            prunedPageResult(page),
+          );
           return { tableRecResults: pages, dataInfo };
         },
       }),
