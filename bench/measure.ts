@@ -57,7 +57,9 @@ export interface PipelineSpec {
     | 'rotated'
     | 'pedestrian'
     | 'vehicle'
-    | 'keypoints';
+    | 'keypoints'
+    | 'table_recognition'
+    | 'table_recognition_v2';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

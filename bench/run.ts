@@ -26,7 +26,8 @@ import {
   rotatedDetectorFixtureDir,
 } from '../test/helpers/cvFixtures.js';
 import { startServerProcess } from '../test/helpers/cli.js';
-import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../test/helpers/docPreprocessingFixtures.js';
+import { DOC_ORI_INT8_DIR, docPreprocessingYaml, uvdocMirrorFixtureDir } from '../test/helpers/docPreprocessingFixtures.js';
+import { renderTablePage, tableV1Yaml, tableV2Yaml } from '../test/helpers/tableFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml, fixtureTempRoot } from '../test/helpers/fixtures.js';
 import { makePdf } from '../test/helpers/inputs.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
@@ -268,6 +269,32 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       endpoint: '/human-keypoint-detection',
       images: photos,
       request: imageRequest,
+      ...fast,
+    },
+    // Table recognition on the tests' rendered 640x240 table: the structure, classifier and cell
+    // detector are self-made fixtures (constant outputs), OCR is the shipped PP-OCRv4 mobile pair, so
+    // these rows time the OCR and the pipeline's own work, not real SLANet / RT-DETR inference.
+    {
+      key: 'table_recognition',
+      description: 'table_recognition: SLANet_plus fixture (constant tokens) + PP-OCRv4 mobile det/rec, whole page as the table',
+      pipeline: await tableV1Yaml(),
+      endpoint: '/table-recognition',
+      images: [{ name: 'rendered table', bytes: new Uint8Array(renderTablePage()) }],
+      request: (file) => ({ file, fileType: 1, visualize: false }),
+      ...fast,
+    },
+    {
+      key: 'table_recognition_v2',
+      description:
+        'table_recognition_v2: real PP-LCNet_x1_0_doc_ori int8 (table orientation) + table_cls, SLANeXt and RT-DETR-L cell fixtures + PP-OCRv4 mobile',
+      pipeline: await tableV2Yaml({
+        clsScores: [0.8, 0.2],
+        cellScores: [0.95, 0.9, 0.85, 0.8, 0.75, 0.7],
+        orientationDir: DOC_ORI_INT8_DIR,
+      }),
+      endpoint: '/table-recognition',
+      images: [{ name: 'rendered table', bytes: new Uint8Array(renderTablePage()) }],
+      request: (file) => ({ file, fileType: 1, visualize: false }),
       ...fast,
     },
   ];

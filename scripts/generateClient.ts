@@ -31,8 +31,17 @@ function withoutOperationIds(document: OpenApiDocument): OpenApiDocument {
   return { ...document, paths };
 }
 
+/**
+ * One endpoint per path: pipelines sharing a path (table_recognition and table_recognition_v2 on
+ * `/table-recognition`) never run in one server, and the later one in the registry, whose request
+ * holds the earlier one's fields, is documented.
+ */
+function endpointsByPath() {
+  return [...new Map(PIPELINES.flatMap((p) => p.endpoints).map((e) => [e.path, e])).values()];
+}
+
 export async function generatedClientFiles(): Promise<{ 'openapi.json': string; 'src/schema.ts': string }> {
-  const document = await openApiDocument(PIPELINES.flatMap((p) => p.endpoints));
+  const document = await openApiDocument(endpointsByPath());
   const types = astToString(await openapiTS(withoutOperationIds(document) as unknown as OpenAPI3));
   return { 'openapi.json': `${JSON.stringify(document, null, 2)}\n`, 'src/schema.ts': BANNER + types };
 }

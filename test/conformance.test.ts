@@ -39,104 +39,129 @@ test('every registered pipeline has a conformance case', () => {
   );
 });
 
-describe('conformance of every pipeline, served together on one port', () => {
-  let server: RunningServer;
-  let openapi: { paths: Record<string, any> };
-  const requests = new Map<string, Record<string, unknown>>();
-  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+/**
+ * The cases in groups one server can serve together: a pipeline sharing an endpoint path with one
+ * already in a group (table_recognition and table_recognition_v2 on /table-recognition) opens a new group.
+ */
+function servedTogether(): Array<typeof CONFORMANCE> {
+  const pathsOf = (name: string) => PIPELINES.find((p) => p.pipelineName === name)?.endpoints.map((e) => e.path) ?? [];
+  const groups: Array<{ cases: typeof CONFORMANCE; paths: Set<string> }> = [];
+  for (const c of CONFORMANCE) {
+    const paths = pathsOf(c.pipeline);
+    let group = groups.find((g) => paths.every((p) => !g.paths.has(p)));
+    if (!group) groups.push((group = { cases: [], paths: new Set() }));
+    group.cases.push(c);
+    for (const p of paths) group.paths.add(p);
+  }
+  return groups.map((g) => g.cases);
+}
 
-  before(async () => {
-    const yamls = await Promise.all(CONFORMANCE.map((c) => c.yaml()));
-    server = await startServer({ pipelines: yamls, workers: 1 });
-    for (const c of CONFORMANCE) for (const [p, body] of Object.entries(await c.requests(server.url))) requests.set(p, body);
-    openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as typeof openapi;
-  });
-  after(() => server?.close());
+for (const [index, cases] of servedTogether().entries()) {
+  describe(`conformance of every pipeline, served together on one port${index ? ` (group ${index + 1}: pipelines sharing a path with an earlier group)` : ''}`, () => {
+    const names = new Set(cases.map((c) => c.pipeline));
+    let server: RunningServer;
+    let openapi: { paths: Record<string, any> };
+    const requests = new Map<string, Record<string, unknown>>();
+    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
-  const endpoints = () => PIPELINES.flatMap((p) => p.endpoints.map((e) => ({ pipeline: p.pipelineName, endpoint: e })));
-  const requestSchema = (p: string): JsonSchema => openapi.paths[p].post.requestBody.content['application/json'].schema;
-  const resultSchema = (p: string): JsonSchema =>
-    openapi.paths[p].post.responses['200'].content['application/json'].schema.properties.result;
+    before(async () => {
+      const yamls = await Promise.all(cases.map((c) => c.yaml()));
+      server = await startServer({ pipelines: yamls, workers: 1 });
+      for (const c of cases) for (const [p, body] of Object.entries(await c.requests(server.url))) requests.set(p, body);
+      openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as typeof openapi;
+    });
+    after(() => server?.close());
 
-  test('/openapi.json is a valid OpenAPI document (checked by an OpenAPI validator)', async () => {
-    const result = await new Validator().validate(openapi as Parameters<Validator['validate']>[0]);
-    assert.ok(result.valid, JSON.stringify(result.errors ?? null).slice(0, 2000));
-  });
-
-  test('every POST endpoint publishes its request schema and its full result schema', () => {
-    for (const { endpoint } of endpoints()) {
-      const req = requestSchema(endpoint.path);
-      assert.equal(req.type, 'object', endpoint.path);
-      assert.ok(req.required?.includes(endpoint.input.field), `${endpoint.path}: ${endpoint.input.field} is required`);
-      const result = resultSchema(endpoint.path);
-      assert.equal(result.type, 'object', endpoint.path);
-      assert.ok(Object.keys(result.properties ?? {}).length > 0, `${endpoint.path}: the result schema lists its fields`);
-    }
-    // the full structure, down to the fields inside prunedResult
-    const ocr = resultSchema('/ocr') as any;
-    assert.equal(ocr.properties.ocrResults.items.properties.prunedResult.properties.rec_texts.items.type, 'string');
-  });
-
-  test('real responses validate against the published result schema, with and without visualization', async () => {
-    for (const { endpoint } of endpoints()) {
-      const validate = ajv.compile(resultSchema(endpoint.path));
-      const { images, imageMaps } = imageFields(endpoint.result);
-      const always = requiredImageFields(resultSchema(endpoint.path));
-      for (const visualize of [true, false]) {
-        const res = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), visualize });
-        assert.equal(res.status, 200, `${endpoint.path}: ${JSON.stringify(res.body).slice(0, 300)}`);
-        assert.deepEqual(Object.keys(res.body), ['logId', 'result', 'errorCode', 'errorMsg']);
-        assert.ok(validate(res.body.result), `${endpoint.path} visualize=${visualize}: ${ajv.errorsText(validate.errors)}`);
-        const text = JSON.stringify(res.body.result);
-        for (const key of always) assert.ok(text.includes(`"${key}":`), `${endpoint.path}: ${key} is always returned`);
-        const imageKeys = [...images, ...imageMaps].filter((key) => !always.has(key));
-        const hasImage = imageKeys.some((key) => text.includes(`"${key}":`));
-        if (imageKeys.length) assert.equal(hasImage, visualize, `${endpoint.path}: images exactly when visualize=${visualize}`);
-      }
-    }
-  });
-
-  test('unknown request fields are ignored', async () => {
-    for (const { endpoint } of endpoints()) {
-      const res = await postJson(`${server.url}${endpoint.path}`, {
-        ...requests.get(endpoint.path),
-        visualize: false,
-        notAPaddleXField: [1],
-      });
-      assert.equal(res.status, 200, endpoint.path);
-    }
-  });
-
-  test('optional fields accept omission and null where PaddleX accepts null; elsewhere null is a 422', async () => {
-    for (const { endpoint } of endpoints()) {
-      const schema = requestSchema(endpoint.path);
-      const optionalFields = Object.entries(schema.properties ?? {}).filter(([name]) => !schema.required?.includes(name));
-      // fields the sample request sets keep their values (fileType: null with Base64 input is rightly a 422)
-      const sample = requests.get(endpoint.path)!;
-      const nullable = optionalFields.filter(([name, s]) => s.nullable && !(name in sample)).map(([name]) => name);
-      const body = { ...requests.get(endpoint.path), ...Object.fromEntries(nullable.map((name) => [name, null])), visualize: false };
-      const res = await postJson(`${server.url}${endpoint.path}`, body);
-      assert.equal(res.status, 200, `${endpoint.path} with ${nullable.join(', ')} null: ${JSON.stringify(res.body).slice(0, 300)}`);
-      for (const [name] of optionalFields.filter(([, s]) => !s.nullable)) {
-        const refused = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), [name]: null });
-        assertErrorEnvelope(refused, 422);
-      }
-    }
-  });
-
-  test('a request without its input field is PaddleX’s 422: a JSON list of pydantic-style errors', async () => {
-    for (const { endpoint } of endpoints()) {
-      const { [endpoint.input.field]: _input, ...otherFields } = requests.get(endpoint.path)!;
-      const res = await postJson(`${server.url}${endpoint.path}`, { ...otherFields, visualize: false });
-      const errors = JSON.parse(assertErrorEnvelope(res, 422));
-      assert.deepEqual(
-        errors.map((e: { type: string; loc: unknown[] }) => [e.type, e.loc]),
-        [['missing', ['body', endpoint.input.field]]],
-        endpoint.path,
+    const endpoints = () =>
+      PIPELINES.filter((p) => names.has(p.pipelineName)).flatMap((p) =>
+        p.endpoints.map((e) => ({ pipeline: p.pipelineName, endpoint: e })),
       );
-    }
+    const requestSchema = (p: string): JsonSchema => openapi.paths[p].post.requestBody.content['application/json'].schema;
+    const resultSchema = (p: string): JsonSchema =>
+      openapi.paths[p].post.responses['200'].content['application/json'].schema.properties.result;
+
+    test('/openapi.json is a valid OpenAPI document (checked by an OpenAPI validator)', async () => {
+      const result = await new Validator().validate(openapi as Parameters<Validator['validate']>[0]);
+      assert.ok(result.valid, JSON.stringify(result.errors ?? null).slice(0, 2000));
+    });
+
+    test('every POST endpoint publishes its request schema and its full result schema', () => {
+      for (const { endpoint } of endpoints()) {
+        const req = requestSchema(endpoint.path);
+        assert.equal(req.type, 'object', endpoint.path);
+        assert.ok(req.required?.includes(endpoint.input.field), `${endpoint.path}: ${endpoint.input.field} is required`);
+        const result = resultSchema(endpoint.path);
+        assert.equal(result.type, 'object', endpoint.path);
+        assert.ok(Object.keys(result.properties ?? {}).length > 0, `${endpoint.path}: the result schema lists its fields`);
+      }
+      // the full structure, down to the fields inside prunedResult
+      if (names.has('OCR')) {
+        const ocr = resultSchema('/ocr') as any;
+        assert.equal(ocr.properties.ocrResults.items.properties.prunedResult.properties.rec_texts.items.type, 'string');
+      }
+    });
+
+    test('real responses validate against the published result schema, with and without visualization', async () => {
+      for (const { endpoint } of endpoints()) {
+        const validate = ajv.compile(resultSchema(endpoint.path));
+        const { images, imageMaps } = imageFields(endpoint.result);
+        const always = requiredImageFields(resultSchema(endpoint.path));
+        for (const visualize of [true, false]) {
+          const res = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), visualize });
+          assert.equal(res.status, 200, `${endpoint.path}: ${JSON.stringify(res.body).slice(0, 300)}`);
+          assert.deepEqual(Object.keys(res.body), ['logId', 'result', 'errorCode', 'errorMsg']);
+          assert.ok(validate(res.body.result), `${endpoint.path} visualize=${visualize}: ${ajv.errorsText(validate.errors)}`);
+          const text = JSON.stringify(res.body.result);
+          for (const key of always) assert.ok(text.includes(`"${key}":`), `${endpoint.path}: ${key} is always returned`);
+          const imageKeys = [...images, ...imageMaps].filter((key) => !always.has(key));
+          const hasImage = imageKeys.some((key) => text.includes(`"${key}":`));
+          if (imageKeys.length) assert.equal(hasImage, visualize, `${endpoint.path}: images exactly when visualize=${visualize}`);
+        }
+      }
+    });
+
+    test('unknown request fields are ignored', async () => {
+      for (const { endpoint } of endpoints()) {
+        const res = await postJson(`${server.url}${endpoint.path}`, {
+          ...requests.get(endpoint.path),
+          visualize: false,
+          notAPaddleXField: [1],
+        });
+        assert.equal(res.status, 200, endpoint.path);
+      }
+    });
+
+    test('optional fields accept omission and null where PaddleX accepts null; elsewhere null is a 422', async () => {
+      for (const { endpoint } of endpoints()) {
+        const schema = requestSchema(endpoint.path);
+        const optionalFields = Object.entries(schema.properties ?? {}).filter(([name]) => !schema.required?.includes(name));
+        // fields the sample request sets keep their values (fileType: null with Base64 input is rightly a 422)
+        const sample = requests.get(endpoint.path)!;
+        const nullable = optionalFields.filter(([name, s]) => s.nullable && !(name in sample)).map(([name]) => name);
+        const body = { ...requests.get(endpoint.path), ...Object.fromEntries(nullable.map((name) => [name, null])), visualize: false };
+        const res = await postJson(`${server.url}${endpoint.path}`, body);
+        assert.equal(res.status, 200, `${endpoint.path} with ${nullable.join(', ')} null: ${JSON.stringify(res.body).slice(0, 300)}`);
+        for (const [name] of optionalFields.filter(([, s]) => !s.nullable)) {
+          const refused = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), [name]: null });
+          assertErrorEnvelope(refused, 422);
+        }
+      }
+    });
+
+    test('a request without its input field is PaddleX’s 422: a JSON list of pydantic-style errors', async () => {
+      for (const { endpoint } of endpoints()) {
+        const { [endpoint.input.field]: _input, ...otherFields } = requests.get(endpoint.path)!;
+        const res = await postJson(`${server.url}${endpoint.path}`, { ...otherFields, visualize: false });
+        const errors = JSON.parse(assertErrorEnvelope(res, 422));
+        assert.deepEqual(
+          errors.map((e: { type: string; loc: unknown[] }) => [e.type, e.loc]),
+          [['missing', ['body', endpoint.input.field]]],
+          endpoint.path,
+        );
+      }
+    });
   });
-});
+}
 
 describe('--input local prediction writes the JSON result and every image field as a file', () => {
   for (const c of CONFORMANCE) {

@@ -44,7 +44,11 @@ const FAMILIES = {
   doc_text_orientation: DocOrientationClassifier,
   image_unwarping: DocUnwarper,
   image_classification: ImageClassifier,
+  // PaddleX runs PP-LCNet_x1_0_table_cls with its image classification predictor
+  table_classification: ImageClassifier,
   object_detection: ObjectDetector,
+  // PaddleX runs the RT-DETR-L table cell detectors with its object detection predictor
+  table_cells_detection: ObjectDetector,
   layout_detection: LayoutDetector,
   table_structure_recognition: TableStructureRecognizer,
   semantic_segmentation: SemanticSegmenter,
@@ -81,6 +85,7 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/doc_ori$/, 'doc_text_orientation'],
   [/^UVDoc$/, 'image_unwarping'],
   [/_table_cls$/, 'table_classification'],
+  [/_table_cell_det$/, 'table_cells_detection'],
   [/^(SLANet|SLANeXt)/, 'table_structure_recognition'],
   [/_pedestrian_attribute$/, 'pedestrian_attribute_recognition'],
   [/_vehicle_attribute$/, 'vehicle_attribute_recognition'],
@@ -98,6 +103,8 @@ const NAME_RULES: Array<[RegExp, string]> = [
 const SERVES_AS: Record<string, string[]> = {
   textline_orientation: ['image_classification'],
   doc_text_orientation: ['image_classification'],
+  table_classification: ['image_classification'],
+  table_cells_detection: ['object_detection'],
   // PaddleX runs layout models with its object detection predictor (plus the layout extras)
   layout_detection: ['object_detection'],
   // PaddleX runs attribute models with its multi-label classification predictor

@@ -23,6 +23,8 @@ import { humanKeypointDetectionPipeline } from './human_keypoint_detection/pipel
 import { ppShiTuV2Pipeline } from './pp_shituv2/pipeline.js';
 import { faceRecognitionPipeline } from './face_recognition/pipeline.js';
 import { sealRecognitionPipeline } from './seal_recognition/pipeline.js';
+import { tableRecognitionPipeline } from './table_recognition/pipeline.js';
+import { tableRecognitionV2Pipeline } from './table_recognition_v2/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -44,6 +46,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   ppShiTuV2Pipeline,
   faceRecognitionPipeline,
   sealRecognitionPipeline,
+  tableRecognitionPipeline,
+  tableRecognitionV2Pipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

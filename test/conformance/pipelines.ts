@@ -10,7 +10,8 @@ import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureD
 import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, rotatedDetectorFixtureDir } from '../helpers/cvFixtures.js';
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
-import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
+import { DOC_ORI_INT8_DIR, docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
+import { tablePageFile, tableV1Yaml, tableV2Yaml } from '../helpers/tableFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -145,5 +146,17 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => sealPipelineYaml(await sealDetectorFixtureDir(renderStamp(600).band)),
     requests: async () => ({ '/seal-recognition': { file: await base64(stampImageFile()), fileType: 1 } }),
     inputFile: stampImageFile(),
+  },
+  {
+    pipeline: 'table_recognition',
+    yaml: tableV1Yaml,
+    requests: async () => ({ '/table-recognition': { file: await base64(tablePageFile()), fileType: 1 } }),
+    inputFile: tablePageFile(),
+  },
+  {
+    pipeline: 'table_recognition_v2',
+    yaml: () => tableV2Yaml({ clsScores: [0.8, 0.2], cellScores: [0.95, 0.9, 0.85, 0.8, 0.75, 0.7], orientationDir: DOC_ORI_INT8_DIR }),
+    requests: async () => ({ '/table-recognition': { file: await base64(tablePageFile()), fileType: 1 } }),
+    inputFile: tablePageFile(),
   },
 ];

@@ -3303,6 +3303,286 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/table-recognition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Table recognition of an image or a PDF (PaddleX table_recognition_v2 pipeline) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    fileType?: 0 | 1 | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocOrientationClassify?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocUnwarping?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useLayoutDetection?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useOcrModel?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitSideLen?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetBoxThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetUnclipRatio?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textRecScoreThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useOcrResultsWithTableCells?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useE2eWiredTableRecModel?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useE2eWirelessTableRecModel?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useWiredTableCellsTransToHtml?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useWirelessTableCellsTransToHtml?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTableOrientationClassify?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        useOcrModel?: boolean | null;
+                        textDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        textDetThresh?: number | null;
+                        textDetBoxThresh?: number | null;
+                        textDetUnclipRatio?: number | null;
+                        textRecScoreThresh?: number | null;
+                        /** @default true */
+                        useOcrResultsWithTableCells?: boolean;
+                        visualize?: boolean | null;
+                        /** @default false */
+                        useE2eWiredTableRecModel?: boolean;
+                        /** @default false */
+                        useE2eWirelessTableRecModel?: boolean;
+                        /** @default false */
+                        useWiredTableCellsTransToHtml?: boolean;
+                        /** @default false */
+                        useWirelessTableCellsTransToHtml?: boolean;
+                        /** @default true */
+                        useTableOrientationClassify?: boolean;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the file as a file part
+                         */
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        useOcrModel?: boolean | null;
+                        textDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        textDetThresh?: number | null;
+                        textDetBoxThresh?: number | null;
+                        textDetUnclipRatio?: number | null;
+                        textRecScoreThresh?: number | null;
+                        /** @default true */
+                        useOcrResultsWithTableCells?: boolean;
+                        visualize?: boolean | null;
+                        /** @default false */
+                        useE2eWiredTableRecModel?: boolean;
+                        /** @default false */
+                        useE2eWirelessTableRecModel?: boolean;
+                        /** @default false */
+                        useWiredTableCellsTransToHtml?: boolean;
+                        /** @default false */
+                        useWirelessTableCellsTransToHtml?: boolean;
+                        /** @default true */
+                        useTableOrientationClassify?: boolean;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                    "application/pdf": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                tableRecResults: {
+                                    prunedResult: {
+                                        model_settings: {
+                                            use_doc_preprocessor: boolean;
+                                            use_layout_detection: boolean;
+                                            use_ocr_model: boolean;
+                                        };
+                                        doc_preprocessor_res?: {
+                                            model_settings: {
+                                                use_doc_orientation_classify: boolean;
+                                                use_doc_unwarping: boolean;
+                                            };
+                                            angle: number;
+                                        };
+                                        layout_det_res?: {
+                                            boxes: {
+                                                cls_id: number;
+                                                label: string;
+                                                score: number;
+                                                coordinate: (number)[];
+                                            }[];
+                                        };
+                                        overall_ocr_res: {
+                                            model_settings: {
+                                                use_doc_preprocessor: boolean;
+                                                use_textline_orientation: boolean;
+                                            };
+                                            doc_preprocessor_res?: {
+                                                model_settings: {
+                                                    use_doc_orientation_classify: boolean;
+                                                    use_doc_unwarping: boolean;
+                                                };
+                                                angle: number;
+                                            };
+                                            dt_polys: (number)[][][];
+                                            text_det_params: {
+                                                limit_side_len: number;
+                                                limit_type: string;
+                                                thresh: number;
+                                                max_side_limit: number;
+                                                box_thresh: number;
+                                                unclip_ratio: number;
+                                            };
+                                            text_type: string;
+                                            textline_orientation_angles?: number[];
+                                            text_rec_score_thresh: number;
+                                            return_word_box: boolean;
+                                            rec_texts: string[];
+                                            rec_scores: number[];
+                                            rec_polys: (number)[][][];
+                                            rec_boxes: (number)[][];
+                                            text_word?: string[][];
+                                            text_word_boxes?: (number)[][][];
+                                        };
+                                        table_res_list: {
+                                            cell_box_list: number[][];
+                                            pred_html: string;
+                                            table_ocr_pred: {
+                                                rec_polys: (number)[][][];
+                                                rec_texts: string[];
+                                                rec_scores: number[];
+                                                rec_boxes: number[][];
+                                            };
+                                        }[];
+                                    };
+                                    /** @description Base64-encoded JPEG images by name */
+                                    outputImages?: {
+                                        [key: string]: string;
+                                    };
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded JPEG image
+                                     */
+                                    inputImage?: string;
+                                }[];
+                                dataInfo: {
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    type: "image";
+                                } | {
+                                    numPages: number;
+                                    pages: {
+                                        width: number;
+                                        height: number;
+                                    }[];
+                                    /** @enum {string} */
+                                    type: "pdf";
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

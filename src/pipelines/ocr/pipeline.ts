@@ -5,32 +5,30 @@
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
-import type { LimitType } from '../../models/textDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../shared/docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { toBase64 } from '../shared/output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, dataInfo } from '../shared/schemas.js';
-import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrPage, type OcrSettings } from '../shared/ocrSettings.js';
+import {
+  DOC_PREPROCESSOR,
+  ocrPrunedResult,
+  type OcrPage,
+  type OcrSettings,
+  requestedTextDet,
+  textOcrRequestFields,
+} from '../shared/ocrSettings.js';
 import type worker from './worker.js';
 
 type Ops = OpsOf<typeof worker>;
-
-const unitInterval = z.number().min(0).max(1);
 
 const request = z.object({
   ...documentRequestFields,
   useDocOrientationClassify: optional(z.boolean()),
   useDocUnwarping: optional(z.boolean()),
   useTextlineOrientation: optional(z.boolean()),
-  // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
-  textDetLimitSideLen: optional(z.number().int().nonnegative()),
-  textDetLimitType: optional(z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>)),
-  textDetThresh: optional(unitInterval),
-  textDetBoxThresh: optional(unitInterval),
-  textDetUnclipRatio: optional(z.number().nonnegative()),
-  textRecScoreThresh: optional(unitInterval),
+  ...textOcrRequestFields,
   returnWordBox: optional(z.boolean()),
   visualize: visualizeField,
 });
@@ -74,20 +72,13 @@ function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServ
     );
   }
 
-  const textDet: OcrSettings['textDet'] = {};
-  if (req.textDetLimitSideLen != null) textDet.limitSideLen = req.textDetLimitSideLen;
-  if (req.textDetLimitType != null) textDet.limitType = req.textDetLimitType;
-  if (req.textDetThresh != null) textDet.thresh = req.textDetThresh;
-  if (req.textDetBoxThresh != null) textDet.boxThresh = req.textDetBoxThresh;
-  if (req.textDetUnclipRatio != null) textDet.unclipRatio = req.textDetUnclipRatio;
-
   const recConfig = config.SubModules?.TextRecognition ?? {};
   return {
     useDocPreprocessor,
     docSteps,
     useTextlineOrientation,
     returnWordBox: req.returnWordBox ?? readParam(recConfig, 'return_word_box', z.boolean(), 'SubModules.TextRecognition', false),
-    textDet,
+    textDet: requestedTextDet(req),
     textRecScoreThresh: req.textRecScoreThresh ?? readParam(recConfig, 'score_thresh', z.number(), 'SubModules.TextRecognition', 0),
     visualize: wantsVisualization(req.visualize, ctx),
     maxOutputImgSize: ctx.serving.extra.max_output_img_size,

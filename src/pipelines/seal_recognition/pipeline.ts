@@ -11,7 +11,7 @@ import type { MergeMode } from '../../models/layoutDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { thresholdSchema, toThreshold } from '../shared/detection.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
-import { toBase64 } from '../shared/output.js';
+import { prunedPageResult } from '../shared/output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
 import { LAYOUT_DETECTION, SEAL_OCR, sealPrunedResult, type SealPage, type SealSettings } from './settings.js';
@@ -106,14 +106,6 @@ function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentSer
   };
 }
 
-function toSealResult(page: SealPage): z.input<typeof result>['sealRecResults'][number] {
-  const out: z.input<typeof result>['sealRecResults'][number] = { prunedResult: page.prunedResult };
-  const images = Object.entries(page.outputImages);
-  if (images.length) out.outputImages = Object.fromEntries(images.map(([key, bytes]) => [key, toBase64(bytes)]));
-  if (page.inputImage) out.inputImage = toBase64(page.inputImage);
-  return out;
-}
-
 /** Drop what the YAML switches off, so those models are neither required nor loaded. */
 function activeSealConfig(config: PipelineConfig): PipelineConfig {
   if (config.use_doc_preprocessor ?? true) {
@@ -154,7 +146,7 @@ export const sealRecognitionPipeline = definePipeline<Ops, DocumentServingExtra>
       result,
       input: { kind: 'document', field: 'file' },
       async handle(req, ctx) {
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), toSealResult);
+        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), (page: SealPage) => prunedPageResult(page));
         return { sealRecResults: pages, dataInfo };
       },
     }),

@@ -29,15 +29,18 @@ function polysToBoxes(polys: Array<[number, number][]>): Array<[number, number, 
   });
 }
 
+/** An OCR pipeline's page function, and its text recognition model alone (PaddleX's `text_rec_model`). */
+export interface OcrEngine {
+  (input: RgbImage, s: OcrSettings): Promise<OcrPage>;
+  /** the recognized text of one text-line image */
+  readText(line: RgbImage): Promise<string>;
+}
+
 /**
  * Loads the models of an OCR pipeline config (`keyPrefix`: where it sits in the YAML, e.g.
  * `SubPipelines.SealOCR`) and returns its page function.
  */
-export async function createOcrEngine(
-  config: PipelineConfig,
-  rt: RuntimeContext,
-  keyPrefix = '',
-): Promise<(input: RgbImage, s: OcrSettings) => Promise<OcrPage>> {
+export async function createOcrEngine(config: PipelineConfig, rt: RuntimeContext, keyPrefix = ''): Promise<OcrEngine> {
   const cv = await loadCv();
   const prefixed = (key: string) => (keyPrefix ? `${keyPrefix}.${key}` : key);
   const textType = readParam(config, 'text_type', z.enum(['general', 'seal']), prefixed('(top level)'), 'general');
@@ -115,5 +118,5 @@ export async function createOcrEngine(
     return { prunedResult, images, width: input.width, height: input.height };
   }
 
-  return ocrPage;
+  return Object.assign(ocrPage, { readText: async (line: RgbImage) => (await recognizer.predict([line]))[0]!.text });
 }

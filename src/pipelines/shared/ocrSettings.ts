@@ -1,9 +1,34 @@
 /** What both sides of the OCR pipeline share: the per-request settings, the page result and its schema. */
 import { z } from 'zod';
-import type { RequestedTextDetParams } from '../../models/textDetection.js';
+import type { LimitType, RequestedTextDetParams } from '../../models/textDetection.js';
 import { type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
+import { optional } from './request.js';
 
 export const DOC_PREPROCESSOR = 'DocPreprocessor';
+
+const unitInterval = z.number().min(0).max(1);
+
+/** The text detection/recognition request fields of PaddleX's OCR-based pipelines (OCR, table recognition, layout parsing). */
+export const textOcrRequestFields = {
+  // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
+  textDetLimitSideLen: optional(z.number().int().nonnegative()),
+  textDetLimitType: optional(z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>)),
+  textDetThresh: optional(unitInterval),
+  textDetBoxThresh: optional(unitInterval),
+  textDetUnclipRatio: optional(z.number().nonnegative()),
+  textRecScoreThresh: optional(unitInterval),
+};
+
+/** The text detection parameters a request sets (the others come from the YAML and the model). */
+export function requestedTextDet(req: Partial<z.output<z.ZodObject<typeof textOcrRequestFields>>>): OcrSettings['textDet'] {
+  const textDet: OcrSettings['textDet'] = {};
+  if (req.textDetLimitSideLen != null) textDet.limitSideLen = req.textDetLimitSideLen;
+  if (req.textDetLimitType != null) textDet.limitType = req.textDetLimitType;
+  if (req.textDetThresh != null) textDet.thresh = req.textDetThresh;
+  if (req.textDetBoxThresh != null) textDet.boxThresh = req.textDetBoxThresh;
+  if (req.textDetUnclipRatio != null) textDet.unclipRatio = req.textDetUnclipRatio;
+  return textDet;
+}
 
 /** Settings of one request, resolved from request → YAML → model defaults. Sent to the workers. */
 export interface OcrSettings {

@@ -28,3 +28,26 @@ export async function predictImage<Ops extends { predict: ImageOp }>(
   const { image, ...fields } = (await ctx.run('predict', task)) as Awaited<ReturnType<Ops['predict']>>;
   return withImage(fields, image);
 }
+
+/** One page of a document pipeline whose apps answer `{prunedResult, outputImages?, inputImage?}`, as a worker returns it. */
+export interface PrunedPage<P> {
+  prunedResult: P;
+  /** by PaddleX's image names */
+  outputImages: Record<string, Uint8Array>;
+  inputImage?: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** A document app's page: its `prunedResult`, `outputImages` (only when there are some) and `inputImage`, images as Base64. */
+export function prunedPageResult<P>(page: PrunedPage<P>): {
+  prunedResult: P;
+  outputImages?: Record<string, string>;
+  inputImage?: string;
+} {
+  const out: { prunedResult: P; outputImages?: Record<string, string>; inputImage?: string } = { prunedResult: page.prunedResult };
+  const images = Object.entries(page.outputImages);
+  if (images.length) out.outputImages = Object.fromEntries(images.map(([key, bytes]) => [key, toBase64(bytes)]));
+  if (page.inputImage) out.inputImage = toBase64(page.inputImage);
+  return out;
+}

@@ -81,3 +81,15 @@ export function withoutImages<T>(value: T, fields: ImageFields): T {
   }
   return kept as T;
 }
+
+/** PaddleX's DetResult JSON of a layout model (`layout_det_res`): its boxes with class id, label, score and coordinate. */
+export const layoutDetResult = z.object({
+  boxes: z.array(
+    z.object({
+      cls_id: z.number().int(),
+      label: z.string(),
+      score: z.number(),
+      coordinate: boundingBox,
+    }),
+  ),
+});
