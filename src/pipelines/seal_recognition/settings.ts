@@ -1,13 +1,14 @@
 /** What both sides of the seal recognition pipeline share: per-request settings and the page result. */
 import { z } from 'zod';
 import type { LayoutParams } from '../../models/layoutDetection.js';
+import { docPreprocessingResult, type NestedDocPreprocessing } from '../shared/docPreprocessing.js';
+import { layoutDetResult } from '../shared/layoutRegions.js';
 import { ocrPrunedResult, type OcrSettings } from '../shared/ocrSettings.js';
 
-export const LAYOUT_DETECTION = 'LayoutDetection';
 export const SEAL_OCR = 'SealOCR';
 
 /** Settings of one request, resolved on the HTTP side. */
-export interface SealSettings {
+export interface SealSettings extends NestedDocPreprocessing {
   useLayoutDetection: boolean;
   layout: LayoutParams;
   /** the SealOCR sub-pipeline's settings (no doc preprocessing, no text-line orientation: as its YAML) */
@@ -16,23 +17,17 @@ export interface SealSettings {
   maxOutputImgSize: [number, number];
 }
 
-const layoutBox = z.object({
-  cls_id: z.number().int(),
-  label: z.string(),
-  score: z.number(),
-  coordinate: z.tuple([z.number(), z.number(), z.number(), z.number()]),
-});
-
 /** PaddleX's SealRecognitionResult as `prunedResult`. */
 export const sealPrunedResult = z.object({
   model_settings: z.object({ use_doc_preprocessor: z.boolean(), use_layout_detection: z.boolean() }),
-  layout_det_res: z.object({ boxes: z.array(layoutBox) }).optional(),
+  doc_preprocessor_res: docPreprocessingResult.optional(),
+  layout_det_res: layoutDetResult.optional(),
   seal_res_list: z.array(ocrPrunedResult),
 });
 
 export interface SealPage {
   prunedResult: z.input<typeof sealPrunedResult>;
-  /** PaddleX's image keys: layout_det_res, seal_res_region1, ... */
+  /** PaddleX's image keys: preprocessed_img, layout_det_res, seal_res_region1, ... */
   outputImages: Record<string, Uint8Array>;
   inputImage?: Uint8Array;
   width: number;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { RequestedTextDetParams } from '../../models/textDetection.js';
 import { type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
 
-export const DOC_PREPROCESSOR = 'DocPreprocessor';
+export { DOC_PREPROCESSOR } from '../shared/docPreprocessing.js';
 
 /** Settings of one request, resolved from request → YAML → model defaults. Sent to the workers. */
 export interface OcrSettings {

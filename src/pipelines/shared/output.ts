@@ -28,3 +28,17 @@ export async function predictImage<Ops extends { predict: ImageOp }>(
   const { image, ...fields } = (await ctx.run('predict', task)) as Awaited<ReturnType<Ops['predict']>>;
   return withImage(fields, image);
 }
+
+/** A document page with named output images, as a response element: `outputImages` and `inputImage` only when drawn. */
+export function toOutputImagesResult<P>(page: { prunedResult: P; outputImages: Record<string, Uint8Array>; inputImage?: Uint8Array }): {
+  prunedResult: P;
+  outputImages?: Record<string, string>;
+  inputImage?: string;
+} {
+  const images = Object.entries(page.outputImages);
+  return {
+    prunedResult: page.prunedResult,
+    ...(images.length ? { outputImages: Object.fromEntries(images.map(([key, bytes]) => [key, toBase64(bytes)])) } : {}),
+    ...(page.inputImage ? { inputImage: toBase64(page.inputImage) } : {}),
+  };
+}
