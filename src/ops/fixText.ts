@@ -111,11 +111,11 @@ const CONTROL_CHARS = /[\x00-\x08\x0b\x0e-\x1f\x7f\u206a-\u206f\ufeff\ufff9-\uff
 
 /** ftfy.fix_text(text) with the default config, less the mojibake repair (see the module comment). */
 export function fixText(input: string): string {
-  const unescape = !input.includes('<');
+  const unescapeEntities = !input.includes('<');
   let text = input;
   for (;;) {
     const before = text;
-    if (unescape) text = unescapeHtml(text);
+    if (unescapeEntities) text = unescapeHtml(text);
     text = fixC1Controls(text);
     text = text.replace(LIGATURE_CHARS, (c) => LIGATURES[c]!);
     text = fixCharacterWidth(text);

@@ -11,6 +11,7 @@ import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, ro
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
 import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
+import { formulaFixtureDir, formulaPipelineYaml, wideFormulaFile } from '../helpers/formulaFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -145,5 +146,12 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => sealPipelineYaml(await sealDetectorFixtureDir(renderStamp(600).band)),
     requests: async () => ({ '/seal-recognition': { file: await base64(stampImageFile()), fileType: 1 } }),
     inputFile: stampImageFile(),
+  },
+  {
+    pipeline: 'formula_recognition',
+    yaml: async () =>
+      formulaPipelineYaml(await formulaFixtureDir('PP-FormulaNet_plus-M', { wide: [0, 4, 5, 6, 2], tall: [0, 12, 2], rowsThreshold: 200 })),
+    requests: async () => ({ '/formula-recognition': { file: await base64(wideFormulaFile()), fileType: 1 } }),
+    inputFile: wideFormulaFile(),
   },
 ];

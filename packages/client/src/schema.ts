@@ -3185,6 +3185,13 @@ export interface paths {
                                             use_doc_preprocessor: boolean;
                                             use_layout_detection: boolean;
                                         };
+                                        doc_preprocessor_res?: {
+                                            model_settings: {
+                                                use_doc_orientation_classify: boolean;
+                                                use_doc_unwarping: boolean;
+                                            };
+                                            angle: number;
+                                        };
                                         layout_det_res?: {
                                             boxes: {
                                                 cls_id: number;
@@ -3224,6 +3231,206 @@ export interface paths {
                                             rec_boxes: (number)[][];
                                             text_word?: string[][];
                                             text_word_boxes?: (number)[][][];
+                                        }[];
+                                    };
+                                    /** @description Base64-encoded JPEG images by name */
+                                    outputImages?: {
+                                        [key: string]: string;
+                                    };
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded JPEG image
+                                     */
+                                    inputImage?: string;
+                                }[];
+                                dataInfo: {
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    type: "image";
+                                } | {
+                                    numPages: number;
+                                    pages: {
+                                        width: number;
+                                        height: number;
+                                    }[];
+                                    /** @enum {string} */
+                                    type: "pdf";
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/formula-recognition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Formula recognition (LaTeX) of an image or a PDF (PaddleX formula_recognition pipeline) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    fileType?: 0 | 1 | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocOrientationClassify?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocUnwarping?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useLayoutDetection?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutThreshold?: (number | {
+                        [key: string]: number;
+                    }) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutNms?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutUnclipRatio?: (number | (number)[]) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutMergeBboxesMode?: "union" | "large" | "small" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[]) | null;
+                        /** @enum {string|null} */
+                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the file as a file part
+                         */
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[]) | null;
+                        /** @enum {string|null} */
+                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                    "application/pdf": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                formulaRecResults: {
+                                    prunedResult: {
+                                        model_settings: {
+                                            use_doc_preprocessor: boolean;
+                                            use_layout_detection: boolean;
+                                        };
+                                        doc_preprocessor_res?: {
+                                            model_settings: {
+                                                use_doc_orientation_classify: boolean;
+                                                use_doc_unwarping: boolean;
+                                            };
+                                            angle: number;
+                                        };
+                                        layout_det_res?: {
+                                            boxes: {
+                                                cls_id: number;
+                                                label: string;
+                                                score: number;
+                                                coordinate: (number)[];
+                                            }[];
+                                        };
+                                        formula_res_list: {
+                                            rec_formula: string;
+                                            formula_region_id: number;
+                                            dt_polys?: (number)[][];
                                         }[];
                                     };
                                     /** @description Base64-encoded JPEG images by name */
