@@ -61,7 +61,8 @@ export interface PipelineSpec {
     | 'rotated'
     | 'pedestrian'
     | 'vehicle'
-    | 'keypoints';
+    | 'keypoints'
+    | 'formula';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

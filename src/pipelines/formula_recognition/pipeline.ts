@@ -7,7 +7,7 @@ import { documentRequestFields, documentServingExtra, runDocument, type Document
 import { LAYOUT_DETECTION, layoutRequestFields, resolveLayout } from '../shared/layoutRegions.js';
 import { toOutputImagesResult } from '../shared/output.js';
 import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
-import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
+import { dataInfo, pageWithOutputImages } from '../shared/schemas.js';
 import { formulaPrunedResult, type FormulaSettings } from './settings.js';
 import type worker from './worker.js';
 
@@ -22,16 +22,7 @@ const request = z.object({
 });
 type FormulaRequest = z.output<typeof request>;
 
-const result = z.object({
-  formulaRecResults: z.array(
-    z.object({
-      prunedResult: formulaPrunedResult,
-      outputImages: base64ImageMap().optional(),
-      inputImage: base64Image().optional(),
-    }),
-  ),
-  dataInfo,
-});
+const result = z.object({ formulaRecResults: z.array(pageWithOutputImages(formulaPrunedResult)), dataInfo });
 
 /** PaddleX's get_model_settings and check_model_settings_valid (its defaults: both stages on). */
 function resolveSettings(req: FormulaRequest, ctx: EndpointContext<Ops, DocumentServingExtra>): FormulaSettings {

@@ -8,7 +8,7 @@ import { loadOptionalModel } from '../../models/registry.js';
 import { defineWorker } from '../define.js';
 import { DOC_PREPROCESSOR } from '../shared/docPreprocessing.js';
 import { loadDocPreprocessor, runDocPreprocessingStage } from '../shared/docPreprocessingWorker.js';
-import { documentOps, encodeOutputImage } from '../shared/documentWorker.js';
+import { documentOps, encodeOutputImage, pageWithOutputImages } from '../shared/documentWorker.js';
 import { loadFormulaRecognition } from '../shared/formulaRecognitionWorker.js';
 import { LAYOUT_DETECTION } from '../shared/layoutRegions.js';
 import { detectLayoutRegions } from '../shared/layoutRegionsWorker.js';
@@ -45,13 +45,7 @@ const worker = defineWorker(async (config, rt) => {
       // PaddleX renders each formula with xelatex; without a LaTeX engine (as here) its formula_res_img is the page itself
       outputImages.formula_res_img = await encodeOutputImage(page, s.maxOutputImgSize);
     }
-    return {
-      prunedResult,
-      outputImages,
-      ...(s.visualize ? { inputImage: await encodeOutputImage(input, s.maxOutputImgSize) } : {}),
-      width: input.width,
-      height: input.height,
-    };
+    return pageWithOutputImages(prunedResult, outputImages, input, s);
   }
 
   return documentOps(predictPage);

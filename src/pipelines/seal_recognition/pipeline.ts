@@ -9,7 +9,7 @@ import { documentRequestFields, documentServingExtra, runDocument, type Document
 import { LAYOUT_DETECTION, layoutRequestFields, resolveLayout } from '../shared/layoutRegions.js';
 import { toOutputImagesResult } from '../shared/output.js';
 import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
-import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
+import { dataInfo, pageWithOutputImages } from '../shared/schemas.js';
 import { SEAL_OCR, sealPrunedResult, type SealSettings } from './settings.js';
 import type worker from './worker.js';
 
@@ -33,16 +33,7 @@ const request = z.object({
 });
 type SealRequest = z.output<typeof request>;
 
-const result = z.object({
-  sealRecResults: z.array(
-    z.object({
-      prunedResult: sealPrunedResult,
-      outputImages: base64ImageMap().optional(),
-      inputImage: base64Image().optional(),
-    }),
-  ),
-  dataInfo,
-});
+const result = z.object({ sealRecResults: z.array(pageWithOutputImages(sealPrunedResult)), dataInfo });
 
 function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentServingExtra>): SealSettings {
   const { config } = ctx;

@@ -8,7 +8,7 @@ import { loadOptionalModel } from '../../models/registry.js';
 import { defineWorker } from '../define.js';
 import { DOC_PREPROCESSOR } from '../shared/docPreprocessing.js';
 import { loadDocPreprocessor, runDocPreprocessingStage } from '../shared/docPreprocessingWorker.js';
-import { documentOps, encodeOutputImage } from '../shared/documentWorker.js';
+import { documentOps, pageWithOutputImages } from '../shared/documentWorker.js';
 import { LAYOUT_DETECTION } from '../shared/layoutRegions.js';
 import { detectLayoutRegions } from '../shared/layoutRegionsWorker.js';
 import { createOcrEngine } from '../shared/ocrEngine.js';
@@ -38,18 +38,13 @@ const worker = defineWorker(async (config, rt) => {
       sealResults.push(result.prunedResult);
       if (result.images.ocrImage) outputImages[`seal_res_region${index + 1}`] = result.images.ocrImage;
     }
-    return {
-      prunedResult: {
-        model_settings: { use_doc_preprocessor: s.useDocPreprocessor, use_layout_detection: s.useLayoutDetection },
-        ...(doc.result ? { doc_preprocessor_res: doc.result } : {}),
-        ...(layoutDetRes ? { layout_det_res: layoutDetRes } : {}),
-        seal_res_list: sealResults,
-      },
-      outputImages,
-      ...(s.visualize ? { inputImage: await encodeOutputImage(input, s.maxOutputImgSize) } : {}),
-      width: input.width,
-      height: input.height,
+    const prunedResult = {
+      model_settings: { use_doc_preprocessor: s.useDocPreprocessor, use_layout_detection: s.useLayoutDetection },
+      ...(doc.result ? { doc_preprocessor_res: doc.result } : {}),
+      ...(layoutDetRes ? { layout_det_res: layoutDetRes } : {}),
+      seal_res_list: sealResults,
     };
+    return pageWithOutputImages(prunedResult, outputImages, input, s);
   }
 
   return documentOps(predictPage);
