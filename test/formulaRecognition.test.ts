@@ -22,6 +22,7 @@ import {
 import { FormulaRecognizer, thumbnailSize } from '../src/models/formulaRecognition.js';
 import { moduleOfModelName } from '../src/models/registry.js';
 import { fixText } from '../src/ops/fixText.js';
+import { nonWhiteArea, renderLatex } from '../src/vis/latex.js';
 import { runCli } from './helpers/cli.js';
 import { fixedBoxDetectorDir } from './helpers/docFixtures.js';
 import { cpuRuntime, fixtureSubModule, fixtureTempRoot } from './helpers/fixtures.js';
@@ -82,10 +83,11 @@ describe('formula post-process (PaddleX UniMERNetDecode / LaTeXOCRDecode)', () =
     assert.equal(decoder.decode([...EMC2, 1, 1, ...tokenIds(['Ġa'])]), EMC2_LATEX);
     assert.equal(decoder.decode(FRACTION), FRACTION_LATEX);
     // an id the vocabulary lacks is skipped, as the Rust tokenizer's decode does; a leading Ġ stays a
-    // leading space (the byte-level decoder keeps it and UniMERNetDecode strips nothing)
+    // leading space (the byte-level decoder keeps it and UniMERNetDecode strips nothing), unless a
+    // command inside a text command made normalize drop every space of the formula (next line)
     assert.equal(decoder.decode([0, 999, ...tokenIds(['Ġa', 'Ġ+', 'Ġb']), 2]), ' a+b');
     assert.equal(decoder.decode([0, 2]), '');
-    assert.equal(decoder.decode(tokenIds(['Ġ\\mathrm', 'Ġ{', 'Ġ\\alpha', 'Ġx', 'Ġ}', 'Ġ+', 'Ġa'])), ' \\mathrm{\\alpha x}+a');
+    assert.equal(decoder.decode(tokenIds(['Ġ\\mathrm', 'Ġ{', 'Ġ\\alpha', 'Ġx', 'Ġ}', 'Ġ+', 'Ġa'])), '\\mathrm{\\alpha x}+a');
   });
 
   test('LaTeXOCRDecode: tokens joined by spaces (no decoder), spaces removed, Ġ turned into spaces, then post_process', () => {
@@ -97,6 +99,12 @@ describe('formula post-process (PaddleX UniMERNetDecode / LaTeXOCRDecode)', () =
     assert.deepEqual(thumbnailSize(1920, 384, 384, 384), [384, 77]);
     assert.deepEqual(thumbnailSize(384, 1000, 384, 384), [147, 384]);
     assert.equal(thumbnailSize(300, 200, 384, 384), undefined);
+  });
+
+  test('LaTeX is typeset (MathJax standing in for xelatex); what cannot be typeset is undefined, drawn as "Rendering Failed"', async () => {
+    const typeset = (await renderLatex(FRACTION_LATEX))!;
+    assert.ok(typeset.height > typeset.width / 3 && typeset.height > 40, `${typeset.width}×${typeset.height}`);
+    assert.equal(await renderLatex('\\frac{a'), undefined);
   });
 
   test('every PaddleX formula model name maps to formula_recognition', () => {
@@ -201,7 +209,7 @@ describe('formula_recognition pipeline (/formula-recognition)', () => {
     await withLayout?.close();
   });
 
-  test('without layout: the whole image is one formula; formula_res_img is the page (no LaTeX engine, as PaddleX without one)', async () => {
+  test('without layout: the whole image is one formula; formula_res_img is the ink beside the typeset formula', async () => {
     const wide = renderWideFormula();
     const res = await postJson(`${plain.url}/formula-recognition`, { file: b64(wide), fileType: 1 });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -213,8 +221,14 @@ describe('formula_recognition pipeline (/formula-recognition)', () => {
       formula_res_list: [{ rec_formula: EMC2_LATEX, formula_region_id: 1 }],
     });
     assert.deepEqual(Object.keys(result.outputImages), ['formula_res_img']);
+    // PaddleX's layout: the image's ink scaled to the typeset formula's height, 10 px, the formula
     const drawn = await decodeImage(Buffer.from(result.outputImages.formula_res_img, 'base64'), 'x.jpg');
-    assert.deepEqual([drawn.width, drawn.height], [420, 110]);
+    const typeset = (await renderLatex(EMC2_LATEX))!;
+    const [, , inkWidth, inkHeight] = nonWhiteArea(await decodeImage(wide, 'w.png'))!;
+    assert.deepEqual(
+      [drawn.width, drawn.height],
+      [Math.trunc((typeset.height * inkWidth) / inkHeight) + typeset.width + 10, typeset.height],
+    );
     assert.equal(typeof result.inputImage, 'string');
   });
 
@@ -241,6 +255,15 @@ describe('formula_recognition pipeline (/formula-recognition)', () => {
       ],
     );
     assert.deepEqual(Object.keys(result.outputImages), ['layout_det_res', 'formula_res_img']);
+    // page and formulas side by side; boxes tinted half-way to PaddleX's seeded colours, formulas typeset on the right
+    const drawn = await decodeImage(Buffer.from(result.outputImages.formula_res_img, 'base64'), 'x.jpg');
+    assert.deepEqual([drawn.width, drawn.height], [2000, 900]);
+    const pixel = (x: number, y: number) => [...drawn.data.subarray((y * 2000 + x) * 3, (y * 2000 + x) * 3 + 3)];
+    const firstColour = [197, 215, 20];
+    pixel(105, 405).forEach((v, c) => assert.ok(Math.abs(v - (255 + firstColour[c]!) / 2) <= 8, `tint ${pixel(105, 405)}`));
+    let dark = 0;
+    for (let y = 402; y < 508; y++) for (let x = 1102; x < 1500; x++) if (pixel(x, y).every((v) => v < 100)) dark++;
+    assert.ok(dark > 200, `typeset formula pixels in the first box: ${dark}`);
   });
 
   test('a PDF page goes through the shared document input', async () => {

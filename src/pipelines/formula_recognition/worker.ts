@@ -12,6 +12,7 @@ import { documentOps, encodeOutputImage, pageWithOutputImages } from '../shared/
 import { loadFormulaRecognition } from '../shared/formulaRecognitionWorker.js';
 import { LAYOUT_DETECTION } from '../shared/layoutRegions.js';
 import { detectLayoutRegions } from '../shared/layoutRegionsWorker.js';
+import { drawFormulaResult } from './draw.js';
 import type { FormulaPage, FormulaSettings } from './settings.js';
 
 const worker = defineWorker(async (config, rt) => {
@@ -25,6 +26,7 @@ const worker = defineWorker(async (config, rt) => {
     const outputImages: FormulaPage['outputImages'] = {};
     if (doc.drawing) outputImages.preprocessed_img = doc.drawing;
     let prunedResult: FormulaPage['prunedResult'];
+    let drawn: Parameters<typeof drawFormulaResult>[1];
     const model_settings = { use_doc_preprocessor: s.useDocPreprocessor, use_layout_detection: s.useLayoutDetection };
     const docRes = doc.result ? { doc_preprocessor_res: doc.result } : {};
     if (s.useLayoutDetection && layout) {
@@ -37,13 +39,14 @@ const worker = defineWorker(async (config, rt) => {
         layout_det_res: found.layoutDetRes,
         formula_res_list: found.regions.map((r, i) => ({ rec_formula: formulas[i]!, formula_region_id: i + 1, dt_polys: [r.coordinate] })),
       };
+      drawn = { formulas: found.regions.map((r, i) => ({ latex: formulas[i]!, box: r.coordinate })) };
     } else {
       const [formula] = await recognize([page]);
       prunedResult = { model_settings, ...docRes, formula_res_list: [{ rec_formula: formula!, formula_region_id: 1 }] };
+      drawn = { formula: formula! };
     }
     if (s.visualize) {
-      // PaddleX renders each formula with xelatex; without a LaTeX engine (as here) its formula_res_img is the page itself
-      outputImages.formula_res_img = await encodeOutputImage(page, s.maxOutputImgSize);
+      outputImages.formula_res_img = await encodeOutputImage(await drawFormulaResult(page, drawn), s.maxOutputImgSize);
     }
     return pageWithOutputImages(prunedResult, outputImages, input, s);
   }
