@@ -59,7 +59,8 @@ export interface PipelineSpec {
     | 'vehicle'
     | 'keypoints'
     | 'table_recognition'
-    | 'table_recognition_v2';
+    | 'table_recognition_v2'
+    | 'formula';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

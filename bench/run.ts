@@ -27,6 +27,7 @@ import {
 } from '../test/helpers/cvFixtures.js';
 import { startServerProcess } from '../test/helpers/cli.js';
 import { DOC_ORI_INT8_DIR, docPreprocessingYaml, uvdocMirrorFixtureDir } from '../test/helpers/docPreprocessingFixtures.js';
+import { formulaFixtureDir, formulaPipelineYaml, renderTallFormula, renderWideFormula } from '../test/helpers/formulaFixtures.js';
 import { renderTablePage, tableV1Yaml, tableV2Yaml } from '../test/helpers/tableFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml, fixtureTempRoot } from '../test/helpers/fixtures.js';
 import { makePdf } from '../test/helpers/inputs.js';
@@ -260,6 +261,21 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       endpoint: '/vehicle-attribute-recognition',
       images: [await photo(path.join(SHARED_MODELS, 'PicoDet-XS'), 'bus.jpg')],
       request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'formula',
+      description:
+        '/formula-recognition without layout or doc preprocessing: PP-FormulaNet_plus-M-shaped fixture (384x384 input, token ids out; no real weights), so this times the pre-processing, tokenizer decode and normalisation',
+      pipeline: await formulaPipelineYaml(
+        await formulaFixtureDir('PP-FormulaNet_plus-M', { wide: [0, 4, 5, 6, 7, 2], tall: [0, 12, 9, 13, 11, 2], rowsThreshold: 200 }),
+      ),
+      endpoint: '/formula-recognition',
+      images: [
+        { name: 'E = mc²', bytes: new Uint8Array(renderWideFormula()) },
+        { name: '(a + b) / 2', bytes: new Uint8Array(renderTallFormula()) },
+      ],
+      request: (file) => ({ file, fileType: 1, visualize: false }),
       ...fast,
     },
     {

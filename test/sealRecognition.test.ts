@@ -8,6 +8,7 @@ import { cropCurvedText, mergeShortEdges, resampleLine } from '../src/ops/polyCr
 import { cropMinAreaRect } from '../src/ops/quad.js';
 import { fixedBoxDetectorDir, renderStamp, sealDetectorFixtureDir, sealPipelineYaml, STAMP_TEXT } from './helpers/docFixtures.js';
 import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
+import { renderTextImage } from './helpers/textImages.js';
 
 // Worked examples derived from PaddleX's CropByPolys helpers (crop_image_regions.py).
 describe('curved-text crop pieces', () => {
@@ -81,7 +82,7 @@ describe('seal_recognition on a rendered round stamp', () => {
       { classId: 1, score: 0.8, box: [0.1, 0.05, 0.9, 0.4] },
       { classId: 2, score: 0.9, box: [0.25, 0.5, 0.75, 1] },
     ]);
-    withLayout = await startServer({ pipelines: [await sealPipelineYaml(sealDet, layout)] });
+    withLayout = await startServer({ pipelines: [await sealPipelineYaml(sealDet, { layoutDir: layout })] });
     const canvas = createCanvas(1200, 1200);
     const ctx = canvas.getContext('2d');
     ctx.fillStyle = 'white';
@@ -179,12 +180,73 @@ describe('seal_recognition on a rendered round stamp', () => {
   test('errors: doc preprocessing or a layout model not loaded → 422 with PaddleX’s message; bad params → 422', async () => {
     const file = stamp.png.toString('base64');
     const docPre = await postJson(`${server.url}/seal-recognition`, { file, fileType: 1, useDocOrientationClassify: true });
-    assert.match(assertErrorEnvelope(docPre, 422), /the input params for model settings are invalid!.*preprocessing/);
+    assert.match(assertErrorEnvelope(docPre, 422), /the input params for model settings are invalid!.*DocOrientationClassify/);
     const noLayout = await postJson(`${server.url}/seal-recognition`, { file, fileType: 1, useLayoutDetection: true });
     assert.match(assertErrorEnvelope(noLayout, 422), /the input params for model settings are invalid!.*LayoutDetection/);
     const badMode = await postJson(`${withLayout.url}/seal-recognition`, { file, fileType: 1, layoutMergeBboxesMode: 'biggest' });
     assertErrorEnvelope(badMode, 422);
     const badThresh = await postJson(`${server.url}/seal-recognition`, { file, fileType: 1, sealDetThresh: 2 });
     assertErrorEnvelope(badThresh, 422);
+  });
+});
+
+describe('seal_recognition with its DocPreprocessor (PaddleX default use_doc_preprocessor: True)', () => {
+  let server: RunningServer;
+  /** a 1200 × 1200 letter: prose lines on top, the stamp at (300, 600); turned upside down */
+  let upsideDown: Buffer;
+  before(async () => {
+    const layout = await fixedBoxDetectorDir('RT-DETR-H_layout_3cls', [{ classId: 2, score: 0.9, box: [0.25, 0.5, 0.75, 1] }]);
+    server = await startServer({
+      pipelines: [await sealPipelineYaml(await sealDetectorFixtureDir(stamp.band), { layoutDir: layout, docPreprocessing: {} })],
+    });
+    const prose = await renderTextImage(
+      ['Dear customer, thank you for your order.', 'Your parcel left our warehouse on Monday', 'and should reach you within three days.'],
+      { fontSize: 30, lineSpacing: 1.8 },
+    );
+    const canvas = createCanvas(1200, 1200);
+    const ctx = canvas.getContext('2d');
+    ctx.fillStyle = 'white';
+    ctx.fillRect(0, 0, 1200, 1200);
+    ctx.drawImage(await loadImage(Buffer.from(prose.png)), 60, 60);
+    ctx.drawImage(await loadImage(stamp.png), 300, 600);
+    const turned = createCanvas(1200, 1200);
+    const tctx = turned.getContext('2d');
+    tctx.translate(1200, 1200);
+    tctx.rotate(Math.PI);
+    tctx.drawImage(canvas, 0, 0);
+    upsideDown = turned.toBuffer('image/png');
+  });
+  after(() => server?.close());
+
+  test('the page is turned upright by the real orientation model before layout and seal OCR', async () => {
+    const res = await postJson(`${server.url}/seal-recognition`, { file: upsideDown.toString('base64'), fileType: 1 });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [result] = (res.body as any).result.sealRecResults;
+    const pruned = result.prunedResult;
+    assert.deepEqual(Object.keys(pruned), ['model_settings', 'doc_preprocessor_res', 'layout_det_res', 'seal_res_list']);
+    assert.deepEqual(pruned.model_settings, { use_doc_preprocessor: true, use_layout_detection: true });
+    assert.deepEqual(pruned.doc_preprocessor_res, {
+      model_settings: { use_doc_orientation_classify: true, use_doc_unwarping: false },
+      angle: 180,
+    });
+    assert.equal(pruned.seal_res_list[0].rec_texts[0].trim(), STAMP_TEXT);
+    assert.deepEqual(Object.keys(result.outputImages), ['preprocessed_img', 'layout_det_res', 'seal_res_region1']);
+  });
+
+  test('both doc flags false switch the stage off for the request; unwarping (not loaded) is refused', async () => {
+    const file = upsideDown.toString('base64');
+    const off = await postJson(`${server.url}/seal-recognition`, {
+      file,
+      fileType: 1,
+      visualize: false,
+      useDocOrientationClassify: false,
+      useDocUnwarping: false,
+    });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    const pruned = (off.body as any).result.sealRecResults[0].prunedResult;
+    assert.deepEqual(pruned.model_settings, { use_doc_preprocessor: false, use_layout_detection: true });
+    assert.equal(pruned.doc_preprocessor_res, undefined);
+    const unwarp = await postJson(`${server.url}/seal-recognition`, { file, fileType: 1, useDocUnwarping: true });
+    assert.match(assertErrorEnvelope(unwarp, 422), /the input params for model settings are invalid!.*UVDoc/);
   });
 });

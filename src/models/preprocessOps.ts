@@ -90,6 +90,16 @@ const OPS = {
   PadStride: z.object({ stride: z.number().int().nonnegative().nullish() }),
   // PaddleDetection keypoint exports: the person crop, `trainsize` [width, height]
   TopDownEvalAffine: z.object({ trainsize: z.tuple([positiveInt, positiveInt]), use_udp: z.boolean().nullish() }),
+  // PaddleOCR formula recognition: UniMERNet / PP-FormulaNet (`input_size` [height, width]) and LaTeX-OCR ([width, height] bounds)
+  UniMERNetImgDecode: z.object({ input_size: z.tuple([positiveInt, positiveInt]) }),
+  UniMERNetTestTransform: noParams,
+  UniMERNetImageFormat: noParams,
+  LatexImageFormat: noParams,
+  MinMaxResize: z.object({
+    min_dimensions: z.tuple([positiveInt, positiveInt]).nullish(),
+    max_dimensions: z.tuple([positiveInt, positiveInt]).nullish(),
+  }),
+  LatexTestTransform: noParams,
 };
 
 /** Ops that exports keep from training (labels, key selection) and inference skips, as PaddleX does. */
@@ -100,6 +110,7 @@ const TRAINING_ONLY_OPS = new Set([
   'ClsLabelEncode',
   'TableLabelEncode',
   'TableBoxEncode',
+  'UniMERNetLabelEncode',
   'KeepKeys',
 ]);
 

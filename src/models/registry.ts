@@ -20,6 +20,7 @@ import { KeypointDetector } from './keypointDetection.js';
 import { LayoutDetector } from './layoutDetection.js';
 import { MultiLabelClassifier } from './multilabelClassification.js';
 import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
+import { FormulaRecognizer } from './formulaRecognition.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
 import { TableStructureRecognizer } from './tableStructure.js';
@@ -51,6 +52,7 @@ const FAMILIES = {
   table_cells_detection: ObjectDetector,
   layout_detection: LayoutDetector,
   table_structure_recognition: TableStructureRecognizer,
+  formula_recognition: FormulaRecognizer,
   semantic_segmentation: SemanticSegmenter,
   anomaly_detection: AnomalyDetector,
   image_multilabel_classification: MultiLabelClassifier,

@@ -25,6 +25,7 @@ import { faceRecognitionPipeline } from './face_recognition/pipeline.js';
 import { sealRecognitionPipeline } from './seal_recognition/pipeline.js';
 import { tableRecognitionPipeline } from './table_recognition/pipeline.js';
 import { tableRecognitionV2Pipeline } from './table_recognition_v2/pipeline.js';
+import { formulaRecognitionPipeline } from './formula_recognition/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -48,6 +49,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   sealRecognitionPipeline,
   tableRecognitionPipeline,
   tableRecognitionV2Pipeline,
+  formulaRecognitionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

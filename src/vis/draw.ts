@@ -71,6 +71,18 @@ export function imageToCanvas(img: RgbImage): Canvas {
   return canvas;
 }
 
+/** A canvas's pixels as an RgbImage (alpha dropped). */
+export function canvasToRgb(canvas: Canvas): RgbImage {
+  const rgba = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const data = new Uint8Array(canvas.width * canvas.height * 3);
+  for (let s = 0, d = 0; d < data.length; s += 4, d += 3) {
+    data[d] = rgba[s]!;
+    data[d + 1] = rgba[s + 1]!;
+    data[d + 2] = rgba[s + 2]!;
+  }
+  return { width: canvas.width, height: canvas.height, data };
+}
+
 export function canvasToJpeg(canvas: Canvas, quality: number): Promise<Uint8Array> {
   return canvas.encode('jpeg', quality);
 }

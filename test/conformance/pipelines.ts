@@ -11,6 +11,7 @@ import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, ro
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
 import { DOC_ORI_INT8_DIR, docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
+import { formulaFixtureDir, formulaPipelineYaml, wideFormulaFile } from '../helpers/formulaFixtures.js';
 import { tablePageFile, tableV1Yaml, tableV2Yaml } from '../helpers/tableFixtures.js';
 
 export interface ConformanceCase {
@@ -158,5 +159,12 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: () => tableV2Yaml({ clsScores: [0.8, 0.2], cellScores: [0.95, 0.9, 0.85, 0.8, 0.75, 0.7], orientationDir: DOC_ORI_INT8_DIR }),
     requests: async () => ({ '/table-recognition': { file: await base64(tablePageFile()), fileType: 1 } }),
     inputFile: tablePageFile(),
+  },
+  {
+    pipeline: 'formula_recognition',
+    yaml: async () =>
+      formulaPipelineYaml(await formulaFixtureDir('PP-FormulaNet_plus-M', { wide: [0, 4, 5, 6, 2], tall: [0, 12, 2], rowsThreshold: 200 })),
+    requests: async () => ({ '/formula-recognition': { file: await base64(wideFormulaFile()), fileType: 1 } }),
+    inputFile: wideFormulaFile(),
   },
 ];

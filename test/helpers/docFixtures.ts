@@ -11,6 +11,7 @@ import { createCanvas } from '@napi-rs/canvas';
 import YAML from 'yaml';
 import { type FixtureInstance, fixedBoxesSubgraph } from './cvFixtures.js';
 import { fixtureTempRoot } from './fixtures.js';
+import { DOC_ORI_INT8_DIR } from './docPreprocessingFixtures.js';
 import { buildModel, floatTensor, int64Tensor, node, valueInfo } from './onnxBuilder.js';
 import { PADDLE_MODELS } from './paddleModels.js';
 import { REPO_ROOT } from './paths.js';
@@ -248,21 +249,36 @@ export function sealDetectorFixtureDir(band: StampBand): Promise<string> {
   return writeFixtureDir('PP-OCRv4_server_seal_det', model, realInferenceYml('PP-OCRv4_server_seal_det'));
 }
 
-/**
- * A copy of configs/seal_recognition.yaml with the seal text detector (and, when given, the layout
- * model) pointed at fixture dirs; without a layout dir, layout detection is off. Returns the file path.
- */
-export async function sealPipelineYaml(sealDetDir: string, layoutDir?: string): Promise<string> {
-  const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs', 'seal_recognition.yaml'), 'utf8'));
-  Object.assign(config.SubPipelines.SealOCR.SubModules.TextDetection, { model_dir: sealDetDir });
-  if (layoutDir) {
-    Object.assign(config.SubModules.LayoutDetection, { model_dir: layoutDir });
-  } else {
-    config.use_layout_detection = false;
+/** Where the document pipelines' optional stages come from in a test YAML; a stage left out is switched off. */
+export interface DocStageDirs {
+  layoutDir?: string;
+  /** doc preprocessing with the real doc orientation model, and UVDoc from this dir when given (else unwarping off) */
+  docPreprocessing?: { unwarpingDir?: string };
+}
+
+/** A copy of the built-in `configs/<name>.yaml`, changed by `edit` and by `stages`, written to a fresh folder. */
+export async function docPipelineYaml(name: string, stages: DocStageDirs, edit: (config: any) => void): Promise<string> {
+  const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs', `${name}.yaml`), 'utf8'));
+  edit(config);
+  if (stages.layoutDir) Object.assign(config.SubModules.LayoutDetection, { model_dir: stages.layoutDir });
+  else config.use_layout_detection = false;
+  config.use_doc_preprocessor = stages.docPreprocessing !== undefined;
+  if (stages.docPreprocessing) {
+    const doc = config.SubPipelines.DocPreprocessor;
+    doc.SubModules.DocOrientationClassify.model_dir = DOC_ORI_INT8_DIR;
+    doc.use_doc_unwarping = stages.docPreprocessing.unwarpingDir !== undefined;
+    if (stages.docPreprocessing.unwarpingDir) doc.SubModules.DocUnwarping.model_dir = stages.docPreprocessing.unwarpingDir;
   }
-  const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), 'seal_recognition-')), 'seal_recognition.yaml');
+  const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), `${name}-`)), `${name}.yaml`);
   await writeFile(file, YAML.stringify(config));
   return file;
+}
+
+/** configs/seal_recognition.yaml with the seal text detector pointed at a fixture dir, and the stages given. */
+export function sealPipelineYaml(sealDetDir: string, stages: DocStageDirs = {}): Promise<string> {
+  return docPipelineYaml('seal_recognition', stages, (config) => {
+    Object.assign(config.SubPipelines.SealOCR.SubModules.TextDetection, { model_dir: sealDetDir });
+  });
 }
 
 let stampFile: string | undefined;

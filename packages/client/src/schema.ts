@@ -3185,6 +3185,13 @@ export interface paths {
                                             use_doc_preprocessor: boolean;
                                             use_layout_detection: boolean;
                                         };
+                                        doc_preprocessor_res?: {
+                                            model_settings: {
+                                                use_doc_orientation_classify: boolean;
+                                                use_doc_unwarping: boolean;
+                                            };
+                                            angle: number;
+                                        };
                                         layout_det_res?: {
                                             boxes: {
                                                 cls_id: number;
@@ -3303,7 +3310,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/table-recognition": {
+    "/formula-recognition": {
         parameters: {
             query?: never;
             header?: never;
@@ -3312,7 +3319,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Table recognition of an image or a PDF (PaddleX table_recognition_v2 pipeline) */
+        /** Formula recognition (LaTeX) of an image or a PDF (PaddleX formula_recognition pipeline) */
         post: {
             parameters: {
                 query?: {
@@ -3325,33 +3332,17 @@ export interface paths {
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     useLayoutDetection?: boolean | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useOcrModel?: boolean | null;
+                    layoutThreshold?: (number | {
+                        [key: string]: number;
+                    }) | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    textDetLimitSideLen?: number | null;
+                    layoutNms?: boolean | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                    layoutUnclipRatio?: (number | (number)[]) | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    textDetThresh?: number | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    textDetBoxThresh?: number | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    textDetUnclipRatio?: number | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    textRecScoreThresh?: number | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useOcrResultsWithTableCells?: boolean;
+                    layoutMergeBboxesMode?: "union" | "large" | "small" | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     visualize?: boolean | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useE2eWiredTableRecModel?: boolean;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useE2eWirelessTableRecModel?: boolean;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useWiredTableCellsTransToHtml?: boolean;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useWirelessTableCellsTransToHtml?: boolean;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useTableOrientationClassify?: boolean;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     returnImages?: boolean | null;
                 };
@@ -3368,27 +3359,14 @@ export interface paths {
                         useDocOrientationClassify?: boolean | null;
                         useDocUnwarping?: boolean | null;
                         useLayoutDetection?: boolean | null;
-                        useOcrModel?: boolean | null;
-                        textDetLimitSideLen?: number | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[]) | null;
                         /** @enum {string|null} */
-                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
-                        textDetThresh?: number | null;
-                        textDetBoxThresh?: number | null;
-                        textDetUnclipRatio?: number | null;
-                        textRecScoreThresh?: number | null;
-                        /** @default true */
-                        useOcrResultsWithTableCells?: boolean;
+                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
                         visualize?: boolean | null;
-                        /** @default false */
-                        useE2eWiredTableRecModel?: boolean;
-                        /** @default false */
-                        useE2eWirelessTableRecModel?: boolean;
-                        /** @default false */
-                        useWiredTableCellsTransToHtml?: boolean;
-                        /** @default false */
-                        useWirelessTableCellsTransToHtml?: boolean;
-                        /** @default true */
-                        useTableOrientationClassify?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -3403,27 +3381,14 @@ export interface paths {
                         useDocOrientationClassify?: boolean | null;
                         useDocUnwarping?: boolean | null;
                         useLayoutDetection?: boolean | null;
-                        useOcrModel?: boolean | null;
-                        textDetLimitSideLen?: number | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[]) | null;
                         /** @enum {string|null} */
-                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
-                        textDetThresh?: number | null;
-                        textDetBoxThresh?: number | null;
-                        textDetUnclipRatio?: number | null;
-                        textRecScoreThresh?: number | null;
-                        /** @default true */
-                        useOcrResultsWithTableCells?: boolean;
+                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
                         visualize?: boolean | null;
-                        /** @default false */
-                        useE2eWiredTableRecModel?: boolean;
-                        /** @default false */
-                        useE2eWirelessTableRecModel?: boolean;
-                        /** @default false */
-                        useWiredTableCellsTransToHtml?: boolean;
-                        /** @default false */
-                        useWirelessTableCellsTransToHtml?: boolean;
-                        /** @default true */
-                        useTableOrientationClassify?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -3441,12 +3406,11 @@ export interface paths {
                         "application/json": {
                             logId?: string;
                             result?: {
-                                tableRecResults: {
+                                formulaRecResults: {
                                     prunedResult: {
                                         model_settings: {
                                             use_doc_preprocessor: boolean;
                                             use_layout_detection: boolean;
-                                            use_ocr_model: boolean;
                                         };
                                         doc_preprocessor_res?: {
                                             model_settings: {
@@ -3463,47 +3427,10 @@ export interface paths {
                                                 coordinate: (number)[];
                                             }[];
                                         };
-                                        overall_ocr_res: {
-                                            model_settings: {
-                                                use_doc_preprocessor: boolean;
-                                                use_textline_orientation: boolean;
-                                            };
-                                            doc_preprocessor_res?: {
-                                                model_settings: {
-                                                    use_doc_orientation_classify: boolean;
-                                                    use_doc_unwarping: boolean;
-                                                };
-                                                angle: number;
-                                            };
-                                            dt_polys: (number)[][][];
-                                            text_det_params: {
-                                                limit_side_len: number;
-                                                limit_type: string;
-                                                thresh: number;
-                                                max_side_limit: number;
-                                                box_thresh: number;
-                                                unclip_ratio: number;
-                                            };
-                                            text_type: string;
-                                            textline_orientation_angles?: number[];
-                                            text_rec_score_thresh: number;
-                                            return_word_box: boolean;
-                                            rec_texts: string[];
-                                            rec_scores: number[];
-                                            rec_polys: (number)[][][];
-                                            rec_boxes: (number)[][];
-                                            text_word?: string[][];
-                                            text_word_boxes?: (number)[][][];
-                                        };
-                                        table_res_list: {
-                                            cell_box_list: number[][];
-                                            pred_html: string;
-                                            table_ocr_pred: {
-                                                rec_polys: (number)[][][];
-                                                rec_texts: string[];
-                                                rec_scores: number[];
-                                                rec_boxes: number[][];
-                                            };
+                                        formula_res_list: {
+                                            rec_formula: string;
+                                            formula_region_id: number;
+                                            dt_polys?: (number)[][];
                                         }[];
                                     };
                                     /** @description Base64-encoded JPEG images by name */

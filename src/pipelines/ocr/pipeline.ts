@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
-import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../shared/docPreprocessing.js';
+import { activeNestedDocPreprocessing, resolveNestedDocPreprocessing } from '../shared/docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { toBase64 } from '../shared/output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
@@ -49,21 +49,8 @@ const result = z.object({
 /** PaddleX's get_model_settings: either doc flag true ⇒ on, any given but none true ⇒ off, none given ⇒ YAML. */
 function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServingExtra>): OcrSettings {
   const { config } = ctx;
-  const useDocPreprocessor =
-    req.useDocOrientationClassify == null && req.useDocUnwarping == null
-      ? Boolean(config.use_doc_preprocessor)
-      : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
   // The active config holds only the sub-models and sub-pipelines that were loaded (see activeOcrConfig below).
-  const doc = config.SubPipelines?.[DOC_PREPROCESSOR];
-  const docKeys = `SubPipelines.${DOC_PREPROCESSOR}.`;
-  let docSteps = { useDocOrientationClassify: false, useDocUnwarping: false };
-  if (useDocPreprocessor) {
-    // Without a loaded doc preprocessor, an unmentioned step is not asked for: the refusal names the one that was.
-    const asked = doc
-      ? req
-      : { useDocOrientationClassify: req.useDocOrientationClassify ?? false, useDocUnwarping: req.useDocUnwarping ?? false };
-    docSteps = resolveDocPreprocessingSteps(asked, doc, docKeys);
-  }
+  const { useDocPreprocessor, docSteps } = resolveNestedDocPreprocessing(req, config, Boolean(config.use_doc_preprocessor));
   const useTextlineOrientation = req.useTextlineOrientation ?? Boolean(config.use_textline_orientation);
   if (useTextlineOrientation && !config.SubModules?.TextLineOrientation) {
     throw unloadedModelRequested(
@@ -98,11 +85,7 @@ function toOcrResult(page: OcrPage): z.input<typeof result>['ocrResults'][number
 function activeOcrConfig(config: PipelineConfig): PipelineConfig {
   const SubModules = { ...config.SubModules };
   if (!config.use_textline_orientation) delete SubModules.TextLineOrientation;
-  const SubPipelines = { ...config.SubPipelines };
-  const doc = SubPipelines[DOC_PREPROCESSOR];
-  if (config.use_doc_preprocessor && doc) SubPipelines[DOC_PREPROCESSOR] = activeDocPreprocessingConfig(doc);
-  else delete SubPipelines[DOC_PREPROCESSOR];
-  return { ...config, SubModules, SubPipelines };
+  return { ...config, SubModules, SubPipelines: activeNestedDocPreprocessing(config.SubPipelines, Boolean(config.use_doc_preprocessor)) };
 }
 
 export const ocrPipeline = definePipeline<Ops, DocumentServingExtra>({

@@ -1,36 +1,27 @@
-/**
- * PaddleX's seal_recognition pipeline and its `/seal-recognition` endpoint, HTTP side. Document
- * preprocessing is not composed into this pipeline yet: the request flags are accepted, and asking
- * for it (or a YAML with `use_doc_preprocessor: True`) gets a clear error.
- */
+/** PaddleX's seal_recognition pipeline and its `/seal-recognition` endpoint, HTTP side. */
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
 import { ConfigError } from '../../errors.js';
-import type { MergeMode } from '../../models/layoutDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
-import { thresholdSchema, toThreshold } from '../shared/detection.js';
+import { activeNestedDocPreprocessing, DOC_PREPROCESSOR, resolveNestedDocPreprocessing } from '../shared/docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
+import { LAYOUT_DETECTION, layoutRequestFields, resolveLayout } from '../shared/layoutRegions.js';
 import { prunedPageResult } from '../shared/output.js';
-import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
-import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
-import { LAYOUT_DETECTION, SEAL_OCR, sealPrunedResult, type SealPage, type SealSettings } from './settings.js';
+import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
+import { dataInfo, pageWithOutputImages } from '../shared/schemas.js';
+import { SEAL_OCR, sealPrunedResult, type SealSettings } from './settings.js';
 import type worker from './worker.js';
 
 type Ops = OpsOf<typeof worker>;
 
 const unitInterval = z.number().min(0).max(1);
-const positive = z.number().positive();
 
 const request = z.object({
   ...documentRequestFields,
   useDocOrientationClassify: optional(z.boolean()),
   useDocUnwarping: optional(z.boolean()),
-  useLayoutDetection: optional(z.boolean()),
-  layoutThreshold: optional(thresholdSchema),
-  layoutNms: optional(z.boolean()),
-  layoutUnclipRatio: optional(z.union([positive, z.tuple([positive, positive])])),
-  layoutMergeBboxesMode: optional(z.enum(['union', 'large', 'small'] satisfies MergeMode[])),
+  ...layoutRequestFields,
   // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
   sealDetLimitSideLen: optional(z.number().int().nonnegative()),
   sealDetLimitType: optional(z.enum(['min', 'max', 'resize_long', ''])),
@@ -42,35 +33,12 @@ const request = z.object({
 });
 type SealRequest = z.output<typeof request>;
 
-const result = z.object({
-  sealRecResults: z.array(
-    z.object({
-      prunedResult: sealPrunedResult,
-      outputImages: base64ImageMap().optional(),
-      inputImage: base64Image().optional(),
-    }),
-  ),
-  dataInfo,
-});
+const result = z.object({ sealRecResults: z.array(pageWithOutputImages(sealPrunedResult)), dataInfo });
 
 function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentServingExtra>): SealSettings {
   const { config } = ctx;
-  // PaddleX's get_model_settings
-  const useDocPreprocessor =
-    req.useDocOrientationClassify == null && req.useDocUnwarping == null
-      ? Boolean(config.use_doc_preprocessor)
-      : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
-  if (useDocPreprocessor) {
-    throw unloadedModelRequested(
-      'Document preprocessing was requested, but this server runs seal_recognition without it (not available yet).',
-    );
-  }
-  const useLayoutDetection = req.useLayoutDetection ?? Boolean(config.use_layout_detection ?? true);
-  if (useLayoutDetection && !config.SubModules?.[LAYOUT_DETECTION]) {
-    throw unloadedModelRequested(
-      `Layout detection was requested, but no layout model is loaded (set use_layout_detection: True and SubModules.${LAYOUT_DETECTION} in the pipeline YAML).`,
-    );
-  }
+  // PaddleX's get_model_settings (its default: doc preprocessing on)
+  const docPreprocessing = resolveNestedDocPreprocessing(req, config, Boolean(config.use_doc_preprocessor ?? true));
   const sealOcr = config.SubPipelines?.[SEAL_OCR];
   const recConfig = sealOcr?.SubModules?.TextRecognition ?? {};
   const textDet: SealSettings['ocr']['textDet'] = {};
@@ -82,13 +50,8 @@ function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentSer
   const visualize = wantsVisualization(req.visualize, ctx);
   const maxOutputImgSize = ctx.serving.extra.max_output_img_size;
   return {
-    useLayoutDetection,
-    layout: {
-      threshold: req.layoutThreshold == null ? null : toThreshold(req.layoutThreshold),
-      layoutNms: req.layoutNms,
-      layoutUnclipRatio: req.layoutUnclipRatio,
-      layoutMergeBboxesMode: req.layoutMergeBboxesMode,
-    },
+    ...docPreprocessing,
+    ...resolveLayout(req, config),
     ocr: {
       useDocPreprocessor: false,
       docSteps: { useDocOrientationClassify: false, useDocUnwarping: false },
@@ -108,11 +71,6 @@ function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentSer
 
 /** Drop what the YAML switches off, so those models are neither required nor loaded. */
 function activeSealConfig(config: PipelineConfig): PipelineConfig {
-  if (config.use_doc_preprocessor ?? true) {
-    throw new ConfigError(
-      "use_doc_preprocessor: document preprocessing is not available in this server's seal_recognition yet; set use_doc_preprocessor: False",
-    );
-  }
   const sealOcr = config.SubPipelines?.[SEAL_OCR];
   if (!sealOcr) throw new ConfigError(`SubPipelines.${SEAL_OCR} is missing (the seal OCR sub-pipeline, text_type: seal)`);
   readParam(sealOcr, 'text_type', z.literal('seal'), `SubPipelines.${SEAL_OCR}`, 'seal');
@@ -120,8 +78,8 @@ function activeSealConfig(config: PipelineConfig): PipelineConfig {
   if (!(config.use_layout_detection ?? true)) delete SubModules[LAYOUT_DETECTION];
   const ocrModules = { ...sealOcr.SubModules };
   if (!sealOcr.use_textline_orientation) delete ocrModules.TextLineOrientation;
-  const { DocPreprocessor: _unused, ...SubPipelines } = config.SubPipelines ?? {};
-  const { DocPreprocessor: _ocrDoc, ...ocrPipelines } = sealOcr.SubPipelines ?? {};
+  const SubPipelines = activeNestedDocPreprocessing(config.SubPipelines, Boolean(config.use_doc_preprocessor ?? true));
+  const { [DOC_PREPROCESSOR]: _ocrDoc, ...ocrPipelines } = sealOcr.SubPipelines ?? {};
   return {
     ...config,
     SubModules,
@@ -146,7 +104,7 @@ export const sealRecognitionPipeline = definePipeline<Ops, DocumentServingExtra>
       result,
       input: { kind: 'document', field: 'file' },
       async handle(req, ctx) {
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), (page: SealPage) => prunedPageResult(page));
+        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), prunedPageResult);
         return { sealRecResults: pages, dataInfo };
       },
     }),

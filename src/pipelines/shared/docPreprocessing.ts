@@ -72,3 +72,44 @@ export const docPreprocessingResult = z.object({
   angle: z.number().int(),
 });
 export type DocPreprocessingResult = z.input<typeof docPreprocessingResult>;
+
+export const DOC_PREPROCESSOR = 'DocPreprocessor';
+
+/** A pipeline's own doc preprocessing stage for one request (OCR, seal and formula recognition nest it). */
+export interface NestedDocPreprocessing {
+  useDocPreprocessor: boolean;
+  /** the doc preprocessor's steps (both false when it is off) */
+  docSteps: DocPreprocessingSteps;
+}
+
+/**
+ * PaddleX's get_model_settings for a pipeline nesting `SubPipelines.DocPreprocessor`: either doc flag
+ * true ⇒ on, any given but none true ⇒ off, none given ⇒ `yamlDefault`. The steps then resolve as the
+ * doc_preprocessor pipeline's; without a loaded doc preprocessor, a step the request does not mention
+ * is not asked for, so the refusal names the one that was. `config` is the active config.
+ */
+export function resolveNestedDocPreprocessing(
+  req: { useDocOrientationClassify?: boolean | null; useDocUnwarping?: boolean | null },
+  config: PipelineConfig,
+  yamlDefault: boolean,
+): NestedDocPreprocessing {
+  const useDocPreprocessor =
+    req.useDocOrientationClassify == null && req.useDocUnwarping == null
+      ? yamlDefault
+      : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
+  if (!useDocPreprocessor) return { useDocPreprocessor, docSteps: { useDocOrientationClassify: false, useDocUnwarping: false } };
+  const doc = config.SubPipelines?.[DOC_PREPROCESSOR];
+  const asked = doc
+    ? req
+    : { useDocOrientationClassify: req.useDocOrientationClassify ?? false, useDocUnwarping: req.useDocUnwarping ?? false };
+  return { useDocPreprocessor, docSteps: resolveDocPreprocessingSteps(asked, doc, `SubPipelines.${DOC_PREPROCESSOR}.`) };
+}
+
+/** `SubPipelines.DocPreprocessor` kept (its active parts) only when `enabled`, so its models load only then. */
+export function activeNestedDocPreprocessing(
+  SubPipelines: PipelineConfig['SubPipelines'],
+  enabled: boolean,
+): NonNullable<PipelineConfig['SubPipelines']> {
+  const { [DOC_PREPROCESSOR]: doc, ...rest } = SubPipelines ?? {};
+  return enabled && doc ? { ...rest, [DOC_PREPROCESSOR]: activeDocPreprocessingConfig(doc) } : rest;
+}

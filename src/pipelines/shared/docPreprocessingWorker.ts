@@ -10,7 +10,13 @@ import { rotateImage } from '../../ops/quad.js';
 import type { RuntimeContext } from '../../runtime/context.js';
 import { canvasToJpeg, imageToCanvas, textWidthAt } from '../../vis/draw.js';
 import { visFont } from '../../vis/fonts.js';
-import { DOC_ORIENTATION, DOC_UNWARPING, type DocPreprocessingResult, type DocPreprocessingSteps } from './docPreprocessing.js';
+import {
+  DOC_ORIENTATION,
+  DOC_UNWARPING,
+  type DocPreprocessingResult,
+  type DocPreprocessingSteps,
+  type NestedDocPreprocessing,
+} from './docPreprocessing.js';
 import { DOCUMENT_JPEG_QUALITY } from './documentWorker.js';
 
 export interface DocPreprocessed {
@@ -99,4 +105,29 @@ export async function drawDocPreprocessing(
     left += page.width;
   });
   return canvasToJpeg(canvas, DOCUMENT_JPEG_QUALITY);
+}
+
+/** What a pipeline's own doc preprocessing stage gives the rest of it. */
+export interface DocPreprocessingStage {
+  /** the page the pipeline reads: preprocessed when the stage ran, else the input */
+  image: RgbImage;
+  /** PaddleX's `doc_preprocessor_res`, when the stage ran */
+  result?: DocPreprocessingResult;
+  /** PaddleX's `preprocessed_img`, when the stage ran and visualisation is on */
+  drawing?: Uint8Array;
+}
+
+/** Runs the nested doc preprocessor of a pipeline (seal and formula recognition) on one page, as its settings say. */
+export async function runDocPreprocessingStage(
+  preprocess: DocPreprocessor,
+  page: RgbImage,
+  s: NestedDocPreprocessing & { visualize: boolean; maxOutputImgSize: readonly [number, number] },
+): Promise<DocPreprocessingStage> {
+  if (!s.useDocPreprocessor) return { image: page };
+  const done = await preprocess(page, s.docSteps);
+  return {
+    image: done.output,
+    result: done.result,
+    ...(s.visualize ? { drawing: await drawDocPreprocessing(page, done, s.maxOutputImgSize) } : {}),
+  };
 }

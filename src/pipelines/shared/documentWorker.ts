@@ -43,3 +43,19 @@ export function documentOps<Settings, Page extends PageSize>(
 export async function encodeOutputImage(img: RgbImage, [maxHeight, maxWidth]: readonly [number, number]): Promise<Uint8Array> {
   return encodeJpeg(await fitWithin(img, maxWidth, maxHeight), DOCUMENT_JPEG_QUALITY);
 }
+
+/** A page with named output images as the worker returns it: plus the input image when visualising, and the input's size. */
+export async function pageWithOutputImages<P>(
+  prunedResult: P,
+  outputImages: Record<string, Uint8Array>,
+  input: RgbImage,
+  s: { visualize: boolean; maxOutputImgSize: readonly [number, number] },
+): Promise<{ prunedResult: P; outputImages: Record<string, Uint8Array>; inputImage?: Uint8Array; width: number; height: number }> {
+  return {
+    prunedResult,
+    outputImages,
+    ...(s.visualize ? { inputImage: await encodeOutputImage(input, s.maxOutputImgSize) } : {}),
+    width: input.width,
+    height: input.height,
+  };
+}

@@ -4,7 +4,7 @@ import type { LimitType, RequestedTextDetParams } from '../../models/textDetecti
 import { type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
 import { optional } from './request.js';
 
-export const DOC_PREPROCESSOR = 'DocPreprocessor';
+export { DOC_PREPROCESSOR } from '../shared/docPreprocessing.js';
 
 const unitInterval = z.number().min(0).max(1);
 

@@ -14,6 +14,10 @@ export const base64Image = (mediaType: 'image/jpeg' | 'image/png' = 'image/jpeg'
 /** Images keyed by PaddleX's internal image names (`outputImages`). */
 export const base64ImageMap = () => z.record(z.string(), base64Image()).meta({ description: 'Base64-encoded JPEG images by name' });
 
+/** One page of a document pipeline whose images come by name (seal, formula recognition): `prunedResult`, `outputImages?`, `inputImage?`. */
+export const pageWithOutputImages = <P extends z.ZodType>(prunedResult: P) =>
+  z.object({ prunedResult, outputImages: base64ImageMap().optional(), inputImage: base64Image().optional() });
+
 /** [x1, y1, x2, y2], top-left and bottom-right corners */
 export const boundingBox = z.tuple([z.number(), z.number(), z.number(), z.number()]);
 

@@ -11,11 +11,11 @@ import { defineEndpoint, definePipeline, type EndpointContext } from '../define.
 import { activeDocPreprocessingConfig, docPreprocessingResult, resolveDocPreprocessingSteps } from './docPreprocessing.js';
 import { type DocumentOps, documentRequestFields, documentServingExtra, type DocumentServingExtra, runDocument } from './documentInput.js';
 import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrSettings, requestedTextDet, textOcrRequestFields } from './ocrSettings.js';
+import { LAYOUT_DETECTION } from './layoutRegions.js';
 import { type PrunedPage, prunedPageResult } from './output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from './request.js';
 import { base64Image, base64ImageMap, dataInfo, layoutDetResult } from './schemas.js';
 
-export const LAYOUT_DETECTION = 'LayoutDetection';
 export const GENERAL_OCR = 'GeneralOCR';
 /** table_recognition's one structure model */
 export const TABLE_STRUCTURE = 'TableStructureRecognition';
