@@ -22,6 +22,7 @@ import { MultiLabelClassifier } from './multilabelClassification.js';
 import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
+import { SpeechRecognizer } from './speechRecognition.js';
 import { TableStructureRecognizer } from './tableStructure.js';
 import { sealTextDetectorFamily, TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
@@ -57,6 +58,7 @@ const FAMILIES = {
   keypoint_detection: KeypointDetector,
   image_feature: ImageFeatureExtractor,
   face_feature: faceFeatureFamily,
+  multilingual_speech_recognition: SpeechRecognizer,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -70,6 +72,7 @@ export type ModelOf<F extends FamilyName> = Awaited<ReturnType<(typeof FAMILIES)
 const NAME_RULES: Array<[RegExp, string]> = [
   [/^(AutoEncoder|DLinear|Nonstationary|PatchTST|TimesNet)_ad$/, 'ts_anomaly_detection'],
   [/^TimesNet_cls$/, 'ts_classification'],
+  [/^whisper_/, 'multilingual_speech_recognition'],
   [/^(DLinear|NLinear|Nonstationary|PatchTST|RLinear|TiDE|TimesNet)$/, 'ts_forecast'],
   [/^PP-OCRv\d+_\w+_seal_det$/, 'seal_text_detection'],
   [/^PP-OCRv\d+_\w+_det$/, 'text_detection'],

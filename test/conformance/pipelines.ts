@@ -11,6 +11,7 @@ import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, ro
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
 import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
+import { spokenSentenceWav, whisperSentenceFixture } from '../helpers/whisperFixture.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -40,6 +41,14 @@ const STOCKS_CSV = path.join(TS_MODELS, 'DLinear_ad', 'test.csv');
 const CHICK_CSV = path.join(TS_MODELS, 'TimesNet_cls', 'test_chick1.csv');
 
 export const CONFORMANCE: ConformanceCase[] = [
+  {
+    pipeline: 'multilingual_speech_recognition',
+    yaml: async () => fixturePipelineYaml('multilingual_speech_recognition', (await whisperSentenceFixture()).dir),
+    requests: async () => ({ '/multilingual-speech-recognition': { audio: await base64(spokenSentenceWav()) } }),
+    get inputFile() {
+      return spokenSentenceWav();
+    },
+  },
   {
     pipeline: 'image_classification',
     yaml: async () => fixturePipelineYaml('image_classification', await classifierFixtureDir()),
