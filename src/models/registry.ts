@@ -23,6 +23,8 @@ import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
 import { SpeechRecognizer } from './speechRecognition.js';
+import { VideoClassifier } from './videoClassification.js';
+import { VideoDetector } from './videoDetection.js';
 import { TableStructureRecognizer } from './tableStructure.js';
 import { sealTextDetectorFamily, TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
@@ -59,6 +61,8 @@ const FAMILIES = {
   image_feature: ImageFeatureExtractor,
   face_feature: faceFeatureFamily,
   multilingual_speech_recognition: SpeechRecognizer,
+  video_classification: VideoClassifier,
+  video_detection: VideoDetector,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -73,6 +77,8 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/^(AutoEncoder|DLinear|Nonstationary|PatchTST|TimesNet)_ad$/, 'ts_anomaly_detection'],
   [/^TimesNet_cls$/, 'ts_classification'],
   [/^whisper_/, 'multilingual_speech_recognition'],
+  [/^PP-TSM/, 'video_classification'],
+  [/^YOWO/, 'video_detection'],
   [/^(DLinear|NLinear|Nonstationary|PatchTST|RLinear|TiDE|TimesNet)$/, 'ts_forecast'],
   [/^PP-OCRv\d+_\w+_seal_det$/, 'seal_text_detection'],
   [/^PP-OCRv\d+_\w+_det$/, 'text_detection'],

@@ -24,6 +24,8 @@ import { ppShiTuV2Pipeline } from './pp_shituv2/pipeline.js';
 import { faceRecognitionPipeline } from './face_recognition/pipeline.js';
 import { sealRecognitionPipeline } from './seal_recognition/pipeline.js';
 import { multilingualSpeechRecognitionPipeline } from './multilingual_speech_recognition/pipeline.js';
+import { videoClassificationPipeline } from './video_classification/pipeline.js';
+import { videoDetectionPipeline } from './video_detection/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -46,6 +48,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   faceRecognitionPipeline,
   sealRecognitionPipeline,
   multilingualSpeechRecognitionPipeline,
+  videoClassificationPipeline,
+  videoDetectionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {
