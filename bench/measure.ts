@@ -61,7 +61,10 @@ export interface PipelineSpec {
     | 'rotated'
     | 'pedestrian'
     | 'vehicle'
-    | 'keypoints';
+    | 'keypoints'
+    | 'speech_recognition'
+    | 'video_classification'
+    | 'video_detection';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

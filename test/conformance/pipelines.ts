@@ -11,6 +11,7 @@ import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, ro
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
 import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
+import { ppTsmFixtureDir, yowoFixtureDir } from '../helpers/videoFixtures.js';
 import { spokenSentenceWav, whisperSentenceFixture } from '../helpers/whisperFixture.js';
 
 export interface ConformanceCase {
@@ -39,6 +40,7 @@ const TS_MODELS = path.join(SHARED_MODELS, 'ts');
 const CO2_CSV = path.join(TS_MODELS, 'DLinear', 'test.csv');
 const STOCKS_CSV = path.join(TS_MODELS, 'DLinear_ad', 'test.csv');
 const CHICK_CSV = path.join(TS_MODELS, 'TimesNet_cls', 'test_chick1.csv');
+const TREE_VIDEO = path.join(OPENCV_DATA, 'tree.avi');
 
 export const CONFORMANCE: ConformanceCase[] = [
   {
@@ -48,6 +50,18 @@ export const CONFORMANCE: ConformanceCase[] = [
     get inputFile() {
       return spokenSentenceWav();
     },
+  },
+  {
+    pipeline: 'video_classification',
+    yaml: async () => fixturePipelineYaml('video_classification', await ppTsmFixtureDir()),
+    requests: async () => ({ '/video-classification': { video: await base64(TREE_VIDEO) } }),
+    inputFile: TREE_VIDEO,
+  },
+  {
+    pipeline: 'video_detection',
+    yaml: async () => fixturePipelineYaml('video_detection', await yowoFixtureDir()),
+    requests: async () => ({ '/video-detection': { video: await base64(TREE_VIDEO) } }),
+    inputFile: TREE_VIDEO,
   },
   {
     pipeline: 'image_classification',

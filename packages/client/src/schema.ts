@@ -3303,6 +3303,351 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/multilingual-speech-recognition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Transcribe speech (Whisper): text, detected language and timed segments */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw audio/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        audio: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the audio as a file part
+                         */
+                        audio: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "audio/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                text: string;
+                                segments: {
+                                    id: number;
+                                    seek: number;
+                                    start: number;
+                                    end: number;
+                                    text: string;
+                                    tokens: number[];
+                                    temperature: number;
+                                    avgLogProb: number;
+                                    compressionRatio: number;
+                                    noSpeechProb: number;
+                                }[];
+                                language: string;
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/video-classification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Classify a video clip (top-k action categories) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    topk?: number | null;
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        video: string;
+                        topk?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the video as a file part
+                         */
+                        video: string;
+                        topk?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "video/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                categories: {
+                                    id: number;
+                                    name: string;
+                                    score: number;
+                                }[];
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/video-detection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Detect actions in every frame of a video (boxes, action names, scores) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    nmsThresh?: number | null;
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    scoreThresh?: number | null;
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        video: string;
+                        nmsThresh?: number | null;
+                        scoreThresh?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the video as a file part
+                         */
+                        video: string;
+                        nmsThresh?: number | null;
+                        scoreThresh?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "video/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                frames: {
+                                    index: number;
+                                    detectedObjects: {
+                                        bbox: (number)[];
+                                        categoryName: string;
+                                        score: number;
+                                    }[];
+                                }[];
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
