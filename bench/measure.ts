@@ -60,7 +60,10 @@ export interface PipelineSpec {
     | 'keypoints'
     | 'table_recognition'
     | 'table_recognition_v2'
-    | 'formula';
+    | 'formula'
+    | 'speech_recognition'
+    | 'video_classification'
+    | 'video_detection';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

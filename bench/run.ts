@@ -9,6 +9,7 @@
  *
  * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some
  * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines; ocr_peers: OCR against its peers;
+ * speech_recognition, video_classification, video_detection: the media pipelines on fixture models;
  * overload: how fast a full pipeline answers 503; paddle: the converter section).
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -30,6 +31,8 @@ import { DOC_ORI_INT8_DIR, docPreprocessingYaml, uvdocMirrorFixtureDir } from '.
 import { formulaFixtureDir, formulaPipelineYaml, renderTallFormula, renderWideFormula } from '../test/helpers/formulaFixtures.js';
 import { renderTablePage, tableV1Yaml, tableV2Yaml } from '../test/helpers/tableFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml, fixtureTempRoot } from '../test/helpers/fixtures.js';
+import { ppTsmFixtureDir, yowoFixtureDir } from '../test/helpers/videoFixtures.js';
+import { spokenSentenceWav, whisperSentenceFixture } from '../test/helpers/whisperFixture.js';
 import { makePdf } from '../test/helpers/inputs.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
 import {
@@ -231,6 +234,37 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       ['test_chick1.csv', 'test_chick21.csv'],
       'TimesNet_cls fixture (chick weights), 12 steps',
     ),
+    // Media pipelines on the tests' self-made fixtures (tiny graphs, no real weights): these rows time
+    // decoding (audio-decode, ffmpeg), features, sampling and the decoding loop, not real inference.
+    {
+      key: 'speech_recognition',
+      description: 'Whisper-shaped fixture (one-hot decoder), espeak-ng sentence 1.9 s, greedy decoding',
+      pipeline: await fixturePipelineYaml('multilingual_speech_recognition', (await whisperSentenceFixture()).dir),
+      endpoint: '/multilingual-speech-recognition',
+      images: [await photo(path.dirname(spokenSentenceWav()), 'spoken.wav')],
+      request: (audio) => ({ audio }),
+      ...fast,
+    },
+    {
+      key: 'video_classification',
+      description: 'PP-TSM-shaped fixture (channel means), tree.avi 320x240, 8 frames sampled',
+      pipeline: await fixturePipelineYaml('video_classification', await ppTsmFixtureDir()),
+      endpoint: '/video-classification',
+      images: [await photo(OPENCV_DATA, 'tree.avi')],
+      request: (video) => ({ video }),
+      ...fast,
+    },
+    {
+      key: 'video_detection',
+      description: 'YOWO-shaped fixture (brightest cell), tree.avi 68 frames, one run per frame',
+      pipeline: await fixturePipelineYaml('video_detection', await yowoFixtureDir()),
+      endpoint: '/video-detection',
+      images: [await photo(OPENCV_DATA, 'tree.avi')],
+      request: (video) => ({ video }),
+      rounds: QUICK ? 1 : 3,
+      sliceMs: QUICK ? 2000 : 5000,
+      slices: QUICK ? 1 : 2,
+    },
     // Two-stage and rotated pipelines: PicoDet-XS stands in for the person / vehicle detectors, the
     // second models are the tests' self-made fixtures (tiny graphs), so these rows time the pipeline
     // around the models (decode, crops, affine warps, DARK decoding, JSON) more than real inference.

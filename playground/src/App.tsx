@@ -27,6 +27,8 @@ const ACCEPT: Record<Endpoint['input']['kind'], string> = {
   image: 'image/*',
   document: 'image/*,application/pdf,.pdf',
   csv: '.csv,text/csv',
+  audio: 'audio/*',
+  video: 'video/*',
   none: '',
 };
 

@@ -314,6 +314,8 @@ const INPUT_EXTENSIONS: Record<InputKind, Set<string>> = {
   image: new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif']),
   document: new Set(['.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp', '.gif', '.pdf']),
   csv: new Set(['.csv']),
+  audio: new Set(['.wav', '.mp3', '.flac', '.ogg', '.oga', '.opus', '.m4a', '.aac']),
+  video: new Set(['.mp4', '.avi', '.mov', '.mkv', '.webm', '.mpeg', '.mpg']),
   // endpoints whose input is not one file (ShiTu's imageLabelPairs) are never fed by --input
   none: new Set(),
 };

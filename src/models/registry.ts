@@ -23,6 +23,9 @@ import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { FormulaRecognizer } from './formulaRecognition.js';
 import { ObjectDetector } from './objectDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
+import { SpeechRecognizer } from './speechRecognition.js';
+import { VideoClassifier } from './videoClassification.js';
+import { VideoDetector } from './videoDetection.js';
 import { TableStructureRecognizer } from './tableStructure.js';
 import { sealTextDetectorFamily, TextDetector } from './textDetection.js';
 import { TextlineOrientationClassifier } from './textlineOrientation.js';
@@ -63,6 +66,9 @@ const FAMILIES = {
   keypoint_detection: KeypointDetector,
   image_feature: ImageFeatureExtractor,
   face_feature: faceFeatureFamily,
+  multilingual_speech_recognition: SpeechRecognizer,
+  video_classification: VideoClassifier,
+  video_detection: VideoDetector,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -76,6 +82,9 @@ export type ModelOf<F extends FamilyName> = Awaited<ReturnType<(typeof FAMILIES)
 const NAME_RULES: Array<[RegExp, string]> = [
   [/^(AutoEncoder|DLinear|Nonstationary|PatchTST|TimesNet)_ad$/, 'ts_anomaly_detection'],
   [/^TimesNet_cls$/, 'ts_classification'],
+  [/^whisper_/, 'multilingual_speech_recognition'],
+  [/^PP-TSM/, 'video_classification'],
+  [/^YOWO/, 'video_detection'],
   [/^(DLinear|NLinear|Nonstationary|PatchTST|RLinear|TiDE|TimesNet)$/, 'ts_forecast'],
   [/^PP-OCRv\d+_\w+_seal_det$/, 'seal_text_detection'],
   [/^PP-OCRv\d+_\w+_det$/, 'text_detection'],

@@ -26,6 +26,9 @@ import { sealRecognitionPipeline } from './seal_recognition/pipeline.js';
 import { tableRecognitionPipeline } from './table_recognition/pipeline.js';
 import { tableRecognitionV2Pipeline } from './table_recognition_v2/pipeline.js';
 import { formulaRecognitionPipeline } from './formula_recognition/pipeline.js';
+import { multilingualSpeechRecognitionPipeline } from './multilingual_speech_recognition/pipeline.js';
+import { videoClassificationPipeline } from './video_classification/pipeline.js';
+import { videoDetectionPipeline } from './video_detection/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -50,6 +53,9 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   tableRecognitionPipeline,
   tableRecognitionV2Pipeline,
   formulaRecognitionPipeline,
+  multilingualSpeechRecognitionPipeline,
+  videoClassificationPipeline,
+  videoDetectionPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

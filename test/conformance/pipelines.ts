@@ -13,6 +13,8 @@ import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile }
 import { DOC_ORI_INT8_DIR, docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
 import { formulaFixtureDir, formulaPipelineYaml, wideFormulaFile } from '../helpers/formulaFixtures.js';
 import { tablePageFile, tableV1Yaml, tableV2Yaml } from '../helpers/tableFixtures.js';
+import { ppTsmFixtureDir, yowoFixtureDir } from '../helpers/videoFixtures.js';
+import { spokenSentenceWav, whisperSentenceFixture } from '../helpers/whisperFixture.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -40,8 +42,29 @@ const TS_MODELS = path.join(SHARED_MODELS, 'ts');
 const CO2_CSV = path.join(TS_MODELS, 'DLinear', 'test.csv');
 const STOCKS_CSV = path.join(TS_MODELS, 'DLinear_ad', 'test.csv');
 const CHICK_CSV = path.join(TS_MODELS, 'TimesNet_cls', 'test_chick1.csv');
+const TREE_VIDEO = path.join(OPENCV_DATA, 'tree.avi');
 
 export const CONFORMANCE: ConformanceCase[] = [
+  {
+    pipeline: 'multilingual_speech_recognition',
+    yaml: async () => fixturePipelineYaml('multilingual_speech_recognition', (await whisperSentenceFixture()).dir),
+    requests: async () => ({ '/multilingual-speech-recognition': { audio: await base64(spokenSentenceWav()) } }),
+    get inputFile() {
+      return spokenSentenceWav();
+    },
+  },
+  {
+    pipeline: 'video_classification',
+    yaml: async () => fixturePipelineYaml('video_classification', await ppTsmFixtureDir()),
+    requests: async () => ({ '/video-classification': { video: await base64(TREE_VIDEO) } }),
+    inputFile: TREE_VIDEO,
+  },
+  {
+    pipeline: 'video_detection',
+    yaml: async () => fixturePipelineYaml('video_detection', await yowoFixtureDir()),
+    requests: async () => ({ '/video-detection': { video: await base64(TREE_VIDEO) } }),
+    inputFile: TREE_VIDEO,
+  },
   {
     pipeline: 'image_classification',
     yaml: async () => fixturePipelineYaml('image_classification', await classifierFixtureDir()),

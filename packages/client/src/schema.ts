@@ -3185,13 +3185,6 @@ export interface paths {
                                             use_doc_preprocessor: boolean;
                                             use_layout_detection: boolean;
                                         };
-                                        doc_preprocessor_res?: {
-                                            model_settings: {
-                                                use_doc_orientation_classify: boolean;
-                                                use_doc_unwarping: boolean;
-                                            };
-                                            angle: number;
-                                        };
                                         layout_det_res?: {
                                             boxes: {
                                                 cls_id: number;
@@ -3310,7 +3303,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/formula-recognition": {
+    "/multilingual-speech-recognition": {
         parameters: {
             query?: never;
             header?: never;
@@ -3319,31 +3312,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Formula recognition (LaTeX) of an image or a PDF (PaddleX formula_recognition pipeline) */
+        /** Transcribe speech (Whisper): text, detected language and timed segments */
         post: {
             parameters: {
                 query?: {
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    fileType?: 0 | 1 | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useDocOrientationClassify?: boolean | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useDocUnwarping?: boolean | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useLayoutDetection?: boolean | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    layoutThreshold?: (number | {
-                        [key: string]: number;
-                    }) | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    layoutNms?: boolean | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    layoutUnclipRatio?: (number | (number)[]) | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    layoutMergeBboxesMode?: "union" | "large" | "small" | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    visualize?: boolean | null;
-                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    /** @description with a raw audio/* body only (arrays and objects as JSON text) */
                     returnImages?: boolean | null;
                 };
                 header?: never;
@@ -3353,47 +3326,20 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        file: string;
-                        /** @enum {number|null} */
-                        fileType?: 0 | 1 | null;
-                        useDocOrientationClassify?: boolean | null;
-                        useDocUnwarping?: boolean | null;
-                        useLayoutDetection?: boolean | null;
-                        layoutThreshold?: (number | {
-                            [key: string]: number;
-                        }) | null;
-                        layoutNms?: boolean | null;
-                        layoutUnclipRatio?: (number | (number)[]) | null;
-                        /** @enum {string|null} */
-                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
-                        visualize?: boolean | null;
+                        audio: string;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
                     "multipart/form-data": {
                         /**
                          * Format: binary
-                         * @description the file as a file part
+                         * @description the audio as a file part
                          */
-                        file: string;
-                        /** @enum {number|null} */
-                        fileType?: 0 | 1 | null;
-                        useDocOrientationClassify?: boolean | null;
-                        useDocUnwarping?: boolean | null;
-                        useLayoutDetection?: boolean | null;
-                        layoutThreshold?: (number | {
-                            [key: string]: number;
-                        }) | null;
-                        layoutNms?: boolean | null;
-                        layoutUnclipRatio?: (number | (number)[]) | null;
-                        /** @enum {string|null} */
-                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
-                        visualize?: boolean | null;
+                        audio: string;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
-                    "image/*": string;
-                    "application/pdf": string;
+                    "audio/*": string;
                 };
             };
             responses: {
@@ -3406,57 +3352,249 @@ export interface paths {
                         "application/json": {
                             logId?: string;
                             result?: {
-                                formulaRecResults: {
-                                    prunedResult: {
-                                        model_settings: {
-                                            use_doc_preprocessor: boolean;
-                                            use_layout_detection: boolean;
-                                        };
-                                        doc_preprocessor_res?: {
-                                            model_settings: {
-                                                use_doc_orientation_classify: boolean;
-                                                use_doc_unwarping: boolean;
-                                            };
-                                            angle: number;
-                                        };
-                                        layout_det_res?: {
-                                            boxes: {
-                                                cls_id: number;
-                                                label: string;
-                                                score: number;
-                                                coordinate: (number)[];
-                                            }[];
-                                        };
-                                        formula_res_list: {
-                                            rec_formula: string;
-                                            formula_region_id: number;
-                                            dt_polys?: (number)[][];
-                                        }[];
-                                    };
-                                    /** @description Base64-encoded JPEG images by name */
-                                    outputImages?: {
-                                        [key: string]: string;
-                                    };
-                                    /**
-                                     * Format: byte
-                                     * @description Base64-encoded JPEG image
-                                     */
-                                    inputImage?: string;
+                                text: string;
+                                segments: {
+                                    id: number;
+                                    seek: number;
+                                    start: number;
+                                    end: number;
+                                    text: string;
+                                    tokens: number[];
+                                    temperature: number;
+                                    avgLogProb: number;
+                                    compressionRatio: number;
+                                    noSpeechProb: number;
                                 }[];
-                                dataInfo: {
-                                    width: number;
-                                    height: number;
-                                    /** @enum {string} */
-                                    type: "image";
-                                } | {
-                                    numPages: number;
-                                    pages: {
-                                        width: number;
-                                        height: number;
+                                language: string;
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/video-classification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Classify a video clip (top-k action categories) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    topk?: number | null;
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        video: string;
+                        topk?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the video as a file part
+                         */
+                        video: string;
+                        topk?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "video/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                categories: {
+                                    id: number;
+                                    name: string;
+                                    score: number;
+                                }[];
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/video-detection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Detect actions in every frame of a video (boxes, action names, scores) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    nmsThresh?: number | null;
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    scoreThresh?: number | null;
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        video: string;
+                        nmsThresh?: number | null;
+                        scoreThresh?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the video as a file part
+                         */
+                        video: string;
+                        nmsThresh?: number | null;
+                        scoreThresh?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "video/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                frames: {
+                                    index: number;
+                                    detectedObjects: {
+                                        bbox: (number)[];
+                                        categoryName: string;
+                                        score: number;
                                     }[];
-                                    /** @enum {string} */
-                                    type: "pdf";
-                                };
+                                }[];
                             };
                             errorCode?: number;
                             errorMsg?: string;

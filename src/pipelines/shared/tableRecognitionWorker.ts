@@ -32,15 +32,8 @@ import {
   tableResFromStructure,
   type TableResJson,
 } from './tablePostprocess.js';
-import {
-  GENERAL_OCR,
-  LAYOUT_DETECTION,
-  TABLE_ROLES,
-  TABLE_STRUCTURE,
-  type TablePage,
-  type TableSettings,
-  type TableV2Flags,
-} from './tableRecognition.js';
+import { GENERAL_OCR, TABLE_ROLES, TABLE_STRUCTURE, type TablePage, type TableSettings, type TableV2Flags } from './tableRecognition.js';
+import { LAYOUT_DETECTION } from './layoutRegions.js';
 
 /** One table region to recognize. */
 export interface TableRegion {

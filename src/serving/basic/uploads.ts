@@ -43,6 +43,8 @@ const RAW_MEDIA_TYPES: Record<InputKind, string[]> = {
   image: ['image/*'],
   document: ['image/*', 'application/pdf'],
   csv: ['text/csv'],
+  audio: ['audio/*'],
+  video: ['video/*'],
   none: [],
 };
 
@@ -55,7 +57,7 @@ const mediaTypeFits = (accepted: readonly string[], mediaType: string) =>
   accepted.some((type) => (type.endsWith('/*') ? mediaType.startsWith(type.slice(0, -1)) : mediaType === type));
 
 /** Content types read as a raw file body (any other non-multipart body is read as JSON, as FastAPI does). */
-export const RAW_FILE_CONTENT_TYPE = /^\s*(image\/[^\s;]+|application\/pdf|text\/csv)\s*(;|$)/i;
+export const RAW_FILE_CONTENT_TYPE = /^\s*((image|audio|video)\/[^\s;]+|application\/pdf|text\/csv)\s*(;|$)/i;
 
 /** multipart parts: files plus form values; real requests have a dozen */
 const MAX_PARTS = 1000;
