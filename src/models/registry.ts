@@ -21,6 +21,7 @@ import { LayoutDetector } from './layoutDetection.js';
 import { MultiLabelClassifier } from './multilabelClassification.js';
 import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
+import { GroundingDinoDetector } from './openVocabularyDetection.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
 import { TableStructureRecognizer } from './tableStructure.js';
 import { sealTextDetectorFamily, TextDetector } from './textDetection.js';
@@ -57,6 +58,7 @@ const FAMILIES = {
   keypoint_detection: KeypointDetector,
   image_feature: ImageFeatureExtractor,
   face_feature: faceFeatureFamily,
+  open_vocabulary_detection: GroundingDinoDetector,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -87,6 +89,9 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
   [/^PP-TinyPose/, 'keypoint_detection'],
+  [/^(GroundingDINO|YOLO-World)/, 'open_vocabulary_detection'],
+  [/^SAM-/, 'open_vocabulary_segmentation'],
+  [/^BEVFusion/, '3d_bev_detection'],
   [/^STFPM/, 'anomaly_detection'],
   [/^(PP-LiteSeg|PP-HumanSeg|Deeplabv3|OCRNet|SegFormer|SeaFormer|MaskFormer)/, 'semantic_segmentation'],
   [/^(Mask-RT-DETR|Cascade-MaskRCNN|MaskRCNN|SOLOv2|PP-YOLOE_seg)/, 'instance_segmentation'],

@@ -11,6 +11,7 @@ import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, ro
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
 import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
+import { groundingDinoFixtureDir } from '../helpers/openVocabularyFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -24,6 +25,8 @@ export interface ConformanceCase {
   requests(serverUrl: string): Promise<Record<string, Record<string, unknown>>>;
   /** an input file for `--input` local prediction */
   inputFile: string;
+  /** more flags `--input` needs (e.g. open-vocabulary detection's `--prompt`) */
+  inputArgs?: string[];
 }
 
 const base64 = async (file: string) => (await readFile(file)).toString('base64');
@@ -31,6 +34,7 @@ const MESSI = path.join(OPENCV_DATA, 'messi5.jpg');
 const ORANGE = path.join(OPENCV_DATA, 'orange.jpg');
 const FRUITS = path.join(OPENCV_DATA, 'fruits.jpg');
 const ASTRONAUT = path.join(SKIMAGE_DATA, 'astronaut.png');
+const CHELSEA = path.join(SKIMAGE_DATA, 'chelsea.png');
 const AERIAL = path.join(OPENCV_DATA, 'aero3.jpg');
 const BUS = path.join(SHARED_MODELS, 'PicoDet-XS', 'bus.jpg');
 const STREET_SIGN = path.join(SHARED_MODELS, '..', 'golden', 'ocr', 'images', 'street_sign.png');
@@ -145,5 +149,12 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => sealPipelineYaml(await sealDetectorFixtureDir(renderStamp(600).band)),
     requests: async () => ({ '/seal-recognition': { file: await base64(stampImageFile()), fileType: 1 } }),
     inputFile: stampImageFile(),
+  },
+  {
+    pipeline: 'open_vocabulary_detection',
+    yaml: async () => fixturePipelineYaml('open_vocabulary_detection', await groundingDinoFixtureDir()),
+    requests: async () => ({ '/open-vocabulary-detection': { image: await base64(CHELSEA), prompt: 'cat . remote control' } }),
+    inputFile: CHELSEA,
+    inputArgs: ['--prompt', 'cat'],
   },
 ];

@@ -66,7 +66,8 @@ export type FixturePipeline =
   | 'instance_segmentation'
   | 'ts_forecast'
   | 'ts_anomaly_detection'
-  | 'ts_classification';
+  | 'ts_classification'
+  | 'open_vocabulary_detection';
 
 /** `Global.model_name` of a model dir's inference.yml. */
 async function modelNameOf(modelDir: string): Promise<string> {
