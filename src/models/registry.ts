@@ -22,6 +22,7 @@ import { MultiLabelClassifier } from './multilabelClassification.js';
 import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { ObjectDetector } from './objectDetection.js';
 import { GroundingDinoDetector } from './openVocabularyDetection.js';
+import { SamSegmenter } from './openVocabularySegmentation.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
 import { TableStructureRecognizer } from './tableStructure.js';
 import { sealTextDetectorFamily, TextDetector } from './textDetection.js';
@@ -59,6 +60,7 @@ const FAMILIES = {
   image_feature: ImageFeatureExtractor,
   face_feature: faceFeatureFamily,
   open_vocabulary_detection: GroundingDinoDetector,
+  open_vocabulary_segmentation: SamSegmenter,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;

@@ -24,6 +24,7 @@ import { ppShiTuV2Pipeline } from './pp_shituv2/pipeline.js';
 import { faceRecognitionPipeline } from './face_recognition/pipeline.js';
 import { sealRecognitionPipeline } from './seal_recognition/pipeline.js';
 import { openVocabularyDetectionPipeline } from './open_vocabulary_detection/pipeline.js';
+import { openVocabularySegmentationPipeline } from './open_vocabulary_segmentation/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -46,6 +47,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   faceRecognitionPipeline,
   sealRecognitionPipeline,
   openVocabularyDetectionPipeline,
+  openVocabularySegmentationPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

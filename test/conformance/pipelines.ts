@@ -11,7 +11,7 @@ import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, ro
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
 import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
-import { groundingDinoFixtureDir } from '../helpers/openVocabularyFixtures.js';
+import { groundingDinoFixtureDir, samFixtureDir } from '../helpers/openVocabularyFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -156,5 +156,18 @@ export const CONFORMANCE: ConformanceCase[] = [
     requests: async () => ({ '/open-vocabulary-detection': { image: await base64(CHELSEA), prompt: 'cat . remote control' } }),
     inputFile: CHELSEA,
     inputArgs: ['--prompt', 'cat'],
+  },
+  {
+    pipeline: 'open_vocabulary_segmentation',
+    yaml: async () =>
+      multiModelPipelineYaml('open_vocabulary_segmentation', {
+        BoxPromptSegmentation: { modelDir: await samFixtureDir('box') },
+        PointPromptSegmentation: { modelDir: await samFixtureDir('point') },
+      }),
+    requests: async () => ({
+      '/open-vocabulary-segmentation': { image: await base64(CHELSEA), prompt: [[120, 40, 300, 220]], promptType: 'box' },
+    }),
+    inputFile: CHELSEA,
+    inputArgs: ['--prompt', '[[225, 150]]', '--prompt_type', 'point'],
   },
 ];

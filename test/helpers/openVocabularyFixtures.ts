@@ -124,3 +124,72 @@ export async function groundingDinoFixtureDir(): Promise<string> {
   );
   return dir;
 }
+
+/** The SAM fixtures' low-resolution mask grid (SAM's decoder outputs 256 × 256 masks for the 1024 × 1024 input). */
+const SAM_LOW_RES = 256;
+const SAM_INPUT = 1024;
+/** Half the side of the square the point fixture segments around its point, in 1024-input pixels. */
+export const SAM_POINT_HALF_SIDE = 64;
+
+/**
+ * Imitates PaddleX's SAM-H_box / SAM-H_point exports: inputs in PaddleX's order, the image f32
+ * [1, 3, 1024, 1024] (normalised, zero-padded) then the prompt f32 (boxes [N, 4], or one point
+ * [1, 1, 2], in 1024-input pixels); output low_res_masks f32 [N, 1, 256, 256]; inference.yml with
+ * the SAMProcessor step. Each 256-grid cell's logit is a signed distance, in input pixels, from the
+ * cell's centre to the prompt's region: the box itself, or the square of half side
+ * SAM_POINT_HALF_SIDE around the point (negative outside). Upsampled bilinearly, a distance that is
+ * linear across an edge stays exact, so the mask is the original pixels whose centres lie inside.
+ */
+export async function samFixtureDir(kind: 'box' | 'point'): Promise<string> {
+  const centres = Array.from({ length: SAM_LOW_RES }, (_, u) => (u + 0.5) * (SAM_INPUT / SAM_LOW_RES));
+  const common = [
+    floatTensor('grid_x', [1, 1, 1, SAM_LOW_RES], centres),
+    floatTensor('grid_y', [1, 1, SAM_LOW_RES, 1], centres),
+    int64Tensor('column_shape', [4], [-1, 1, 1, 1]),
+  ];
+  const coordinate = (index: number, name: string) => [
+    int64Tensor(`${name}_index`, [], [index]),
+    node('Gather', ['prompt_rows', `${name}_index`], [`${name}_flat`], { axis: { i: 1 } }),
+    node('Reshape', [`${name}_flat`, 'column_shape'], [name]),
+  ];
+  const pieces =
+    kind === 'box'
+      ? [
+          node('Identity', ['prompt'], ['prompt_rows']),
+          ...['x1', 'y1', 'x2', 'y2'].flatMap((name, i) => coordinate(i, name)),
+          node('Sub', ['grid_x', 'x1'], ['left']),
+          node('Sub', ['x2', 'grid_x'], ['right']),
+          node('Sub', ['grid_y', 'y1'], ['upper']),
+          node('Sub', ['y2', 'grid_y'], ['lower']),
+          node('Min', ['left', 'right', 'upper', 'lower'], ['low_res_masks']),
+        ]
+      : [
+          int64Tensor('point_shape', [2], [1, 2]),
+          floatTensor('half_side', [], [SAM_POINT_HALF_SIDE]),
+          node('Reshape', ['prompt', 'point_shape'], ['prompt_rows']),
+          ...['px', 'py'].flatMap((name, i) => coordinate(i, name)),
+          node('Sub', ['grid_x', 'px'], ['dx']),
+          node('Sub', ['grid_y', 'py'], ['dy']),
+          node('Abs', ['dx'], ['adx']),
+          node('Abs', ['dy'], ['ady']),
+          node('Max', ['adx', 'ady'], ['reach']),
+          node('Sub', ['half_side', 'reach'], ['low_res_masks']),
+        ];
+  const isNode = (p: (typeof pieces)[number]): p is ReturnType<typeof node> => 'opType' in p;
+  const model = buildModel({
+    inputs: [valueInfo('img', [1, 3, SAM_INPUT, SAM_INPUT]), valueInfo('prompt', kind === 'box' ? ['N', 4] : [1, 1, 2])],
+    outputs: [valueInfo('low_res_masks', ['N', 1, SAM_LOW_RES, SAM_LOW_RES])],
+    nodes: pieces.filter(isNode),
+    initializers: [...common, ...pieces.filter((p) => !isNode(p))] as Array<ReturnType<typeof floatTensor>>,
+  });
+  const dir = await mkdtemp(path.join(fixtureTempRoot(), `SAM-H_${kind}-`));
+  await writeFile(path.join(dir, 'inference.onnx'), model);
+  await writeFile(
+    path.join(dir, 'inference.yml'),
+    YAML.stringify({
+      Global: { model_name: `SAM-H_${kind}` },
+      Processor: { type: 'SAMProcessor', size: 1024, mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375] },
+    }),
+  );
+  return dir;
+}
