@@ -55,6 +55,8 @@ export interface PipelineSpec {
     | 'anomaly_detection'
     | 'multilabel_classification'
     | 'instance_segmentation'
+    | 'open_vocabulary_detection'
+    | 'open_vocabulary_segmentation'
     | 'ts_forecast'
     | 'ts_anomaly'
     | 'ts_classification'

@@ -3303,6 +3303,255 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/open-vocabulary-detection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Find the objects a text prompt names (GroundingDINO) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    prompt?: string;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    thresholds?: {
+                        [key: string]: number;
+                    } | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        image: string;
+                        prompt: string;
+                        thresholds?: {
+                            [key: string]: number;
+                        } | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        prompt: string;
+                        thresholds?: {
+                            [key: string]: number;
+                        } | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                detectedObjects: {
+                                    bbox: (number)[];
+                                    categoryName: string;
+                                    score: number;
+                                }[];
+                                /**
+                                 * Format: byte
+                                 * @description Base64-encoded JPEG image
+                                 */
+                                image?: string;
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/open-vocabulary-segmentation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Segment what box or point prompts point at (SAM) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    prompt?: number[][];
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    promptType?: string;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        image: string;
+                        prompt: number[][];
+                        promptType: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        prompt: number[][];
+                        promptType: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                masks: {
+                                    rleResult: string;
+                                    size: (number)[];
+                                }[];
+                                maskInfos: {
+                                    label: string;
+                                    prompt: number[];
+                                }[];
+                                /**
+                                 * Format: byte
+                                 * @description Base64-encoded JPEG image
+                                 */
+                                image?: string;
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

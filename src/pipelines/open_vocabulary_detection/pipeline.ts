@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEndpoint, definePipeline, type OpsOf } from '../define.js';
-import { withImage } from '../shared/output.js';
+import { predictImage } from '../shared/output.js';
 import { optional } from '../shared/request.js';
 import { base64Image, boundingBox, noServingExtra } from '../shared/schemas.js';
 import type worker from './worker.js';
@@ -40,12 +40,8 @@ export const openVocabularyDetectionPipeline = definePipeline<Ops, Record<string
       request,
       result,
       input: { kind: 'image', field: 'image' },
-      async handle(req, ctx) {
-        const image = await ctx.loadInput(req.image, 'image');
-        const task = { image, prompt: req.prompt, thresholds: req.thresholds, visualize: ctx.serving.visualize };
-        const { image: drawn, ...fields } = await ctx.run('predict', task);
-        return withImage(fields, drawn);
-      },
+      // PaddleX's request has no `visualize`: Serving.visualize decides
+      handle: (req, ctx) => predictImage<Ops>(ctx, { image: req.image }, { prompt: req.prompt, thresholds: req.thresholds }),
     }),
   ],
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineEndpoint, definePipeline, type OpsOf } from '../define.js';
-import { withImage } from '../shared/output.js';
+import { predictImage } from '../shared/output.js';
 import { base64Image, noServingExtra } from '../shared/schemas.js';
 import type worker from './worker.js';
 
@@ -56,17 +56,9 @@ export const openVocabularySegmentationPipeline = definePipeline<Ops, Record<str
       request,
       result,
       input: { kind: 'image', field: 'image' },
-      async handle(req, ctx) {
-        const image = await ctx.loadInput(req.image, 'image');
-        const promptType = req.promptType as 'box' | 'point';
-        const { image: drawn, ...fields } = await ctx.run('predict', {
-          image,
-          prompt: req.prompt,
-          promptType,
-          visualize: ctx.serving.visualize,
-        });
-        return withImage(fields, drawn);
-      },
+      // PaddleX's request has no `visualize`: Serving.visualize decides
+      handle: (req, ctx) =>
+        predictImage<Ops>(ctx, { image: req.image }, { prompt: req.prompt, promptType: req.promptType as 'box' | 'point' }),
     }),
   ],
 });
