@@ -56,7 +56,6 @@ export interface PipelineSpec {
     | 'multilabel_classification'
     | 'instance_segmentation'
     | 'open_vocabulary_detection'
-    | 'open_vocabulary_segmentation'
     | 'ts_forecast'
     | 'ts_anomaly'
     | 'ts_classification'

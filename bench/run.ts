@@ -19,7 +19,7 @@ import YAML from 'yaml';
 import { openPdf } from '../src/io/pdf.js';
 import { ort } from '../src/runtime/session.js';
 import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../test/helpers/cvFixtures.js';
-import { groundingDinoFixtureDir, samFixtureDir } from '../test/helpers/openVocabularyFixtures.js';
+import { groundingDinoFixtureDir } from '../test/helpers/openVocabularyFixtures.js';
 import {
   attributePipelineYaml,
   keypointPipelineYaml,
@@ -214,25 +214,6 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       endpoint: '/open-vocabulary-detection',
       images: photos,
       request: (image: string) => ({ image, prompt: 'cat . remote control' }),
-      ...fast,
-    },
-    {
-      key: 'open_vocabulary_segmentation',
-      description: 'SAM-H_box-shaped fixture (distance-to-box logits, no real weights), 1024x1024, two box prompts',
-      pipeline: await multiModelPipelineYaml('open_vocabulary_segmentation', {
-        BoxPromptSegmentation: { modelDir: await samFixtureDir('box') },
-        PointPromptSegmentation: { modelDir: await samFixtureDir('point') },
-      }),
-      endpoint: '/open-vocabulary-segmentation',
-      images: photos,
-      request: (image: string) => ({
-        image,
-        prompt: [
-          [20, 20, 200, 200],
-          [100, 50, 300, 250],
-        ],
-        promptType: 'box',
-      }),
       ...fast,
     },
     await timeSeriesSpec(
