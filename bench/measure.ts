@@ -51,6 +51,7 @@ export interface PipelineSpec {
     | 'anomaly_detection'
     | 'multilabel_classification'
     | 'instance_segmentation'
+    | 'open_vocabulary_detection'
     | 'ts_forecast'
     | 'ts_anomaly'
     | 'ts_classification'

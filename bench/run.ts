@@ -20,6 +20,7 @@ import YAML from 'yaml';
 import { openPdf } from '../src/io/pdf.js';
 import { ort } from '../src/runtime/session.js';
 import { HUMANSEG_DIR, maskRtDetrFixtureDir, multilabelFixtureDir, stfpmFixtureDir } from '../test/helpers/cvFixtures.js';
+import { groundingDinoFixtureDir } from '../test/helpers/openVocabularyFixtures.js';
 import {
   attributePipelineYaml,
   keypointPipelineYaml,
@@ -208,6 +209,16 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       endpoint: '/instance-segmentation',
       images: photos,
       request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'open_vocabulary_detection',
+      description:
+        'GroundingDINO-T-shaped fixture (token-matching logits, no real weights), shorter side 800, prompt "cat . remote control"',
+      pipeline: await fixturePipelineYaml('open_vocabulary_detection', await groundingDinoFixtureDir()),
+      endpoint: '/open-vocabulary-detection',
+      images: photos,
+      request: (image: string) => ({ image, prompt: 'cat . remote control' }),
       ...fast,
     },
     await timeSeriesSpec(

@@ -22,6 +22,8 @@ const DEFAULTS = [
     module: 'image_multilabel_classification',
     model: 'PP-HGNetV2-B6_ML',
   },
+  { pipeline: 'open_vocabulary_detection', role: 'OpenVocabularyDetection', module: 'open_vocabulary_detection', model: 'GroundingDINO-T' },
+  { pipeline: 'open_vocabulary_segmentation', role: 'BoxPromptSegmentation', module: 'open_vocabulary_segmentation', model: 'SAM-H_box' },
 ];
 
 describe('built-in YAMLs named as PaddleX’s, with PaddleX’s default models', () => {

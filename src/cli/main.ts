@@ -75,6 +75,10 @@ Options:
   --offline                never download official models (also env PIPESERVE_OFFLINE=1)
   --input <file|url|dir>   with --pipeline and no --serve: predict locally and print/save JSON
   --save_path <dir>        where --input results or --get_pipeline_config output go
+  --prompt <text|json>     with --input, as PaddleX's CLI: open-vocabulary detection's text prompt, or
+                           segmentation's prompt list (JSON, e.g. '[[10, 20, 200, 300]]')
+  --prompt_type <box|point>  with --input, open-vocabulary segmentation's prompt kind
+  --thresholds <json>      with --input, open-vocabulary detection's thresholds, e.g. '{"box_threshold": 0.4}'
   -h, --help               this text
 
 Built-in pipelines: ${builtinPipelineNames().join(', ')}
@@ -116,6 +120,9 @@ const OPTIONS = {
   'job-timeout': { type: 'string' },
   input: { type: 'string' },
   save_path: { type: 'string' },
+  prompt: { type: 'string' },
+  prompt_type: { type: 'string' },
+  thresholds: { type: 'string' },
   get_pipeline_config: { type: 'string' },
   get_hps_sdk: { type: 'string' },
   serve_hps: { type: 'boolean' },
@@ -358,6 +365,26 @@ async function saveImages(value: unknown, fields: ImageFields, stem: string, sav
   return out;
 }
 
+/** A JSON flag value (PaddleX's CLI reads these as Python literals; their JSON spelling is the same for numbers and lists). */
+function jsonFlag(flag: string, value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new ConfigError(
+      `--${flag} ${value}: expected JSON, e.g. ${flag === 'thresholds' ? '\'{"box_threshold": 0.4}\'' : "'[[10, 20, 200, 300]]'"}`,
+    );
+  }
+}
+
+/** The open-vocabulary request fields PaddleX's CLI takes as flags, for --input (the request schema checks them). */
+function promptFields(): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if (args.prompt !== undefined) fields.prompt = args.prompt.trimStart().startsWith('[') ? jsonFlag('prompt', args.prompt) : args.prompt;
+  if (args.prompt_type !== undefined) fields.promptType = args.prompt_type;
+  if (args.thresholds !== undefined) fields.thresholds = jsonFlag('thresholds', args.thresholds);
+  return fields;
+}
+
 async function predictLocally(input: string): Promise<void> {
   const service = await startService();
   try {
@@ -373,6 +400,7 @@ async function predictLocally(input: string): Promise<void> {
         visualize: Boolean(saveDir),
       };
       if (served.endpoint.input.kind === 'document' && !isUrl(item)) body.fileType = path.extname(item).toLowerCase() === '.pdf' ? 0 : 1;
+      Object.assign(body, promptFields());
       const stem = isUrl(item) ? 'url' : path.parse(item).name;
       try {
         const result = await service.invoke(served, body, 'local');

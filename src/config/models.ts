@@ -16,6 +16,8 @@ export type InferenceConfig = Record<string, any>;
 export interface ResolvedModel {
   modelName: string;
   onnxPath: string;
+  /** the model directory, for models that read more files from it (GroundingDINO's tokenizer/); absent for catalog models */
+  dir?: string;
   /** human-readable origin, printed at startup */
   source: string;
   inferenceConfig: InferenceConfig;
@@ -67,7 +69,7 @@ function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined
   } catch (err) {
     throw new ConfigError(`${ymlPath}: not valid YAML: ${(err as Error).message}`);
   }
-  return { modelName, onnxPath, source, inferenceConfig };
+  return { modelName, onnxPath, dir, source, inferenceConfig };
 }
 
 /**

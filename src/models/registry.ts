@@ -22,6 +22,8 @@ import { MultiLabelClassifier } from './multilabelClassification.js';
 import { faceFeatureFamily, ImageFeatureExtractor } from './imageFeature.js';
 import { FormulaRecognizer } from './formulaRecognition.js';
 import { ObjectDetector } from './objectDetection.js';
+import { GroundingDinoDetector } from './openVocabularyDetection.js';
+import { SamSegmenter } from './openVocabularySegmentation.js';
 import { SemanticSegmenter } from './semanticSegmentation.js';
 import { SpeechRecognizer } from './speechRecognition.js';
 import { VideoClassifier } from './videoClassification.js';
@@ -69,6 +71,8 @@ const FAMILIES = {
   multilingual_speech_recognition: SpeechRecognizer,
   video_classification: VideoClassifier,
   video_detection: VideoDetector,
+  open_vocabulary_detection: GroundingDinoDetector,
+  open_vocabulary_segmentation: SamSegmenter,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -103,6 +107,9 @@ const NAME_RULES: Array<[RegExp, string]> = [
   [/_ML$/, 'image_multilabel_classification'],
   [/^(PP-DocLayout|PP-DocBlockLayout)|_layout/, 'layout_detection'],
   [/^PP-TinyPose/, 'keypoint_detection'],
+  [/^(GroundingDINO|YOLO-World)/, 'open_vocabulary_detection'],
+  [/^SAM-/, 'open_vocabulary_segmentation'],
+  [/^BEVFusion/, '3d_bev_detection'],
   [/^STFPM/, 'anomaly_detection'],
   [/^(PP-LiteSeg|PP-HumanSeg|Deeplabv3|OCRNet|SegFormer|SeaFormer|MaskFormer)/, 'semantic_segmentation'],
   [/^(Mask-RT-DETR|Cascade-MaskRCNN|MaskRCNN|SOLOv2|PP-YOLOE_seg)/, 'instance_segmentation'],

@@ -29,6 +29,8 @@ import { formulaRecognitionPipeline } from './formula_recognition/pipeline.js';
 import { multilingualSpeechRecognitionPipeline } from './multilingual_speech_recognition/pipeline.js';
 import { videoClassificationPipeline } from './video_classification/pipeline.js';
 import { videoDetectionPipeline } from './video_detection/pipeline.js';
+import { openVocabularyDetectionPipeline } from './open_vocabulary_detection/pipeline.js';
+import { openVocabularySegmentationPipeline } from './open_vocabulary_segmentation/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -56,6 +58,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   multilingualSpeechRecognitionPipeline,
   videoClassificationPipeline,
   videoDetectionPipeline,
+  openVocabularyDetectionPipeline,
+  openVocabularySegmentationPipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

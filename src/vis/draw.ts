@@ -41,6 +41,32 @@ export function cssColour([r, g, b]: Rgb): string {
   return `rgb(${r}, ${g}, ${b})`;
 }
 
+/** PaddleX's mask tint: the colour moved 40 % towards white, laid over the pixel at 70 %. */
+const MASK_WHITEN = 0.4;
+const MASK_ALPHA = 0.7;
+
+/**
+ * Tints the pixels of interleaved RGB `data` (an image `imageWidth` wide) where `mask` (row-major,
+ * `mask.width` × `mask.height`, placed at `left`, `top`) is nonzero, as PaddleX draws instance masks.
+ */
+export function tintMask(
+  data: Uint8Array,
+  imageWidth: number,
+  imageHeight: number,
+  mask: { left: number; top: number; width: number; height: number; data: ArrayLike<number> },
+  colour: Rgb,
+): void {
+  const tint = colour.map((c) => c * (1 - MASK_WHITEN) + MASK_WHITEN * 255);
+  const { left, top } = mask;
+  for (let y = 0; y < mask.height; y++) {
+    for (let x = 0; x < mask.width; x++) {
+      if (!mask.data[y * mask.width + x] || top + y >= imageHeight || left + x >= imageWidth) continue;
+      const p = ((top + y) * imageWidth + left + x) * 3;
+      for (let c = 0; c < 3; c++) data[p + c] = Math.trunc(data[p + c]! * (1 - MASK_ALPHA) + MASK_ALPHA * tint[c]!);
+    }
+  }
+}
+
 export function categoryColour(categoryId: number): Rgb {
   const n = CATEGORY_PALETTE.length;
   return CATEGORY_PALETTE[((Math.trunc(categoryId) % n) + n) % n]!;

@@ -15,6 +15,7 @@ import { formulaFixtureDir, formulaPipelineYaml, wideFormulaFile } from '../help
 import { tablePageFile, tableV1Yaml, tableV2Yaml } from '../helpers/tableFixtures.js';
 import { ppTsmFixtureDir, yowoFixtureDir } from '../helpers/videoFixtures.js';
 import { spokenSentenceWav, whisperSentenceFixture } from '../helpers/whisperFixture.js';
+import { groundingDinoFixtureDir, samFixtureDir } from '../helpers/openVocabularyFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -28,6 +29,8 @@ export interface ConformanceCase {
   requests(serverUrl: string): Promise<Record<string, Record<string, unknown>>>;
   /** an input file for `--input` local prediction */
   inputFile: string;
+  /** more flags `--input` needs (e.g. open-vocabulary detection's `--prompt`) */
+  inputArgs?: string[];
 }
 
 const base64 = async (file: string) => (await readFile(file)).toString('base64');
@@ -35,6 +38,7 @@ const MESSI = path.join(OPENCV_DATA, 'messi5.jpg');
 const ORANGE = path.join(OPENCV_DATA, 'orange.jpg');
 const FRUITS = path.join(OPENCV_DATA, 'fruits.jpg');
 const ASTRONAUT = path.join(SKIMAGE_DATA, 'astronaut.png');
+const CHELSEA = path.join(SKIMAGE_DATA, 'chelsea.png');
 const AERIAL = path.join(OPENCV_DATA, 'aero3.jpg');
 const BUS = path.join(SHARED_MODELS, 'PicoDet-XS', 'bus.jpg');
 const STREET_SIGN = path.join(SHARED_MODELS, '..', 'golden', 'ocr', 'images', 'street_sign.png');
@@ -189,5 +193,25 @@ export const CONFORMANCE: ConformanceCase[] = [
       formulaPipelineYaml(await formulaFixtureDir('PP-FormulaNet_plus-M', { wide: [0, 4, 5, 6, 2], tall: [0, 12, 2], rowsThreshold: 200 })),
     requests: async () => ({ '/formula-recognition': { file: await base64(wideFormulaFile()), fileType: 1 } }),
     inputFile: wideFormulaFile(),
+  },
+  {
+    pipeline: 'open_vocabulary_detection',
+    yaml: async () => fixturePipelineYaml('open_vocabulary_detection', await groundingDinoFixtureDir()),
+    requests: async () => ({ '/open-vocabulary-detection': { image: await base64(CHELSEA), prompt: 'cat . remote control' } }),
+    inputFile: CHELSEA,
+    inputArgs: ['--prompt', 'cat'],
+  },
+  {
+    pipeline: 'open_vocabulary_segmentation',
+    yaml: async () =>
+      multiModelPipelineYaml('open_vocabulary_segmentation', {
+        BoxPromptSegmentation: { modelDir: await samFixtureDir('box') },
+        PointPromptSegmentation: { modelDir: await samFixtureDir('point') },
+      }),
+    requests: async () => ({
+      '/open-vocabulary-segmentation': { image: await base64(CHELSEA), prompt: [[120, 40, 300, 220]], promptType: 'box' },
+    }),
+    inputFile: CHELSEA,
+    inputArgs: ['--prompt', '[[225, 150]]', '--prompt_type', 'point'],
   },
 ];

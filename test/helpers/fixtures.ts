@@ -69,7 +69,8 @@ export type FixturePipeline =
   | 'ts_classification'
   | 'multilingual_speech_recognition'
   | 'video_classification'
-  | 'video_detection';
+  | 'video_detection'
+  | 'open_vocabulary_detection';
 
 /** `Global.model_name` of a model dir's inference.yml. */
 async function modelNameOf(modelDir: string): Promise<string> {

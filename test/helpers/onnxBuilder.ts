@@ -10,12 +10,13 @@ import YAML from 'yaml';
  */
 const { onnx } = onnxProto;
 
-export type ElementType = 'float32' | 'int64' | 'int32';
+export type ElementType = 'float32' | 'int64' | 'int32' | 'bool';
 
 const ELEMENT_TYPES: Record<ElementType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
+  bool: onnx.TensorProto.DataType.BOOL,
 };
 
 /** A graph input or output; string dimensions are symbolic (e.g. 'N' for the batch). */

@@ -3303,7 +3303,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/multilingual-speech-recognition": {
+    "/open-vocabulary-detection": {
         parameters: {
             query?: never;
             header?: never;
@@ -3312,11 +3312,17 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Transcribe speech (Whisper): text, detected language and timed segments */
+        /** Find the objects a text prompt names (GroundingDINO) */
         post: {
             parameters: {
                 query?: {
-                    /** @description with a raw audio/* body only (arrays and objects as JSON text) */
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    prompt?: string;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    thresholds?: {
+                        [key: string]: number;
+                    } | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
                     returnImages?: boolean | null;
                 };
                 header?: never;
@@ -3326,20 +3332,28 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        audio: string;
+                        image: string;
+                        prompt: string;
+                        thresholds?: {
+                            [key: string]: number;
+                        } | null;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
                     "multipart/form-data": {
                         /**
                          * Format: binary
-                         * @description the audio as a file part
+                         * @description the image as a file part
                          */
-                        audio: string;
+                        image: string;
+                        prompt: string;
+                        thresholds?: {
+                            [key: string]: number;
+                        } | null;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
-                    "audio/*": string;
+                    "image/*": string;
                 };
             };
             responses: {
@@ -3352,131 +3366,16 @@ export interface paths {
                         "application/json": {
                             logId?: string;
                             result?: {
-                                text: string;
-                                segments: {
-                                    id: number;
-                                    seek: number;
-                                    start: number;
-                                    end: number;
-                                    text: string;
-                                    tokens: number[];
-                                    temperature: number;
-                                    avgLogProb: number;
-                                    compressionRatio: number;
-                                    noSpeechProb: number;
-                                }[];
-                                language: string;
-                            };
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/video-classification": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Classify a video clip (top-k action categories) */
-        post: {
-            parameters: {
-                query?: {
-                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
-                    topk?: number | null;
-                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
-                    returnImages?: boolean | null;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        video: string;
-                        topk?: number | null;
-                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
-                        returnImages?: boolean | null;
-                    };
-                    "multipart/form-data": {
-                        /**
-                         * Format: binary
-                         * @description the video as a file part
-                         */
-                        video: string;
-                        topk?: number | null;
-                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
-                        returnImages?: boolean | null;
-                    };
-                    "video/*": string;
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            result?: {
-                                categories: {
-                                    id: number;
-                                    name: string;
+                                detectedObjects: {
+                                    bbox: (number)[];
+                                    categoryName: string;
                                     score: number;
                                 }[];
+                                /**
+                                 * Format: byte
+                                 * @description Base64-encoded JPEG image
+                                 */
+                                image?: string;
                             };
                             errorCode?: number;
                             errorMsg?: string;
@@ -3530,7 +3429,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/video-detection": {
+    "/open-vocabulary-segmentation": {
         parameters: {
             query?: never;
             header?: never;
@@ -3539,15 +3438,15 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Detect actions in every frame of a video (boxes, action names, scores) */
+        /** Segment what box or point prompts point at (SAM) */
         post: {
             parameters: {
                 query?: {
-                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
-                    nmsThresh?: number | null;
-                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
-                    scoreThresh?: number | null;
-                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    prompt?: number[][];
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    promptType?: string;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
                     returnImages?: boolean | null;
                 };
                 header?: never;
@@ -3557,24 +3456,24 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        video: string;
-                        nmsThresh?: number | null;
-                        scoreThresh?: number | null;
+                        image: string;
+                        prompt: number[][];
+                        promptType: string;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
                     "multipart/form-data": {
                         /**
                          * Format: binary
-                         * @description the video as a file part
+                         * @description the image as a file part
                          */
-                        video: string;
-                        nmsThresh?: number | null;
-                        scoreThresh?: number | null;
+                        image: string;
+                        prompt: number[][];
+                        promptType: string;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
-                    "video/*": string;
+                    "image/*": string;
                 };
             };
             responses: {
@@ -3587,14 +3486,19 @@ export interface paths {
                         "application/json": {
                             logId?: string;
                             result?: {
-                                frames: {
-                                    index: number;
-                                    detectedObjects: {
-                                        bbox: (number)[];
-                                        categoryName: string;
-                                        score: number;
-                                    }[];
+                                masks: {
+                                    rleResult: string;
+                                    size: (number)[];
                                 }[];
+                                maskInfos: {
+                                    label: string;
+                                    prompt: number[];
+                                }[];
+                                /**
+                                 * Format: byte
+                                 * @description Base64-encoded JPEG image
+                                 */
+                                image?: string;
                             };
                             errorCode?: number;
                             errorMsg?: string;

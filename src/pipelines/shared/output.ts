@@ -11,8 +11,11 @@ export function withImage<T extends object>(fields: T, image: Uint8Array | undef
   return image ? { ...fields, image: toBase64(image) } : fields;
 }
 
-/** A worker op that takes one encoded image (plus settings) and returns result fields and maybe a drawn image. */
-type ImageOp = (task: { image: Uint8Array; visualize: boolean }) => Promise<{ image?: Uint8Array }>;
+/**
+ * A worker op that takes one encoded image (`image`, `visualize`, plus settings, some of them
+ * required) and returns result fields and maybe a drawn image; `predictImage` types the settings.
+ */
+type ImageOp = (task: any) => Promise<{ image?: Uint8Array }>;
 
 /**
  * The body of a single-image endpoint: load `req.image`, send its bytes to the worker's `predict`
