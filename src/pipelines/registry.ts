@@ -23,6 +23,8 @@ import { humanKeypointDetectionPipeline } from './human_keypoint_detection/pipel
 import { ppShiTuV2Pipeline } from './pp_shituv2/pipeline.js';
 import { faceRecognitionPipeline } from './face_recognition/pipeline.js';
 import { sealRecognitionPipeline } from './seal_recognition/pipeline.js';
+import { ppChatOcrV3Pipeline } from './pp_chatocrv3_doc/pipeline.js';
+import { ppChatOcrV4Pipeline } from './pp_chatocrv4_doc/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -44,6 +46,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   ppShiTuV2Pipeline,
   faceRecognitionPipeline,
   sealRecognitionPipeline,
+  ppChatOcrV3Pipeline,
+  ppChatOcrV4Pipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

@@ -3,16 +3,23 @@
  * sub-models it needs, and run it as a document (image or PDF pages) on the workers.
  */
 import { z } from 'zod';
-import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
 import type { LimitType } from '../../models/textDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
-import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../shared/docPreprocessing.js';
+import { resolveDocPreprocessing } from '../shared/docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { toBase64 } from '../shared/output.js';
-import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
+import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, dataInfo } from '../shared/schemas.js';
-import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrPage, type OcrSettings } from '../shared/ocrSettings.js';
+import {
+  activeOcrConfig,
+  DOC_PREPROCESSOR,
+  ocrPrunedResult,
+  type OcrPage,
+  type OcrSettings,
+  resolveTextlineOrientation,
+  textDetOverrides,
+} from '../shared/ocrSettings.js';
 import type worker from './worker.js';
 
 type Ops = OpsOf<typeof worker>;
@@ -51,35 +58,21 @@ const result = z.object({
 /** PaddleX's get_model_settings: either doc flag true ⇒ on, any given but none true ⇒ off, none given ⇒ YAML. */
 function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServingExtra>): OcrSettings {
   const { config } = ctx;
-  const useDocPreprocessor =
-    req.useDocOrientationClassify == null && req.useDocUnwarping == null
-      ? Boolean(config.use_doc_preprocessor)
-      : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
-  // The active config holds only the sub-models and sub-pipelines that were loaded (see activeOcrConfig below).
-  const doc = config.SubPipelines?.[DOC_PREPROCESSOR];
-  const docKeys = `SubPipelines.${DOC_PREPROCESSOR}.`;
-  let docSteps = { useDocOrientationClassify: false, useDocUnwarping: false };
-  if (useDocPreprocessor) {
-    // Without a loaded doc preprocessor, an unmentioned step is not asked for: the refusal names the one that was.
-    const asked = doc
-      ? req
-      : { useDocOrientationClassify: req.useDocOrientationClassify ?? false, useDocUnwarping: req.useDocUnwarping ?? false };
-    docSteps = resolveDocPreprocessingSteps(asked, doc, docKeys);
-  }
-  const useTextlineOrientation = req.useTextlineOrientation ?? Boolean(config.use_textline_orientation);
-  if (useTextlineOrientation && !config.SubModules?.TextLineOrientation) {
-    throw unloadedModelRequested(
-      'Text-line orientation was requested, but this server has no ' +
-        'text-line orientation model loaded (SubModules.TextLineOrientation; set use_textline_orientation: True in the pipeline YAML).',
-    );
-  }
-
-  const textDet: OcrSettings['textDet'] = {};
-  if (req.textDetLimitSideLen != null) textDet.limitSideLen = req.textDetLimitSideLen;
-  if (req.textDetLimitType != null) textDet.limitType = req.textDetLimitType;
-  if (req.textDetThresh != null) textDet.thresh = req.textDetThresh;
-  if (req.textDetBoxThresh != null) textDet.boxThresh = req.textDetBoxThresh;
-  if (req.textDetUnclipRatio != null) textDet.unclipRatio = req.textDetUnclipRatio;
+  // The active config holds only the sub-models and sub-pipelines that were loaded (see activeOcrConfig).
+  const { useDocPreprocessor, docSteps } = resolveDocPreprocessing(
+    req,
+    Boolean(config.use_doc_preprocessor),
+    config.SubPipelines?.[DOC_PREPROCESSOR],
+    `SubPipelines.${DOC_PREPROCESSOR}.`,
+  );
+  const useTextlineOrientation = resolveTextlineOrientation(req.useTextlineOrientation, config, '');
+  const textDet = textDetOverrides({
+    limitSideLen: req.textDetLimitSideLen,
+    limitType: req.textDetLimitType,
+    thresh: req.textDetThresh,
+    boxThresh: req.textDetBoxThresh,
+    unclipRatio: req.textDetUnclipRatio,
+  });
 
   const recConfig = config.SubModules?.TextRecognition ?? {};
   return {
@@ -101,17 +94,6 @@ function toOcrResult(page: OcrPage): z.input<typeof result>['ocrResults'][number
     if (bytes) out[key] = toBase64(bytes);
   }
   return out;
-}
-
-/** Drop what the YAML switches off, so those models are neither required nor loaded. */
-function activeOcrConfig(config: PipelineConfig): PipelineConfig {
-  const SubModules = { ...config.SubModules };
-  if (!config.use_textline_orientation) delete SubModules.TextLineOrientation;
-  const SubPipelines = { ...config.SubPipelines };
-  const doc = SubPipelines[DOC_PREPROCESSOR];
-  if (config.use_doc_preprocessor && doc) SubPipelines[DOC_PREPROCESSOR] = activeDocPreprocessingConfig(doc);
-  else delete SubPipelines[DOC_PREPROCESSOR];
-  return { ...config, SubModules, SubPipelines };
 }
 
 export const ocrPipeline = definePipeline<Ops, DocumentServingExtra>({

@@ -1,7 +1,9 @@
 /** What both sides of the OCR pipeline share: the per-request settings, the page result and its schema. */
 import { z } from 'zod';
 import type { RequestedTextDetParams } from '../../models/textDetection.js';
-import { type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
+import type { PipelineConfig } from '../../config/pipelineConfig.js';
+import { unloadedModelRequested } from './request.js';
+import { activeDocPreprocessingConfig, type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
 
 export const DOC_PREPROCESSOR = 'DocPreprocessor';
 
@@ -55,4 +57,33 @@ export interface OcrPage {
   images: { ocrImage?: Uint8Array; docPreprocessingImage?: Uint8Array; inputImage?: Uint8Array };
   width: number;
   height: number;
+}
+
+/** An OCR pipeline config without what its YAML switches off, so those models are neither required nor loaded. */
+export function activeOcrConfig(config: PipelineConfig): PipelineConfig {
+  const SubModules = { ...config.SubModules };
+  if (!config.use_textline_orientation) delete SubModules.TextLineOrientation;
+  const SubPipelines = { ...config.SubPipelines };
+  const doc = SubPipelines[DOC_PREPROCESSOR];
+  if (config.use_doc_preprocessor && doc) SubPipelines[DOC_PREPROCESSOR] = activeDocPreprocessingConfig(doc);
+  else delete SubPipelines[DOC_PREPROCESSOR];
+  return { ...config, SubModules, SubPipelines };
+}
+
+
+/** Request text-detection values that override the model's (null ones leave them be). */
+export function textDetOverrides(values: { [K in keyof RequestedTextDetParams]?: RequestedTextDetParams[K] | null }): OcrSettings['textDet'] {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value != null)) as OcrSettings['textDet'];
+}
+
+/** The request's use_textline_orientation, else the OCR config's; refused when its model is not loaded (`keyPrefix` locates the OCR config). */
+export function resolveTextlineOrientation(requested: boolean | null | undefined, ocrConfig: PipelineConfig, keyPrefix: string): boolean {
+  const use = requested ?? Boolean(ocrConfig.use_textline_orientation);
+  if (use && !ocrConfig.SubModules?.TextLineOrientation) {
+    throw unloadedModelRequested(
+      'Text-line orientation was requested, but this server has no text-line orientation model loaded ' +
+        `(${keyPrefix}SubModules.TextLineOrientation; set ${keyPrefix}use_textline_orientation: True in the pipeline YAML).`,
+    );
+  }
+  return use;
 }
