@@ -28,10 +28,14 @@ describe('prompts as PaddleX builds them', () => {
   test('v1 text prompt from the built-in YAML: folded YAML texts, Python repr of the keys, runs of 4 spaces removed', async () => {
     const pe = await builtinPrompts('PP-ChatOCRv3-doc');
     const block = readPromptBlock(pe.KIE_CommonText, 'KIE_CommonText', KIE_TASK_TYPES);
-    const prompt = kiePrompt(block, 'words in other_text：Invoice: INV-0815 Total:     1280.00\n', ['Invoice', "Buyer's name", 'Total\xa0sum']);
+    const prompt = kiePrompt(block, 'words in other_text：Invoice: INV-0815 Total:     1280.00\n', [
+      'Invoice',
+      "Buyer's name",
+      'Total\xa0sum',
+    ]);
     assert.equal(
       prompt,
-      '你现在的任务是从OCR文字识别的结果中提取关键词列表中每一项对应的关键信息。 OCR的文字识别结果使用```符号包围，包含所识别出来的文字，顺序在原始图片中从左至右、从上至下。 我指定的关键词列表使用[]符号包围。请注意OCR的文字识别结果可能存在长句子换行被切断、不合理的分词、 文字被错误合并等问题，你需要结合上下文语义进行综合判断，以抽取准确的关键信息。在返回结果时使用JSON格式，包含多个key-value对，key值为我指定的问题，value值为该问题对应的答案。 如果认为OCR识别结果中，对于问题key，没有答案，则将value赋值为"未知"。请只输出json格式的结果， 并做json格式校验后返回，不要包含其它多余文字！\n结合上面的例子，下面正式开始：OCR文字：```words in other_text：Invoice: INV-0815 Total: 1280.00\n```关键词列表：[[\'Invoice\', "Buyer\'s name", \'Total\\xa0sum\']]。',
+      "你现在的任务是从OCR文字识别的结果中提取关键词列表中每一项对应的关键信息。 OCR的文字识别结果使用```符号包围，包含所识别出来的文字，顺序在原始图片中从左至右、从上至下。 我指定的关键词列表使用[]符号包围。请注意OCR的文字识别结果可能存在长句子换行被切断、不合理的分词、 文字被错误合并等问题，你需要结合上下文语义进行综合判断，以抽取准确的关键信息。在返回结果时使用JSON格式，包含多个key-value对，key值为我指定的问题，value值为该问题对应的答案。 如果认为OCR识别结果中，对于问题key，没有答案，则将value赋值为\"未知\"。请只输出json格式的结果， 并做json格式校验后返回，不要包含其它多余文字！\n结合上面的例子，下面正式开始：OCR文字：```words in other_text：Invoice: INV-0815 Total: 1280.00\n```关键词列表：[['Invoice', \"Buyer's name\", 'Total\\xa0sum']]。",
     );
   });
 
@@ -50,9 +54,21 @@ describe('prompts as PaddleX builds them', () => {
   });
 
   test('v2 prompts (PP-ChatOCRv4) and the ensemble prompt', () => {
-    const texts = { task_description: 'T', rules_str: 'R', output_format: 'O', few_shot_demo_text_content: 'D', few_shot_demo_key_value_list: 'K' };
-    assert.equal(kiePrompt({ ...texts, task_type: 'text_kie_prompt_v2' }, 'ocr', ['a']), "TROD K".replace(' ', '') + "\n结合上面的例子，下面正式开始：OCR文字：```ocr```\n问题列表：['a']。");
-    assert.equal(kiePrompt({ ...texts, task_type: 'table_kie_prompt_v2' }, 'html', ['a', 'b']), "TRODK\n结合上面，下面正式开始：表格内容：```html```\n问题列表：['a', 'b']。");
+    const texts = {
+      task_description: 'T',
+      rules_str: 'R',
+      output_format: 'O',
+      few_shot_demo_text_content: 'D',
+      few_shot_demo_key_value_list: 'K',
+    };
+    assert.equal(
+      kiePrompt({ ...texts, task_type: 'text_kie_prompt_v2' }, 'ocr', ['a']),
+      'TROD K'.replace(' ', '') + "\n结合上面的例子，下面正式开始：OCR文字：```ocr```\n问题列表：['a']。",
+    );
+    assert.equal(
+      kiePrompt({ ...texts, task_type: 'table_kie_prompt_v2' }, 'html', ['a', 'b']),
+      "TRODK\n结合上面，下面正式开始：表格内容：```html```\n问题列表：['a', 'b']。",
+    );
     const pad = ' '.repeat(16);
     assert.equal(
       ensemblePrompt({ ...texts, task_type: 'ensemble_prompt' }, 'Total', '1280.00', '1,280.00'),
@@ -61,15 +77,21 @@ describe('prompts as PaddleX builds them', () => {
   });
 
   test('an unknown task_type stops startup, as PaddleX raises', () => {
-    assert.throws(() => readPromptBlock({ task_type: 'kie_v9' }, 'SubModules.PromptEngneering.KIE_Table', KIE_TASK_TYPES), (err: Error) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /KIE_Table\.task_type: must be one of text_kie_prompt_v1/);
-      return true;
-    });
+    assert.throws(
+      () => readPromptBlock({ task_type: 'kie_v9' }, 'SubModules.PromptEngneering.KIE_Table', KIE_TASK_TYPES),
+      (err: Error) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /KIE_Table\.task_type: must be one of text_kie_prompt_v1/);
+        return true;
+      },
+    );
   });
 
   test('Python repr of keys: quotes, escapes, non-printable characters', () => {
-    assert.equal(pythonListRepr(['a', "it's", 'say "hi"', 'both \' and "', 'tab\tnl\n', '\u200b', '发票', '😀']), `['a', "it's", 'say "hi"', 'both \\' and "', 'tab\\tnl\\n', '\\u200b', '发票', '😀']`);
+    assert.equal(
+      pythonListRepr(['a', "it's", 'say "hi"', 'both \' and "', 'tab\tnl\n', '\u200b', '发票', '😀']),
+      `['a', "it's", 'say "hi"', 'both \\' and "', 'tab\\tnl\\n', '\\u200b', '发票', '😀']`,
+    );
     assert.equal(pythonStrip('Total: 1280.00', 'Total:'), ' 1280.00');
   });
 });
@@ -93,7 +115,10 @@ describe('answers parsed as PaddleX fix_llm_result_format does', () => {
     test(JSON.stringify(answer), () => assert.deepEqual({ ...parseLlmAnswer(answer) }, expected));
   }
   test('a JSON array answer, where PaddleX raises, is a 502 naming the problem', () => {
-    assert.throws(() => parseLlmAnswer('["a", "b"]'), (err: Error) => err instanceof ApiError && err.status === 502 && /JSON array/.test(err.message));
+    assert.throws(
+      () => parseLlmAnswer('["a", "b"]'),
+      (err: Error) => err instanceof ApiError && err.status === 502 && /JSON array/.test(err.message),
+    );
   });
 });
 
@@ -139,11 +164,20 @@ describe('vector store', () => {
       stub.requests.length = 0;
       // "Total" matches one chunk (relevance 1); the other chunks have relevance 1 − 2/√2 < −0.1 and are left out
       assert.equal(await retrieveRelatedText(back.vector, ['Total'], 3500, retriever, signal), 'Total: 1280.00');
-      assert.deepEqual(stub.requests.map((r) => r.body), [{ model: 'embed-1', input: ['Total'] }]);
+      assert.deepEqual(
+        stub.requests.map((r) => r.body),
+        [{ model: 'embed-1', input: ['Total'] }],
+      );
       // both Seller chunks (equal relevance: PaddleX's stable ascending sort walked backwards puts the later one first)
-      assert.equal(await retrieveRelatedText(back.vector, ['Seller'], 3500, retriever, signal), 'Seller address: Main StSeller: ACME Trading');
+      assert.equal(
+        await retrieveRelatedText(back.vector, ['Seller'], 3500, retriever, signal),
+        'Seller address: Main StSeller: ACME Trading',
+      );
       // minCharacters: the chunk that would overflow ends that key's turn; the next key still adds what fits
-      assert.equal(await retrieveRelatedText(back.vector, ['Seller', 'Invoice'], 42, retriever, signal), 'Seller address: Main StInvoice: INV-0815');
+      assert.equal(
+        await retrieveRelatedText(back.vector, ['Seller', 'Invoice'], 42, retriever, signal),
+        'Seller address: Main StInvoice: INV-0815',
+      );
       assert.equal(stub.requests.at(-1)!.authorization, 'Bearer sk-test');
     } finally {
       await stub.close();
@@ -152,8 +186,14 @@ describe('vector store', () => {
 
   test('a PaddleX vectorInfo (pickled FAISS) and foreign data are refused with a 422', () => {
     const refused = (raw: Record<string, unknown>, pattern: RegExp) =>
-      assert.throws(() => readVectorInfo(raw), (err: Error) => err instanceof ApiError && err.status === 422 && pattern.test(err.message));
-    refused({ flag_too_short_text: false, flag_save_bytes_vector: true, vector: 'PADDLEX_VECTOR_STORE gASV...' }, /built by PaddleX .*never unpickles/);
+      assert.throws(
+        () => readVectorInfo(raw),
+        (err: Error) => err instanceof ApiError && err.status === 422 && pattern.test(err.message),
+      );
+    refused(
+      { flag_too_short_text: false, flag_save_bytes_vector: true, vector: 'PADDLEX_VECTOR_STORE gASV...' },
+      /built by PaddleX .*never unpickles/,
+    );
     refused({ flag_too_short_text: false, vector: { format: 'other' } }, /not a vector store made by \/chatocr-vector/);
   });
 });

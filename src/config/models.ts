@@ -119,10 +119,7 @@ export function resolvePipelineModels(config: PipelineConfig, keyPath = ''): Pip
   const SubModules = Object.fromEntries(
     Object.entries(config.SubModules ?? {})
       .filter(([role]) => !MODULE_GROUPS.includes(role))
-      .map(([role, sub]) => [
-      role,
-      { ...sub, resolved: resolveModel(sub, `${prefix}SubModules.${role}`) } satisfies ResolvedSubModule,
-    ]),
+      .map(([role, sub]) => [role, { ...sub, resolved: resolveModel(sub, `${prefix}SubModules.${role}`) } satisfies ResolvedSubModule]),
   );
   const SubPipelines = Object.fromEntries(
     Object.entries(config.SubPipelines ?? {}).map(([role, p]) => [role, resolvePipelineModels(p, `${prefix}SubPipelines.${role}`)]),

@@ -62,9 +62,7 @@ const pipelineSchema: z.ZodType<PipelineConfig> = z.lazy(() =>
   z
     .object({
       pipeline_name: z.string(),
-      SubModules: subModulesSchema
-        .nullish()
-        .transform((v) => v ?? undefined),
+      SubModules: subModulesSchema.nullish().transform((v) => v ?? undefined),
       SubPipelines: z
         .record(z.string(), pipelineSchema)
         .nullish()

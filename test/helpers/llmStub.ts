@@ -101,11 +101,18 @@ export async function startLlmStub(): Promise<LlmStub> {
     if (path.endsWith('/chat/completions')) {
       const content = body.messages.at(-1).content;
       const prompt = typeof content === 'string' ? content : content.find((part: any) => part.type === 'text').text;
-      reply({ id: 'stub', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: stub.answer(prompt, body) } }] });
+      reply({
+        id: 'stub',
+        object: 'chat.completion',
+        choices: [{ index: 0, message: { role: 'assistant', content: stub.answer(prompt, body) } }],
+      });
     } else if (path.endsWith('/completions')) {
       reply({ id: 'stub', object: 'text_completion', choices: [{ index: 0, text: stub.answer(body.prompt, body) }] });
     } else if (path.endsWith('/embeddings')) {
-      reply({ object: 'list', data: body.input.map((input: string, index: number) => ({ object: 'embedding', index, embedding: stub.embedding(input) })) });
+      reply({
+        object: 'list',
+        data: body.input.map((input: string, index: number) => ({ object: 'embedding', index, embedding: stub.embedding(input) })),
+      });
     } else {
       res.writeHead(404).end();
     }

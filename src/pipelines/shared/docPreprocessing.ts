@@ -74,7 +74,9 @@ export function resolveDocPreprocessing(
       ? fromYaml
       : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
   if (!useDocPreprocessor) return { useDocPreprocessor, docSteps: { useDocOrientationClassify: false, useDocUnwarping: false } };
-  const asked = doc ? req : { useDocOrientationClassify: req.useDocOrientationClassify ?? false, useDocUnwarping: req.useDocUnwarping ?? false };
+  const asked = doc
+    ? req
+    : { useDocOrientationClassify: req.useDocOrientationClassify ?? false, useDocUnwarping: req.useDocUnwarping ?? false };
   return { useDocPreprocessor, docSteps: resolveDocPreprocessingSteps(asked, doc, keyPrefix) };
 }
 

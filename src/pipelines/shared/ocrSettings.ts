@@ -70,9 +70,10 @@ export function activeOcrConfig(config: PipelineConfig): PipelineConfig {
   return { ...config, SubModules, SubPipelines };
 }
 
-
 /** Request text-detection values that override the model's (null ones leave them be). */
-export function textDetOverrides(values: { [K in keyof RequestedTextDetParams]?: RequestedTextDetParams[K] | null }): OcrSettings['textDet'] {
+export function textDetOverrides(
+  values: { [K in keyof RequestedTextDetParams]?: RequestedTextDetParams[K] | null },
+): OcrSettings['textDet'] {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value != null)) as OcrSettings['textDet'];
 }
 

@@ -7,12 +7,25 @@ import { z } from 'zod';
 import type { PipelineConfig } from '../../../config/pipelineConfig.js';
 import { readParam } from '../../../config/pipelineConfig.js';
 import { ConfigError, invalidInput } from '../../../errors.js';
-import { layoutThresholdSchema, mergeModeSchema, unclipRatioSchema } from '../../../models/layoutDetection.js';
+import { layoutThresholdSchema, mergeModeSchema, unclipRatioSchema } from '../../../config/layoutParams.js';
 import type { LimitType } from '../../../models/textDetection.js';
-import { defineEndpoint, definePipeline, type EndpointContext, type EndpointSpec, type OpsOf, type PipelineDescriptor } from '../../define.js';
+import {
+  defineEndpoint,
+  definePipeline,
+  type EndpointContext,
+  type EndpointSpec,
+  type OpsOf,
+  type PipelineDescriptor,
+} from '../../define.js';
 import { activeDocPreprocessingConfig, resolveDocPreprocessing } from '../docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, type DocumentServingExtra, runDocument } from '../documentInput.js';
-import { buildVector, type ChatOcrVersion, extractKeyInformation, MLLM_INTEGRATION_STRATEGIES, visualInfoPage } from '../llm/keyInformation.js';
+import {
+  buildVector,
+  type ChatOcrVersion,
+  extractKeyInformation,
+  MLLM_INTEGRATION_STRATEGIES,
+  visualInfoPage,
+} from '../llm/keyInformation.js';
 import { chat } from '../llm/openaiClient.js';
 import { activeOcrConfig, DOC_PREPROCESSOR, type OcrSettings, resolveTextlineOrientation, textDetOverrides } from '../ocrSettings.js';
 import { toBase64 } from '../output.js';
@@ -128,7 +141,10 @@ const MLLM_PROMPT_SUFFIX =
 
 function layoutParserOf(config: PipelineConfig): PipelineConfig {
   const parser = config.SubPipelines?.[LAYOUT_PARSER];
-  if (!parser) throw invalidInput('The visual stage is off: this server runs with use_layout_parser: False (set it True, with SubPipelines.LayoutParser).');
+  if (!parser)
+    throw invalidInput(
+      'The visual stage is off: this server runs with use_layout_parser: False (set it True, with SubPipelines.LayoutParser).',
+    );
   return parser;
 }
 
@@ -156,13 +172,20 @@ function resolveVisualSettings(req: VisualRequest, ctx: Ctx): VisualSettings {
   const generalOcr = parser.SubPipelines![GENERAL_OCR]!;
   const visualize = wantsVisualization(req.visualize, ctx);
   const maxOutputImgSize = ctx.serving.extra.max_output_img_size;
-  const ocrSettings = (ocr: PipelineConfig, key: string, useTextlineOrientation: boolean, textDet: OcrSettings['textDet'], scoreThresh: number | null | undefined): OcrSettings => ({
+  const ocrSettings = (
+    ocr: PipelineConfig,
+    key: string,
+    useTextlineOrientation: boolean,
+    textDet: OcrSettings['textDet'],
+    scoreThresh: number | null | undefined,
+  ): OcrSettings => ({
     useDocPreprocessor: false,
     docSteps: { useDocOrientationClassify: false, useDocUnwarping: false },
     useTextlineOrientation,
     returnWordBox: false,
     textDet,
-    textRecScoreThresh: scoreThresh ?? readParam(ocr.SubModules?.TextRecognition ?? {}, 'score_thresh', z.number(), `${key}.SubModules.TextRecognition`, 0),
+    textRecScoreThresh:
+      scoreThresh ?? readParam(ocr.SubModules?.TextRecognition ?? {}, 'score_thresh', z.number(), `${key}.SubModules.TextRecognition`, 0),
     visualize,
     maxOutputImgSize,
   });
@@ -228,15 +251,20 @@ function activeVisualStage(parser: PipelineConfig): PipelineConfig {
       throw new ConfigError(`${at}.${flag}: ${what} is not available in pipeserve's ChatOCR visual stage yet; set ${flag}: False`);
     }
   }
-  if (parser.use_general_ocr === false) throw new ConfigError(`${at}.use_general_ocr: False is not supported (the visual stage reads text with the general OCR)`);
+  if (parser.use_general_ocr === false)
+    throw new ConfigError(`${at}.use_general_ocr: False is not supported (the visual stage reads text with the general OCR)`);
   const subPipelines = parser.SubPipelines ?? {};
   if (!subPipelines[GENERAL_OCR]) throw new ConfigError(`${at}.SubPipelines.${GENERAL_OCR} is missing (the OCR sub-pipeline)`);
   const SubPipelines: Record<string, PipelineConfig> = { [GENERAL_OCR]: activeOcrConfig(subPipelines[GENERAL_OCR]) };
-  if (parser.use_doc_preprocessor && subPipelines[DOC_PREPROCESSOR]) SubPipelines[DOC_PREPROCESSOR] = activeDocPreprocessingConfig(subPipelines[DOC_PREPROCESSOR]);
+  if (parser.use_doc_preprocessor && subPipelines[DOC_PREPROCESSOR])
+    SubPipelines[DOC_PREPROCESSOR] = activeDocPreprocessingConfig(subPipelines[DOC_PREPROCESSOR]);
   if (parser.use_seal_recognition) {
     const seal = subPipelines[SEAL_RECOGNITION];
     const sealOcr = seal?.SubPipelines?.[SEAL_OCR];
-    if (!seal || !sealOcr) throw new ConfigError(`${at}.SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR} is missing (or set use_seal_recognition: False)`);
+    if (!seal || !sealOcr)
+      throw new ConfigError(
+        `${at}.SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR} is missing (or set use_seal_recognition: False)`,
+      );
     SubPipelines[SEAL_RECOGNITION] = { ...seal, SubModules: {}, SubPipelines: { [SEAL_OCR]: activeOcrConfig(sealOcr) } };
   }
   return { ...parser, SubPipelines };
@@ -349,8 +377,12 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
       llm(active); // a bad LLM or prompt block stops startup
       const { LayoutParser, ...SubPipelines } = active.SubPipelines ?? {};
       const useLayoutParser = readParam(config, 'use_layout_parser', z.boolean(), '(top level)', true);
-      if (useLayoutParser && !LayoutParser) throw new ConfigError(`SubPipelines.${LAYOUT_PARSER} is missing (or set use_layout_parser: False)`);
-      return { ...active, SubPipelines: useLayoutParser ? { ...SubPipelines, [LAYOUT_PARSER]: activeVisualStage(LayoutParser!) } : SubPipelines };
+      if (useLayoutParser && !LayoutParser)
+        throw new ConfigError(`SubPipelines.${LAYOUT_PARSER} is missing (or set use_layout_parser: False)`);
+      return {
+        ...active,
+        SubPipelines: useLayoutParser ? { ...SubPipelines, [LAYOUT_PARSER]: activeVisualStage(LayoutParser!) } : SubPipelines,
+      };
     },
     endpoints,
   });

@@ -6,7 +6,7 @@
  */
 import type { PipelineConfig } from '../../../config/pipelineConfig.js';
 import { ConfigError, invalidInput } from '../../../errors.js';
-import { type KiePrompts } from '../llm/keyInformation.js';
+import type { KiePrompts } from '../llm/keyInformation.js';
 import { type LlmEndpoint, type LlmModuleKind, readLlmEndpoint } from '../llm/openaiClient.js';
 import { KIE_TASK_TYPES, readPromptBlock } from '../llm/prompts.js';
 
@@ -63,6 +63,11 @@ export function readLlmModules(config: PipelineConfig, options: { mllm: boolean;
 }
 
 /** A request-level chatBotConfig / retrieverConfig / mllmChatBotConfig: replaces the YAML's module entirely, as in PaddleX. */
-export function requestEndpoint(raw: Record<string, unknown> | null | undefined, field: string, kind: LlmModuleKind, configured: LlmEndpoint): LlmEndpoint {
+export function requestEndpoint(
+  raw: Record<string, unknown> | null | undefined,
+  field: string,
+  kind: LlmModuleKind,
+  configured: LlmEndpoint,
+): LlmEndpoint {
   return raw == null ? configured : readLlmEndpoint(raw, field, kind, invalidInput);
 }

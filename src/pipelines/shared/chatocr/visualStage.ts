@@ -75,21 +75,27 @@ function isolateRegion(page: RgbImage, [x1, y1, x2, y2]: Box): RgbImage {
   return { width: page.width, height: page.height, data };
 }
 
-export async function createVisualStage(config: PipelineConfig, rt: RuntimeContext): Promise<(page: RgbImage, s: VisualSettings) => Promise<VisualPage>> {
+export async function createVisualStage(
+  config: PipelineConfig,
+  rt: RuntimeContext,
+): Promise<(page: RgbImage, s: VisualSettings) => Promise<VisualPage>> {
   const parser = config.SubPipelines![LAYOUT_PARSER]!;
   const prefix = `SubPipelines.${LAYOUT_PARSER}`;
   const layout = await loadModel(parser, LAYOUT_DETECTION, 'layout_detection', rt, prefix);
   const generalOcr = await createOcrEngine(parser.SubPipelines![GENERAL_OCR]!, rt, `${prefix}.SubPipelines.${GENERAL_OCR}`);
   const sealPipeline = parser.SubPipelines?.[SEAL_RECOGNITION]?.SubPipelines?.[SEAL_OCR];
-  const sealOcr = sealPipeline && (await createOcrEngine(sealPipeline, rt, `${prefix}.SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR}`));
+  const sealOcr =
+    sealPipeline && (await createOcrEngine(sealPipeline, rt, `${prefix}.SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR}`));
   const docPreprocessorConfig = parser.SubPipelines?.[DOC_PREPROCESSOR];
-  const preprocess = docPreprocessorConfig && (await loadDocPreprocessor(docPreprocessorConfig, rt, `${prefix}.SubPipelines.${DOC_PREPROCESSOR}`));
+  const preprocess =
+    docPreprocessorConfig && (await loadDocPreprocessor(docPreprocessorConfig, rt, `${prefix}.SubPipelines.${DOC_PREPROCESSOR}`));
 
   return async (input, s) => {
     const outputImages: Record<string, Uint8Array> = {};
     const docPreprocessed = s.useDocPreprocessor ? await preprocess!(input, s.docSteps) : undefined;
     const page = docPreprocessed?.output ?? input;
-    if (docPreprocessed && s.visualize) outputImages.preprocessed_img = await drawDocPreprocessing(input, docPreprocessed, s.maxOutputImgSize);
+    if (docPreprocessed && s.visualize)
+      outputImages.preprocessed_img = await drawDocPreprocessing(input, docPreprocessed, s.maxOutputImgSize);
 
     const [boxes] = await layout.predict([page], s.layout);
     const layoutBoxes = boxes!.map((b) => ({ ...b, label: b.label.toLowerCase() }));
@@ -101,7 +107,12 @@ export async function createVisualStage(config: PipelineConfig, rt: RuntimeConte
     const sealResults: Array<typeof ocrRes> = [];
     if (s.useSealRecognition) {
       const seals = layoutBoxes.filter((b) => b.label === 'seal');
-      for (const [index, { coordinate: [x1, y1, x2, y2] }] of seals.entries()) {
+      for (const [
+        index,
+        {
+          coordinate: [x1, y1, x2, y2],
+        },
+      ] of seals.entries()) {
         const [left, top] = [Math.trunc(x1), Math.trunc(y1)];
         const result = await sealOcr!(cropImage(page, left, top, Math.trunc(x2) - left, Math.trunc(y2) - top), s.seal);
         sealResults.push(result.prunedResult);

@@ -42,7 +42,11 @@ function mergeVisualInfo(pages: readonly VisualInfoPage[], version: ChatOcrVersi
       throw invalidInput(`visualInfo[${pageNo}].table_nei_text_list: required by PP-ChatOCRv4 (as /chatocr-visual returns it)`);
     }
     // zip() stops at the shortest list, as in PaddleX
-    const count = Math.min(page.table_html_list.length, page.table_text_list.length, page.table_nei_text_list?.length ?? Number.POSITIVE_INFINITY);
+    const count = Math.min(
+      page.table_html_list.length,
+      page.table_text_list.length,
+      page.table_nei_text_list?.length ?? Number.POSITIVE_INFINITY,
+    );
     return Array.from({ length: count }, (_, i) => ({
       html: page.table_html_list[i]!,
       text: page.table_text_list[i]!,
@@ -71,7 +75,8 @@ export async function buildVector(
   const merged = mergeVisualInfo(pages, version);
   const items = normalTextItems(merged);
   for (const table of merged.tables) {
-    if (isLongTable(table.html, minCharacters)) items.push(version === 'v4' ? `table：${table.text}\t${table.neighbourText}` : `table：${table.text}`);
+    if (isLongTable(table.html, minCharacters))
+      items.push(version === 'v4' ? `table：${table.text}\t${table.neighbourText}` : `table：${table.text}`);
   }
   return buildVectorInfo(items, minCharacters, blockSize, retriever, signal);
 }
@@ -129,7 +134,12 @@ async function askAndMerge(
 }
 
 /** PaddleX's get_related_normal_text: retrieved chunks, the stored short text, or every normal text. */
-async function relatedNormalText(s: ChatRequestSettings, merged: MergedVisualInfo, pending: string[], signal: AbortSignal): Promise<string> {
+async function relatedNormalText(
+  s: ChatRequestSettings,
+  merged: MergedVisualInfo,
+  pending: string[],
+  signal: AbortSignal,
+): Promise<string> {
   if (s.useVectorRetrieval && s.vectorInfo != null) {
     const info = readVectorInfo(s.vectorInfo);
     if (info.flag_too_short_text) return info.vector.join('');
@@ -143,16 +153,29 @@ async function relatedNormalText(s: ChatRequestSettings, merged: MergedVisualInf
   return normalTextItems(merged).join('');
 }
 
-async function askTables(s: ChatRequestSettings, merged: MergedVisualInfo, pending: string[], results: Record<string, unknown>, signal: AbortSignal) {
+async function askTables(
+  s: ChatRequestSettings,
+  merged: MergedVisualInfo,
+  pending: string[],
+  results: Record<string, unknown>,
+  signal: AbortSignal,
+) {
   for (const table of merged.tables) {
     if (!pending.length) return;
     if (isLongTable(table.html, s.minCharacters)) continue;
-    const content = s.version === 'v4' && table.neighbourText.length > 0 ? `${table.html}\n 表格周围文字：${table.neighbourText}` : table.html;
+    const content =
+      s.version === 'v4' && table.neighbourText.length > 0 ? `${table.html}\n 表格周围文字：${table.neighbourText}` : table.html;
     await askAndMerge(s.chatBot, kiePrompt(s.prompts.table, content, pending, s.tableOverrides), pending, results, s.version, signal);
   }
 }
 
-async function askText(s: ChatRequestSettings, merged: MergedVisualInfo, pending: string[], results: Record<string, unknown>, signal: AbortSignal) {
+async function askText(
+  s: ChatRequestSettings,
+  merged: MergedVisualInfo,
+  pending: string[],
+  results: Record<string, unknown>,
+  signal: AbortSignal,
+) {
   if (!pending.length) return;
   const related = await relatedNormalText(s, merged, pending, signal);
   if (related.length > 0) {
@@ -161,7 +184,12 @@ async function askText(s: ChatRequestSettings, merged: MergedVisualInfo, pending
 }
 
 /** PaddleX's ensemble_ocr_llm_mllm: where both methods answered, the LLM picks A (OCR + LLM) or B (MLLM). */
-async function ensemble(s: ChatRequestSettings, ocrAnswers: LlmAnswer, mllmAnswers: Record<string, unknown>, signal: AbortSignal): Promise<LlmAnswer> {
+async function ensemble(
+  s: ChatRequestSettings,
+  ocrAnswers: LlmAnswer,
+  mllmAnswers: Record<string, unknown>,
+  signal: AbortSignal,
+): Promise<LlmAnswer> {
   const final: LlmAnswer = Object.create(null);
   for (const key of s.keys) {
     const fromOcr = Object.hasOwn(ocrAnswers, key) ? ocrAnswers[key] : '';

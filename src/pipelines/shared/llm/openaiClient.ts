@@ -56,7 +56,9 @@ const API_TYPES: Record<LlmModuleKind, readonly string[]> = { chat_bot: ['openai
 export function readLlmEndpoint(raw: unknown, origin: string, kind: LlmModuleKind, fail: (message: string) => Error): LlmEndpoint {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    throw fail(`${origin}: ${parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`);
+    throw fail(
+      `${origin}: ${parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`,
+    );
   }
   const c = parsed.data;
   if (!API_TYPES[kind].includes(c.api_type)) {
@@ -106,7 +108,13 @@ function excerpt(body: string, apiKey: string): string {
   return apiKey ? clipped.replaceAll(apiKey, '[api_key]') : clipped;
 }
 
-async function attempt<T>(endpoint: LlmEndpoint, path: string, body: unknown, parse: (json: unknown) => T | undefined, signal: AbortSignal): Promise<T> {
+async function attempt<T>(
+  endpoint: LlmEndpoint,
+  path: string,
+  body: unknown,
+  parse: (json: unknown) => T | undefined,
+  signal: AbortSignal,
+): Promise<T> {
   const timeout = AbortSignal.timeout(endpoint.timeoutMs);
   let response: Response;
   let text: string;
@@ -141,7 +149,8 @@ async function attempt<T>(endpoint: LlmEndpoint, path: string, body: unknown, pa
     throw new RetryableFailure(`the answer is not JSON: ${excerpt(text, endpoint.apiKey)}`);
   }
   const parsed = parse(json);
-  if (parsed === undefined) throw new RetryableFailure(`the answer is not an OpenAI ${path.slice(1)} response: ${excerpt(text, endpoint.apiKey)}`);
+  if (parsed === undefined)
+    throw new RetryableFailure(`the answer is not an OpenAI ${path.slice(1)} response: ${excerpt(text, endpoint.apiKey)}`);
   return parsed;
 }
 
@@ -150,7 +159,13 @@ async function attempt<T>(endpoint: LlmEndpoint, path: string, body: unknown, pa
  * exponential backoff (or the upstream's Retry-After). When every attempt failed: 504 if the last
  * one timed out, else 502, naming the upstream. Other 4xx answers fail at once (502).
  */
-async function post<T>(endpoint: LlmEndpoint, path: string, body: unknown, parse: (json: unknown) => T | undefined, signal: AbortSignal): Promise<T> {
+async function post<T>(
+  endpoint: LlmEndpoint,
+  path: string,
+  body: unknown,
+  parse: (json: unknown) => T | undefined,
+  signal: AbortSignal,
+): Promise<T> {
   for (let attemptNo = 0; ; attemptNo++) {
     try {
       return await attempt(endpoint, path, body, parse, signal);
@@ -170,9 +185,7 @@ async function post<T>(endpoint: LlmEndpoint, path: string, body: unknown, parse
 }
 
 const chatCompletionSchema = z.object({
-  choices: z
-    .array(z.object({ message: z.object({ content: z.string().nullish(), reasoning_content: z.string().nullish() }) }))
-    .min(1),
+  choices: z.array(z.object({ message: z.object({ content: z.string().nullish(), reasoning_content: z.string().nullish() }) })).min(1),
 });
 const completionSchema = z.object({ choices: z.array(z.object({ text: z.string().nullish() })).min(1) });
 const embeddingsSchema = z.object({ data: z.array(z.object({ index: z.number().int().optional(), embedding: z.array(z.number()) })) });

@@ -72,14 +72,23 @@ function promptHead(block: PromptTexts, overrides: PromptOverrides): string {
 // deletes every run of four spaces from it (including any inside the content and keys).
 const INDENT = ' '.repeat(16);
 const KIE_TAILS: Record<KieTaskType, (content: string, keys: string) => string> = {
-  table_kie_prompt_v1: (content, keys) => `\n结合上面，下面正式开始：${INDENT}表格内容：\`\`\`${content}\`\`\`${INDENT}关键词列表：[${keys}]。`,
-  text_kie_prompt_v1: (content, keys) => `\n结合上面的例子，下面正式开始：${INDENT}OCR文字：\`\`\`${content}\`\`\`${INDENT}关键词列表：[${keys}]。`,
-  table_kie_prompt_v2: (content, keys) => `\n结合上面，下面正式开始：${INDENT}表格内容：\`\`\`${content}\`\`\`${INDENT}\n问题列表：${keys}。`,
-  text_kie_prompt_v2: (content, keys) => `\n结合上面的例子，下面正式开始：${INDENT}OCR文字：\`\`\`${content}\`\`\`${INDENT}\n问题列表：${keys}。`,
+  table_kie_prompt_v1: (content, keys) =>
+    `\n结合上面，下面正式开始：${INDENT}表格内容：\`\`\`${content}\`\`\`${INDENT}关键词列表：[${keys}]。`,
+  text_kie_prompt_v1: (content, keys) =>
+    `\n结合上面的例子，下面正式开始：${INDENT}OCR文字：\`\`\`${content}\`\`\`${INDENT}关键词列表：[${keys}]。`,
+  table_kie_prompt_v2: (content, keys) =>
+    `\n结合上面，下面正式开始：${INDENT}表格内容：\`\`\`${content}\`\`\`${INDENT}\n问题列表：${keys}。`,
+  text_kie_prompt_v2: (content, keys) =>
+    `\n结合上面的例子，下面正式开始：${INDENT}OCR文字：\`\`\`${content}\`\`\`${INDENT}\n问题列表：${keys}。`,
 };
 
 /** PaddleX's GenerateKIEPrompt.generate_prompt: `keys` appear as Python's repr of the list. */
-export function kiePrompt(block: PromptBlock<KieTaskType>, content: string, keys: readonly string[], overrides: PromptOverrides = {}): string {
+export function kiePrompt(
+  block: PromptBlock<KieTaskType>,
+  content: string,
+  keys: readonly string[],
+  overrides: PromptOverrides = {},
+): string {
   return promptHead(block, overrides) + KIE_TAILS[block.task_type](content, pythonListRepr(keys)).replaceAll('    ', '');
 }
 

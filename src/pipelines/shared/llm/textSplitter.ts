@@ -89,6 +89,11 @@ function splitRecursive(text: string, separators: readonly string[], chunkSize: 
   return chunks;
 }
 
-export function splitText(text: string, chunkSize: number, overlap = PADDLEX_CHUNK_OVERLAP, separators: readonly string[] = PADDLEX_SEPARATORS): string[] {
+export function splitText(
+  text: string,
+  chunkSize: number,
+  overlap = PADDLEX_CHUNK_OVERLAP,
+  separators: readonly string[] = PADDLEX_SEPARATORS,
+): string[] {
   return splitRecursive(text, separators, chunkSize, overlap);
 }

@@ -46,7 +46,14 @@ function encode(store: VectorStore, modelName: string): EncodedVectorStore {
   store.embeddings.forEach((row, i) => flat.set(row, i * dimensions));
   // Float32Array is little-endian on every platform Node runs on
   const embeddings = Buffer.from(flat.buffer, flat.byteOffset, flat.byteLength).toString('base64');
-  return { format: VECTOR_STORE_FORMAT, version: VECTOR_STORE_VERSION, model_name: modelName, dimensions, chunks: store.chunks, embeddings };
+  return {
+    format: VECTOR_STORE_FORMAT,
+    version: VECTOR_STORE_VERSION,
+    model_name: modelName,
+    dimensions,
+    chunks: store.chunks,
+    embeddings,
+  };
 }
 
 function decode(encoded: EncodedVectorStore): VectorStore {
