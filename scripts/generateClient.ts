@@ -32,7 +32,10 @@ function withoutOperationIds(document: OpenApiDocument): OpenApiDocument {
 }
 
 export async function generatedClientFiles(): Promise<{ 'openapi.json': string; 'src/schema.ts': string }> {
-  const document = await openApiDocument(PIPELINES.flatMap((p) => p.endpoints));
+  // Pipelines that share paths (PP-ChatOCRv3-doc and v4-doc) publish the later one's schemas: v4's
+  // requests are v3's plus fields a v3 server ignores, its results v3's plus optional fields.
+  const byPath = new Map(PIPELINES.flatMap((p) => p.endpoints).map((endpoint) => [endpoint.path, endpoint]));
+  const document = await openApiDocument([...byPath.values()]);
   const types = astToString(await openapiTS(withoutOperationIds(document) as unknown as OpenAPI3));
   return { 'openapi.json': `${JSON.stringify(document, null, 2)}\n`, 'src/schema.ts': BANNER + types };
 }

@@ -13,7 +13,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv } from 'ajv';
 import { PIPELINES } from '../src/pipelines/registry.js';
 import { imageFields } from '../src/pipelines/shared/schemas.js';
-import { CONFORMANCE } from './conformance/pipelines.js';
+import { CONFORMANCE, type ConformanceCase } from './conformance/pipelines.js';
 import { runCli } from './helpers/cli.js';
 import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
 
@@ -39,51 +39,97 @@ test('every registered pipeline has a conformance case', () => {
   );
 });
 
-describe('conformance of every pipeline, served together on one port', () => {
-  let server: RunningServer;
-  let openapi: { paths: Record<string, any> };
+/** The endpoint paths of a pipeline. */
+const pathsOf = (pipeline: string) => PIPELINES.find((p) => p.pipelineName === pipeline)!.endpoints.map((e) => e.path);
+
+/**
+ * The cases in groups served together on one port: a pipeline whose endpoints another one also
+ * serves (PP-ChatOCRv3-doc and v4-doc share /chatocr-*, as in PaddleX, one pipeline per server)
+ * goes to a group of its own.
+ */
+function servingGroups(): ConformanceCase[][] {
+  const groups: ConformanceCase[][] = [];
+  for (const c of CONFORMANCE) {
+    const paths = pathsOf(c.pipeline);
+    const group = groups.find((g) => g.every((other) => !pathsOf(other.pipeline).some((p) => paths.includes(p))));
+    if (group) group.push(c);
+    else groups.push([c]);
+  }
+  return groups;
+}
+
+describe('conformance of every pipeline, served together on one port (pipelines sharing endpoints on another)', () => {
+  interface Served {
+    server: RunningServer;
+    openapi: { paths: Record<string, any> };
+  }
+  const servers = new Map<string, Served>();
   const requests = new Map<string, Record<string, unknown>>();
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
   before(async () => {
-    const yamls = await Promise.all(CONFORMANCE.map((c) => c.yaml()));
-    server = await startServer({ pipelines: yamls, workers: 1 });
-    for (const c of CONFORMANCE) for (const [p, body] of Object.entries(await c.requests(server.url))) requests.set(p, body);
-    openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as typeof openapi;
+    for (const group of servingGroups()) {
+      const yamls = await Promise.all(group.map((c) => c.yaml()));
+      const server = await startServer({ pipelines: yamls, workers: 1 });
+      const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as Served['openapi'];
+      for (const c of group) {
+        servers.set(c.pipeline, { server, openapi });
+        for (const [p, body] of Object.entries(await c.requests(server.url))) requests.set(`${c.pipeline} ${p}`, body);
+      }
+    }
   });
-  after(() => server?.close());
+  after(async () => {
+    for (const { server } of new Set(servers.values())) await server.close();
+  });
 
-  const endpoints = () => PIPELINES.flatMap((p) => p.endpoints.map((e) => ({ pipeline: p.pipelineName, endpoint: e })));
-  const requestSchema = (p: string): JsonSchema => openapi.paths[p].post.requestBody.content['application/json'].schema;
-  const resultSchema = (p: string): JsonSchema =>
-    openapi.paths[p].post.responses['200'].content['application/json'].schema.properties.result;
+  const endpoints = () =>
+    PIPELINES.flatMap((p) =>
+      p.endpoints.map((endpoint) => {
+        const { server, openapi } = servers.get(p.pipelineName)!;
+        return {
+          pipeline: p.pipelineName,
+          endpoint,
+          url: `${server.url}${endpoint.path}`,
+          openapi,
+          sample: requests.get(`${p.pipelineName} ${endpoint.path}`)!,
+        };
+      }),
+    );
+  type Entry = ReturnType<typeof endpoints>[number];
+  const requestSchema = (e: Entry): JsonSchema => e.openapi.paths[e.endpoint.path].post.requestBody.content['application/json'].schema;
+  const resultSchema = (e: Entry): JsonSchema =>
+    e.openapi.paths[e.endpoint.path].post.responses['200'].content['application/json'].schema.properties.result;
 
   test('/openapi.json is a valid OpenAPI document (checked by an OpenAPI validator)', async () => {
-    const result = await new Validator().validate(openapi as Parameters<Validator['validate']>[0]);
-    assert.ok(result.valid, JSON.stringify(result.errors ?? null).slice(0, 2000));
+    for (const { openapi } of new Set(servers.values())) {
+      const result = await new Validator().validate(openapi as Parameters<Validator['validate']>[0]);
+      assert.ok(result.valid, JSON.stringify(result.errors ?? null).slice(0, 2000));
+    }
   });
 
   test('every POST endpoint publishes its request schema and its full result schema', () => {
-    for (const { endpoint } of endpoints()) {
-      const req = requestSchema(endpoint.path);
+    for (const e of endpoints()) {
+      const { endpoint } = e;
+      const req = requestSchema(e);
       assert.equal(req.type, 'object', endpoint.path);
       assert.ok(req.required?.includes(endpoint.input.field), `${endpoint.path}: ${endpoint.input.field} is required`);
-      const result = resultSchema(endpoint.path);
+      const result = resultSchema(e);
       assert.equal(result.type, 'object', endpoint.path);
       assert.ok(Object.keys(result.properties ?? {}).length > 0, `${endpoint.path}: the result schema lists its fields`);
     }
     // the full structure, down to the fields inside prunedResult
-    const ocr = resultSchema('/ocr') as any;
+    const ocr = resultSchema(endpoints().find((e) => e.endpoint.path === '/ocr')!) as any;
     assert.equal(ocr.properties.ocrResults.items.properties.prunedResult.properties.rec_texts.items.type, 'string');
   });
 
   test('real responses validate against the published result schema, with and without visualization', async () => {
-    for (const { endpoint } of endpoints()) {
-      const validate = ajv.compile(resultSchema(endpoint.path));
+    for (const e of endpoints()) {
+      const { endpoint } = e;
+      const validate = ajv.compile(resultSchema(e));
       const { images, imageMaps } = imageFields(endpoint.result);
-      const always = requiredImageFields(resultSchema(endpoint.path));
+      const always = requiredImageFields(resultSchema(e));
       for (const visualize of [true, false]) {
-        const res = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), visualize });
+        const res = await postJson(e.url, { ...e.sample, visualize });
         assert.equal(res.status, 200, `${endpoint.path}: ${JSON.stringify(res.body).slice(0, 300)}`);
         assert.deepEqual(Object.keys(res.body), ['logId', 'result', 'errorCode', 'errorMsg']);
         assert.ok(validate(res.body.result), `${endpoint.path} visualize=${visualize}: ${ajv.errorsText(validate.errors)}`);
@@ -97,9 +143,10 @@ describe('conformance of every pipeline, served together on one port', () => {
   });
 
   test('unknown request fields are ignored', async () => {
-    for (const { endpoint } of endpoints()) {
-      const res = await postJson(`${server.url}${endpoint.path}`, {
-        ...requests.get(endpoint.path),
+    for (const e of endpoints()) {
+      const { endpoint } = e;
+      const res = await postJson(e.url, {
+        ...e.sample,
         visualize: false,
         notAPaddleXField: [1],
       });
@@ -108,26 +155,28 @@ describe('conformance of every pipeline, served together on one port', () => {
   });
 
   test('optional fields accept omission and null where PaddleX accepts null; elsewhere null is a 422', async () => {
-    for (const { endpoint } of endpoints()) {
-      const schema = requestSchema(endpoint.path);
+    for (const e of endpoints()) {
+      const { endpoint } = e;
+      const schema = requestSchema(e);
       const optionalFields = Object.entries(schema.properties ?? {}).filter(([name]) => !schema.required?.includes(name));
       // fields the sample request sets keep their values (fileType: null with Base64 input is rightly a 422)
-      const sample = requests.get(endpoint.path)!;
+      const sample = e.sample;
       const nullable = optionalFields.filter(([name, s]) => s.nullable && !(name in sample)).map(([name]) => name);
-      const body = { ...requests.get(endpoint.path), ...Object.fromEntries(nullable.map((name) => [name, null])), visualize: false };
-      const res = await postJson(`${server.url}${endpoint.path}`, body);
+      const body = { ...e.sample, ...Object.fromEntries(nullable.map((name) => [name, null])), visualize: false };
+      const res = await postJson(e.url, body);
       assert.equal(res.status, 200, `${endpoint.path} with ${nullable.join(', ')} null: ${JSON.stringify(res.body).slice(0, 300)}`);
       for (const [name] of optionalFields.filter(([, s]) => !s.nullable)) {
-        const refused = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), [name]: null });
+        const refused = await postJson(e.url, { ...e.sample, [name]: null });
         assertErrorEnvelope(refused, 422);
       }
     }
   });
 
   test('a request without its input field is PaddleX’s 422: a JSON list of pydantic-style errors', async () => {
-    for (const { endpoint } of endpoints()) {
-      const { [endpoint.input.field]: _input, ...otherFields } = requests.get(endpoint.path)!;
-      const res = await postJson(`${server.url}${endpoint.path}`, { ...otherFields, visualize: false });
+    for (const e of endpoints()) {
+      const { endpoint } = e;
+      const { [endpoint.input.field]: _input, ...otherFields } = e.sample;
+      const res = await postJson(e.url, { ...otherFields, visualize: false });
       const errors = JSON.parse(assertErrorEnvelope(res, 422));
       assert.deepEqual(
         errors.map((e: { type: string; loc: unknown[] }) => [e.type, e.loc]),

@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { type FixedBox, fixedBoxDetectorDir } from './docFixtures.js';
 import { fixtureTempRoot } from './fixtures.js';
 import { REPO_ROOT } from './paths.js';
+import { keywordEmbedding, type LlmStub, startLlmStub } from './llmStub.js';
 import { renderTextImage } from './textImages.js';
 
 export const CHAT_MODEL = 'stub-llm';
@@ -67,4 +68,24 @@ export function answerFromPrompt(prompt: string): string {
     answer[key] = value ?? '未知';
   }
   return `\`\`\`json\n${JSON.stringify(answer)}\n\`\`\``;
+}
+
+let sharedStub: Promise<LlmStub> | undefined;
+/** One stub per process for suites that only need answers (the conformance suite): unref'd, never closed. */
+export function sharedLlmStub(): Promise<LlmStub> {
+  sharedStub ??= startLlmStub({ unref: true }).then((stub) => {
+    stub.answer = answerFromPrompt;
+    stub.embedding = keywordEmbedding(['Invoice', 'Total', 'Date', 'ACME']);
+    return stub;
+  });
+  return sharedStub;
+}
+
+/** Where `invoiceImageFile` writes the rendered invoice (PNG), for `--input`. */
+export const INVOICE_FILE = path.join(fixtureTempRoot(), 'invoice.png');
+let invoiceWritten: Promise<void> | undefined;
+export async function invoiceImageFile(): Promise<string> {
+  invoiceWritten ??= renderInvoice().then((png) => writeFile(INVOICE_FILE, png));
+  await invoiceWritten;
+  return INVOICE_FILE;
 }

@@ -53,7 +53,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startLlmStub(): Promise<LlmStub> {
+/** `unref`: the stub does not keep the process alive (for stubs nobody closes, such as the conformance suite's). */
+export async function startLlmStub(options: { unref?: boolean } = {}): Promise<LlmStub> {
   const scripts = new Map<string, ScriptedReply[]>();
   const stub: Omit<LlmStub, 'baseUrl' | 'close'> = {
     requests: [],
@@ -118,6 +119,7 @@ export async function startLlmStub(): Promise<LlmStub> {
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  if (options.unref) server.unref();
   const { port } = server.address() as AddressInfo;
   return Object.assign(stub, {
     baseUrl: `http://127.0.0.1:${port}/v1`,
