@@ -18,6 +18,7 @@ import {
   MLLM_MODEL,
   renderInvoice,
 } from './helpers/chatocrFixtures.js';
+import { renderStamp, sealDetectorFixtureDir, STAMP_TEXT } from './helpers/docFixtures.js';
 import { keywordEmbedding, type LlmStub, startLlmStub } from './helpers/llmStub.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
@@ -345,5 +346,45 @@ describe('PP-ChatOCRv4-doc', () => {
       await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo, mllmIntegrationStrategy: null }),
       422,
     );
+  });
+});
+
+describe('PP-ChatOCRv3-doc with seal recognition', () => {
+  let stub: LlmStub;
+  let server: RunningServer;
+  const stamp = renderStamp(600);
+
+  before(async () => {
+    stub = await startLlmStub();
+    const sealDetDir = await sealDetectorFixtureDir(stamp.band);
+    // the whole page is one `seal` region (RT-DETR-H_layout_3cls class 2)
+    const layout = [{ classId: 2, score: 0.9, box: [0, 0, 1, 1] as [number, number, number, number] }];
+    server = await startServer({ pipelines: [await chatOcrYaml('PP-ChatOCRv3-doc', { llmBaseUrl: stub.baseUrl, layout, sealDetDir })] });
+  });
+  after(async () => {
+    await server?.close();
+    await stub?.close();
+  });
+
+  test('a seal region is read by the SealOCR sub-pipeline: its texts joined with ", " under "words in seal"', async () => {
+    const res = await postJson(`${server.url}/chatocr-visual`, { file: stamp.png.toString('base64'), fileType: 1 });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { layoutParsingResults, visualInfo } = (res.body as any).result;
+    const pruned = layoutParsingResults[0].prunedResult;
+    assert.equal(pruned.model_settings.use_seal_recognition, true);
+    assert.equal(pruned.seal_res_list.length, 1);
+    assert.equal(pruned.seal_res_list[0].rec_texts.join('').trim(), STAMP_TEXT);
+    const seal = pruned.parsing_res_list.find((b: any) => b.block_label === 'seal');
+    assert.equal(seal.block_content, pruned.seal_res_list[0].rec_texts.join(', '));
+    assert.equal(visualInfo[0].normal_text_dict['words in seal'], seal.block_content);
+    assert.ok(layoutParsingResults[0].outputImages.seal_res_region1);
+    const noSeal = await postJson(`${server.url}/chatocr-visual`, {
+      file: stamp.png.toString('base64'),
+      fileType: 1,
+      useSealRecognition: false,
+      visualize: false,
+    });
+    const blocks = (noSeal.body as any).result.layoutParsingResults[0].prunedResult.parsing_res_list;
+    assert.deepEqual(blocks.find((b: any) => b.block_label === 'seal').block_content, '');
   });
 });

@@ -32,6 +32,8 @@ export interface ChatOcrYamlOptions {
   timeout?: number;
   maxRetries?: number;
   layout?: FixedBox[];
+  /** the seal text detector's model dir: seal recognition on (else off) */
+  sealDetDir?: string;
 }
 
 export async function chatOcrYaml(name: 'PP-ChatOCRv3-doc' | 'PP-ChatOCRv4-doc', options: ChatOcrYamlOptions): Promise<string> {
@@ -48,7 +50,8 @@ export async function chatOcrYaml(name: 'PP-ChatOCRv3-doc' | 'PP-ChatOCRv4-doc',
   Object.assign(config.SubModules.LLM_Retriever, upstream(EMBEDDING_MODEL));
   if (config.SubModules.MLLM_Chat) Object.assign(config.SubModules.MLLM_Chat, upstream(MLLM_MODEL));
   const parser = config.SubPipelines.LayoutParser;
-  parser.use_seal_recognition = false;
+  parser.use_seal_recognition = Boolean(options.sealDetDir);
+  if (options.sealDetDir) parser.SubPipelines.SealRecognition.SubPipelines.SealOCR.SubModules.TextDetection.model_dir = options.sealDetDir;
   parser.SubModules.LayoutDetection.model_dir = await fixedBoxDetectorDir('RT-DETR-H_layout_3cls', options.layout ?? INVOICE_LAYOUT);
   const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), `${name}-`)), `${name}.yaml`);
   await writeFile(file, YAML.stringify(config));

@@ -67,9 +67,10 @@ export interface VisualInfo {
   table_nei_text_list?: string[];
 }
 
+/** One page of the visual stage; its visualInfo is made on the HTTP side (decodeVisualResult), where the version is known. */
 export interface VisualPage {
   prunedResult: LayoutParsingPrunedResult;
-  /** the page's blocks, for visualInfo (made on the HTTP side, where the version is known) */
+  /** PaddleX's image keys: preprocessed_img, layout_det_res, overall_ocr_res, seal_res_region{N} */
   outputImages: Record<string, Uint8Array>;
   inputImage?: Uint8Array;
   width: number;
