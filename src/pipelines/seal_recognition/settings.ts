@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { LayoutParams } from '../../models/layoutDetection.js';
 import { ocrPrunedResult, type OcrSettings } from '../shared/ocrSettings.js';
+import { layoutDetResult } from '../shared/schemas.js';
 
 export const LAYOUT_DETECTION = 'LayoutDetection';
 export const SEAL_OCR = 'SealOCR';
@@ -16,17 +17,10 @@ export interface SealSettings {
   maxOutputImgSize: [number, number];
 }
 
-const layoutBox = z.object({
-  cls_id: z.number().int(),
-  label: z.string(),
-  score: z.number(),
-  coordinate: z.tuple([z.number(), z.number(), z.number(), z.number()]),
-});
-
 /** PaddleX's SealRecognitionResult as `prunedResult`. */
 export const sealPrunedResult = z.object({
   model_settings: z.object({ use_doc_preprocessor: z.boolean(), use_layout_detection: z.boolean() }),
-  layout_det_res: z.object({ boxes: z.array(layoutBox) }).optional(),
+  layout_det_res: layoutDetResult.optional(),
   seal_res_list: z.array(ocrPrunedResult),
 });
 

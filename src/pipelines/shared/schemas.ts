@@ -81,3 +81,15 @@ export function withoutImages<T>(value: T, fields: ImageFields): T {
   }
   return kept as T;
 }
+
+/** PaddleX's layout detection result as JSON (`layout_det_res`): its boxes with class id, label, score and [x1, y1, x2, y2]. */
+export const layoutDetResult = z.object({
+  boxes: z.array(
+    z.object({
+      cls_id: z.number().int(),
+      label: z.string(),
+      score: z.number(),
+      coordinate: z.tuple([z.number(), z.number(), z.number(), z.number()]),
+    }),
+  ),
+});

@@ -10,6 +10,7 @@ import type { LayoutParams } from '../../../models/layoutDetection.js';
 import type { DocPreprocessingSteps } from '../docPreprocessing.js';
 import { docPreprocessingResult } from '../docPreprocessing.js';
 import { ocrPrunedResult, type OcrSettings } from '../ocrSettings.js';
+import { layoutDetResult } from '../schemas.js';
 
 /** PaddleX's YAML keys of the visual stage. */
 export const LAYOUT_PARSER = 'LayoutParser';
@@ -29,13 +30,6 @@ export interface VisualSettings {
   maxOutputImgSize: [number, number];
 }
 
-const layoutBox = z.object({
-  cls_id: z.number().int(),
-  label: z.string(),
-  score: z.number(),
-  coordinate: z.tuple([z.number(), z.number(), z.number(), z.number()]),
-});
-
 /** PaddleX's LayoutParsingResult (layout_parsing v1) as `prunedResult`. */
 export const layoutParsingPrunedResult = z.object({
   model_settings: z.object({
@@ -52,7 +46,7 @@ export const layoutParsingPrunedResult = z.object({
     }),
   ),
   doc_preprocessor_res: docPreprocessingResult.optional(),
-  layout_det_res: z.object({ boxes: z.array(layoutBox) }),
+  layout_det_res: layoutDetResult,
   overall_ocr_res: ocrPrunedResult,
   seal_res_list: z.array(ocrPrunedResult).optional(),
 });

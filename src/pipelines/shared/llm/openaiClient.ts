@@ -108,13 +108,16 @@ function excerpt(body: string, apiKey: string): string {
   return apiKey ? clipped.replaceAll(apiKey, '[api_key]') : clipped;
 }
 
-async function attempt<T>(
-  endpoint: LlmEndpoint,
-  path: string,
-  body: unknown,
-  parse: (json: unknown) => T | undefined,
-  signal: AbortSignal,
-): Promise<T> {
+/** One POST to an upstream: what to send, and how to read the answer (undefined: not the expected shape). */
+interface UpstreamCall<T> {
+  endpoint: LlmEndpoint;
+  path: string;
+  body: unknown;
+  parse: (json: unknown) => T | undefined;
+  signal: AbortSignal;
+}
+
+async function attempt<T>({ endpoint, path, body, parse, signal }: UpstreamCall<T>): Promise<T> {
   const timeout = AbortSignal.timeout(endpoint.timeoutMs);
   let response: Response;
   let text: string;
@@ -159,16 +162,11 @@ async function attempt<T>(
  * exponential backoff (or the upstream's Retry-After). When every attempt failed: 504 if the last
  * one timed out, else 502, naming the upstream. Other 4xx answers fail at once (502).
  */
-async function post<T>(
-  endpoint: LlmEndpoint,
-  path: string,
-  body: unknown,
-  parse: (json: unknown) => T | undefined,
-  signal: AbortSignal,
-): Promise<T> {
+async function post<T>(call: UpstreamCall<T>): Promise<T> {
+  const { endpoint, signal } = call;
   for (let attemptNo = 0; ; attemptNo++) {
     try {
-      return await attempt(endpoint, path, body, parse, signal);
+      return await attempt(call);
     } catch (err) {
       if (!(err instanceof RetryableFailure)) throw err;
       if (attemptNo >= endpoint.maxRetries) {
@@ -202,16 +200,16 @@ export interface ChatAnswer {
 export async function chat(endpoint: LlmEndpoint, prompt: string, signal: AbortSignal, imageBase64?: string): Promise<ChatAnswer> {
   if (endpoint.endPoint === 'completion' && imageBase64 === undefined) {
     const body = { model: endpoint.modelName, prompt, max_tokens: endpoint.maxTokens, temperature: 0.001, stream: false };
-    return post(
+    return post({
       endpoint,
-      '/completions',
+      path: '/completions',
       body,
-      (json) => {
+      parse: (json) => {
         const parsed = completionSchema.safeParse(json);
         return parsed.success ? { content: parsed.data.choices[0]!.text ?? null, reasoningContent: null } : undefined;
       },
       signal,
-    );
+    });
   }
   const messages =
     imageBase64 === undefined
@@ -227,11 +225,11 @@ export async function chat(endpoint: LlmEndpoint, prompt: string, signal: AbortS
           },
         ];
   const body = { model: endpoint.modelName, messages, stream: false, temperature: 0.001, top_p: 0.001 };
-  return post(
+  return post({
     endpoint,
-    '/chat/completions',
+    path: '/chat/completions',
     body,
-    (json) => {
+    parse: (json) => {
       const parsed = chatCompletionSchema.safeParse(json);
       if (!parsed.success) return undefined;
       const { message } = parsed.data.choices[0]!;
@@ -239,7 +237,7 @@ export async function chat(endpoint: LlmEndpoint, prompt: string, signal: AbortS
       return { content: message.content ?? null, reasoningContent: imageBase64 === undefined ? (message.reasoning_content ?? null) : null };
     },
     signal,
-  );
+  });
 }
 
 /** Embeddings of `texts`, in order (batches of 1000 as langchain's OpenAIEmbeddings sends them). */
@@ -248,11 +246,11 @@ export async function embed(endpoint: LlmEndpoint, texts: readonly string[], sig
   for (let start = 0; start < texts.length; start += EMBEDDING_BATCH) {
     const batch = texts.slice(start, start + EMBEDDING_BATCH);
     const body = { model: endpoint.modelName, input: batch };
-    const result = await post(
+    const result = await post({
       endpoint,
-      '/embeddings',
+      path: '/embeddings',
       body,
-      (json) => {
+      parse: (json) => {
         const parsed = embeddingsSchema.safeParse(json);
         if (!parsed.success || parsed.data.data.length !== batch.length) return undefined;
         const rows = parsed.data.data.map((row, i) => ({ index: row.index ?? i, embedding: row.embedding }));
@@ -262,7 +260,7 @@ export async function embed(endpoint: LlmEndpoint, texts: readonly string[], sig
         return rows.map((r) => Float32Array.from(r.embedding));
       },
       signal,
-    );
+    });
     vectors.push(...result);
   }
   return vectors;
