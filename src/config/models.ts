@@ -7,7 +7,7 @@ import { convertWithCache } from '../runtime/paddle/cache.js';
 import { paddleModelFiles } from '../runtime/paddle/convert.js';
 import { catalogModel, catalogModelNames } from './catalog.js';
 import { downloadOfficialModelSync, offline } from './download.js';
-import type { PipelineConfig, SubModuleConfig } from './pipelineConfig.js';
+import { MODULE_GROUPS, type PipelineConfig, type SubModuleConfig } from './pipelineConfig.js';
 
 /** Parsed `inference.yml` (or the catalog's equivalent for npm-shipped models). */
 export type InferenceConfig = Record<string, any>;
@@ -119,10 +119,9 @@ export function resolveModel(sub: SubModuleConfig, keyPath: string): ResolvedMod
 export function resolvePipelineModels(config: PipelineConfig, keyPath = ''): PipelineConfig {
   const prefix = keyPath ? `${keyPath}.` : '';
   const SubModules = Object.fromEntries(
-    Object.entries(config.SubModules ?? {}).map(([role, sub]) => [
-      role,
-      { ...sub, resolved: resolveModel(sub, `${prefix}SubModules.${role}`) } satisfies ResolvedSubModule,
-    ]),
+    Object.entries(config.SubModules ?? {})
+      .filter(([role]) => !MODULE_GROUPS.includes(role))
+      .map(([role, sub]) => [role, { ...sub, resolved: resolveModel(sub, `${prefix}SubModules.${role}`) } satisfies ResolvedSubModule]),
   );
   const SubPipelines = Object.fromEntries(
     Object.entries(config.SubPipelines ?? {}).map(([role, p]) => [role, resolvePipelineModels(p, `${prefix}SubPipelines.${role}`)]),

@@ -25,6 +25,23 @@ const servingSchema = z
   })
   .passthrough();
 
+/**
+ * SubModules entries that group other blocks rather than name a model: PaddleX's ChatOCR YAMLs put
+ * their prompt blocks under `SubModules.PromptEngneering` (misspelled upstream; this exact spelling).
+ */
+export const MODULE_GROUPS: readonly string[] = ['PromptEngneering'];
+const moduleGroupSchema = z.record(z.string(), z.looseObject({ module_name: z.string() }));
+
+const subModulesSchema = z.record(z.string(), z.unknown()).transform((modules, ctx) => {
+  const checked: Record<string, unknown> = {};
+  for (const [role, value] of Object.entries(modules)) {
+    const parsed = (MODULE_GROUPS.includes(role) ? moduleGroupSchema : subModuleSchema).safeParse(value);
+    if (parsed.success) checked[role] = parsed.data;
+    else for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message, path: [role, ...issue.path] });
+  }
+  return checked as Record<string, SubModuleConfig>;
+});
+
 export interface SubModuleConfig {
   module_name: string;
   model_name: string;
@@ -45,10 +62,7 @@ const pipelineSchema: z.ZodType<PipelineConfig> = z.lazy(() =>
   z
     .object({
       pipeline_name: z.string(),
-      SubModules: z
-        .record(z.string(), subModuleSchema)
-        .nullish()
-        .transform((v) => v ?? undefined),
+      SubModules: subModulesSchema.nullish().transform((v) => v ?? undefined),
       SubPipelines: z
         .record(z.string(), pipelineSchema)
         .nullish()

@@ -12,15 +12,25 @@ import type { RgbImage } from '../io/image.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { InferenceConfigReader } from './common.js';
 import { type Box, type DetectedObject, type DetectionThreshold, ObjectDetector } from './objectDetection.js';
+import {
+  layoutThresholdSchema,
+  type MergeBboxesMode,
+  mergeModeSchema,
+  type UnclipPair,
+  type UnclipRatio,
+  unclipRatioSchema,
+} from '../config/layoutParams.js';
 
-export const MERGE_MODES = ['union', 'large', 'small'] as const;
-export type MergeMode = (typeof MERGE_MODES)[number];
-/** one mode for every box, or per class id (classes not listed are left alone) */
-export type MergeBboxesMode = MergeMode | Record<number, MergeMode>;
-/** [width ratio, height ratio] */
-export type UnclipPair = [number, number];
-/** one ratio for both sides, a pair, or a pair per class id (classes not listed keep their size) */
-export type UnclipRatio = number | UnclipPair | Record<number, UnclipPair>;
+export {
+  layoutThresholdSchema,
+  MERGE_MODES,
+  type MergeBboxesMode,
+  type MergeMode,
+  mergeModeSchema,
+  type UnclipPair,
+  type UnclipRatio,
+  unclipRatioSchema,
+} from '../config/layoutParams.js';
 
 /** The layout settings of one prediction; absent or null ones take the model's defaults. */
 export interface LayoutParams {
@@ -29,21 +39,6 @@ export interface LayoutParams {
   layoutUnclipRatio?: UnclipRatio | null;
   layoutMergeBboxesMode?: MergeBboxesMode | null;
 }
-
-const classIdKey = z.union([z.string().regex(/^\d+$/, 'class ids must be integers >= 0'), z.number().int().min(0)]);
-/** JSON and YAML give map keys as strings ("7") or, from YAML, numbers. */
-function byClassId<T extends z.ZodType>(value: T) {
-  return z
-    .record(z.string(), value)
-    .refine((m) => Object.keys(m).every((k) => classIdKey.safeParse(k).success), 'class ids must be integers >= 0')
-    .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [Number(k), v])) as Record<number, z.output<T>>);
-}
-
-const positiveRatio = z.number().positive();
-const unclipPair = z.tuple([positiveRatio, positiveRatio]);
-export const unclipRatioSchema = z.union([positiveRatio, unclipPair, byClassId(unclipPair)]);
-export const mergeModeSchema = z.union([z.enum(MERGE_MODES), byClassId(z.enum(MERGE_MODES))]);
-export const layoutThresholdSchema = z.union([z.number().min(0).max(1), byClassId(z.number().min(0).max(1))]);
 
 /** Python truthiness of a setting: PaddleX combines request and default values with `or`. */
 function truthy(value: unknown): boolean {

@@ -31,6 +31,8 @@ import { videoClassificationPipeline } from './video_classification/pipeline.js'
 import { videoDetectionPipeline } from './video_detection/pipeline.js';
 import { openVocabularyDetectionPipeline } from './open_vocabulary_detection/pipeline.js';
 import { openVocabularySegmentationPipeline } from './open_vocabulary_segmentation/pipeline.js';
+import { ppChatOcrV3Pipeline } from './pp_chatocrv3_doc/pipeline.js';
+import { ppChatOcrV4Pipeline } from './pp_chatocrv4_doc/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -60,6 +62,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   videoDetectionPipeline,
   openVocabularyDetectionPipeline,
   openVocabularySegmentationPipeline,
+  ppChatOcrV3Pipeline,
+  ppChatOcrV4Pipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

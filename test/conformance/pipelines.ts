@@ -16,6 +16,7 @@ import { tablePageFile, tableV1Yaml, tableV2Yaml } from '../helpers/tableFixture
 import { ppTsmFixtureDir, yowoFixtureDir } from '../helpers/videoFixtures.js';
 import { spokenSentenceWav, whisperSentenceFixture } from '../helpers/whisperFixture.js';
 import { groundingDinoFixtureDir, samFixtureDir } from '../helpers/openVocabularyFixtures.js';
+import { chatOcrYaml, INVOICE_FILE, invoiceImageFile, sharedLlmStub } from '../helpers/chatocrFixtures.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -214,4 +215,32 @@ export const CONFORMANCE: ConformanceCase[] = [
     inputFile: CHELSEA,
     inputArgs: ['--prompt', '[[225, 150]]', '--prompt_type', 'point'],
   },
+  ...(['PP-ChatOCRv3-doc', 'PP-ChatOCRv4-doc'] as const).map((pipeline) => chatOcrCase(pipeline)),
 ];
+
+/** A ChatOCR case: the LLM upstreams are a local stub; the vector and chat requests carry the visualInfo the server read. */
+function chatOcrCase(pipeline: 'PP-ChatOCRv3-doc' | 'PP-ChatOCRv4-doc'): ConformanceCase {
+  return {
+    pipeline,
+    yaml: async () => {
+      await invoiceImageFile(); // the --input file, at the path inputFile names
+      return chatOcrYaml(pipeline, { llmBaseUrl: (await sharedLlmStub()).baseUrl });
+    },
+    requests: async (serverUrl) => {
+      const file = await base64(await invoiceImageFile());
+      const visual = await fetch(`${serverUrl}/chatocr-visual`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ file, fileType: 1, visualize: false }),
+      });
+      const { visualInfo } = ((await visual.json()) as { result: { visualInfo: unknown[] } }).result;
+      return {
+        '/chatocr-visual': { file, fileType: 1 },
+        '/chatocr-vector': { visualInfo, minCharacters: 10 },
+        '/chatocr-chat': { keyList: ['Invoice', 'Total'], visualInfo },
+        ...(pipeline === 'PP-ChatOCRv4-doc' ? { '/chatocr-mllm': { image: file, keyList: ['Total'] } } : {}),
+      };
+    },
+    inputFile: INVOICE_FILE,
+  };
+}

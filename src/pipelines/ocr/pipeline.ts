@@ -3,20 +3,21 @@
  * sub-models it needs, and run it as a document (image or PDF pages) on the workers.
  */
 import { z } from 'zod';
-import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import { readParam } from '../../config/pipelineConfig.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
-import { activeNestedDocPreprocessing, resolveNestedDocPreprocessing } from '../shared/docPreprocessing.js';
+import { resolveNestedDocPreprocessing } from '../shared/docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { toBase64 } from '../shared/output.js';
-import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
+import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, dataInfo } from '../shared/schemas.js';
 import {
+  activeOcrConfig,
   DOC_PREPROCESSOR,
   ocrPrunedResult,
   type OcrPage,
   type OcrSettings,
   requestedTextDet,
+  resolveTextlineOrientation,
   textOcrRequestFields,
 } from '../shared/ocrSettings.js';
 import type worker from './worker.js';
@@ -49,15 +50,9 @@ const result = z.object({
 /** PaddleX's get_model_settings: either doc flag true ⇒ on, any given but none true ⇒ off, none given ⇒ YAML. */
 function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServingExtra>): OcrSettings {
   const { config } = ctx;
-  // The active config holds only the sub-models and sub-pipelines that were loaded (see activeOcrConfig below).
+  // The active config holds only the sub-models and sub-pipelines that were loaded (see activeOcrConfig).
   const { useDocPreprocessor, docSteps } = resolveNestedDocPreprocessing(req, config, Boolean(config.use_doc_preprocessor));
-  const useTextlineOrientation = req.useTextlineOrientation ?? Boolean(config.use_textline_orientation);
-  if (useTextlineOrientation && !config.SubModules?.TextLineOrientation) {
-    throw unloadedModelRequested(
-      'Text-line orientation was requested, but this server has no ' +
-        'text-line orientation model loaded (SubModules.TextLineOrientation; set use_textline_orientation: True in the pipeline YAML).',
-    );
-  }
+  const useTextlineOrientation = resolveTextlineOrientation(req.useTextlineOrientation, config, '');
 
   const recConfig = config.SubModules?.TextRecognition ?? {};
   return {
@@ -79,13 +74,6 @@ function toOcrResult(page: OcrPage): z.input<typeof result>['ocrResults'][number
     if (bytes) out[key] = toBase64(bytes);
   }
   return out;
-}
-
-/** Drop what the YAML switches off, so those models are neither required nor loaded. */
-function activeOcrConfig(config: PipelineConfig): PipelineConfig {
-  const SubModules = { ...config.SubModules };
-  if (!config.use_textline_orientation) delete SubModules.TextLineOrientation;
-  return { ...config, SubModules, SubPipelines: activeNestedDocPreprocessing(config.SubPipelines, Boolean(config.use_doc_preprocessor)) };
 }
 
 export const ocrPipeline = definePipeline<Ops, DocumentServingExtra>({

@@ -57,6 +57,29 @@ export function resolveDocPreprocessingSteps(
   return steps;
 }
 
+/**
+ * PaddleX's get_model_settings for a pipeline that embeds a doc preprocessor: either doc flag true ⇒
+ * on, any given but none true ⇒ off, none given ⇒ the YAML's `use_doc_preprocessor`; when on, its
+ * steps (`doc` is the loaded doc preprocessor config, if any; without one, a step the request did
+ * not mention is not asked for, so the refusal names the one it did).
+ */
+export function resolveDocPreprocessing(
+  req: { useDocOrientationClassify?: boolean | null; useDocUnwarping?: boolean | null },
+  fromYaml: boolean,
+  doc: PipelineConfig | undefined,
+  keyPrefix: string,
+): { useDocPreprocessor: boolean; docSteps: DocPreprocessingSteps } {
+  const useDocPreprocessor =
+    req.useDocOrientationClassify == null && req.useDocUnwarping == null
+      ? fromYaml
+      : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
+  if (!useDocPreprocessor) return { useDocPreprocessor, docSteps: { useDocOrientationClassify: false, useDocUnwarping: false } };
+  const asked = doc
+    ? req
+    : { useDocOrientationClassify: req.useDocOrientationClassify ?? false, useDocUnwarping: req.useDocUnwarping ?? false };
+  return { useDocPreprocessor, docSteps: resolveDocPreprocessingSteps(asked, doc, keyPrefix) };
+}
+
 /** The config without the models its YAML switches off, so those are neither required nor loaded. */
 export function activeDocPreprocessingConfig(config: PipelineConfig): PipelineConfig {
   const { useDocOrientationClassify, useDocUnwarping } = yamlSteps(config);
@@ -93,16 +116,7 @@ export function resolveNestedDocPreprocessing(
   config: PipelineConfig,
   yamlDefault: boolean,
 ): NestedDocPreprocessing {
-  const useDocPreprocessor =
-    req.useDocOrientationClassify == null && req.useDocUnwarping == null
-      ? yamlDefault
-      : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
-  if (!useDocPreprocessor) return { useDocPreprocessor, docSteps: { useDocOrientationClassify: false, useDocUnwarping: false } };
-  const doc = config.SubPipelines?.[DOC_PREPROCESSOR];
-  const asked = doc
-    ? req
-    : { useDocOrientationClassify: req.useDocOrientationClassify ?? false, useDocUnwarping: req.useDocUnwarping ?? false };
-  return { useDocPreprocessor, docSteps: resolveDocPreprocessingSteps(asked, doc, `SubPipelines.${DOC_PREPROCESSOR}.`) };
+  return resolveDocPreprocessing(req, yamlDefault, config.SubPipelines?.[DOC_PREPROCESSOR], `SubPipelines.${DOC_PREPROCESSOR}.`);
 }
 
 /** `SubPipelines.DocPreprocessor` kept (its active parts) only when `enabled`, so its models load only then. */

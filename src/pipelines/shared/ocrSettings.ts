@@ -1,8 +1,9 @@
 /** What both sides of the OCR pipeline share: the per-request settings, the page result and its schema. */
 import { z } from 'zod';
+import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import type { LimitType, RequestedTextDetParams } from '../../models/textDetection.js';
-import { type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
-import { optional } from './request.js';
+import { activeNestedDocPreprocessing, type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
+import { optional, unloadedModelRequested } from './request.js';
 
 export { DOC_PREPROCESSOR } from '../shared/docPreprocessing.js';
 
@@ -21,13 +22,13 @@ export const textOcrRequestFields = {
 
 /** The text detection parameters a request sets (the others come from the YAML and the model). */
 export function requestedTextDet(req: Partial<z.output<z.ZodObject<typeof textOcrRequestFields>>>): OcrSettings['textDet'] {
-  const textDet: OcrSettings['textDet'] = {};
-  if (req.textDetLimitSideLen != null) textDet.limitSideLen = req.textDetLimitSideLen;
-  if (req.textDetLimitType != null) textDet.limitType = req.textDetLimitType;
-  if (req.textDetThresh != null) textDet.thresh = req.textDetThresh;
-  if (req.textDetBoxThresh != null) textDet.boxThresh = req.textDetBoxThresh;
-  if (req.textDetUnclipRatio != null) textDet.unclipRatio = req.textDetUnclipRatio;
-  return textDet;
+  return textDetOverrides({
+    limitSideLen: req.textDetLimitSideLen,
+    limitType: req.textDetLimitType,
+    thresh: req.textDetThresh,
+    boxThresh: req.textDetBoxThresh,
+    unclipRatio: req.textDetUnclipRatio,
+  });
 }
 
 /** Settings of one request, resolved from request → YAML → model defaults. Sent to the workers. */
@@ -80,4 +81,30 @@ export interface OcrPage {
   images: { ocrImage?: Uint8Array; docPreprocessingImage?: Uint8Array; inputImage?: Uint8Array };
   width: number;
   height: number;
+}
+
+/** An OCR pipeline config without what its YAML switches off, so those models are neither required nor loaded. */
+export function activeOcrConfig(config: PipelineConfig): PipelineConfig {
+  const SubModules = { ...config.SubModules };
+  if (!config.use_textline_orientation) delete SubModules.TextLineOrientation;
+  return { ...config, SubModules, SubPipelines: activeNestedDocPreprocessing(config.SubPipelines, Boolean(config.use_doc_preprocessor)) };
+}
+
+/** Request text-detection values that override the model's (null ones leave them be). */
+export function textDetOverrides(
+  values: { [K in keyof RequestedTextDetParams]?: RequestedTextDetParams[K] | null },
+): OcrSettings['textDet'] {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value != null)) as OcrSettings['textDet'];
+}
+
+/** The request's use_textline_orientation, else the OCR config's; refused when its model is not loaded (`keyPrefix` locates the OCR config). */
+export function resolveTextlineOrientation(requested: boolean | null | undefined, ocrConfig: PipelineConfig, keyPrefix: string): boolean {
+  const use = requested ?? Boolean(ocrConfig.use_textline_orientation);
+  if (use && !ocrConfig.SubModules?.TextLineOrientation) {
+    throw unloadedModelRequested(
+      'Text-line orientation was requested, but this server has no text-line orientation model loaded ' +
+        `(${keyPrefix}SubModules.TextLineOrientation; set ${keyPrefix}use_textline_orientation: True in the pipeline YAML).`,
+    );
+  }
+  return use;
 }

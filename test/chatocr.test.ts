@@ -1,0 +1,390 @@
+/**
+ * PP-ChatOCRv3-doc / v4-doc served end to end: a rendered invoice read by the real OCR models and a
+ * fixed-box layout model, the LLM, embeddings and MLLM served by a local OpenAI-compatible stub that
+ * records what it receives; upstream failures and the envelopes they give.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type KieTaskType, kiePrompt, KIE_TASK_TYPES, type PromptBlock, readPromptBlock } from '../src/pipelines/shared/llm/prompts.js';
+import { parsePipelineConfig } from '../src/config/pipelineConfig.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  answerFromPrompt,
+  API_KEY,
+  CHAT_MODEL,
+  chatOcrYaml,
+  EMBEDDING_MODEL,
+  MLLM_MODEL,
+  renderInvoice,
+} from './helpers/chatocrFixtures.js';
+import { renderStamp, sealDetectorFixtureDir, STAMP_TEXT } from './helpers/docFixtures.js';
+import { keywordEmbedding, type LlmStub, startLlmStub } from './helpers/llmStub.js';
+import { REPO_ROOT } from './helpers/paths.js';
+import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
+
+const TEXT_V1_HEAD =
+  '你现在的任务是从OCR文字识别的结果中提取关键词列表中每一项对应的关键信息。 OCR的文字识别结果使用```符号包围，包含所识别出来的文字，顺序在原始图片中从左至右、从上至下。 我指定的关键词列表使用[]符号包围。请注意OCR的文字识别结果可能存在长句子换行被切断、不合理的分词、 文字被错误合并等问题，你需要结合上下文语义进行综合判断，以抽取准确的关键信息。在返回结果时使用JSON格式，包含多个key-value对，key值为我指定的问题，value值为该问题对应的答案。 如果认为OCR识别结果中，对于问题key，没有答案，则将value赋值为"未知"。请只输出json格式的结果， 并做json格式校验后返回，不要包含其它多余文字！';
+
+describe('PP-ChatOCRv3-doc', () => {
+  let stub: LlmStub;
+  let server: RunningServer;
+  const logs: string[] = [];
+  let invoice: string;
+  let visualInfo: any[];
+
+  before(async () => {
+    stub = await startLlmStub();
+    server = await startServer({
+      pipelines: [await chatOcrYaml('PP-ChatOCRv3-doc', { llmBaseUrl: stub.baseUrl, timeout: 2 })],
+      log: (line: string) => logs.push(line),
+    });
+    invoice = Buffer.from(await renderInvoice()).toString('base64');
+  });
+  after(async () => {
+    await server?.close();
+    await stub?.close();
+  });
+
+  test('/chatocr-visual: real OCR and the layout region become PaddleX parsing blocks and visualInfo', async () => {
+    const res = await postJson(`${server.url}/chatocr-visual`, { file: invoice, fileType: 1 });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { layoutParsingResults, visualInfo: info, dataInfo } = (res.body as any).result;
+    assert.equal(dataInfo.type, 'image');
+    const pruned = layoutParsingResults[0].prunedResult;
+    assert.deepEqual(pruned.model_settings, {
+      use_doc_preprocessor: false,
+      use_seal_recognition: false,
+      use_table_recognition: false,
+      use_formula_recognition: false,
+    });
+    assert.deepEqual(
+      pruned.parsing_res_list.map((b: any) => b.block_label),
+      ['image', 'other_text', 'other_text', 'other_text'],
+    );
+    assert.equal(pruned.parsing_res_list[0].block_content, pruned.overall_ocr_res.rec_texts[0]);
+    assert.deepEqual(Object.keys(layoutParsingResults[0].outputImages).sort(), ['layout_det_res', 'overall_ocr_res']);
+    assert.ok(layoutParsingResults[0].inputImage);
+    visualInfo = info;
+    const normal = info[0].normal_text_dict;
+    assert.deepEqual(Object.keys(normal), ['words in image', 'words in other_text']);
+    assert.match(normal['words in image'], /ACME/);
+    // PaddleX joins repeated labels with "\n "
+    assert.equal(normal['words in other_text'], pruned.overall_ocr_res.rec_texts.slice(1).join('\n '));
+    assert.deepEqual(info[0].table_html_list, []);
+    assert.equal(info[0].table_nei_text_list, undefined);
+  });
+
+  test("/chatocr-chat: the prompt is PaddleX's, the stubbed LLM answer becomes chatResult (key list → values read from the page)", async () => {
+    stub.reset();
+    stub.answer = answerFromPrompt;
+    const res = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Invoice', 'Total'], visualInfo });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual((res.body as any).result.chatResult, { Invoice: 'INV-0815', Total: '1280.00' });
+    const normal = visualInfo[0].normal_text_dict;
+    const related = Object.entries(normal)
+      .map(([type, text]) => `${type}：${(text as string).replaceAll('\n', '')}\n`)
+      .join('');
+    assert.deepEqual(stub.prompts(), [
+      `${TEXT_V1_HEAD}\n结合上面的例子，下面正式开始：OCR文字：\`\`\`${related.replaceAll('    ', '')}\`\`\`关键词列表：[['Invoice', 'Total']]。`,
+    ]);
+    const request = stub.requests[0]!;
+    assert.equal(request.path, '/v1/chat/completions');
+    assert.deepEqual(
+      { ...request.body, messages: undefined },
+      { model: CHAT_MODEL, stream: false, temperature: 0.001, top_p: 0.001, messages: undefined },
+    );
+    assert.equal(request.authorization, `Bearer ${API_KEY}`);
+  });
+
+  test('request prompt fields replace the YAML texts; "未知" answers are left out', async () => {
+    stub.reset();
+    stub.answer = () => '{"Invoice": "INV-0815", "Seller": "未知"}';
+    const res = await postJson(`${server.url}/chatocr-chat`, {
+      keyList: ['Invoice', 'Seller'],
+      visualInfo,
+      textTaskDescription: 'TASK ',
+      textRulesStr: 'RULES ',
+      textOutputFormat: '',
+      textFewShotDemoKeyValueList: '{"Invoice": "X-1"}',
+    });
+    assert.deepEqual((res.body as any).result.chatResult, { Invoice: 'INV-0815' });
+    assert.match(stub.prompts()[0]!, /^TASK RULES \{"Invoice": "X-1"\}\n结合上面的例子/);
+  });
+
+  test('/chatocr-vector + retrieval: long text is embedded; chat retrieves the chunk about the key', async () => {
+    stub.reset();
+    stub.embedding = keywordEmbedding(['Invoice', 'Total', 'Date', 'ACME']);
+    const built = await postJson(`${server.url}/chatocr-vector`, { visualInfo, minCharacters: 10, blockSize: 40 });
+    assert.equal(built.status, 200, JSON.stringify(built.body));
+    const { vectorInfo } = (built.body as any).result;
+    assert.equal(vectorInfo.flag_too_short_text, false);
+    assert.equal(vectorInfo.model_name, EMBEDDING_MODEL);
+    assert.equal(vectorInfo.block_size, 40);
+    assert.equal(vectorInfo.vector.format, 'pipeserve-vector-store');
+    const chunks: string[] = vectorInfo.vector.chunks;
+    assert.ok(chunks.length > 2 && chunks.every((c) => [...c].length <= 40), JSON.stringify(chunks));
+    assert.deepEqual(
+      stub.requests.map((r) => [r.path, r.body.model, r.body.input.length]),
+      [['/v1/embeddings', EMBEDDING_MODEL, chunks.length]],
+    );
+
+    stub.reset();
+    stub.answer = answerFromPrompt;
+    const res = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo, vectorInfo, minCharacters: 60 });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual((res.body as any).result.chatResult, { Total: '1280.00' });
+    const content = stub.prompts()[0]!.match(/OCR文字：```([\s\S]*)```/)![1]!;
+    const withTotal = chunks.filter((c) => c.includes('Total'));
+    assert.ok(content.startsWith(withTotal.at(-1)!) || withTotal.some((c) => content.startsWith(c)), content);
+    assert.ok(!content.includes('ACME'), `only chunks about the key: ${content}`);
+  });
+
+  test('short text: vectorInfo keeps the items, and chat sends them as they are', async () => {
+    stub.reset();
+    const built = await postJson(`${server.url}/chatocr-vector`, { visualInfo });
+    const { vectorInfo } = (built.body as any).result;
+    assert.deepEqual(Object.keys(vectorInfo), ['flag_save_bytes_vector', 'flag_too_short_text', 'vector']);
+    assert.equal(vectorInfo.flag_too_short_text, true);
+    assert.equal(stub.requests.length, 0);
+  });
+
+  test('request checks: PaddleX vectorInfo, null where PaddleX rejects it, empty keys, a bad chatBotConfig → 422', async () => {
+    const paddlex = await postJson(`${server.url}/chatocr-chat`, {
+      keyList: ['Total'],
+      visualInfo,
+      vectorInfo: {
+        flag_too_short_text: false,
+        flag_save_bytes_vector: true,
+        model_name: 'embedding-v1',
+        vector: 'PADDLEX_VECTOR_STORE' + 'gASV'.repeat(4),
+      },
+    });
+    assert.match(assertErrorEnvelope(paddlex, 422), /built by PaddleX .*pickled FAISS/);
+    assertErrorEnvelope(await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo, minCharacters: null }), 422);
+    assertErrorEnvelope(await postJson(`${server.url}/chatocr-vector`, { visualInfo, blockSize: null }), 422);
+    assertErrorEnvelope(await postJson(`${server.url}/chatocr-chat`, { keyList: [], visualInfo }), 422);
+    assertErrorEnvelope(
+      await postJson(`${server.url}/chatocr-chat`, { keyList: ['a'], visualInfo, textFewShotDemoKeyValueList: ['a'] }),
+      422,
+    );
+    const badBot = await postJson(`${server.url}/chatocr-chat`, {
+      keyList: ['Total'],
+      visualInfo,
+      chatBotConfig: { model_name: 'x', base_url: stub.baseUrl, api_type: 'qianfan', api_key: 'k' },
+    });
+    assert.match(assertErrorEnvelope(badBot, 422), /chatBotConfig\.api_type: must be one of openai/);
+    const table = await postJson(`${server.url}/chatocr-visual`, { file: invoice, fileType: 1, useTableRecognition: true });
+    assert.match(assertErrorEnvelope(table, 422), /no table recognition yet/);
+  });
+
+  test('upstream failures: retries, then 502/504 envelopes naming the upstream; the server stays healthy', async () => {
+    stub.reset();
+    stub.answer = answerFromPrompt;
+    // 429 then success: retried after the upstream's Retry-After
+    stub.script('/v1/chat/completions', { status: 429, body: { error: 'slow down' }, headers: { 'retry-after': '0' } });
+    const retried = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo });
+    assert.equal(retried.status, 200, JSON.stringify(retried.body));
+    assert.deepEqual((retried.body as any).result.chatResult, { Total: '1280.00' });
+    assert.equal(stub.requests.length, 2);
+
+    // 500 on every attempt (1 + max_retries 2)
+    stub.reset();
+    stub.script(
+      '/v1/chat/completions',
+      ...Array.from({ length: 3 }, () => ({ status: 500, body: { error: { message: `bad key ${API_KEY}` } } })),
+    );
+    const failed = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo });
+    const message = assertErrorEnvelope(failed, 502);
+    assert.match(
+      message,
+      new RegExp(`model "${CHAT_MODEL}" at http://127\\.0\\.0\\.1:\\d+/v1 \\(SubModules\\.LLM_Chat\\) failed after 3 attempts: HTTP 500`),
+    );
+    assert.ok(!message.includes(API_KEY), 'the key is blanked even when the upstream echoes it');
+    assert.equal(stub.requests.length, 3);
+
+    // a body that is not JSON
+    stub.reset();
+    stub.script('/v1/chat/completions', ...Array.from({ length: 3 }, () => ({ body: '<html>gateway</html>' })));
+    assert.match(
+      assertErrorEnvelope(await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo }), 502),
+      /the answer is not JSON/,
+    );
+
+    // timeouts, with a request-level chatBotConfig (replaces the YAML's entirely)
+    stub.reset();
+    stub.script('/v1/chat/completions', { delayMs: 1500 }, { delayMs: 1500 });
+    const chatBotConfig = {
+      model_name: 'other-llm',
+      base_url: stub.baseUrl,
+      api_type: 'openai',
+      api_key: 'sk-other',
+      timeout: 0.3,
+      max_retries: 1,
+    };
+    const timedOut = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo, chatBotConfig });
+    assert.match(
+      assertErrorEnvelope(timedOut, 504),
+      /model "other-llm" .*\(chatBotConfig\) failed after 2 attempts: no answer within 0\.3 s/,
+    );
+    assert.deepEqual(
+      stub.requests.map((r) => [r.body.model, r.authorization]),
+      [
+        ['other-llm', 'Bearer sk-other'],
+        ['other-llm', 'Bearer sk-other'],
+      ],
+    );
+
+    // the embeddings upstream, named as such
+    stub.reset();
+    stub.script('/v1/embeddings', ...Array.from({ length: 3 }, () => ({ status: 503, body: 'down' })));
+    const vector = await postJson(`${server.url}/chatocr-vector`, { visualInfo, minCharacters: 10 });
+    assert.match(
+      assertErrorEnvelope(vector, 502),
+      /model "stub-embedding" .*\(SubModules\.LLM_Retriever\) failed after 3 attempts: HTTP 503: down/,
+    );
+
+    stub.reset();
+    stub.answer = answerFromPrompt;
+    const health = await fetch(`${server.url}/health`);
+    assert.equal(health.status, 200);
+    const again = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Invoice'], visualInfo });
+    assert.deepEqual((again.body as any).result.chatResult, { Invoice: 'INV-0815' });
+    assert.ok(!logs.some((line) => line.includes(API_KEY)), 'no log line carries the API key');
+  });
+});
+
+describe('PP-ChatOCRv4-doc', () => {
+  let stub: LlmStub;
+  let server: RunningServer;
+  let invoice: string;
+  let textV2: PromptBlock<KieTaskType>;
+
+  before(async () => {
+    stub = await startLlmStub();
+    server = await startServer({ pipelines: [await chatOcrYaml('PP-ChatOCRv4-doc', { llmBaseUrl: stub.baseUrl, timeout: 2 })] });
+    invoice = Buffer.from(await renderInvoice()).toString('base64');
+    const config = parsePipelineConfig(await readFile(path.join(REPO_ROOT, 'configs', 'PP-ChatOCRv4-doc.yaml'), 'utf8'), 'v4');
+    textV2 = readPromptBlock((config.SubModules as any).PromptEngneering.KIE_CommonText, 'KIE_CommonText', KIE_TASK_TYPES);
+  });
+  after(async () => {
+    await server?.close();
+    await stub?.close();
+  });
+
+  test('visual → mllm → chat with the integration strategy: v2 prompt, MLLM per key with the image, ensemble arbitration', async () => {
+    const visual = await postJson(`${server.url}/chatocr-visual`, {
+      file: invoice,
+      fileType: 1,
+      visualize: false,
+      useTextlineOrientation: false,
+    });
+    assert.equal(visual.status, 200, JSON.stringify(visual.body));
+    const { visualInfo, layoutParsingResults } = (visual.body as any).result;
+    assert.equal(layoutParsingResults[0].outputImages, undefined);
+    assert.deepEqual(visualInfo[0].table_nei_text_list, []);
+
+    stub.reset();
+    stub.answer = (prompt) => (prompt.startsWith('Total') ? '1,280.00 USD' : 'INV-0815');
+    const mllm = await postJson(`${server.url}/chatocr-mllm`, { image: invoice, keyList: ['Invoice', 'Total'] });
+    assert.equal(mllm.status, 200, JSON.stringify(mllm.body));
+    const { mllmPredictInfo } = (mllm.body as any).result;
+    assert.deepEqual(mllmPredictInfo, { Invoice: 'INV-0815', Total: '1,280.00 USD' });
+    const first = stub.requests[0]!.body;
+    assert.equal(first.model, MLLM_MODEL);
+    assert.deepEqual(first.messages[0], { role: 'system', content: 'You are a helpful assistant.' });
+    assert.equal(
+      first.messages[1].content[0].text,
+      'Invoice\n请用图片中完整出现的内容回答，可以是单词、短语或句子，针对问题回答尽可能详细和完整，并保持格式、单位、符号和标点都与图片中的文字内容完全一致。',
+    );
+    assert.match(first.messages[1].content[1].image_url.url, /^data:image\/jpeg;base64,\/9j\//);
+
+    stub.reset();
+    // KIE answers from the page; the ensemble prompt answers "方法B" for Total (the MLLM's reading)
+    stub.answer = (prompt) =>
+      prompt.includes('方法A的结果')
+        ? prompt.includes('```Total```')
+          ? '{"Total": "方法B"}'
+          : '{"Invoice": "方法A"}'
+        : answerFromPrompt(prompt);
+    const res = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Invoice', 'Total'], visualInfo, mllmPredictInfo });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual((res.body as any).result.chatResult, { Invoice: 'INV-0815', Total: '1,280.00 USD' });
+    const prompts = stub.prompts();
+    assert.equal(prompts.length, 3);
+    const related = Object.entries(visualInfo[0].normal_text_dict)
+      .map(([type, text]) => `${type}：${(text as string).replaceAll('\n', '')}\n`)
+      .join('');
+    assert.equal(prompts[0], kiePrompt(textV2, related, ['Invoice', 'Total']));
+    assert.ok(prompts[0]!.endsWith(`\`\`\`\n问题列表：['Invoice', 'Total']。`));
+    assert.match(
+      prompts[2]!,
+      /下面正式开始:\n {16}\n问题：```Total```\n {16}\n方法A的结果：1280\.00\n {16}\n方法B的结果：1,280\.00 USD\n {16}$/,
+    );
+
+    stub.reset();
+    stub.answer = answerFromPrompt;
+    const llmOnly = await postJson(`${server.url}/chatocr-chat`, {
+      keyList: ['Total'],
+      visualInfo,
+      mllmPredictInfo,
+      mllmIntegrationStrategy: 'llm_only',
+    });
+    assert.deepEqual((llmOnly.body as any).result.chatResult, { Total: '1280.00' });
+    const mllmOnly = await postJson(`${server.url}/chatocr-chat`, {
+      keyList: ['Total'],
+      visualInfo,
+      mllmPredictInfo,
+      mllmIntegrationStrategy: 'mllm_only',
+    });
+    assert.deepEqual((mllmOnly.body as any).result.chatResult, mllmPredictInfo);
+    assertErrorEnvelope(
+      await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo, mllmIntegrationStrategy: 'vote' }),
+      422,
+    );
+    assertErrorEnvelope(
+      await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo, mllmIntegrationStrategy: null }),
+      422,
+    );
+  });
+});
+
+describe('PP-ChatOCRv3-doc with seal recognition', () => {
+  let stub: LlmStub;
+  let server: RunningServer;
+  const stamp = renderStamp(600);
+
+  before(async () => {
+    stub = await startLlmStub();
+    const sealDetDir = await sealDetectorFixtureDir(stamp.band);
+    // the whole page is one `seal` region (RT-DETR-H_layout_3cls class 2)
+    const layout = [{ classId: 2, score: 0.9, box: [0, 0, 1, 1] as [number, number, number, number] }];
+    server = await startServer({ pipelines: [await chatOcrYaml('PP-ChatOCRv3-doc', { llmBaseUrl: stub.baseUrl, layout, sealDetDir })] });
+  });
+  after(async () => {
+    await server?.close();
+    await stub?.close();
+  });
+
+  test('a seal region is read by the SealOCR sub-pipeline: its texts joined with ", " under "words in seal"', async () => {
+    const res = await postJson(`${server.url}/chatocr-visual`, { file: stamp.png.toString('base64'), fileType: 1 });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { layoutParsingResults, visualInfo } = (res.body as any).result;
+    const pruned = layoutParsingResults[0].prunedResult;
+    assert.equal(pruned.model_settings.use_seal_recognition, true);
+    assert.equal(pruned.seal_res_list.length, 1);
+    assert.equal(pruned.seal_res_list[0].rec_texts.join('').trim(), STAMP_TEXT);
+    const seal = pruned.parsing_res_list.find((b: any) => b.block_label === 'seal');
+    assert.equal(seal.block_content, pruned.seal_res_list[0].rec_texts.join(', '));
+    assert.equal(visualInfo[0].normal_text_dict['words in seal'], seal.block_content);
+    assert.ok(layoutParsingResults[0].outputImages.seal_res_region1);
+    const noSeal = await postJson(`${server.url}/chatocr-visual`, {
+      file: stamp.png.toString('base64'),
+      fileType: 1,
+      useSealRecognition: false,
+      visualize: false,
+    });
+    const blocks = (noSeal.body as any).result.layoutParsingResults[0].prunedResult.parsing_res_list;
+    assert.deepEqual(blocks.find((b: any) => b.block_label === 'seal').block_content, '');
+  });
+});
