@@ -94,7 +94,8 @@ async function main(): Promise<void> {
   ];
   const server = await startServerProcess(['--pipeline', 'OCR', '--workers', String(INSTANCES)]);
   const pid = server.child.pid!;
-  const client = new Pool(server.url, { connections: CONCURRENCY + 1, pipelining: 1 });
+  // no client-side timeouts: on a busy machine a request may take minutes, which is a latency to report, not a failure
+  const client = new Pool(server.url, { connections: CONCURRENCY + 1, pipelining: 1, headersTimeout: 0, bodyTimeout: 0 });
   const cpu = new CpuWatch();
   try {
     const started = performance.now();
