@@ -23,6 +23,7 @@ import { humanKeypointDetectionPipeline } from './human_keypoint_detection/pipel
 import { ppShiTuV2Pipeline } from './pp_shituv2/pipeline.js';
 import { faceRecognitionPipeline } from './face_recognition/pipeline.js';
 import { sealRecognitionPipeline } from './seal_recognition/pipeline.js';
+import { layoutParsingPipeline, ppStructureV3Pipeline } from './layout_parsing/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -44,6 +45,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   ppShiTuV2Pipeline,
   faceRecognitionPipeline,
   sealRecognitionPipeline,
+  layoutParsingPipeline,
+  ppStructureV3Pipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

@@ -29,6 +29,11 @@ function polysToBoxes(polys: Array<[number, number][]>): Array<[number, number, 
   });
 }
 
+/** An OCR pipeline's page function, and its recognition model on its own for crops (layout parsing reads blocks again with it). */
+export type OcrEngine = ((input: RgbImage, s: OcrSettings) => Promise<OcrPage>) & {
+  recognize(crops: RgbImage[]): Promise<Array<{ text: string; score: number }>>;
+};
+
 /**
  * Loads the models of an OCR pipeline config (`keyPrefix`: where it sits in the YAML, e.g.
  * `SubPipelines.SealOCR`) and returns its page function.
@@ -37,7 +42,7 @@ export async function createOcrEngine(
   config: PipelineConfig,
   rt: RuntimeContext,
   keyPrefix = '',
-): Promise<(input: RgbImage, s: OcrSettings) => Promise<OcrPage>> {
+): Promise<OcrEngine> {
   const cv = await loadCv();
   const prefixed = (key: string) => (keyPrefix ? `${keyPrefix}.${key}` : key);
   const textType = readParam(config, 'text_type', z.enum(['general', 'seal']), prefixed('(top level)'), 'general');
@@ -115,5 +120,5 @@ export async function createOcrEngine(
     return { prunedResult, images, width: input.width, height: input.height };
   }
 
-  return ocrPage;
+  return Object.assign(ocrPage, { recognize: (crops: RgbImage[]) => recognizer.predict(crops) });
 }
