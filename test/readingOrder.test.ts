@@ -150,28 +150,36 @@ describe('Markdown pieces (PaddleX result_v2 formatters)', () => {
   test('isStart / isEnd: an indented first line starts a paragraph; a last line to the right edge leaves it open', () => {
     const block = (box: number[], lines: Array<[number, number]>) => {
       const b = new LayoutBlock('text', box);
-      b.updateTextContent(lines.map(([x1, x2], i) => ({ box: [x1, box[1]! + 30 * i, x2, box[1]! + 30 * i + 20], text: `line${i}`, label: 'text' })));
+      b.updateTextContent(
+        lines.map(([x1, x2], i) => ({ box: [x1, box[1]! + 30 * i, x2, box[1]! + 30 * i + 20], text: `line${i}`, label: 'text' })),
+      );
       return b;
     };
-    const open = block([100, 100, 500, 200], [
-      [100, 498],
-      [100, 499],
-      [100, 500],
-    ]);
-    const indented = block([100, 100, 500, 200], [
-      [140, 498],
-      [100, 499],
-      [100, 300],
-    ]);
-    const md = { useSealRecognition: false, useTableRecognition: false, useFormulaRecognition: false, useChartRecognition: false, markdownIgnoreLabels: [] };
-    assert.deepEqual(
-      [pageMarkdown([open], md, 1000).isStart, pageMarkdown([open], md, 1000).isEnd],
-      [false, false],
+    const open = block(
+      [100, 100, 500, 200],
+      [
+        [100, 498],
+        [100, 499],
+        [100, 500],
+      ],
     );
-    assert.deepEqual(
-      [pageMarkdown([indented], md, 1000).isStart, pageMarkdown([indented], md, 1000).isEnd],
-      [true, true],
+    const indented = block(
+      [100, 100, 500, 200],
+      [
+        [140, 498],
+        [100, 499],
+        [100, 300],
+      ],
     );
+    const md = {
+      useSealRecognition: false,
+      useTableRecognition: false,
+      useFormulaRecognition: false,
+      useChartRecognition: false,
+      markdownIgnoreLabels: [],
+    };
+    assert.deepEqual([pageMarkdown([open], md, 1000).isStart, pageMarkdown([open], md, 1000).isEnd], [false, false]);
+    assert.deepEqual([pageMarkdown([indented], md, 1000).isStart, pageMarkdown([indented], md, 1000).isEnd], [true, true]);
   });
 
   test('concatenate_markdown_pages: a paragraph split over pages is joined by a space, other pages by a blank line', () => {

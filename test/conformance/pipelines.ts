@@ -11,6 +11,7 @@ import { attributePipelineYaml, keypointPipelineYaml, multiModelPipelineYaml, ro
 import { recognitionConformance } from '../helpers/recognitionFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, sealPipelineYaml, stampImageFile } from '../helpers/docFixtures.js';
 import { docPreprocessingYaml, uvdocMirrorFixtureDir } from '../helpers/docPreprocessingFixtures.js';
+import { layoutFixtureDir, layoutPipelineYaml, PAGE_HEIGHT, PAGE_WIDTH, RICH, richPageFile } from '../helpers/layoutDocs.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -145,5 +146,20 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => sealPipelineYaml(await sealDetectorFixtureDir(renderStamp(600).band)),
     requests: async () => ({ '/seal-recognition': { file: await base64(stampImageFile()), fileType: 1 } }),
     inputFile: stampImageFile(),
+  },
+  {
+    pipeline: 'layout_parsing',
+    yaml: async () => layoutPipelineYaml('layout_parsing', await layoutFixtureDir(PAGE_WIDTH, PAGE_HEIGHT, RICH)),
+    requests: async () => ({ '/layout-parsing': { file: await base64(richPageFile()), fileType: 1 } }),
+    inputFile: richPageFile(),
+  },
+  {
+    pipeline: 'PP-StructureV3',
+    yaml: async () => layoutPipelineYaml('PP-StructureV3', await layoutFixtureDir(PAGE_WIDTH, PAGE_HEIGHT, RICH)),
+    requests: async () => ({
+      '/layout-parsing': { file: await base64(richPageFile()), fileType: 1 },
+      '/concatenate-pages': { pages: [{ text: 'One page', isStart: true, isEnd: true }] },
+    }),
+    inputFile: richPageFile(),
   },
 ];

@@ -3,6 +3,7 @@
  * exactly the blocks a document was drawn with (the fixture imitates PP-DocLayout_plus-L's export:
  * RT-DETR I/O, its 20 labels).
  */
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
@@ -74,6 +75,18 @@ export function renderPage(width: number, height: number, blocks: readonly Drawn
   return canvas.toBuffer('image/png');
 }
 
+/**
+ * A text block drawn from (x, y): its box fits the lines tightly (4 px beyond the widest), as a
+ * layout model boxes a paragraph. `indent` moves the first line right.
+ */
+export function textBlock(label: string, x: number, y: number, lines: string[], indent = 0): DrawnBlock {
+  const ctx = createCanvas(1, 1).getContext('2d');
+  ctx.font = `${FONT_PX}px DejaVu Sans`;
+  const width = Math.max(...lines.map((line, i) => ctx.measureText(line).width + (i === 0 ? indent : 0)));
+  const height = 6 + (lines.length - 1) * LINE_PITCH + FONT_PX + 8;
+  return { label, box: [x, y, Math.ceil(x + width + 4), y + height], lines, indent };
+}
+
 /** The layout fixture: the blocks' boxes as fractions of the page, score 0.9, class by PP-DocLayout_plus-L label. */
 export function layoutFixtureDir(width: number, height: number, blocks: readonly DrawnBlock[]): Promise<string> {
   const boxes: FixedBox[] = blocks.map((b) => ({
@@ -83,7 +96,11 @@ export function layoutFixtureDir(width: number, height: number, blocks: readonly
   }));
   for (const [i, b] of boxes.entries()) if (b.classId < 0) throw new Error(`not a PP-DocLayout_plus-L label: ${blocks[i]!.label}`);
   const yml = realInferenceYml('RT-DETR-H_layout_3cls');
-  return fixedBoxDetectorDir('PP-DocLayout_plus-L', boxes, { ...yml, Global: { model_name: 'PP-DocLayout_plus-L' }, label_list: PLUS_L_LABELS });
+  return fixedBoxDetectorDir('PP-DocLayout_plus-L', boxes, {
+    ...yml,
+    Global: { model_name: 'PP-DocLayout_plus-L' },
+    label_list: PLUS_L_LABELS,
+  });
 }
 
 /**
@@ -102,4 +119,56 @@ export async function layoutPipelineYaml(
   const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), `${name}-`)), `${name}.yaml`);
   await writeFile(file, YAML.stringify(config));
   return file;
+}
+
+export const PAGE_WIDTH = 1200;
+export const PAGE_HEIGHT = 1600;
+
+/** A page with a title, two columns, a figure with its caption across them, and a second section. */
+export const RICH: DrawnBlock[] = [
+  textBlock('doc_title', 120, 60, ['A Study of Layout Parsing']),
+  textBlock('paragraph_title', 96, 170, ['1 Introduction']),
+  textBlock(
+    'text',
+    96,
+    225,
+    ['Documents mix titles and', 'columns of text with figures', 'and captions that a reader', 'visits in order.'],
+    40,
+  ),
+  textBlock(
+    'text',
+    624,
+    170,
+    [
+      'The right column starts at',
+      'the same height as the title',
+      'on the left and it goes on',
+      'with a few more plain words',
+      'about the order of blocks',
+      'on the page.',
+    ],
+    40,
+  ),
+  { label: 'image', box: [240, 520, 960, 900] },
+  textBlock('figure_title', 420, 915, ['Figure 1 Blocks on a page']),
+  textBlock('paragraph_title', 96, 1000, ['2 Method']),
+  textBlock(
+    'text',
+    96,
+    1055,
+    ['We cut the page into parts', 'by the gaps between blocks', 'and sort the parts from', 'top to bottom.'],
+    40,
+  ),
+  textBlock('text', 624, 1000, ['Titles and captions join', 'the blocks next to them so', 'that a figure keeps its', 'caption.'], 40),
+];
+
+let richFile: string | undefined;
+/** The rich page as a PNG file, written once per process, for `--input`. */
+export function richPageFile(): string {
+  richFile ??= (() => {
+    const file = path.join(fixtureTempRoot(), 'rich-page.png');
+    writeFileSync(file, renderPage(PAGE_WIDTH, PAGE_HEIGHT, RICH));
+    return file;
+  })();
+  return richFile;
 }

@@ -263,7 +263,9 @@ export async function standardize(
   const maskLabels = [...BLOCK_LABEL_MAP.unordered_labels, ...BLOCK_LABEL_MAP.header_labels, ...BLOCK_LABEL_MAP.footer_labels] as string[];
   const masked = (idx: number) => maskLabels.includes(boxes[idx]!.label);
   const blockBoxes = boxes.map((b) => b.coordinate);
-  const regions = regionDetected.map((r) => ({ ...r, coordinate: [...r.coordinate] })).sort((a, b) => bboxArea(a.coordinate) - bboxArea(b.coordinate));
+  const regions = regionDetected
+    .map((r) => ({ ...r, coordinate: [...r.coordinate] }))
+    .sort((a, b) => bboxArea(a.coordinate) - bboxArea(b.coordinate));
   const regionToBlocks: number[][] = [];
   if (!regions.length) {
     regions.push({ coordinate: baseRegion, label: 'SupplementaryRegion', score: 1 });
@@ -272,7 +274,9 @@ export async function standardize(
     // PaddleX iterates a Python set of small ints: ascending
     let unmatched = blockBoxes.map((_, i) => i);
     const inside = (region: readonly number[]) =>
-      unmatched.filter((i) => !masked(i) && overlapRatio(region, blockBoxes[i]!, 'small') > REGION_SETTINGS.matchBlockOverlapRatioThreshold);
+      unmatched.filter(
+        (i) => !masked(i) && overlapRatio(region, blockBoxes[i]!, 'small') > REGION_SETTINGS.matchBlockOverlapRatioThreshold,
+      );
     regions.forEach((region, regionIdx) => {
       regionToBlocks[regionIdx] = [];
       let matched = inside(region.coordinate);

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { readParam, type PipelineConfig } from '../../config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../../errors.js';
-import { mergeModeSchema, unclipRatioSchema } from '../../models/layoutDetection.js';
+import type { MergeMode } from '../../models/layoutDetection.js';
 import type { LimitType } from '../../models/textDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { thresholdSchema, toThreshold } from '../shared/detection.js';
@@ -43,6 +43,15 @@ type Ops = OpsOf<typeof worker>;
 type Ctx = EndpointContext<Ops, DocumentServingExtra>;
 
 const unitInterval = z.number().min(0).max(1);
+const positive = z.number().positive();
+const classIdKey = z.string().regex(/^\d+$/, 'class ids must be integers >= 0');
+/** A per-class map of a request ({"7": value}) with numeric class ids, as the layout model takes it. */
+const byClassId = <T extends z.ZodType>(value: T) =>
+  z
+    .record(classIdKey, value)
+    .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [Number(k), v])) as Record<number, z.output<T>>);
+const mergeMode = z.enum(['union', 'large', 'small'] satisfies MergeMode[]);
+const unclipPair = z.tuple([positive, positive]);
 const limitType = z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>);
 
 const v1Fields = {
@@ -55,8 +64,8 @@ const v1Fields = {
   useFormulaRecognition: optional(z.boolean()),
   layoutThreshold: optional(thresholdSchema),
   layoutNms: optional(z.boolean()),
-  layoutUnclipRatio: optional(unclipRatioSchema),
-  layoutMergeBboxesMode: optional(mergeModeSchema),
+  layoutUnclipRatio: optional(z.union([positive, unclipPair, byClassId(unclipPair)])),
+  layoutMergeBboxesMode: optional(z.union([mergeMode, byClassId(mergeMode)])),
   // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
   textDetLimitSideLen: optional(z.number().int().nonnegative()),
   textDetLimitType: optional(limitType),
@@ -230,7 +239,8 @@ function resolveSettings(req: V1Request & Partial<V3Request>, ctx: Ctx, variant:
         boxThresh: req.sealDetBoxThresh,
         unclipRatio: req.sealDetUnclipRatio,
       }),
-      textRecScoreThresh: req.sealRecScoreThresh ?? readParam(sealOcr?.SubModules?.TextRecognition ?? {}, 'score_thresh', z.number(), sealKey, 0),
+      textRecScoreThresh:
+        req.sealRecScoreThresh ?? readParam(sealOcr?.SubModules?.TextRecognition ?? {}, 'score_thresh', z.number(), sealKey, 0),
       visualize,
       maxOutputImgSize,
     },
@@ -274,7 +284,8 @@ function activeLayoutParsingConfig(config: PipelineConfig): PipelineConfig {
       `use_chart_recognition: chart recognition (SubModules.${CHART_RECOGNITION}, PP-Chart2Table) cannot run in this server; set use_chart_recognition: False`,
     );
   }
-  if (!config.SubModules?.[LAYOUT_DETECTION]) throw new ConfigError(`SubModules.${LAYOUT_DETECTION} is missing (the layout detection model)`);
+  if (!config.SubModules?.[LAYOUT_DETECTION])
+    throw new ConfigError(`SubModules.${LAYOUT_DETECTION} is missing (the layout detection model)`);
   const generalOcr = config.SubPipelines?.[GENERAL_OCR];
   if (!generalOcr) throw new ConfigError(`SubPipelines.${GENERAL_OCR} is missing (the OCR sub-pipeline)`);
   const { [CHART_RECOGNITION]: _chart, [REGION_DETECTION]: region, ...SubModules } = config.SubModules;
@@ -289,7 +300,10 @@ function activeLayoutParsingConfig(config: PipelineConfig): PipelineConfig {
   const seal = config.SubPipelines?.[SEAL_RECOGNITION];
   if ((config.use_seal_recognition ?? true) && seal) {
     const sealOcr = seal.SubPipelines?.[SEAL_OCR];
-    if (!sealOcr) throw new ConfigError(`SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR} is missing (the seal OCR sub-pipeline, text_type: seal)`);
+    if (!sealOcr)
+      throw new ConfigError(
+        `SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR} is missing (the seal OCR sub-pipeline, text_type: seal)`,
+      );
     const sealModules = { ...sealOcr.SubModules };
     if (!sealOcr.use_textline_orientation) delete sealModules.TextLineOrientation;
     SubPipelines[SEAL_RECOGNITION] = {
@@ -350,7 +364,8 @@ export const ppStructureV3Pipeline = definePipeline<Ops, DocumentServingExtra>({
     defineEndpoint<Ops, DocumentServingExtra>()({
       path: '/concatenate-pages',
       operationId: 'concatenatePages',
-      summary: "One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages)",
+      summary:
+        "One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages)",
       request: concatenateRequest,
       result: concatenateResult,
       input: { kind: 'none', field: 'pages' },

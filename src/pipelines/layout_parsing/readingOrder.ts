@@ -475,12 +475,14 @@ function preProcess(region: LayoutRegion): LayoutBlock[][] {
           const post = blocksInInterval([...region.blockMap.values()], current[1], interval[1], cutDirection);
           const projectionIndex = cutDirection === 'horizontal' ? 1 : 0;
           const gapBoxes = (group: LayoutBlock[]) =>
-            (localMinimaFlatRegions(
-              projectionByBoxes(
-                group.map((b) => b.bbox),
-                projectionIndex as 0 | 1,
-              ),
-            ) ?? []).map(([s, e]) => {
+            (
+              localMinimaFlatRegions(
+                projectionByBoxes(
+                  group.map((b) => b.bbox),
+                  projectionIndex as 0 | 1,
+                ),
+              ) ?? []
+            ).map(([s, e]) => {
               const box = [0, 0, 0, 0];
               box[projectionIndex] = s;
               box[projectionIndex + 2] = e;
@@ -820,14 +822,20 @@ export function xycutEnhanced(region: LayoutRegion): LayoutBlock[] {
       }));
       let order: number[];
       if (intervals.length === 1 || Math.max(...toSort.map((b) => b.numOfLines)) === 1) {
-        sortByKey(toSort, (b) => [floorDiv(b.bbox[region.secondaryDirectionStartIndex]!, floorDiv(lh, 2)), b.bbox[region.directionStartIndex]!]);
+        sortByKey(toSort, (b) => [
+          floorDiv(b.bbox[region.secondaryDirectionStartIndex]!, floorDiv(lh, 2)),
+          b.bbox[region.directionStartIndex]!,
+        ]);
         shrinkOverlapping(toSort, region.secondaryDirection);
         order = sortByXycut(
           toSort.map((b) => b.bbox),
           region.secondaryDirection,
         );
       } else {
-        sortByKey(toSort, (b) => [floorDiv(b.bbox[region.directionStartIndex]!, floorDiv(lw, 2)), b.bbox[region.secondaryDirectionStartIndex]!]);
+        sortByKey(toSort, (b) => [
+          floorDiv(b.bbox[region.directionStartIndex]!, floorDiv(lw, 2)),
+          b.bbox[region.secondaryDirectionStartIndex]!,
+        ]);
         shrinkOverlapping(toSort, region.secondaryDirection);
         order = sortByXycut(
           toSort.map((b) => b.bbox),
@@ -876,4 +884,3 @@ export function sortedLayoutBoxes<T extends BoxedEntry>(entries: T[], width: num
   out.push(...sortByKey(left, (e) => [e.block_bbox[1]!]), ...sortByKey(right, (e) => [e.block_bbox[1]!]));
   return out;
 }
-

@@ -38,11 +38,7 @@ export type OcrEngine = ((input: RgbImage, s: OcrSettings) => Promise<OcrPage>) 
  * Loads the models of an OCR pipeline config (`keyPrefix`: where it sits in the YAML, e.g.
  * `SubPipelines.SealOCR`) and returns its page function.
  */
-export async function createOcrEngine(
-  config: PipelineConfig,
-  rt: RuntimeContext,
-  keyPrefix = '',
-): Promise<OcrEngine> {
+export async function createOcrEngine(config: PipelineConfig, rt: RuntimeContext, keyPrefix = ''): Promise<OcrEngine> {
   const cv = await loadCv();
   const prefixed = (key: string) => (keyPrefix ? `${keyPrefix}.${key}` : key);
   const textType = readParam(config, 'text_type', z.enum(['general', 'seal']), prefixed('(top level)'), 'general');

@@ -58,6 +58,8 @@ export interface OcrPage {
 }
 
 /** A request's text detection overrides (PaddleX's `*DetLimitSideLen` … `*DetUnclipRatio` fields): null or absent ones stay unset. */
-export function textDetOverrides(requested: { [K in keyof RequestedTextDetParams]?: RequestedTextDetParams[K] | null }): Partial<RequestedTextDetParams> {
+export function textDetOverrides(
+  requested: { [K in keyof RequestedTextDetParams]?: RequestedTextDetParams[K] | null },
+): Partial<RequestedTextDetParams> {
   return Object.fromEntries(Object.entries(requested).filter(([, v]) => v != null)) as Partial<RequestedTextDetParams>;
 }
