@@ -24,7 +24,10 @@ function requiredImageFields(schema: unknown, found = new Set<string>()): Set<st
   if (!schema || typeof schema !== 'object') return found;
   const node = schema as JsonSchema;
   for (const [name, child] of Object.entries(node.properties ?? {})) {
-    if (node.required?.includes(name) && String(child['x-content-media-type'] ?? '').startsWith('image/')) found.add(name);
+    const mediaType = String(
+      child['x-content-media-type'] ?? (child.additionalProperties as JsonSchema | undefined)?.['x-content-media-type'] ?? '',
+    );
+    if (node.required?.includes(name) && mediaType.startsWith('image/')) found.add(name);
   }
   for (const child of Object.values(node)) if (child && typeof child === 'object') requiredImageFields(child, found);
   return found;
@@ -39,51 +42,88 @@ test('every registered pipeline has a conformance case', () => {
   );
 });
 
-describe('conformance of every pipeline, served together on one port', () => {
-  let server: RunningServer;
-  let openapi: { paths: Record<string, any> };
-  const requests = new Map<string, Record<string, unknown>>();
+/**
+ * The pipelines in as few servers as possible: together on one port, except that pipelines sharing
+ * an endpoint path (PaddleX serves layout_parsing and PP-StructureV3 both on /layout-parsing) go to
+ * different servers.
+ */
+function serverGroups(): string[][] {
+  const groups: Array<{ pipelines: string[]; paths: Set<string> }> = [];
+  for (const p of PIPELINES) {
+    const paths = p.endpoints.map((e) => e.path);
+    let group = groups.find((g) => paths.every((path) => !g.paths.has(path)));
+    if (!group) groups.push((group = { pipelines: [], paths: new Set() }));
+    group.pipelines.push(p.pipelineName);
+    for (const path of paths) group.paths.add(path);
+  }
+  return groups.map((g) => g.pipelines);
+}
+
+describe('conformance of every pipeline, served together on as few ports as the endpoint paths allow', () => {
+  /** per pipeline: its server, its OpenAPI document, its sample requests by path */
+  const served = new Map<
+    string,
+    { server: RunningServer; openapi: { paths: Record<string, any> }; requests: Map<string, Record<string, unknown>> }
+  >();
+  const servers: RunningServer[] = [];
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
 
   before(async () => {
-    const yamls = await Promise.all(CONFORMANCE.map((c) => c.yaml()));
-    server = await startServer({ pipelines: yamls, workers: 1 });
-    for (const c of CONFORMANCE) for (const [p, body] of Object.entries(await c.requests(server.url))) requests.set(p, body);
-    openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as typeof openapi;
+    for (const group of serverGroups()) {
+      const cases = CONFORMANCE.filter((c) => group.includes(c.pipeline));
+      const server = await startServer({ pipelines: await Promise.all(cases.map((c) => c.yaml())), workers: 1 });
+      servers.push(server);
+      const openapi = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, any> };
+      for (const c of cases) {
+        const requests = new Map(Object.entries(await c.requests(server.url)));
+        served.set(c.pipeline, { server, openapi, requests });
+      }
+    }
   });
-  after(() => server?.close());
+  after(async () => {
+    for (const server of servers) await server.close();
+  });
 
-  const endpoints = () => PIPELINES.flatMap((p) => p.endpoints.map((e) => ({ pipeline: p.pipelineName, endpoint: e })));
-  const requestSchema = (p: string): JsonSchema => openapi.paths[p].post.requestBody.content['application/json'].schema;
-  const resultSchema = (p: string): JsonSchema =>
+  const endpoints = () =>
+    PIPELINES.flatMap((p) =>
+      p.endpoints.map((e) => {
+        const { server, openapi, requests } = served.get(p.pipelineName)!;
+        return { pipeline: p.pipelineName, endpoint: e, url: `${server.url}${e.path}`, openapi, sample: requests.get(e.path)! };
+      }),
+    );
+  const requestSchema = (openapi: { paths: Record<string, any> }, p: string): JsonSchema =>
+    openapi.paths[p].post.requestBody.content['application/json'].schema;
+  const resultSchema = (openapi: { paths: Record<string, any> }, p: string): JsonSchema =>
     openapi.paths[p].post.responses['200'].content['application/json'].schema.properties.result;
 
   test('/openapi.json is a valid OpenAPI document (checked by an OpenAPI validator)', async () => {
-    const result = await new Validator().validate(openapi as Parameters<Validator['validate']>[0]);
-    assert.ok(result.valid, JSON.stringify(result.errors ?? null).slice(0, 2000));
+    for (const openapi of new Set([...served.values()].map((s) => s.openapi))) {
+      const result = await new Validator().validate(openapi as Parameters<Validator['validate']>[0]);
+      assert.ok(result.valid, JSON.stringify(result.errors ?? null).slice(0, 2000));
+    }
   });
 
   test('every POST endpoint publishes its request schema and its full result schema', () => {
-    for (const { endpoint } of endpoints()) {
-      const req = requestSchema(endpoint.path);
+    for (const { endpoint, openapi } of endpoints()) {
+      const req = requestSchema(openapi, endpoint.path);
       assert.equal(req.type, 'object', endpoint.path);
       assert.ok(req.required?.includes(endpoint.input.field), `${endpoint.path}: ${endpoint.input.field} is required`);
-      const result = resultSchema(endpoint.path);
+      const result = resultSchema(openapi, endpoint.path);
       assert.equal(result.type, 'object', endpoint.path);
       assert.ok(Object.keys(result.properties ?? {}).length > 0, `${endpoint.path}: the result schema lists its fields`);
     }
     // the full structure, down to the fields inside prunedResult
-    const ocr = resultSchema('/ocr') as any;
+    const ocr = resultSchema(served.get('OCR')!.openapi, '/ocr') as any;
     assert.equal(ocr.properties.ocrResults.items.properties.prunedResult.properties.rec_texts.items.type, 'string');
   });
 
   test('real responses validate against the published result schema, with and without visualization', async () => {
-    for (const { endpoint } of endpoints()) {
-      const validate = ajv.compile(resultSchema(endpoint.path));
+    for (const { endpoint, openapi, url, sample } of endpoints()) {
+      const validate = ajv.compile(resultSchema(openapi, endpoint.path));
       const { images, imageMaps } = imageFields(endpoint.result);
-      const always = requiredImageFields(resultSchema(endpoint.path));
+      const always = requiredImageFields(resultSchema(openapi, endpoint.path));
       for (const visualize of [true, false]) {
-        const res = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), visualize });
+        const res = await postJson(url, { ...sample, visualize });
         assert.equal(res.status, 200, `${endpoint.path}: ${JSON.stringify(res.body).slice(0, 300)}`);
         assert.deepEqual(Object.keys(res.body), ['logId', 'result', 'errorCode', 'errorMsg']);
         assert.ok(validate(res.body.result), `${endpoint.path} visualize=${visualize}: ${ajv.errorsText(validate.errors)}`);
@@ -97,9 +137,9 @@ describe('conformance of every pipeline, served together on one port', () => {
   });
 
   test('unknown request fields are ignored', async () => {
-    for (const { endpoint } of endpoints()) {
-      const res = await postJson(`${server.url}${endpoint.path}`, {
-        ...requests.get(endpoint.path),
+    for (const { endpoint, url, sample } of endpoints()) {
+      const res = await postJson(url, {
+        ...sample,
         visualize: false,
         notAPaddleXField: [1],
       });
@@ -108,26 +148,25 @@ describe('conformance of every pipeline, served together on one port', () => {
   });
 
   test('optional fields accept omission and null where PaddleX accepts null; elsewhere null is a 422', async () => {
-    for (const { endpoint } of endpoints()) {
-      const schema = requestSchema(endpoint.path);
+    for (const { endpoint, openapi, url, sample } of endpoints()) {
+      const schema = requestSchema(openapi, endpoint.path);
       const optionalFields = Object.entries(schema.properties ?? {}).filter(([name]) => !schema.required?.includes(name));
       // fields the sample request sets keep their values (fileType: null with Base64 input is rightly a 422)
-      const sample = requests.get(endpoint.path)!;
       const nullable = optionalFields.filter(([name, s]) => s.nullable && !(name in sample)).map(([name]) => name);
-      const body = { ...requests.get(endpoint.path), ...Object.fromEntries(nullable.map((name) => [name, null])), visualize: false };
-      const res = await postJson(`${server.url}${endpoint.path}`, body);
+      const body = { ...sample, ...Object.fromEntries(nullable.map((name) => [name, null])), visualize: false };
+      const res = await postJson(url, body);
       assert.equal(res.status, 200, `${endpoint.path} with ${nullable.join(', ')} null: ${JSON.stringify(res.body).slice(0, 300)}`);
       for (const [name] of optionalFields.filter(([, s]) => !s.nullable)) {
-        const refused = await postJson(`${server.url}${endpoint.path}`, { ...requests.get(endpoint.path), [name]: null });
+        const refused = await postJson(url, { ...sample, [name]: null });
         assertErrorEnvelope(refused, 422);
       }
     }
   });
 
   test('a request without its input field is PaddleX’s 422: a JSON list of pydantic-style errors', async () => {
-    for (const { endpoint } of endpoints()) {
-      const { [endpoint.input.field]: _input, ...otherFields } = requests.get(endpoint.path)!;
-      const res = await postJson(`${server.url}${endpoint.path}`, { ...otherFields, visualize: false });
+    for (const { endpoint, url, sample } of endpoints()) {
+      const { [endpoint.input.field]: _input, ...otherFields } = sample;
+      const res = await postJson(url, { ...otherFields, visualize: false });
       const errors = JSON.parse(assertErrorEnvelope(res, 422));
       assert.deepEqual(
         errors.map((e: { type: string; loc: unknown[] }) => [e.type, e.loc]),

@@ -21,6 +21,7 @@ import { textDetOverrides } from '../shared/ocrSettings.js';
 import { toBase64 } from '../shared/output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
+import { searchablePdfCollector, searchablePdfField, searchablePdfResult } from '../shared/searchablePdf.js';
 import { concatenatePages } from './markdown.js';
 import {
   CHART_RECOGNITION,
@@ -80,6 +81,7 @@ const v1Fields = {
   sealDetUnclipRatio: optional(z.number().nonnegative()),
   sealRecScoreThresh: optional(unitInterval),
   visualize: visualizeField,
+  searchablePdf: searchablePdfField,
 };
 
 const v1Request = z.object(v1Fields);
@@ -110,12 +112,14 @@ const pageImages = {
 const v1Result = z.object({
   layoutParsingResults: z.array(z.object({ prunedResult: v1PrunedResult, ...pageImages })),
   dataInfo,
+  searchablePdf: searchablePdfResult,
 });
 
 const markdownData = z.object({ text: z.string(), images: base64ImageMap(), isStart: z.boolean(), isEnd: z.boolean() });
 const v3Result = z.object({
   layoutParsingResults: z.array(z.object({ prunedResult: v3PrunedResult, markdown: markdownData, ...pageImages })),
   dataInfo,
+  searchablePdf: searchablePdfResult,
 });
 
 const notWired = (what: string, flag: string, yamlKey: string) =>
@@ -246,6 +250,7 @@ function resolveSettings(req: V1Request & Partial<V3Request>, ctx: Ctx, variant:
     },
     textRecScoreThresh: req.textRecScoreThresh ?? ocrRecThresh,
     returnMarkdownImages: req.returnMarkdownImages ?? true,
+    searchablePdf: req.searchablePdf ?? false,
     visualize,
     maxOutputImgSize,
   };
@@ -331,8 +336,9 @@ export const layoutParsingPipeline = definePipeline<Ops, DocumentServingExtra>({
       result: v1Result,
       input: { kind: 'document', field: 'file' },
       async handle(req, ctx) {
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, 'v1'), toV1Result);
-        return { layoutParsingResults: pages, dataInfo };
+        const searchable = searchablePdfCollector(req.searchablePdf, toV1Result);
+        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, 'v1'), searchable.toResult);
+        return { layoutParsingResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
       },
     }),
   ],
@@ -357,8 +363,9 @@ export const ppStructureV3Pipeline = definePipeline<Ops, DocumentServingExtra>({
       result: v3Result,
       input: { kind: 'document', field: 'file' },
       async handle(req, ctx) {
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, 'v3'), toV3Result);
-        return { layoutParsingResults: pages, dataInfo };
+        const searchable = searchablePdfCollector(req.searchablePdf, toV3Result);
+        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, 'v3'), searchable.toResult);
+        return { layoutParsingResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
       },
     }),
     defineEndpoint<Ops, DocumentServingExtra>()({

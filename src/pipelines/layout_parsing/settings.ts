@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { LayoutParams } from '../../models/layoutDetection.js';
 import { type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
 import { ocrPrunedResult, type OcrSettings } from '../shared/ocrSettings.js';
+import type { SearchablePage } from '../shared/searchablePdf.js';
 
 export const LAYOUT_DETECTION = 'LayoutDetection';
 export const REGION_DETECTION = 'RegionDetection';
@@ -36,6 +37,8 @@ export interface LayoutParsingSettings {
   /** the score a block read again as one crop must reach (the request's, else GeneralOCR's) */
   textRecScoreThresh: number;
   returnMarkdownImages: boolean;
+  /** pipeserve's searchable PDF */
+  searchablePdf: boolean;
   visualize: boolean;
   maxOutputImgSize: [number, number];
 }
@@ -101,6 +104,7 @@ export interface LayoutParsingPage {
   markdown?: { text: string; images: Record<string, Uint8Array>; isStart: boolean; isEnd: boolean };
   outputImages: Record<string, Uint8Array>;
   inputImage?: Uint8Array;
+  searchable?: SearchablePage;
   width: number;
   height: number;
 }

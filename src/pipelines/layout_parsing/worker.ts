@@ -10,13 +10,13 @@ import { loadModel, loadOptionalModel } from '../../models/registry.js';
 import { cropImage } from '../../ops/resize.js';
 import { defineWorker } from '../define.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from '../shared/docPreprocessingWorker.js';
-import { DOCUMENT_JPEG_QUALITY, documentOps, encodeOutputImage } from '../shared/documentWorker.js';
+import { DOCUMENT_JPEG_QUALITY, documentOps, encodeOutputImage, searchablePage } from '../shared/documentWorker.js';
 import { drawDetections } from '../shared/drawDetections.js';
 import { createOcrEngine, type OcrEngine } from '../shared/ocrEngine.js';
 import type { OcrPage } from '../shared/ocrSettings.js';
 import type { Box, CropRecognizer } from './blocks.js';
 import { formatBlockContent, pageMarkdown } from './markdown.js';
-import { type LayoutBox, type OverallOcr, parseBlocks, parseBlocksV1, standardize } from './parsing.js';
+import { type LayoutBox, ocrIndexesIn, type OverallOcr, parseBlocks, parseBlocksV1, standardize } from './parsing.js';
 import {
   GENERAL_OCR,
   LAYOUT_DETECTION,
@@ -77,6 +77,20 @@ function sealRecognizer(engine: OcrEngine): BlockRecognizer {
   };
 }
 
+/** The OCR lines block by block in reading order (each block's top to bottom), then the lines outside every block. */
+function linesInReadingOrder(ocr: OverallOcr, blockBoxes: ReadonlyArray<readonly number[]>): number[] {
+  const used = new Set<number>();
+  const order: number[] = [];
+  for (const box of blockBoxes) {
+    const inside = ocrIndexesIn(ocr, [box]).filter((i) => !used.has(i));
+    inside.sort((a, b) => ocr.rec_boxes[a]![1]! - ocr.rec_boxes[b]![1]! || ocr.rec_boxes[a]![0]! - ocr.rec_boxes[b]![0]!);
+    for (const i of inside) used.add(i);
+    order.push(...inside);
+  }
+  order.push(...ocr.rec_texts.map((_, i) => i).filter((i) => !used.has(i)));
+  return order.filter((i) => ocr.rec_texts[i] !== '');
+}
+
 function toOverallOcr(result: OcrPage['prunedResult']): OverallOcr {
   return {
     dt_polys: result.dt_polys as OverallOcr['dt_polys'],
@@ -122,6 +136,7 @@ const worker = defineWorker(async (config, rt) => {
 
     let prunedResult: LayoutParsingPage['prunedResult'];
     let markdown: LayoutParsingPage['markdown'];
+    let blockBoxes: Array<readonly number[]>;
     if (s.variant === 'v1') {
       const parsing = await parseBlocksV1(
         page,
@@ -130,6 +145,7 @@ const worker = defineWorker(async (config, rt) => {
         { table: [], seal: sealRes?.contents ?? [], formula: [] },
         async (box) => (await generalOcr(keepOnly(page, box), { ...s.ocr, visualize: false })).prunedResult.rec_texts,
       );
+      blockBoxes = parsing.map((b) => b.block_bbox);
       prunedResult = {
         model_settings: {
           use_doc_preprocessor: s.useDocPreprocessor,
@@ -149,6 +165,7 @@ const worker = defineWorker(async (config, rt) => {
       };
       const std = await standardize(page, layoutBoxes, regionBoxes, ocr, recognize, s.textRecScoreThresh);
       const blocks = parseBlocks(std, ocr, { table: [], seal: sealRes?.contents ?? [], chart: [] }, s.markdownIgnoreLabels);
+      blockBoxes = blocks.map((b) => b.bbox);
       const md = pageMarkdown(blocks, s, page.width);
       const images: Record<string, Uint8Array> = {};
       if (s.returnMarkdownImages) {
@@ -188,9 +205,19 @@ const worker = defineWorker(async (config, rt) => {
         outputImages[`seal_res_region${i + 1}`] = img;
       });
     }
+    let searchable: LayoutParsingPage['searchable'];
+    if (s.searchablePdf) {
+      const order = linesInReadingOrder(ocr, blockBoxes);
+      searchable = await searchablePage(
+        page,
+        order.map((i) => ocr.rec_texts[i]!),
+        order.map((i) => ocr.rec_boxes[i]!),
+      );
+    }
     return {
       prunedResult,
       ...(markdown ? { markdown } : {}),
+      ...(searchable ? { searchable } : {}),
       outputImages,
       ...(s.visualize ? { inputImage: await encodeOutputImage(input, s.maxOutputImgSize) } : {}),
       width: page.width,

@@ -12,6 +12,7 @@ import { documentRequestFields, documentServingExtra, runDocument, type Document
 import { toBase64 } from '../shared/output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, dataInfo } from '../shared/schemas.js';
+import { searchablePdfCollector, searchablePdfField, searchablePdfResult } from '../shared/searchablePdf.js';
 import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrPage, type OcrSettings } from '../shared/ocrSettings.js';
 import type worker from './worker.js';
 
@@ -33,6 +34,7 @@ const request = z.object({
   textRecScoreThresh: optional(unitInterval),
   returnWordBox: optional(z.boolean()),
   visualize: visualizeField,
+  searchablePdf: searchablePdfField,
 });
 type OcrRequest = z.output<typeof request>;
 
@@ -46,6 +48,7 @@ const result = z.object({
     }),
   ),
   dataInfo,
+  searchablePdf: searchablePdfResult,
 });
 
 /** PaddleX's get_model_settings: either doc flag true ⇒ on, any given but none true ⇒ off, none given ⇒ YAML. */
@@ -91,6 +94,7 @@ function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServ
     textRecScoreThresh: req.textRecScoreThresh ?? readParam(recConfig, 'score_thresh', z.number(), 'SubModules.TextRecognition', 0),
     visualize: wantsVisualization(req.visualize, ctx),
     maxOutputImgSize: ctx.serving.extra.max_output_img_size,
+    searchablePdf: req.searchablePdf ?? false,
   };
 }
 
@@ -128,8 +132,9 @@ export const ocrPipeline = definePipeline<Ops, DocumentServingExtra>({
       result,
       input: { kind: 'document', field: 'file' },
       async handle(req, ctx) {
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), toOcrResult);
-        return { ocrResults: pages, dataInfo };
+        const searchable = searchablePdfCollector(req.searchablePdf, toOcrResult);
+        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), searchable.toResult);
+        return { ocrResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
       },
     }),
   ],

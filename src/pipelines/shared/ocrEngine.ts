@@ -16,7 +16,7 @@ import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import type { RuntimeContext } from '../../runtime/context.js';
 import { cropCurvedText } from '../../ops/polyCrop.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from './docPreprocessingWorker.js';
-import { encodeOutputImage } from './documentWorker.js';
+import { encodeOutputImage, searchablePage } from './documentWorker.js';
 import { drawOcrResult } from './drawOcr.js';
 import { DOC_PREPROCESSOR, type OcrPage, type OcrSettings } from './ocrSettings.js';
 
@@ -113,7 +113,8 @@ export async function createOcrEngine(config: PipelineConfig, rt: RuntimeContext
       if (docPreprocessed) images.docPreprocessingImage = await drawDocPreprocessing(input, docPreprocessed, s.maxOutputImgSize);
       images.inputImage = await encodeOutputImage(input, s.maxOutputImgSize);
     }
-    return { prunedResult, images, width: input.width, height: input.height };
+    const searchable = s.searchablePdf ? await searchablePage(image, prunedResult.rec_texts, prunedResult.rec_boxes) : undefined;
+    return { prunedResult, images, ...(searchable ? { searchable } : {}), width: input.width, height: input.height };
   }
 
   return Object.assign(ocrPage, { recognize: (crops: RgbImage[]) => recognizer.predict(crops) });

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { RequestedTextDetParams } from '../../models/textDetection.js';
 import { type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
+import type { SearchablePage } from './searchablePdf.js';
 
 export const DOC_PREPROCESSOR = 'DocPreprocessor';
 
@@ -18,6 +19,8 @@ export interface OcrSettings {
   visualize: boolean;
   /** [height, width] of Serving.extra.max_output_img_size */
   maxOutputImgSize: [number, number];
+  /** pipeserve's searchable PDF: return the page image and its lines for it */
+  searchablePdf?: boolean;
 }
 
 const int = z.number().int();
@@ -53,6 +56,8 @@ export const ocrPrunedResult = z.object({
 export interface OcrPage {
   prunedResult: z.input<typeof ocrPrunedResult>;
   images: { ocrImage?: Uint8Array; docPreprocessingImage?: Uint8Array; inputImage?: Uint8Array };
+  /** with `searchablePdf`: the page as read (after doc preprocessing) and its lines */
+  searchable?: SearchablePage;
   width: number;
   height: number;
 }
