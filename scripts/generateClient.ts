@@ -31,8 +31,17 @@ function withoutOperationIds(document: OpenApiDocument): OpenApiDocument {
   return { ...document, paths };
 }
 
+/**
+ * Every built-in endpoint once by path. PaddleX serves layout_parsing and PP-StructureV3 both on
+ * /layout-parsing (one per server): the client describes the later one, PP-StructureV3, whose
+ * request is a superset of v1's (v1 results have no `markdown`).
+ */
+function endpointsByPath() {
+  return [...new Map(PIPELINES.flatMap((p) => p.endpoints).map((e) => [e.path, e])).values()];
+}
+
 export async function generatedClientFiles(): Promise<{ 'openapi.json': string; 'src/schema.ts': string }> {
-  const document = await openApiDocument(PIPELINES.flatMap((p) => p.endpoints));
+  const document = await openApiDocument(endpointsByPath());
   const types = astToString(await openapiTS(withoutOperationIds(document) as unknown as OpenAPI3));
   return { 'openapi.json': `${JSON.stringify(document, null, 2)}\n`, 'src/schema.ts': BANNER + types };
 }
