@@ -14,7 +14,7 @@ import { ApiError, ConfigError } from '../../errors.js';
 import type { MergeMode } from '../../models/layoutDetection.js';
 import type { LimitType } from '../../models/textDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
-import { thresholdSchema, toThreshold } from '../shared/detection.js';
+import { requestLayoutParams, thresholdSchema } from '../shared/detection.js';
 import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../shared/docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { textDetOverrides } from '../shared/ocrSettings.js';
@@ -213,12 +213,7 @@ function resolveSettings(req: V1Request & Partial<V3Request>, ctx: Ctx, variant:
     useRegionDetection,
     formatBlockContent: req.formatBlockContent ?? Boolean(config.format_block_content ?? false),
     markdownIgnoreLabels: readParam(config, 'markdown_ignore_labels', z.array(z.string()), '(top level)', MARKDOWN_IGNORE_LABELS),
-    layout: {
-      threshold: req.layoutThreshold == null ? null : toThreshold(req.layoutThreshold),
-      layoutNms: req.layoutNms,
-      layoutUnclipRatio: req.layoutUnclipRatio,
-      layoutMergeBboxesMode: req.layoutMergeBboxesMode,
-    },
+    layout: requestLayoutParams(req),
     ocr: {
       ...noDoc,
       useTextlineOrientation,
@@ -322,11 +317,28 @@ function activeLayoutParsingConfig(config: PipelineConfig): PipelineConfig {
 
 const LAYOUT_PARSING_PATH = '/layout-parsing';
 
-export const layoutParsingPipeline = definePipeline<Ops, DocumentServingExtra>({
-  pipelineName: 'layout_parsing',
+/** What both pipelines' descriptors share: one worker module, the document serving extras, the active config. */
+const shared = {
   worker: new URL('./worker.js', import.meta.url).href,
   servingExtra: documentServingExtra,
   activeConfig: activeLayoutParsingConfig,
+};
+
+/** A document through the pipeline, page by page, with the searchable PDF when asked. */
+async function parseDocument<Result extends object>(
+  req: V1Request & Partial<V3Request>,
+  ctx: Ctx,
+  variant: 'v1' | 'v3',
+  toResult: (page: LayoutParsingPage) => Result,
+) {
+  const searchable = searchablePdfCollector(req.searchablePdf, toResult);
+  const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, variant), searchable.toResult);
+  return { layoutParsingResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
+}
+
+export const layoutParsingPipeline = definePipeline<Ops, DocumentServingExtra>({
+  pipelineName: 'layout_parsing',
+  ...shared,
   endpoints: [
     defineEndpoint<Ops, DocumentServingExtra>()({
       path: LAYOUT_PARSING_PATH,
@@ -335,11 +347,7 @@ export const layoutParsingPipeline = definePipeline<Ops, DocumentServingExtra>({
       request: v1Request,
       result: v1Result,
       input: { kind: 'document', field: 'file' },
-      async handle(req, ctx) {
-        const searchable = searchablePdfCollector(req.searchablePdf, toV1Result);
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, 'v1'), searchable.toResult);
-        return { layoutParsingResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
-      },
+      handle: (req, ctx) => parseDocument(req, ctx, 'v1', toV1Result),
     }),
   ],
 });
@@ -351,9 +359,7 @@ const concatenateResult = z.object({ text: z.string() });
 
 export const ppStructureV3Pipeline = definePipeline<Ops, DocumentServingExtra>({
   pipelineName: 'PP-StructureV3',
-  worker: new URL('./worker.js', import.meta.url).href,
-  servingExtra: documentServingExtra,
-  activeConfig: activeLayoutParsingConfig,
+  ...shared,
   endpoints: [
     defineEndpoint<Ops, DocumentServingExtra>()({
       path: LAYOUT_PARSING_PATH,
@@ -362,11 +368,7 @@ export const ppStructureV3Pipeline = definePipeline<Ops, DocumentServingExtra>({
       request: v3Request,
       result: v3Result,
       input: { kind: 'document', field: 'file' },
-      async handle(req, ctx) {
-        const searchable = searchablePdfCollector(req.searchablePdf, toV3Result);
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, 'v3'), searchable.toResult);
-        return { layoutParsingResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
-      },
+      handle: (req, ctx) => parseDocument(req, ctx, 'v3', toV3Result),
     }),
     defineEndpoint<Ops, DocumentServingExtra>()({
       path: '/concatenate-pages',

@@ -9,7 +9,7 @@ import { readParam } from '../../config/pipelineConfig.js';
 import { ConfigError } from '../../errors.js';
 import type { MergeMode } from '../../models/layoutDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
-import { thresholdSchema, toThreshold } from '../shared/detection.js';
+import { requestLayoutParams, thresholdSchema } from '../shared/detection.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { toBase64 } from '../shared/output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
@@ -83,12 +83,7 @@ function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentSer
   const maxOutputImgSize = ctx.serving.extra.max_output_img_size;
   return {
     useLayoutDetection,
-    layout: {
-      threshold: req.layoutThreshold == null ? null : toThreshold(req.layoutThreshold),
-      layoutNms: req.layoutNms,
-      layoutUnclipRatio: req.layoutUnclipRatio,
-      layoutMergeBboxesMode: req.layoutMergeBboxesMode,
-    },
+    layout: requestLayoutParams(req),
     ocr: {
       useDocPreprocessor: false,
       docSteps: { useDocOrientationClassify: false, useDocUnwarping: false },
