@@ -144,7 +144,8 @@ describe('Markdown pieces (PaddleX result_v2 formatters)', () => {
     assert.equal(formatTitle('2.1.Method'), '#### 2.1. Method');
     assert.equal(formatTitle('3.2.1 Details.'), '#### 3.2.1 Details');
     assert.equal(formatTitle('Introduction'), '## Introduction');
-    assert.equal(formatTitle('IV. Results'), '## IV. Results');
+    // PaddleX counts every dot, the roman numeral's too
+    assert.equal(formatTitle('IV. Results'), '### IV. Results');
   });
 
   test('isStart / isEnd: an indented first line starts a paragraph; a last line to the right edge leaves it open', () => {
