@@ -33,7 +33,8 @@ function withoutOperationIds(document: OpenApiDocument): OpenApiDocument {
 
 /**
  * One endpoint per path: pipelines sharing a path (table_recognition and table_recognition_v2 on
- * `/table-recognition`) never run in one server, and the later one in the registry, whose request
+ * `/table-recognition`, layout_parsing and PP-StructureV3 on `/layout-parsing`, the two ChatOCR
+ * versions on `/chatocr-*`) never run in one server, and the later one in the registry, whose request
  * holds the earlier one's fields, is documented.
  */
 function endpointsByPath() {

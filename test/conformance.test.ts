@@ -24,7 +24,10 @@ function requiredImageFields(schema: unknown, found = new Set<string>()): Set<st
   if (!schema || typeof schema !== 'object') return found;
   const node = schema as JsonSchema;
   for (const [name, child] of Object.entries(node.properties ?? {})) {
-    if (node.required?.includes(name) && String(child['x-content-media-type'] ?? '').startsWith('image/')) found.add(name);
+    const mediaType = String(
+      child['x-content-media-type'] ?? (child.additionalProperties as JsonSchema | undefined)?.['x-content-media-type'] ?? '',
+    );
+    if (node.required?.includes(name) && mediaType.startsWith('image/')) found.add(name);
   }
   for (const child of Object.values(node)) if (child && typeof child === 'object') requiredImageFields(child, found);
   return found;

@@ -341,7 +341,12 @@ type ImageFields = ReturnType<typeof imageFields>;
 
 async function saveImage(b64: string, saveDir: string, nameParts: string[]): Promise<string> {
   const bytes = Buffer.from(b64, 'base64');
-  const file = path.join(saveDir, `${nameParts.join('_')}${bytes[0] === 0x89 ? '.png' : '.jpg'}`);
+  // map keys may be relative paths (PP-StructureV3's markdown images: imgs/img_in_….jpg): one flat file name
+  const name = nameParts
+    .join('_')
+    .replace(/[/\\]/g, '_')
+    .replace(/\.(jpg|png)$/, '');
+  const file = path.join(saveDir, `${name}${bytes[0] === 0x89 ? '.png' : '.jpg'}`);
   await writeFile(file, bytes);
   return file;
 }

@@ -33,6 +33,7 @@ import { openVocabularyDetectionPipeline } from './open_vocabulary_detection/pip
 import { openVocabularySegmentationPipeline } from './open_vocabulary_segmentation/pipeline.js';
 import { ppChatOcrV3Pipeline } from './pp_chatocrv3_doc/pipeline.js';
 import { ppChatOcrV4Pipeline } from './pp_chatocrv4_doc/pipeline.js';
+import { layoutParsingPipeline, ppStructureV3Pipeline } from './layout_parsing/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -64,6 +65,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   openVocabularySegmentationPipeline,
   ppChatOcrV3Pipeline,
   ppChatOcrV4Pipeline,
+  layoutParsingPipeline,
+  ppStructureV3Pipeline,
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

@@ -17,6 +17,7 @@ import { ppTsmFixtureDir, yowoFixtureDir } from '../helpers/videoFixtures.js';
 import { spokenSentenceWav, whisperSentenceFixture } from '../helpers/whisperFixture.js';
 import { groundingDinoFixtureDir, samFixtureDir } from '../helpers/openVocabularyFixtures.js';
 import { chatOcrYaml, INVOICE_FILE, invoiceImageFile, sharedLlmStub } from '../helpers/chatocrFixtures.js';
+import { layoutFixtureDir, layoutPipelineYaml, PAGE_HEIGHT, PAGE_WIDTH, RICH, richPageFile } from '../helpers/layoutDocs.js';
 
 export interface ConformanceCase {
   /** `pipeline_name` */
@@ -216,6 +217,21 @@ export const CONFORMANCE: ConformanceCase[] = [
     inputArgs: ['--prompt', '[[225, 150]]', '--prompt_type', 'point'],
   },
   ...(['PP-ChatOCRv3-doc', 'PP-ChatOCRv4-doc'] as const).map((pipeline) => chatOcrCase(pipeline)),
+  {
+    pipeline: 'layout_parsing',
+    yaml: async () => layoutPipelineYaml('layout_parsing', await layoutFixtureDir(PAGE_WIDTH, PAGE_HEIGHT, RICH)),
+    requests: async () => ({ '/layout-parsing': { file: await base64(richPageFile()), fileType: 1 } }),
+    inputFile: richPageFile(),
+  },
+  {
+    pipeline: 'PP-StructureV3',
+    yaml: async () => layoutPipelineYaml('PP-StructureV3', await layoutFixtureDir(PAGE_WIDTH, PAGE_HEIGHT, RICH)),
+    requests: async () => ({
+      '/layout-parsing': { file: await base64(richPageFile()), fileType: 1 },
+      '/concatenate-pages': { pages: [{ text: 'One page', isStart: true, isEnd: true }] },
+    }),
+    inputFile: richPageFile(),
+  },
 ];
 
 /** A ChatOCR case: the LLM upstreams are a local stub; the vector and chat requests carry the visualInfo the server read. */

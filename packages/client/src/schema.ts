@@ -542,6 +542,8 @@ export interface paths {
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     visualize?: boolean | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    searchablePdf?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     returnImages?: boolean | null;
                 };
                 header?: never;
@@ -566,6 +568,8 @@ export interface paths {
                         textRecScoreThresh?: number | null;
                         returnWordBox?: boolean | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve: also return `searchablePdf`, the pages as a PDF with an invisible text layer at the recognised lines */
+                        searchablePdf?: boolean | null;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -589,6 +593,8 @@ export interface paths {
                         textRecScoreThresh?: number | null;
                         returnWordBox?: boolean | null;
                         visualize?: boolean | null;
+                        /** @description pipeserve: also return `searchablePdf`, the pages as a PDF with an invisible text layer at the recognised lines */
+                        searchablePdf?: boolean | null;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -669,6 +675,8 @@ export interface paths {
                                     /** @enum {string} */
                                     type: "pdf";
                                 };
+                                /** @description pipeserve: Base64 PDF of the pages with an invisible text layer (when searchablePdf was true) */
+                                searchablePdf?: string;
                             };
                             errorCode?: number;
                             errorMsg?: string;
@@ -3303,7 +3311,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/chatocr-visual": {
+    "/layout-parsing": {
         parameters: {
             query?: never;
             header?: never;
@@ -3312,7 +3320,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Layout parsing of an image or PDF and the visual info the LLM stage reads (PaddleX PP-ChatOCRv4-doc) */
+        /** Document parsing of an image or a PDF to blocks in reading order and Markdown (PaddleX PP-StructureV3 pipeline) */
         post: {
             parameters: {
                 query?: {
@@ -3323,9 +3331,13 @@ export interface paths {
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     useDocUnwarping?: boolean | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTextlineOrientation?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     useSealRecognition?: boolean | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     useTableRecognition?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useFormulaRecognition?: boolean | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     layoutThreshold?: (number | {
                         [key: string]: number;
@@ -3367,7 +3379,27 @@ export interface paths {
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     visualize?: boolean | null;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
-                    useTextlineOrientation?: boolean | null;
+                    searchablePdf?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useChartRecognition?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useRegionDetection?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useWiredTableCellsTransToHtml?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useWirelessTableCellsTransToHtml?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTableOrientationClassify?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useOcrResultsWithTableCells?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useE2eWiredTableRecModel?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useE2eWirelessTableRecModel?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    formatBlockContent?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnMarkdownImages?: boolean;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     returnImages?: boolean | null;
                 };
@@ -3383,8 +3415,10 @@ export interface paths {
                         fileType?: 0 | 1 | null;
                         useDocOrientationClassify?: boolean | null;
                         useDocUnwarping?: boolean | null;
+                        useTextlineOrientation?: boolean | null;
                         useSealRecognition?: boolean | null;
                         useTableRecognition?: boolean | null;
+                        useFormulaRecognition?: boolean | null;
                         layoutThreshold?: (number | {
                             [key: string]: number;
                         }) | null;
@@ -3410,7 +3444,25 @@ export interface paths {
                         sealDetUnclipRatio?: number | null;
                         sealRecScoreThresh?: number | null;
                         visualize?: boolean | null;
-                        useTextlineOrientation?: boolean | null;
+                        /** @description pipeserve: also return `searchablePdf`, the pages as a PDF with an invisible text layer at the recognised lines */
+                        searchablePdf?: boolean | null;
+                        useChartRecognition?: boolean | null;
+                        useRegionDetection?: boolean | null;
+                        /** @default false */
+                        useWiredTableCellsTransToHtml?: boolean;
+                        /** @default false */
+                        useWirelessTableCellsTransToHtml?: boolean;
+                        /** @default true */
+                        useTableOrientationClassify?: boolean;
+                        /** @default true */
+                        useOcrResultsWithTableCells?: boolean;
+                        /** @default false */
+                        useE2eWiredTableRecModel?: boolean;
+                        /** @default true */
+                        useE2eWirelessTableRecModel?: boolean;
+                        formatBlockContent?: boolean | null;
+                        /** @default true */
+                        returnMarkdownImages?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -3424,8 +3476,10 @@ export interface paths {
                         fileType?: 0 | 1 | null;
                         useDocOrientationClassify?: boolean | null;
                         useDocUnwarping?: boolean | null;
+                        useTextlineOrientation?: boolean | null;
                         useSealRecognition?: boolean | null;
                         useTableRecognition?: boolean | null;
+                        useFormulaRecognition?: boolean | null;
                         layoutThreshold?: (number | {
                             [key: string]: number;
                         }) | null;
@@ -3451,7 +3505,25 @@ export interface paths {
                         sealDetUnclipRatio?: number | null;
                         sealRecScoreThresh?: number | null;
                         visualize?: boolean | null;
-                        useTextlineOrientation?: boolean | null;
+                        /** @description pipeserve: also return `searchablePdf`, the pages as a PDF with an invisible text layer at the recognised lines */
+                        searchablePdf?: boolean | null;
+                        useChartRecognition?: boolean | null;
+                        useRegionDetection?: boolean | null;
+                        /** @default false */
+                        useWiredTableCellsTransToHtml?: boolean;
+                        /** @default false */
+                        useWirelessTableCellsTransToHtml?: boolean;
+                        /** @default true */
+                        useTableOrientationClassify?: boolean;
+                        /** @default true */
+                        useOcrResultsWithTableCells?: boolean;
+                        /** @default false */
+                        useE2eWiredTableRecModel?: boolean;
+                        /** @default true */
+                        useE2eWirelessTableRecModel?: boolean;
+                        formatBlockContent?: boolean | null;
+                        /** @default true */
+                        returnMarkdownImages?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -3471,16 +3543,24 @@ export interface paths {
                             result?: {
                                 layoutParsingResults: {
                                     prunedResult: {
+                                        width: number;
+                                        height: number;
                                         model_settings: {
                                             use_doc_preprocessor: boolean;
                                             use_seal_recognition: boolean;
                                             use_table_recognition: boolean;
                                             use_formula_recognition: boolean;
+                                            use_chart_recognition: boolean;
+                                            use_region_detection: boolean;
+                                            format_block_content: boolean;
+                                            markdown_ignore_labels: string[];
                                         };
                                         parsing_res_list: {
-                                            block_bbox: (number)[];
                                             block_label: string;
                                             block_content: string;
+                                            block_bbox: number[];
+                                            block_id: number;
+                                            block_order: number | null;
                                         }[];
                                         doc_preprocessor_res?: {
                                             model_settings: {
@@ -3562,6 +3642,15 @@ export interface paths {
                                             text_word_boxes?: (number)[][][];
                                         }[];
                                     };
+                                    markdown: {
+                                        text: string;
+                                        /** @description Base64-encoded JPEG images by name */
+                                        images: {
+                                            [key: string]: string;
+                                        };
+                                        isStart: boolean;
+                                        isEnd: boolean;
+                                    };
                                     /** @description Base64-encoded JPEG images by name */
                                     outputImages?: {
                                         [key: string]: string;
@@ -3571,9 +3660,6 @@ export interface paths {
                                      * @description Base64-encoded JPEG image
                                      */
                                     inputImage?: string;
-                                }[];
-                                visualInfo: {
-                                    [key: string]: unknown;
                                 }[];
                                 dataInfo: {
                                     width: number;
@@ -3589,6 +3675,8 @@ export interface paths {
                                     /** @enum {string} */
                                     type: "pdf";
                                 };
+                                /** @description pipeserve: Base64 PDF of the pages with an invisible text layer (when searchablePdf was true) */
+                                searchablePdf?: string;
                             };
                             errorCode?: number;
                             errorMsg?: string;
@@ -3642,7 +3730,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/chatocr-vector": {
+    "/concatenate-pages": {
         parameters: {
             query?: never;
             header?: never;
@@ -3651,7 +3739,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Chunks and embeds the visual info for retrieval (vectorInfo: pipeserve vector store v1, see docs/vector-store-format.md) */
+        /** One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages) */
         post: {
             parameters: {
                 query?: never;
@@ -3662,23 +3750,11 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
-                        visualInfo: ({
-                            normal_text_dict: {
-                                [key: string]: string;
-                            };
-                            table_text_list: string[];
-                            table_html_list: string[];
-                            table_nei_text_list?: string[];
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        /** @default 3500 */
-                        minCharacters?: number;
-                        /** @default 300 */
-                        blockSize?: number;
-                        retrieverConfig?: {
-                            [key: string]: unknown;
-                        } | null;
+                        pages: {
+                            text: string;
+                            isStart: boolean;
+                            isEnd: boolean;
+                        }[];
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -3694,261 +3770,7 @@ export interface paths {
                         "application/json": {
                             logId?: string;
                             result?: {
-                                vectorInfo: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/chatocr-chat": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Extracts the value of each key with the LLM (chatResult: key → value) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        keyList: string[];
-                        visualInfo: ({
-                            normal_text_dict: {
-                                [key: string]: string;
-                            };
-                            table_text_list: string[];
-                            table_html_list: string[];
-                            table_nei_text_list?: string[];
-                        } & {
-                            [key: string]: unknown;
-                        })[];
-                        /** @default true */
-                        useVectorRetrieval?: boolean;
-                        vectorInfo?: {
-                            [key: string]: unknown;
-                        } | null;
-                        /** @default 3500 */
-                        minCharacters?: number;
-                        textTaskDescription?: string | null;
-                        textOutputFormat?: string | null;
-                        textRulesStr?: string | null;
-                        textFewShotDemoTextContent?: string | null;
-                        textFewShotDemoKeyValueList?: string | null;
-                        tableTaskDescription?: string | null;
-                        tableOutputFormat?: string | null;
-                        tableRulesStr?: string | null;
-                        tableFewShotDemoTextContent?: string | null;
-                        tableFewShotDemoKeyValueList?: string | null;
-                        mllmPredictInfo?: {
-                            [key: string]: unknown;
-                        } | null;
-                        /**
-                         * @default integration
-                         * @enum {string}
-                         */
-                        mllmIntegrationStrategy?: "integration" | "llm_only" | "mllm_only";
-                        chatBotConfig?: {
-                            [key: string]: unknown;
-                        } | null;
-                        retrieverConfig?: {
-                            [key: string]: unknown;
-                        } | null;
-                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
-                        returnImages?: boolean | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            result?: {
-                                chatResult: {
-                                    [key: string]: unknown;
-                                };
-                            };
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            errorCode?: number;
-                            errorMsg?: string;
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/chatocr-mllm": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Asks the multimodal LLM each key about the image (mllmPredictInfo: key → answer) */
-        post: {
-            parameters: {
-                query?: {
-                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
-                    keyList?: string[];
-                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
-                    mllmChatBotConfig?: {
-                        [key: string]: unknown;
-                    } | null;
-                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
-                    returnImages?: boolean | null;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        image: string;
-                        keyList: string[];
-                        mllmChatBotConfig?: {
-                            [key: string]: unknown;
-                        } | null;
-                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
-                        returnImages?: boolean | null;
-                    };
-                    "multipart/form-data": {
-                        /**
-                         * Format: binary
-                         * @description the image as a file part
-                         */
-                        image: string;
-                        keyList: string[];
-                        mllmChatBotConfig?: {
-                            [key: string]: unknown;
-                        } | null;
-                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
-                        returnImages?: boolean | null;
-                    };
-                    "image/*": string;
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            logId?: string;
-                            result?: {
-                                mllmPredictInfo: {
-                                    [key: string]: unknown;
-                                };
+                                text: string;
                             };
                             errorCode?: number;
                             errorMsg?: string;

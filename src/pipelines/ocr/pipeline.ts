@@ -20,6 +20,7 @@ import {
   resolveTextlineOrientation,
   textOcrRequestFields,
 } from '../shared/ocrSettings.js';
+import { searchablePdfCollector, searchablePdfField, searchablePdfResult } from '../shared/searchablePdf.js';
 import type worker from './worker.js';
 
 type Ops = OpsOf<typeof worker>;
@@ -32,6 +33,7 @@ const request = z.object({
   ...textOcrRequestFields,
   returnWordBox: optional(z.boolean()),
   visualize: visualizeField,
+  searchablePdf: searchablePdfField,
 });
 type OcrRequest = z.output<typeof request>;
 
@@ -45,6 +47,7 @@ const result = z.object({
     }),
   ),
   dataInfo,
+  searchablePdf: searchablePdfResult,
 });
 
 /** PaddleX's get_model_settings: either doc flag true ⇒ on, any given but none true ⇒ off, none given ⇒ YAML. */
@@ -64,6 +67,7 @@ function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServ
     textRecScoreThresh: req.textRecScoreThresh ?? readParam(recConfig, 'score_thresh', z.number(), 'SubModules.TextRecognition', 0),
     visualize: wantsVisualization(req.visualize, ctx),
     maxOutputImgSize: ctx.serving.extra.max_output_img_size,
+    searchablePdf: req.searchablePdf ?? false,
   };
 }
 
@@ -90,8 +94,9 @@ export const ocrPipeline = definePipeline<Ops, DocumentServingExtra>({
       result,
       input: { kind: 'document', field: 'file' },
       async handle(req, ctx) {
-        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), toOcrResult);
-        return { ocrResults: pages, dataInfo };
+        const searchable = searchablePdfCollector(req.searchablePdf, toOcrResult);
+        const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), searchable.toResult);
+        return { ocrResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
       },
     }),
   ],

@@ -4,6 +4,7 @@
  * the HTTP side; `detectionWorker.ts` is the worker side.
  */
 import { z } from 'zod';
+import type { LayoutParams, MergeBboxesMode, UnclipRatio } from '../../models/layoutDetection.js';
 import type { DetectionThreshold } from '../../models/objectDetection.js';
 import { defineEndpoint, definePipeline, type PipelineDescriptor } from '../define.js';
 import type { DetectionOps } from './detectionWorker.js';
@@ -21,6 +22,21 @@ export function toThreshold(value: z.infer<typeof thresholdSchema>): DetectionTh
   if (typeof value === 'number') return value;
   // "007" and "7" name the same class.
   return Object.fromEntries(Object.entries(value).map(([classId, min]) => [Number(classId), min]));
+}
+
+/** The layout settings of a request (PaddleX's `layoutThreshold`, `layoutNms`, `layoutUnclipRatio`, `layoutMergeBboxesMode`). */
+export function requestLayoutParams(req: {
+  layoutThreshold?: z.infer<typeof thresholdSchema> | null;
+  layoutNms?: boolean | null;
+  layoutUnclipRatio?: UnclipRatio | null;
+  layoutMergeBboxesMode?: MergeBboxesMode | null;
+}): LayoutParams {
+  return {
+    threshold: req.layoutThreshold == null ? null : toThreshold(req.layoutThreshold),
+    layoutNms: req.layoutNms,
+    layoutUnclipRatio: req.layoutUnclipRatio,
+    layoutMergeBboxesMode: req.layoutMergeBboxesMode,
+  };
 }
 
 export const detectedObject = z.object({

@@ -5,6 +5,7 @@ import { openPdf, type PdfDocument, renderedSize } from '../../io/pdf.js';
 import { fitWithin } from '../../ops/resize.js';
 import { inTurn, withBatchForm } from '../define.js';
 import type { DocumentOps, PageSize } from './documentInput.js';
+import type { SearchablePage } from './searchablePdf.js';
 
 /** PaddleX's document apps encode output images with cv2.imencode, whose default JPEG quality is 95. */
 export const DOCUMENT_JPEG_QUALITY = 95;
@@ -57,5 +58,19 @@ export async function pageWithOutputImages<P>(
     ...(s.visualize ? { inputImage: await encodeOutputImage(input, s.maxOutputImgSize) } : {}),
     width: input.width,
     height: input.height,
+  };
+}
+
+/** A page of the searchable PDF: the image the lines were read on (JPEG quality 95) and the lines in order. */
+export async function searchablePage(
+  image: RgbImage,
+  texts: readonly string[],
+  boxes: ReadonlyArray<readonly number[]>,
+): Promise<SearchablePage> {
+  return {
+    jpeg: await encodeJpeg(image, DOCUMENT_JPEG_QUALITY),
+    width: image.width,
+    height: image.height,
+    lines: texts.map((text, i) => ({ text, box: boxes[i]! })),
   };
 }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import type { LayoutParams, MergeMode } from '../../models/layoutDetection.js';
-import { thresholdSchema, toThreshold } from './detection.js';
+import { requestLayoutParams, thresholdSchema } from './detection.js';
 import { optional, unloadedModelRequested } from './request.js';
 
 import type { layoutDetResult } from './schemas.js';
@@ -39,11 +39,6 @@ export function resolveLayout(req: LayoutRequest, config: PipelineConfig): { use
   }
   return {
     useLayoutDetection,
-    layout: {
-      threshold: req.layoutThreshold == null ? null : toThreshold(req.layoutThreshold),
-      layoutNms: req.layoutNms,
-      layoutUnclipRatio: req.layoutUnclipRatio,
-      layoutMergeBboxesMode: req.layoutMergeBboxesMode,
-    },
+    layout: requestLayoutParams(req),
   };
 }

@@ -16,7 +16,7 @@ import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import type { RuntimeContext } from '../../runtime/context.js';
 import { cropCurvedText } from '../../ops/polyCrop.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from './docPreprocessingWorker.js';
-import { encodeOutputImage } from './documentWorker.js';
+import { encodeOutputImage, searchablePage } from './documentWorker.js';
 import { drawOcrResult } from './drawOcr.js';
 import { DOC_PREPROCESSOR, type OcrPage, type OcrSettings } from './ocrSettings.js';
 
@@ -29,12 +29,10 @@ function polysToBoxes(polys: Array<[number, number][]>): Array<[number, number, 
   });
 }
 
-/** An OCR pipeline's page function, and its text recognition model alone (PaddleX's `text_rec_model`). */
-export interface OcrEngine {
-  (input: RgbImage, s: OcrSettings): Promise<OcrPage>;
-  /** the recognized text of one text-line image */
-  readText(line: RgbImage): Promise<string>;
-}
+/** An OCR pipeline's page function, and its recognition model on its own for crops (layout parsing reads blocks again with it). */
+export type OcrEngine = ((input: RgbImage, s: OcrSettings) => Promise<OcrPage>) & {
+  recognize(crops: RgbImage[]): Promise<Array<{ text: string; score: number }>>;
+};
 
 /**
  * Loads the models of an OCR pipeline config (`keyPrefix`: where it sits in the YAML, e.g.
@@ -115,8 +113,9 @@ export async function createOcrEngine(config: PipelineConfig, rt: RuntimeContext
       if (docPreprocessed) images.docPreprocessingImage = await drawDocPreprocessing(input, docPreprocessed, s.maxOutputImgSize);
       images.inputImage = await encodeOutputImage(input, s.maxOutputImgSize);
     }
-    return { prunedResult, images, width: input.width, height: input.height };
+    const searchable = s.searchablePdf ? await searchablePage(image, prunedResult.rec_texts, prunedResult.rec_boxes) : undefined;
+    return { prunedResult, images, ...(searchable ? { searchable } : {}), width: input.width, height: input.height };
   }
 
-  return Object.assign(ocrPage, { readText: async (line: RgbImage) => (await recognizer.predict([line]))[0]!.text });
+  return Object.assign(ocrPage, { recognize: (crops: RgbImage[]) => recognizer.predict(crops) });
 }

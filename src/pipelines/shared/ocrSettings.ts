@@ -4,6 +4,7 @@ import type { PipelineConfig } from '../../config/pipelineConfig.js';
 import type { LimitType, RequestedTextDetParams } from '../../models/textDetection.js';
 import { activeNestedDocPreprocessing, type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
 import { optional, unloadedModelRequested } from './request.js';
+import type { SearchablePage } from './searchablePdf.js';
 
 export { DOC_PREPROCESSOR } from '../shared/docPreprocessing.js';
 
@@ -44,6 +45,8 @@ export interface OcrSettings {
   visualize: boolean;
   /** [height, width] of Serving.extra.max_output_img_size */
   maxOutputImgSize: [number, number];
+  /** pipeserve's searchable PDF: return the page image and its lines for it */
+  searchablePdf?: boolean;
 }
 
 const int = z.number().int();
@@ -79,6 +82,8 @@ export const ocrPrunedResult = z.object({
 export interface OcrPage {
   prunedResult: z.input<typeof ocrPrunedResult>;
   images: { ocrImage?: Uint8Array; docPreprocessingImage?: Uint8Array; inputImage?: Uint8Array };
+  /** with `searchablePdf`: the page as read (after doc preprocessing) and its lines */
+  searchable?: SearchablePage;
   width: number;
   height: number;
 }

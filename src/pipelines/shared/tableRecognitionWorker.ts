@@ -148,7 +148,7 @@ export async function createTableRecognizer(
       const splitOcr = options.useOcrResultsWithTableCells
         ? await splitLinesByCells(cells, subRegionOcr(region.ocr, region.tableBox), async (box) => {
             const crop = numpySlice(region.image, box);
-            return crop ? ocr.readText(crop) : '';
+            return crop ? (await ocr.recognize([crop]))[0]!.text : '';
           })
         : undefined;
       json = tableResFromCells({ ...region, structure, cells, splitOcr });

@@ -1,0 +1,375 @@
+/**
+ * PaddleX's layout_parsing (v1) and PP-StructureV3 pipelines on `/layout-parsing`, HTTP side; the
+ * YAML's `pipeline_name` picks one. PP-StructureV3 also has `/concatenate-pages`.
+ *
+ * A block's specialised recogniser is a seam (worker.ts `BlockRecognizer`): seal recognition is
+ * wired; table recognition (table_recognition_v2) and formula recognition are not yet, so a request
+ * that turns them on gets a 501 naming the missing piece, and the YAML's TableRecognition /
+ * FormulaRecognition sub-pipelines are not loaded. Chart recognition (PP-Chart2Table, a
+ * vision-language model) cannot run here: asking for it gets PaddleX's invalid-settings error.
+ */
+import { z } from 'zod';
+import { readParam, type PipelineConfig } from '../../config/pipelineConfig.js';
+import { ApiError, ConfigError } from '../../errors.js';
+import type { MergeMode } from '../../models/layoutDetection.js';
+import type { LimitType } from '../../models/textDetection.js';
+import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
+import { requestLayoutParams, thresholdSchema } from '../shared/detection.js';
+import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../shared/docPreprocessing.js';
+import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
+import { requestedTextDet, resolveTextlineOrientation, textDetOverrides } from '../shared/ocrSettings.js';
+import { toBase64 } from '../shared/output.js';
+import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
+import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
+import { searchablePdfCollector, searchablePdfField, searchablePdfResult } from '../shared/searchablePdf.js';
+import { concatenatePages } from './markdown.js';
+import {
+  CHART_RECOGNITION,
+  FORMULA_RECOGNITION,
+  GENERAL_OCR,
+  LAYOUT_DETECTION,
+  type LayoutParsingPage,
+  type LayoutParsingSettings,
+  MARKDOWN_IGNORE_LABELS,
+  REGION_DETECTION,
+  SEAL_OCR,
+  SEAL_RECOGNITION,
+  TABLE_RECOGNITION,
+  v1PrunedResult,
+  v3PrunedResult,
+} from './settings.js';
+import type worker from './worker.js';
+
+type Ops = OpsOf<typeof worker>;
+type Ctx = EndpointContext<Ops, DocumentServingExtra>;
+
+const unitInterval = z.number().min(0).max(1);
+const positive = z.number().positive();
+const classIdKey = z.string().regex(/^\d+$/, 'class ids must be integers >= 0');
+/** A per-class map of a request ({"7": value}) with numeric class ids, as the layout model takes it. */
+const byClassId = <T extends z.ZodType>(value: T) =>
+  z
+    .record(classIdKey, value)
+    .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [Number(k), v])) as Record<number, z.output<T>>);
+const mergeMode = z.enum(['union', 'large', 'small'] satisfies MergeMode[]);
+const unclipPair = z.tuple([positive, positive]);
+const limitType = z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>);
+
+const v1Fields = {
+  ...documentRequestFields,
+  useDocOrientationClassify: optional(z.boolean()),
+  useDocUnwarping: optional(z.boolean()),
+  useTextlineOrientation: optional(z.boolean()),
+  useSealRecognition: optional(z.boolean()),
+  useTableRecognition: optional(z.boolean()),
+  useFormulaRecognition: optional(z.boolean()),
+  layoutThreshold: optional(thresholdSchema),
+  layoutNms: optional(z.boolean()),
+  layoutUnclipRatio: optional(z.union([positive, unclipPair, byClassId(unclipPair)])),
+  layoutMergeBboxesMode: optional(z.union([mergeMode, byClassId(mergeMode)])),
+  // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
+  textDetLimitSideLen: optional(z.number().int().nonnegative()),
+  textDetLimitType: optional(limitType),
+  textDetThresh: optional(unitInterval),
+  textDetBoxThresh: optional(unitInterval),
+  textDetUnclipRatio: optional(z.number().nonnegative()),
+  textRecScoreThresh: optional(unitInterval),
+  sealDetLimitSideLen: optional(z.number().int().nonnegative()),
+  sealDetLimitType: optional(limitType),
+  sealDetThresh: optional(unitInterval),
+  sealDetBoxThresh: optional(unitInterval),
+  sealDetUnclipRatio: optional(z.number().nonnegative()),
+  sealRecScoreThresh: optional(unitInterval),
+  visualize: visualizeField,
+  searchablePdf: searchablePdfField,
+};
+
+const v1Request = z.object(v1Fields);
+
+const v3Request = z.object({
+  ...v1Fields,
+  useChartRecognition: optional(z.boolean()),
+  useRegionDetection: optional(z.boolean()),
+  // PaddleX declares these `bool = ...` (not Optional): null is refused
+  useWiredTableCellsTransToHtml: z.boolean().optional().default(false),
+  useWirelessTableCellsTransToHtml: z.boolean().optional().default(false),
+  useTableOrientationClassify: z.boolean().optional().default(true),
+  useOcrResultsWithTableCells: z.boolean().optional().default(true),
+  useE2eWiredTableRecModel: z.boolean().optional().default(false),
+  useE2eWirelessTableRecModel: z.boolean().optional().default(true),
+  formatBlockContent: optional(z.boolean()),
+  // pipeserve's: false leaves `markdown.images` empty (the Markdown still names the image paths)
+  returnMarkdownImages: z.boolean().optional().default(true),
+});
+type V1Request = z.output<typeof v1Request>;
+type V3Request = z.output<typeof v3Request>;
+
+const pageImages = {
+  outputImages: base64ImageMap().optional(),
+  inputImage: base64Image().optional(),
+};
+
+const v1Result = z.object({
+  layoutParsingResults: z.array(z.object({ prunedResult: v1PrunedResult, ...pageImages })),
+  dataInfo,
+  searchablePdf: searchablePdfResult,
+});
+
+const markdownData = z.object({ text: z.string(), images: base64ImageMap(), isStart: z.boolean(), isEnd: z.boolean() });
+const v3Result = z.object({
+  layoutParsingResults: z.array(z.object({ prunedResult: v3PrunedResult, markdown: markdownData, ...pageImages })),
+  dataInfo,
+  searchablePdf: searchablePdfResult,
+});
+
+const notWired = (what: string, flag: string, yamlKey: string) =>
+  new ApiError(
+    501,
+    `${what} is not available in this server yet: its recogniser is not wired into layout parsing. ` +
+      `Send ${flag}: false, or set ${yamlKey}: False in the pipeline YAML.`,
+  );
+
+/** A sub-recogniser a request asks for: refused as PaddleX refuses unloaded models, or (table, formula) as not wired yet. */
+function checkSubRecognizers(req: V1Request & { useChartRecognition?: boolean | null }, config: PipelineConfig) {
+  const useSeal = req.useSealRecognition ?? Boolean(config.use_seal_recognition ?? true);
+  if (useSeal && !config.SubPipelines?.[SEAL_RECOGNITION]) {
+    throw unloadedModelRequested(
+      `Seal recognition was requested, but this server has no seal recognition loaded (set use_seal_recognition: True and SubPipelines.${SEAL_RECOGNITION} in the pipeline YAML).`,
+    );
+  }
+  const useTable = req.useTableRecognition ?? Boolean(config.use_table_recognition ?? true);
+  if (useTable) {
+    if (!(config.use_table_recognition ?? true)) {
+      throw unloadedModelRequested(
+        'Table recognition was requested, but the pipeline YAML switches it off (use_table_recognition: False).',
+      );
+    }
+    throw notWired(`Table recognition (SubPipelines.${TABLE_RECOGNITION})`, 'useTableRecognition', 'use_table_recognition');
+  }
+  const useFormula = req.useFormulaRecognition ?? Boolean(config.use_formula_recognition ?? true);
+  if (useFormula) {
+    throw notWired(`Formula recognition (SubPipelines.${FORMULA_RECOGNITION})`, 'useFormulaRecognition', 'use_formula_recognition');
+  }
+  if (req.useChartRecognition ?? Boolean(config.use_chart_recognition ?? false)) {
+    throw unloadedModelRequested(
+      `Chart recognition was requested, but its model (SubModules.${CHART_RECOGNITION}, PP-Chart2Table, a vision-language model) cannot run in this server; chart blocks stay images.`,
+    );
+  }
+  return { useSeal, useTable, useFormula };
+}
+
+/** The YAML's doc preprocessor switch: PaddleX's PP-StructureV3 also turns it on by top-level use_doc_orientation_classify / use_doc_unwarping (both default True). */
+function yamlUsesDocPreprocessor(config: PipelineConfig): boolean {
+  const on = (key: string) => Boolean(config[key] ?? true);
+  if (config.pipeline_name === 'layout_parsing') return on('use_doc_preprocessor');
+  return on('use_doc_preprocessor') || on('use_doc_orientation_classify') || on('use_doc_unwarping');
+}
+
+function resolveSettings(req: V1Request & Partial<V3Request>, ctx: Ctx, variant: 'v1' | 'v3'): LayoutParsingSettings {
+  const { config } = ctx;
+  const { useSeal, useTable, useFormula } = checkSubRecognizers(req, config);
+  // PaddleX's get_model_settings
+  const useDocPreprocessor =
+    req.useDocOrientationClassify == null && req.useDocUnwarping == null
+      ? yamlUsesDocPreprocessor(config)
+      : req.useDocOrientationClassify === true || req.useDocUnwarping === true;
+  const doc = config.SubPipelines?.DocPreprocessor;
+  if (useDocPreprocessor && !doc) {
+    throw unloadedModelRequested(
+      'Document preprocessing was requested, but this server has no doc preprocessor loaded (set use_doc_preprocessor: True and SubPipelines.DocPreprocessor in the pipeline YAML).',
+    );
+  }
+  const docSteps = useDocPreprocessor
+    ? resolveDocPreprocessingSteps(req, doc, 'SubPipelines.DocPreprocessor.')
+    : { useDocOrientationClassify: false, useDocUnwarping: false };
+  const useRegionDetection = variant === 'v3' && (req.useRegionDetection ?? Boolean(config.use_region_detection ?? true));
+  if (useRegionDetection && !config.SubModules?.[REGION_DETECTION]) {
+    throw unloadedModelRequested(
+      `Region detection was requested, but no region detection model is loaded (set use_region_detection: True and SubModules.${REGION_DETECTION} in the pipeline YAML).`,
+    );
+  }
+  const generalOcr = config.SubPipelines![GENERAL_OCR]!;
+  const useTextlineOrientation = resolveTextlineOrientation(req.useTextlineOrientation, generalOcr, `SubPipelines.${GENERAL_OCR}.`);
+  const ocrKey = `SubPipelines.${GENERAL_OCR}.SubModules.TextRecognition`;
+  const ocrRecThresh = readParam(generalOcr.SubModules?.TextRecognition ?? {}, 'score_thresh', z.number(), ocrKey, 0);
+  const sealOcr = config.SubPipelines?.[SEAL_RECOGNITION]?.SubPipelines?.[SEAL_OCR];
+  const sealKey = `SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR}.SubModules.TextRecognition`;
+  const visualize = wantsVisualization(req.visualize, ctx);
+  const maxOutputImgSize = ctx.serving.extra.max_output_img_size;
+  const noDoc = { useDocPreprocessor: false, docSteps: { useDocOrientationClassify: false, useDocUnwarping: false }, returnWordBox: false };
+  return {
+    variant,
+    useDocPreprocessor,
+    docSteps,
+    useSealRecognition: useSeal,
+    useTableRecognition: useTable,
+    useFormulaRecognition: useFormula,
+    useChartRecognition: false,
+    useRegionDetection,
+    formatBlockContent: req.formatBlockContent ?? Boolean(config.format_block_content ?? false),
+    markdownIgnoreLabels: readParam(config, 'markdown_ignore_labels', z.array(z.string()), '(top level)', MARKDOWN_IGNORE_LABELS),
+    layout: requestLayoutParams(req),
+    ocr: {
+      ...noDoc,
+      useTextlineOrientation,
+      textDet: requestedTextDet(req),
+      textRecScoreThresh: req.textRecScoreThresh ?? ocrRecThresh,
+      visualize,
+      maxOutputImgSize,
+    },
+    seal: {
+      ...noDoc,
+      useTextlineOrientation: false,
+      textDet: textDetOverrides({
+        limitSideLen: req.sealDetLimitSideLen,
+        limitType: req.sealDetLimitType,
+        thresh: req.sealDetThresh,
+        boxThresh: req.sealDetBoxThresh,
+        unclipRatio: req.sealDetUnclipRatio,
+      }),
+      textRecScoreThresh:
+        req.sealRecScoreThresh ?? readParam(sealOcr?.SubModules?.TextRecognition ?? {}, 'score_thresh', z.number(), sealKey, 0),
+      visualize,
+      maxOutputImgSize,
+    },
+    textRecScoreThresh: req.textRecScoreThresh ?? ocrRecThresh,
+    returnMarkdownImages: req.returnMarkdownImages ?? true,
+    searchablePdf: req.searchablePdf ?? false,
+    visualize,
+    maxOutputImgSize,
+  };
+}
+
+function imagesOf(page: LayoutParsingPage) {
+  const out: { outputImages?: Record<string, string>; inputImage?: string } = {};
+  const images = Object.entries(page.outputImages);
+  if (images.length) out.outputImages = Object.fromEntries(images.map(([key, bytes]) => [key, toBase64(bytes)]));
+  if (page.inputImage) out.inputImage = toBase64(page.inputImage);
+  return out;
+}
+
+function toV1Result(page: LayoutParsingPage): z.input<typeof v1Result>['layoutParsingResults'][number] {
+  return { prunedResult: page.prunedResult as z.input<typeof v1PrunedResult>, ...imagesOf(page) };
+}
+
+function toV3Result(page: LayoutParsingPage): z.input<typeof v3Result>['layoutParsingResults'][number] {
+  const md = page.markdown!;
+  return {
+    prunedResult: page.prunedResult as z.input<typeof v3PrunedResult>,
+    markdown: {
+      text: md.text,
+      images: Object.fromEntries(Object.entries(md.images).map(([path, bytes]) => [path, toBase64(bytes)])),
+      isStart: md.isStart,
+      isEnd: md.isEnd,
+    },
+    ...imagesOf(page),
+  };
+}
+
+/** Drop what the YAML switches off or this server cannot run, so those models are neither required nor loaded. */
+function activeLayoutParsingConfig(config: PipelineConfig): PipelineConfig {
+  if (config.pipeline_name !== 'layout_parsing' && config.use_chart_recognition) {
+    throw new ConfigError(
+      `use_chart_recognition: chart recognition (SubModules.${CHART_RECOGNITION}, PP-Chart2Table) cannot run in this server; set use_chart_recognition: False`,
+    );
+  }
+  if (!config.SubModules?.[LAYOUT_DETECTION])
+    throw new ConfigError(`SubModules.${LAYOUT_DETECTION} is missing (the layout detection model)`);
+  const generalOcr = config.SubPipelines?.[GENERAL_OCR];
+  if (!generalOcr) throw new ConfigError(`SubPipelines.${GENERAL_OCR} is missing (the OCR sub-pipeline)`);
+  const { [CHART_RECOGNITION]: _chart, [REGION_DETECTION]: region, ...SubModules } = config.SubModules;
+  if (config.pipeline_name !== 'layout_parsing' && (config.use_region_detection ?? true) && region) SubModules[REGION_DETECTION] = region;
+  const ocrModules = { ...generalOcr.SubModules };
+  if (!generalOcr.use_textline_orientation) delete ocrModules.TextLineOrientation;
+  const SubPipelines: Record<string, PipelineConfig> = {
+    [GENERAL_OCR]: { ...generalOcr, use_doc_preprocessor: false, SubModules: ocrModules, SubPipelines: {} },
+  };
+  const doc = config.SubPipelines?.DocPreprocessor;
+  if (yamlUsesDocPreprocessor(config) && doc) SubPipelines.DocPreprocessor = activeDocPreprocessingConfig(doc);
+  const seal = config.SubPipelines?.[SEAL_RECOGNITION];
+  if ((config.use_seal_recognition ?? true) && seal) {
+    const sealOcr = seal.SubPipelines?.[SEAL_OCR];
+    if (!sealOcr)
+      throw new ConfigError(
+        `SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR} is missing (the seal OCR sub-pipeline, text_type: seal)`,
+      );
+    const sealModules = { ...sealOcr.SubModules };
+    if (!sealOcr.use_textline_orientation) delete sealModules.TextLineOrientation;
+    SubPipelines[SEAL_RECOGNITION] = {
+      ...seal,
+      SubModules: {},
+      SubPipelines: { [SEAL_OCR]: { ...sealOcr, use_doc_preprocessor: false, SubModules: sealModules, SubPipelines: {} } },
+    };
+  }
+  return { ...config, SubModules, SubPipelines };
+}
+
+const LAYOUT_PARSING_PATH = '/layout-parsing';
+
+/** What both pipelines' descriptors share: one worker module, the document serving extras, the active config. */
+const shared = {
+  worker: new URL('./worker.js', import.meta.url).href,
+  servingExtra: documentServingExtra,
+  activeConfig: activeLayoutParsingConfig,
+};
+
+/** A document through the pipeline, page by page, with the searchable PDF when asked. */
+async function parseDocument<Result extends object>(
+  req: V1Request & Partial<V3Request>,
+  ctx: Ctx,
+  variant: 'v1' | 'v3',
+  toResult: (page: LayoutParsingPage) => Result,
+) {
+  const searchable = searchablePdfCollector(req.searchablePdf, toResult);
+  const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, variant), searchable.toResult);
+  return { layoutParsingResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
+}
+
+export const layoutParsingPipeline = definePipeline<Ops, DocumentServingExtra>({
+  pipelineName: 'layout_parsing',
+  ...shared,
+  endpoints: [
+    defineEndpoint<Ops, DocumentServingExtra>()({
+      path: LAYOUT_PARSING_PATH,
+      operationId: 'infer',
+      summary: 'Layout parsing of an image or a PDF: layout blocks with their text in reading order (PaddleX layout_parsing pipeline)',
+      request: v1Request,
+      result: v1Result,
+      input: { kind: 'document', field: 'file' },
+      handle: (req, ctx) => parseDocument(req, ctx, 'v1', toV1Result),
+    }),
+  ],
+});
+
+const concatenateRequest = z.object({
+  pages: z.array(z.object({ text: z.string(), isStart: z.boolean(), isEnd: z.boolean() })).min(1),
+});
+const concatenateResult = z.object({ text: z.string() });
+
+export const ppStructureV3Pipeline = definePipeline<Ops, DocumentServingExtra>({
+  pipelineName: 'PP-StructureV3',
+  ...shared,
+  endpoints: [
+    defineEndpoint<Ops, DocumentServingExtra>()({
+      path: LAYOUT_PARSING_PATH,
+      operationId: 'infer',
+      summary: 'Document parsing of an image or a PDF to blocks in reading order and Markdown (PaddleX PP-StructureV3 pipeline)',
+      request: v3Request,
+      result: v3Result,
+      input: { kind: 'document', field: 'file' },
+      handle: (req, ctx) => parseDocument(req, ctx, 'v3', toV3Result),
+    }),
+    defineEndpoint<Ops, DocumentServingExtra>()({
+      path: '/concatenate-pages',
+      operationId: 'concatenatePages',
+      summary:
+        "One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages)",
+      request: concatenateRequest,
+      result: concatenateResult,
+      input: { kind: 'none', field: 'pages' },
+      async handle(req) {
+        return { text: concatenatePages(req.pages) };
+      },
+    }),
+  ],
+});

@@ -1,0 +1,318 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PDFDocument } from 'pdf-lib';
+import { runCli } from './helpers/cli.js';
+import { characterErrorRate, withoutSpaces } from './helpers/cer.js';
+import {
+  type DrawnBlock,
+  layoutFixtureDir,
+  layoutPipelineYaml,
+  PAGE_HEIGHT,
+  PAGE_WIDTH,
+  RICH,
+  renderPage,
+  richPageFile,
+  textBlock,
+} from './helpers/layoutDocs.js';
+import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
+
+const W = PAGE_WIDTH;
+const H = PAGE_HEIGHT;
+
+/**
+ * Two columns whose paragraph runs over the page: page 1 starts a paragraph (indented) that fills
+ * both columns to their last line; page 2 (the same blocks: the layout fixture gives the same boxes
+ * on every page) ends it in the left column and starts a new one in the right.
+ */
+function continuationPage(page: 1 | 2): DrawnBlock[] {
+  const left = textBlock(
+    'text',
+    96,
+    100,
+    ['The first page opens a long', 'paragraph that fills the left', 'column and then goes on', 'into the right column of the page'],
+    40,
+  );
+  const right = textBlock('text', 624, 100, [
+    'where it keeps running down',
+    'the column to the very last',
+    'line at the bottom so that it',
+    'continues on the page after it',
+  ]);
+  if (page === 1) return [left, right];
+  return [
+    {
+      ...left,
+      indent: 0,
+      lines: ['and it goes on at the top of the', 'next page in the left column of', 'that page until it ends with a', 'full stop here.'],
+    },
+    { ...right, indent: 40, lines: ['A new paragraph starts in', 'the right column and it ends', 'on this page.'] },
+  ];
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+
+/** A PDF whose pages are the PNGs, at PaddleX's render scale (2 px per point). */
+async function pdfOf(pngs: Buffer[]): Promise<Uint8Array> {
+  const pdf = await PDFDocument.create();
+  for (const png of pngs) {
+    const image = await pdf.embedPng(png);
+    const page = pdf.addPage([W / 2, H / 2]);
+    page.drawImage(image, { x: 0, y: 0, width: W / 2, height: H / 2 });
+  }
+  return pdf.save();
+}
+
+/**
+ * The OCR line the page's OCR read for each drawn line (same characters but spaces, which the
+ * PP-OCRv4 mobile recogniser may drop), so expectations are written on what OCR returned.
+ */
+function ocrLines(recTexts: string[], blocks: readonly DrawnBlock[]): Map<string, string> {
+  const byInk = new Map(recTexts.map((t) => [withoutSpaces(t), t]));
+  const out = new Map<string, string>();
+  for (const line of blocks.flatMap((b) => b.lines ?? [])) {
+    const read = byInk.get(withoutSpaces(line));
+    assert.ok(read !== undefined, `OCR read "${line}" (read: ${JSON.stringify(recTexts)})`);
+    out.set(line, read);
+  }
+  return out;
+}
+
+/**
+ * PaddleX's block text (LayoutBlock.update_text_content / TextLine.format_line) for these blocks:
+ * a line ending in a letter gets a space; a last line ending in "." well short of the box gets a
+ * newline; single-line titles fill their box, so they only get the space.
+ */
+function blockText(block: DrawnBlock, read: Map<string, string>): string {
+  const lines = block.lines!.map((l) => read.get(l)!);
+  if (block.label === 'doc_title') return lines.map((l) => `${l} `).join(' ');
+  return lines.map((l) => (l.endsWith('.') ? `${l}\n` : `${l} `)).join('');
+}
+
+const near = (actual: number[], expected: number[]) =>
+  actual.length === expected.length && actual.every((v, i) => Math.abs(v - expected[i]!) <= 1);
+
+describe('PP-StructureV3 on rendered pages (layout fixture, real OCR)', () => {
+  let rich: RunningServer;
+  let continuation: RunningServer;
+  let richPng: Buffer;
+  before(async () => {
+    richPng = renderPage(W, H, RICH);
+    rich = await startServer({ pipelines: [await layoutPipelineYaml('PP-StructureV3', await layoutFixtureDir(W, H, RICH))] });
+    continuation = await startServer({
+      pipelines: [await layoutPipelineYaml('PP-StructureV3', await layoutFixtureDir(W, H, continuationPage(1)))],
+    });
+  });
+  after(async () => {
+    await rich?.close();
+    await continuation?.close();
+  });
+
+  test('blocks, their order and the Markdown of a title, two columns, a figure with caption and a second section', async () => {
+    const res = await postJson(`${rich.url}/layout-parsing`, { file: b64(richPng), fileType: 1, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [page] = res.body.result.layoutParsingResults;
+    const pruned = page.prunedResult;
+    const read = ocrLines(pruned.overall_ocr_res.rec_texts, RICH);
+    // reading order: title, section 1 (left column, then right), the figure and its caption, section 2
+    const expectedOrder = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+    const blocks = pruned.parsing_res_list;
+    assert.deepEqual(
+      blocks.map((b: any) => b.block_label),
+      expectedOrder.map((i) => RICH[i]!.label),
+    );
+    blocks.forEach((b: any, i: number) => {
+      const drawn = RICH[expectedOrder[i]!]!;
+      assert.ok(near(b.block_bbox, drawn.box), `${b.block_label} ${b.block_bbox} vs ${drawn.box}`);
+      assert.equal(b.block_content, drawn.lines ? blockText(drawn, read) : '', `content of block ${i}`);
+      assert.equal(b.block_id, i);
+    });
+    // PaddleX numbers text, titles and formulas; figures and captions get no order number
+    assert.deepEqual(
+      blocks.map((b: any) => b.block_order),
+      [1, 2, 3, 4, null, null, 5, 6, 7],
+    );
+    const image = blocks[4];
+    const imagePath = `imgs/img_in_image_box_${image.block_bbox.join('_')}.jpg`;
+    const t = (i: number) => blockText(RICH[i]!, read);
+    const paragraphs = (i: number) => t(i).replaceAll('\n', '\n\n');
+    const expectedMarkdown = [
+      `# ${t(0)}`,
+      `## ${t(1)}`,
+      paragraphs(2),
+      paragraphs(3),
+      `<div style="text-align: center;"><img src="${imagePath}" alt="Image" width="60%" /></div>\n`,
+      `<div style="text-align: center;">${t(5)}</div>\n`,
+      `## ${t(6)}`,
+      paragraphs(7),
+      paragraphs(8),
+    ].join('\n\n');
+    assert.equal(page.markdown.text, expectedMarkdown);
+    // the title's first line starts at its box's left edge (PaddleX: a continuation); the last paragraph ends
+    assert.equal(page.markdown.isStart, false);
+    assert.equal(page.markdown.isEnd, true);
+    assert.deepEqual(Object.keys(page.markdown.images), [imagePath]);
+    const jpeg = Buffer.from(page.markdown.images[imagePath], 'base64');
+    assert.deepEqual([...jpeg.subarray(0, 2)], [0xff, 0xd8]);
+    assert.deepEqual(pruned.model_settings, {
+      use_doc_preprocessor: true,
+      use_seal_recognition: false,
+      use_table_recognition: false,
+      use_formula_recognition: false,
+      use_chart_recognition: false,
+      use_region_detection: false,
+      format_block_content: false,
+      markdown_ignore_labels: ['number', 'footnote', 'header', 'header_image', 'footer', 'footer_image', 'aside_text'],
+    });
+    assert.deepEqual(pruned.doc_preprocessor_res, {
+      model_settings: { use_doc_orientation_classify: false, use_doc_unwarping: false },
+      angle: -1,
+    });
+    assert.equal(page.outputImages, undefined);
+  });
+
+  test('returnMarkdownImages: false leaves the images out; formatBlockContent gives blocks as Markdown; visualize draws', async () => {
+    const res = await postJson(`${rich.url}/layout-parsing`, {
+      file: b64(richPng),
+      fileType: 1,
+      returnMarkdownImages: false,
+      formatBlockContent: true,
+      visualize: true,
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [page] = res.body.result.layoutParsingResults;
+    assert.deepEqual(page.markdown.images, {});
+    assert.match(page.markdown.text, /<img src="imgs\/img_in_image_box_/);
+    const blocks = page.prunedResult.parsing_res_list;
+    assert.match(blocks[0].block_content, /^# /);
+    assert.match(blocks[1].block_content, /^## 1 Introduction/);
+    assert.match(blocks[4].block_content, /^<div style="text-align: center;"><img /);
+    assert.deepEqual(Object.keys(page.outputImages).sort(), ['layout_det_res', 'overall_ocr_res', 'preprocessed_img']);
+    assert.equal(typeof page.inputImage, 'string');
+  });
+
+  test('a paragraph over two PDF pages: isStart / isEnd, and /concatenate-pages joins it with a space', async () => {
+    const pdf = await pdfOf([renderPage(W, H, continuationPage(1)), renderPage(W, H, continuationPage(2))]);
+    const res = await postJson(`${continuation.url}/layout-parsing`, { file: b64(pdf), fileType: 0, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const pages = res.body.result.layoutParsingResults;
+    assert.equal(pages.length, 2);
+    assert.deepEqual(
+      pages.map((p: any) => [p.markdown.isStart, p.markdown.isEnd]),
+      [
+        [true, false],
+        [false, true],
+      ],
+    );
+    const texts = pages.map((p: any, i: number) => {
+      const drawn = continuationPage((i + 1) as 1 | 2);
+      const read = ocrLines(p.prunedResult.overall_ocr_res.rec_texts, drawn);
+      return drawn.map((b) => blockText(b, read));
+    });
+    // page 1: the right column continues the left one's paragraph, so the two are joined with nothing between
+    assert.equal(pages[0].markdown.text, texts[0].join(''));
+    // page 2: the left column ends its paragraph (its last line is short), the right one starts a new one
+    assert.equal(pages[1].markdown.text, texts[1].map((t: string) => t.replaceAll('\n', '\n\n')).join('\n\n'));
+    const joined = await postJson(`${continuation.url}/concatenate-pages`, {
+      pages: pages.map((p: any) => ({ text: p.markdown.text, isStart: p.markdown.isStart, isEnd: p.markdown.isEnd })),
+    });
+    assert.equal(joined.status, 200, JSON.stringify(joined.body));
+    assert.equal(joined.body.result.text, `\n\n${pages[0].markdown.text} ${pages[1].markdown.text}`);
+  });
+
+  test("table and formula recognition are not wired yet: a 501 names them; chart recognition gets PaddleX's error", async () => {
+    const file = b64(richPng);
+    assert.match(
+      assertErrorEnvelope(await postJson(`${rich.url}/layout-parsing`, { file, fileType: 1, useTableRecognition: true }), 422),
+      /the input params for model settings are invalid!.*use_table_recognition: False/,
+    );
+    assert.match(
+      assertErrorEnvelope(await postJson(`${rich.url}/layout-parsing`, { file, fileType: 1, useChartRecognition: true }), 422),
+      /the input params for model settings are invalid!.*PP-Chart2Table/,
+    );
+    assert.match(
+      assertErrorEnvelope(await postJson(`${rich.url}/layout-parsing`, { file, fileType: 1, useRegionDetection: true }), 422),
+      /RegionDetection/,
+    );
+    assert.match(
+      assertErrorEnvelope(await postJson(`${rich.url}/layout-parsing`, { file, fileType: 1, useTableOrientationClassify: null }), 422),
+      /useTableOrientationClassify/,
+    );
+    assert.match(assertErrorEnvelope(await postJson(`${continuation.url}/concatenate-pages`, { pages: [] }), 422), /pages/);
+  });
+});
+
+describe("PP-StructureV3 with the built-in YAML's table and formula recognition on", () => {
+  let server: RunningServer;
+  before(async () => {
+    const dir = await layoutFixtureDir(W, H, RICH);
+    server = await startServer({
+      pipelines: [await layoutPipelineYaml('PP-StructureV3', dir, { use_table_recognition: true, use_formula_recognition: true })],
+    });
+  });
+  after(() => server?.close());
+
+  test('a default request gets a 501 naming table recognition; turning both off parses the page', async () => {
+    const file = b64(renderPage(W, H, RICH));
+    const message = assertErrorEnvelope(await postJson(`${server.url}/layout-parsing`, { file, fileType: 1 }), 501);
+    assert.match(message, /Table recognition \(SubPipelines\.TableRecognition\) is not available in this server yet/);
+    assert.match(message, /useTableRecognition: false/);
+    const formula = assertErrorEnvelope(
+      await postJson(`${server.url}/layout-parsing`, { file, fileType: 1, useTableRecognition: false }),
+      501,
+    );
+    assert.match(formula, /Formula recognition \(SubPipelines\.FormulaRecognition\)/);
+    const res = await postJson(`${server.url}/layout-parsing`, {
+      file,
+      fileType: 1,
+      useTableRecognition: false,
+      useFormulaRecognition: false,
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.body.result.layoutParsingResults[0].prunedResult.parsing_res_list.length, RICH.length);
+  });
+});
+
+describe('layout_parsing v1 on the rendered page', () => {
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ pipelines: [await layoutPipelineYaml('layout_parsing', await layoutFixtureDir(W, H, RICH))] });
+  });
+  after(() => server?.close());
+
+  test('blocks with their OCR lines joined by newlines, ordered by columns; no Markdown', async () => {
+    const res = await postJson(`${server.url}/layout-parsing`, { file: b64(renderPage(W, H, RICH)), fileType: 1, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [page] = res.body.result.layoutParsingResults;
+    assert.equal(page.markdown, undefined);
+    const pruned = page.prunedResult;
+    const read = ocrLines(pruned.overall_ocr_res.rec_texts, RICH);
+    // sorted_layout_boxes on a 1200 px page: the title (neither column), then the left column's
+    // title and text, the right column's text, flushed by the full-width figure, its caption, then section 2
+    const order = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+    assert.deepEqual(
+      pruned.parsing_res_list.map((b: any) => [b.block_label, b.block_content]),
+      order.map((i) => [RICH[i]!.label, (RICH[i]!.lines ?? []).map((l) => read.get(l)).join('\n')]),
+    );
+    pruned.parsing_res_list.forEach((b: any, i: number) => assert.ok(near(b.block_bbox, RICH[order[i]!]!.box), `${b.block_bbox}`));
+    assert.deepEqual(pruned.model_settings, {
+      use_doc_preprocessor: false,
+      use_seal_recognition: false,
+      use_table_recognition: false,
+      use_formula_recognition: false,
+    });
+  });
+});
+
+describe('layout parsing with --input', () => {
+  test('PP-StructureV3 on an image prints the result', async () => {
+    const dir = await layoutFixtureDir(W, H, RICH);
+    const yaml = await layoutPipelineYaml('PP-StructureV3', dir);
+    const run = await runCli(['--pipeline', yaml, '--input', richPageFile(), '--workers', '1']);
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout);
+    const [page] = result.layoutParsingResults;
+    assert.equal(page.prunedResult.parsing_res_list.length, RICH.length);
+    const expected = RICH.flatMap((b) => b.lines ?? []).join('');
+    assert.ok(characterErrorRate(withoutSpaces(page.markdown.text.replace(/<[^>]+>|#/g, '')), withoutSpaces(expected)) < 0.02);
+  });
+});
