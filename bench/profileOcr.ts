@@ -29,7 +29,7 @@ interface CpuProfile {
 /** Stages by the functions that do them; a sample belongs to the nearest caller that matches. */
 const STAGES: Array<[string, (fn: string, url: string) => boolean]> = [
   ['session.run (model compute)', (fn, url) => url.endsWith('onnxruntime-common/dist/esm/inference-session-impl.js') && fn === 'run'],
-  ['session.run (model compute)', (fn, url) => url.includes('onnxruntime-node') && url.endsWith('backend.js')],
+  ['session.run (model compute)', (_fn, url) => url.includes('onnxruntime-node') && url.endsWith('backend.js')],
   ['CTC decode', (fn) => fn === 'ctcGreedyDecode'],
   ['recognition input (resize + normalise each line)', (fn) => fn === 'lineBatchTensor' || fn === 'writeLineTensor'],
   ['text-line crops (min-area box + perspective warp)', (fn) => fn === 'cropMinAreaRects'],

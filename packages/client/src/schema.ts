@@ -3193,6 +3193,13 @@ export interface paths {
                                             use_doc_preprocessor: boolean;
                                             use_layout_detection: boolean;
                                         };
+                                        doc_preprocessor_res?: {
+                                            model_settings: {
+                                                use_doc_orientation_classify: boolean;
+                                                use_doc_unwarping: boolean;
+                                            };
+                                            angle: number;
+                                        };
                                         layout_det_res?: {
                                             boxes: {
                                                 cls_id: number;
@@ -3257,6 +3264,1779 @@ export interface paths {
                                     }[];
                                     /** @enum {string} */
                                     type: "pdf";
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/table-recognition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Table recognition of an image or a PDF (PaddleX table_recognition_v2 pipeline) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    fileType?: 0 | 1 | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocOrientationClassify?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocUnwarping?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useLayoutDetection?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useOcrModel?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitSideLen?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetBoxThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetUnclipRatio?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textRecScoreThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useOcrResultsWithTableCells?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useE2eWiredTableRecModel?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useE2eWirelessTableRecModel?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useWiredTableCellsTransToHtml?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useWirelessTableCellsTransToHtml?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTableOrientationClassify?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        useOcrModel?: boolean | null;
+                        textDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        textDetThresh?: number | null;
+                        textDetBoxThresh?: number | null;
+                        textDetUnclipRatio?: number | null;
+                        textRecScoreThresh?: number | null;
+                        /** @default true */
+                        useOcrResultsWithTableCells?: boolean;
+                        visualize?: boolean | null;
+                        /** @default false */
+                        useE2eWiredTableRecModel?: boolean;
+                        /** @default false */
+                        useE2eWirelessTableRecModel?: boolean;
+                        /** @default false */
+                        useWiredTableCellsTransToHtml?: boolean;
+                        /** @default false */
+                        useWirelessTableCellsTransToHtml?: boolean;
+                        /** @default true */
+                        useTableOrientationClassify?: boolean;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the file as a file part
+                         */
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        useOcrModel?: boolean | null;
+                        textDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        textDetThresh?: number | null;
+                        textDetBoxThresh?: number | null;
+                        textDetUnclipRatio?: number | null;
+                        textRecScoreThresh?: number | null;
+                        /** @default true */
+                        useOcrResultsWithTableCells?: boolean;
+                        visualize?: boolean | null;
+                        /** @default false */
+                        useE2eWiredTableRecModel?: boolean;
+                        /** @default false */
+                        useE2eWirelessTableRecModel?: boolean;
+                        /** @default false */
+                        useWiredTableCellsTransToHtml?: boolean;
+                        /** @default false */
+                        useWirelessTableCellsTransToHtml?: boolean;
+                        /** @default true */
+                        useTableOrientationClassify?: boolean;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                    "application/pdf": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                tableRecResults: {
+                                    prunedResult: {
+                                        model_settings: {
+                                            use_doc_preprocessor: boolean;
+                                            use_layout_detection: boolean;
+                                            use_ocr_model: boolean;
+                                        };
+                                        doc_preprocessor_res?: {
+                                            model_settings: {
+                                                use_doc_orientation_classify: boolean;
+                                                use_doc_unwarping: boolean;
+                                            };
+                                            angle: number;
+                                        };
+                                        layout_det_res?: {
+                                            boxes: {
+                                                cls_id: number;
+                                                label: string;
+                                                score: number;
+                                                coordinate: (number)[];
+                                            }[];
+                                        };
+                                        overall_ocr_res: {
+                                            model_settings: {
+                                                use_doc_preprocessor: boolean;
+                                                use_textline_orientation: boolean;
+                                            };
+                                            doc_preprocessor_res?: {
+                                                model_settings: {
+                                                    use_doc_orientation_classify: boolean;
+                                                    use_doc_unwarping: boolean;
+                                                };
+                                                angle: number;
+                                            };
+                                            dt_polys: (number)[][][];
+                                            text_det_params: {
+                                                limit_side_len: number;
+                                                limit_type: string;
+                                                thresh: number;
+                                                max_side_limit: number;
+                                                box_thresh: number;
+                                                unclip_ratio: number;
+                                            };
+                                            text_type: string;
+                                            textline_orientation_angles?: number[];
+                                            text_rec_score_thresh: number;
+                                            return_word_box: boolean;
+                                            rec_texts: string[];
+                                            rec_scores: number[];
+                                            rec_polys: (number)[][][];
+                                            rec_boxes: (number)[][];
+                                            text_word?: string[][];
+                                            text_word_boxes?: (number)[][][];
+                                        };
+                                        table_res_list: {
+                                            cell_box_list: number[][];
+                                            pred_html: string;
+                                            table_ocr_pred: {
+                                                rec_polys: (number)[][][];
+                                                rec_texts: string[];
+                                                rec_scores: number[];
+                                                rec_boxes: number[][];
+                                            };
+                                        }[];
+                                    };
+                                    /** @description Base64-encoded JPEG images by name */
+                                    outputImages?: {
+                                        [key: string]: string;
+                                    };
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded JPEG image
+                                     */
+                                    inputImage?: string;
+                                }[];
+                                dataInfo: {
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    type: "image";
+                                } | {
+                                    numPages: number;
+                                    pages: {
+                                        width: number;
+                                        height: number;
+                                    }[];
+                                    /** @enum {string} */
+                                    type: "pdf";
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/formula-recognition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Formula recognition (LaTeX) of an image or a PDF (PaddleX formula_recognition pipeline) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    fileType?: 0 | 1 | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocOrientationClassify?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocUnwarping?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useLayoutDetection?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutThreshold?: (number | {
+                        [key: string]: number;
+                    }) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutNms?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutUnclipRatio?: (number | (number)[]) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutMergeBboxesMode?: "union" | "large" | "small" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[]) | null;
+                        /** @enum {string|null} */
+                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the file as a file part
+                         */
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useLayoutDetection?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[]) | null;
+                        /** @enum {string|null} */
+                        layoutMergeBboxesMode?: "union" | "large" | "small" | null;
+                        visualize?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                    "application/pdf": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                formulaRecResults: {
+                                    prunedResult: {
+                                        model_settings: {
+                                            use_doc_preprocessor: boolean;
+                                            use_layout_detection: boolean;
+                                        };
+                                        doc_preprocessor_res?: {
+                                            model_settings: {
+                                                use_doc_orientation_classify: boolean;
+                                                use_doc_unwarping: boolean;
+                                            };
+                                            angle: number;
+                                        };
+                                        layout_det_res?: {
+                                            boxes: {
+                                                cls_id: number;
+                                                label: string;
+                                                score: number;
+                                                coordinate: (number)[];
+                                            }[];
+                                        };
+                                        formula_res_list: {
+                                            rec_formula: string;
+                                            formula_region_id: number;
+                                            dt_polys?: (number)[][];
+                                        }[];
+                                    };
+                                    /** @description Base64-encoded JPEG images by name */
+                                    outputImages?: {
+                                        [key: string]: string;
+                                    };
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded JPEG image
+                                     */
+                                    inputImage?: string;
+                                }[];
+                                dataInfo: {
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    type: "image";
+                                } | {
+                                    numPages: number;
+                                    pages: {
+                                        width: number;
+                                        height: number;
+                                    }[];
+                                    /** @enum {string} */
+                                    type: "pdf";
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/multilingual-speech-recognition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Transcribe speech (Whisper): text, detected language and timed segments */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw audio/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        audio: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the audio as a file part
+                         */
+                        audio: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "audio/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                text: string;
+                                segments: {
+                                    id: number;
+                                    seek: number;
+                                    start: number;
+                                    end: number;
+                                    text: string;
+                                    tokens: number[];
+                                    temperature: number;
+                                    avgLogProb: number;
+                                    compressionRatio: number;
+                                    noSpeechProb: number;
+                                }[];
+                                language: string;
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/video-classification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Classify a video clip (top-k action categories) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    topk?: number | null;
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        video: string;
+                        topk?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the video as a file part
+                         */
+                        video: string;
+                        topk?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "video/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                categories: {
+                                    id: number;
+                                    name: string;
+                                    score: number;
+                                }[];
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/video-detection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Detect actions in every frame of a video (boxes, action names, scores) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    nmsThresh?: number | null;
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    scoreThresh?: number | null;
+                    /** @description with a raw video/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        video: string;
+                        nmsThresh?: number | null;
+                        scoreThresh?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the video as a file part
+                         */
+                        video: string;
+                        nmsThresh?: number | null;
+                        scoreThresh?: number | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "video/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                frames: {
+                                    index: number;
+                                    detectedObjects: {
+                                        bbox: (number)[];
+                                        categoryName: string;
+                                        score: number;
+                                    }[];
+                                }[];
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/open-vocabulary-detection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Find the objects a text prompt names (GroundingDINO) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    prompt?: string;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    thresholds?: {
+                        [key: string]: number;
+                    } | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        image: string;
+                        prompt: string;
+                        thresholds?: {
+                            [key: string]: number;
+                        } | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        prompt: string;
+                        thresholds?: {
+                            [key: string]: number;
+                        } | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                detectedObjects: {
+                                    bbox: (number)[];
+                                    categoryName: string;
+                                    score: number;
+                                }[];
+                                /**
+                                 * Format: byte
+                                 * @description Base64-encoded JPEG image
+                                 */
+                                image?: string;
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/open-vocabulary-segmentation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Segment what box or point prompts point at (SAM) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    prompt?: number[][];
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    promptType?: string;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        image: string;
+                        prompt: number[][];
+                        promptType: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        prompt: number[][];
+                        promptType: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                masks: {
+                                    rleResult: string;
+                                    size: (number)[];
+                                }[];
+                                maskInfos: {
+                                    label: string;
+                                    prompt: number[];
+                                }[];
+                                /**
+                                 * Format: byte
+                                 * @description Base64-encoded JPEG image
+                                 */
+                                image?: string;
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatocr-visual": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Layout parsing of an image or PDF and the visual info the LLM stage reads (PaddleX PP-ChatOCRv4-doc) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    fileType?: 0 | 1 | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocOrientationClassify?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocUnwarping?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useSealRecognition?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTableRecognition?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutThreshold?: (number | {
+                        [key: string]: number;
+                    }) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutNms?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutUnclipRatio?: (number | (number)[] | {
+                        [key: string]: (number)[];
+                    }) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutMergeBboxesMode?: (("union" | "large" | "small") | {
+                        [key: string]: "union" | "large" | "small";
+                    }) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitSideLen?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetBoxThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetUnclipRatio?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textRecScoreThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetLimitSideLen?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetBoxThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetUnclipRatio?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealRecScoreThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTextlineOrientation?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useSealRecognition?: boolean | null;
+                        useTableRecognition?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[] | {
+                            [key: string]: (number)[];
+                        }) | null;
+                        layoutMergeBboxesMode?: (("union" | "large" | "small") | {
+                            [key: string]: "union" | "large" | "small";
+                        }) | null;
+                        textDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        textDetThresh?: number | null;
+                        textDetBoxThresh?: number | null;
+                        textDetUnclipRatio?: number | null;
+                        textRecScoreThresh?: number | null;
+                        sealDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        sealDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        sealDetThresh?: number | null;
+                        sealDetBoxThresh?: number | null;
+                        sealDetUnclipRatio?: number | null;
+                        sealRecScoreThresh?: number | null;
+                        visualize?: boolean | null;
+                        useTextlineOrientation?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the file as a file part
+                         */
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        useDocOrientationClassify?: boolean | null;
+                        useDocUnwarping?: boolean | null;
+                        useSealRecognition?: boolean | null;
+                        useTableRecognition?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[] | {
+                            [key: string]: (number)[];
+                        }) | null;
+                        layoutMergeBboxesMode?: (("union" | "large" | "small") | {
+                            [key: string]: "union" | "large" | "small";
+                        }) | null;
+                        textDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        textDetThresh?: number | null;
+                        textDetBoxThresh?: number | null;
+                        textDetUnclipRatio?: number | null;
+                        textRecScoreThresh?: number | null;
+                        sealDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        sealDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        sealDetThresh?: number | null;
+                        sealDetBoxThresh?: number | null;
+                        sealDetUnclipRatio?: number | null;
+                        sealRecScoreThresh?: number | null;
+                        visualize?: boolean | null;
+                        useTextlineOrientation?: boolean | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                    "application/pdf": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                layoutParsingResults: {
+                                    prunedResult: {
+                                        model_settings: {
+                                            use_doc_preprocessor: boolean;
+                                            use_seal_recognition: boolean;
+                                            use_table_recognition: boolean;
+                                            use_formula_recognition: boolean;
+                                        };
+                                        parsing_res_list: {
+                                            block_bbox: (number)[];
+                                            block_label: string;
+                                            block_content: string;
+                                        }[];
+                                        doc_preprocessor_res?: {
+                                            model_settings: {
+                                                use_doc_orientation_classify: boolean;
+                                                use_doc_unwarping: boolean;
+                                            };
+                                            angle: number;
+                                        };
+                                        layout_det_res: {
+                                            boxes: {
+                                                cls_id: number;
+                                                label: string;
+                                                score: number;
+                                                coordinate: (number)[];
+                                            }[];
+                                        };
+                                        overall_ocr_res: {
+                                            model_settings: {
+                                                use_doc_preprocessor: boolean;
+                                                use_textline_orientation: boolean;
+                                            };
+                                            doc_preprocessor_res?: {
+                                                model_settings: {
+                                                    use_doc_orientation_classify: boolean;
+                                                    use_doc_unwarping: boolean;
+                                                };
+                                                angle: number;
+                                            };
+                                            dt_polys: (number)[][][];
+                                            text_det_params: {
+                                                limit_side_len: number;
+                                                limit_type: string;
+                                                thresh: number;
+                                                max_side_limit: number;
+                                                box_thresh: number;
+                                                unclip_ratio: number;
+                                            };
+                                            text_type: string;
+                                            textline_orientation_angles?: number[];
+                                            text_rec_score_thresh: number;
+                                            return_word_box: boolean;
+                                            rec_texts: string[];
+                                            rec_scores: number[];
+                                            rec_polys: (number)[][][];
+                                            rec_boxes: (number)[][];
+                                            text_word?: string[][];
+                                            text_word_boxes?: (number)[][][];
+                                        };
+                                        seal_res_list?: {
+                                            model_settings: {
+                                                use_doc_preprocessor: boolean;
+                                                use_textline_orientation: boolean;
+                                            };
+                                            doc_preprocessor_res?: {
+                                                model_settings: {
+                                                    use_doc_orientation_classify: boolean;
+                                                    use_doc_unwarping: boolean;
+                                                };
+                                                angle: number;
+                                            };
+                                            dt_polys: (number)[][][];
+                                            text_det_params: {
+                                                limit_side_len: number;
+                                                limit_type: string;
+                                                thresh: number;
+                                                max_side_limit: number;
+                                                box_thresh: number;
+                                                unclip_ratio: number;
+                                            };
+                                            text_type: string;
+                                            textline_orientation_angles?: number[];
+                                            text_rec_score_thresh: number;
+                                            return_word_box: boolean;
+                                            rec_texts: string[];
+                                            rec_scores: number[];
+                                            rec_polys: (number)[][][];
+                                            rec_boxes: (number)[][];
+                                            text_word?: string[][];
+                                            text_word_boxes?: (number)[][][];
+                                        }[];
+                                    };
+                                    /** @description Base64-encoded JPEG images by name */
+                                    outputImages?: {
+                                        [key: string]: string;
+                                    };
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded JPEG image
+                                     */
+                                    inputImage?: string;
+                                }[];
+                                visualInfo: {
+                                    [key: string]: unknown;
+                                }[];
+                                dataInfo: {
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    type: "image";
+                                } | {
+                                    numPages: number;
+                                    pages: {
+                                        width: number;
+                                        height: number;
+                                    }[];
+                                    /** @enum {string} */
+                                    type: "pdf";
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatocr-vector": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Chunks and embeds the visual info for retrieval (vectorInfo: pipeserve vector store v1, see docs/vector-store-format.md) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        visualInfo: ({
+                            normal_text_dict: {
+                                [key: string]: string;
+                            };
+                            table_text_list: string[];
+                            table_html_list: string[];
+                            table_nei_text_list?: string[];
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        /** @default 3500 */
+                        minCharacters?: number;
+                        /** @default 300 */
+                        blockSize?: number;
+                        retrieverConfig?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                vectorInfo: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatocr-chat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Extracts the value of each key with the LLM (chatResult: key → value) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        keyList: string[];
+                        visualInfo: ({
+                            normal_text_dict: {
+                                [key: string]: string;
+                            };
+                            table_text_list: string[];
+                            table_html_list: string[];
+                            table_nei_text_list?: string[];
+                        } & {
+                            [key: string]: unknown;
+                        })[];
+                        /** @default true */
+                        useVectorRetrieval?: boolean;
+                        vectorInfo?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @default 3500 */
+                        minCharacters?: number;
+                        textTaskDescription?: string | null;
+                        textOutputFormat?: string | null;
+                        textRulesStr?: string | null;
+                        textFewShotDemoTextContent?: string | null;
+                        textFewShotDemoKeyValueList?: string | null;
+                        tableTaskDescription?: string | null;
+                        tableOutputFormat?: string | null;
+                        tableRulesStr?: string | null;
+                        tableFewShotDemoTextContent?: string | null;
+                        tableFewShotDemoKeyValueList?: string | null;
+                        mllmPredictInfo?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /**
+                         * @default integration
+                         * @enum {string}
+                         */
+                        mllmIntegrationStrategy?: "integration" | "llm_only" | "mllm_only";
+                        chatBotConfig?: {
+                            [key: string]: unknown;
+                        } | null;
+                        retrieverConfig?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                chatResult: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/chatocr-mllm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Asks the multimodal LLM each key about the image (mllmPredictInfo: key → answer) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    keyList?: string[];
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    mllmChatBotConfig?: {
+                        [key: string]: unknown;
+                    } | null;
+                    /** @description with a raw image/* body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        image: string;
+                        keyList: string[];
+                        mllmChatBotConfig?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the image as a file part
+                         */
+                        image: string;
+                        keyList: string[];
+                        mllmChatBotConfig?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                mllmPredictInfo: {
+                                    [key: string]: unknown;
                                 };
                             };
                             errorCode?: number;

@@ -12,7 +12,6 @@ import { optional, visualizeField, wantsVisualization } from '../shared/request.
 import { base64Image, dataInfo } from '../shared/schemas.js';
 import {
   activeOcrConfig,
-  DOC_PREPROCESSOR,
   ocrPrunedResult,
   type OcrPage,
   type OcrSettings,
