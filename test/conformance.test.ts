@@ -172,7 +172,7 @@ describe('--input local prediction writes the JSON result and every image field 
   for (const c of CONFORMANCE) {
     test(c.pipeline, async () => {
       const saveDir = await mkdtemp(path.join(os.tmpdir(), `pipeserve-input-${c.pipeline}-`));
-      const run = await runCli(['--pipeline', await c.yaml(), '--input', c.inputFile, '--save_path', saveDir]);
+      const run = await runCli(['--pipeline', await c.yaml(), '--input', c.inputFile, '--save_path', saveDir, ...(c.inputArgs ?? [])]);
       assert.equal(run.code, 0, run.stderr);
       const stem = path.parse(c.inputFile).name;
       const saved = JSON.parse(await readFile(path.join(saveDir, `${stem}_res.json`), 'utf8'));
