@@ -12,12 +12,11 @@ import { z } from 'zod';
 import { readParam, type PipelineConfig } from '../../config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../../errors.js';
 import type { MergeMode } from '../../models/layoutDetection.js';
-import type { LimitType } from '../../models/textDetection.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { requestLayoutParams, thresholdSchema } from '../shared/detection.js';
 import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../shared/docPreprocessing.js';
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
-import { requestedTextDet, resolveTextlineOrientation, textDetOverrides } from '../shared/ocrSettings.js';
+import { requestedDet, resolveTextlineOrientation, sealOcrRequestFields, textOcrRequestFields } from '../shared/ocrSettings.js';
 import { toBase64 } from '../shared/output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
@@ -43,7 +42,6 @@ import type worker from './worker.js';
 type Ops = OpsOf<typeof worker>;
 type Ctx = EndpointContext<Ops, DocumentServingExtra>;
 
-const unitInterval = z.number().min(0).max(1);
 const positive = z.number().positive();
 const classIdKey = z.string().regex(/^\d+$/, 'class ids must be integers >= 0');
 /** A per-class map of a request ({"7": value}) with numeric class ids, as the layout model takes it. */
@@ -53,7 +51,6 @@ const byClassId = <T extends z.ZodType>(value: T) =>
     .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [Number(k), v])) as Record<number, z.output<T>>);
 const mergeMode = z.enum(['union', 'large', 'small'] satisfies MergeMode[]);
 const unclipPair = z.tuple([positive, positive]);
-const limitType = z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>);
 
 const v1Fields = {
   ...documentRequestFields,
@@ -67,19 +64,8 @@ const v1Fields = {
   layoutNms: optional(z.boolean()),
   layoutUnclipRatio: optional(z.union([positive, unclipPair, byClassId(unclipPair)])),
   layoutMergeBboxesMode: optional(z.union([mergeMode, byClassId(mergeMode)])),
-  // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
-  textDetLimitSideLen: optional(z.number().int().nonnegative()),
-  textDetLimitType: optional(limitType),
-  textDetThresh: optional(unitInterval),
-  textDetBoxThresh: optional(unitInterval),
-  textDetUnclipRatio: optional(z.number().nonnegative()),
-  textRecScoreThresh: optional(unitInterval),
-  sealDetLimitSideLen: optional(z.number().int().nonnegative()),
-  sealDetLimitType: optional(limitType),
-  sealDetThresh: optional(unitInterval),
-  sealDetBoxThresh: optional(unitInterval),
-  sealDetUnclipRatio: optional(z.number().nonnegative()),
-  sealRecScoreThresh: optional(unitInterval),
+  ...textOcrRequestFields,
+  ...sealOcrRequestFields,
   visualize: visualizeField,
   searchablePdf: searchablePdfField,
 };
@@ -212,7 +198,7 @@ function resolveSettings(req: V1Request & Partial<V3Request>, ctx: Ctx, variant:
     ocr: {
       ...noDoc,
       useTextlineOrientation,
-      textDet: requestedTextDet(req),
+      textDet: requestedDet(req, 'text'),
       textRecScoreThresh: req.textRecScoreThresh ?? ocrRecThresh,
       visualize,
       maxOutputImgSize,
@@ -220,13 +206,7 @@ function resolveSettings(req: V1Request & Partial<V3Request>, ctx: Ctx, variant:
     seal: {
       ...noDoc,
       useTextlineOrientation: false,
-      textDet: textDetOverrides({
-        limitSideLen: req.sealDetLimitSideLen,
-        limitType: req.sealDetLimitType,
-        thresh: req.sealDetThresh,
-        boxThresh: req.sealDetBoxThresh,
-        unclipRatio: req.sealDetUnclipRatio,
-      }),
+      textDet: requestedDet(req, 'seal'),
       textRecScoreThresh:
         req.sealRecScoreThresh ?? readParam(sealOcr?.SubModules?.TextRecognition ?? {}, 'score_thresh', z.number(), sealKey, 0),
       visualize,

@@ -15,7 +15,7 @@ import {
   ocrPrunedResult,
   type OcrPage,
   type OcrSettings,
-  requestedTextDet,
+  requestedDet,
   resolveTextlineOrientation,
   textOcrRequestFields,
 } from '../shared/ocrSettings.js';
@@ -62,7 +62,7 @@ function resolveSettings(req: OcrRequest, ctx: EndpointContext<Ops, DocumentServ
     docSteps,
     useTextlineOrientation,
     returnWordBox: req.returnWordBox ?? readParam(recConfig, 'return_word_box', z.boolean(), 'SubModules.TextRecognition', false),
-    textDet: requestedTextDet(req),
+    textDet: requestedDet(req, 'text'),
     textRecScoreThresh: req.textRecScoreThresh ?? readParam(recConfig, 'score_thresh', z.number(), 'SubModules.TextRecognition', 0),
     visualize: wantsVisualization(req.visualize, ctx),
     maxOutputImgSize: ctx.serving.extra.max_output_img_size,

@@ -11,24 +11,17 @@ import { prunedPageResult } from '../shared/output.js';
 import { optional, visualizeField, wantsVisualization } from '../shared/request.js';
 import { dataInfo, pageWithOutputImages } from '../shared/schemas.js';
 import { SEAL_OCR, sealPrunedResult, type SealSettings } from './settings.js';
+import { requestedDet, sealOcrRequestFields } from '../shared/ocrSettings.js';
 import type worker from './worker.js';
 
 type Ops = OpsOf<typeof worker>;
-
-const unitInterval = z.number().min(0).max(1);
 
 const request = z.object({
   ...documentRequestFields,
   useDocOrientationClassify: optional(z.boolean()),
   useDocUnwarping: optional(z.boolean()),
   ...layoutRequestFields,
-  // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
-  sealDetLimitSideLen: optional(z.number().int().nonnegative()),
-  sealDetLimitType: optional(z.enum(['min', 'max', 'resize_long', ''])),
-  sealDetThresh: optional(unitInterval),
-  sealDetBoxThresh: optional(unitInterval),
-  sealDetUnclipRatio: optional(z.number().nonnegative()),
-  sealRecScoreThresh: optional(unitInterval),
+  ...sealOcrRequestFields,
   visualize: visualizeField,
 });
 type SealRequest = z.output<typeof request>;
@@ -41,12 +34,6 @@ function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentSer
   const docPreprocessing = resolveNestedDocPreprocessing(req, config, Boolean(config.use_doc_preprocessor ?? true));
   const sealOcr = config.SubPipelines?.[SEAL_OCR];
   const recConfig = sealOcr?.SubModules?.TextRecognition ?? {};
-  const textDet: SealSettings['ocr']['textDet'] = {};
-  if (req.sealDetLimitSideLen != null) textDet.limitSideLen = req.sealDetLimitSideLen;
-  if (req.sealDetLimitType != null) textDet.limitType = req.sealDetLimitType;
-  if (req.sealDetThresh != null) textDet.thresh = req.sealDetThresh;
-  if (req.sealDetBoxThresh != null) textDet.boxThresh = req.sealDetBoxThresh;
-  if (req.sealDetUnclipRatio != null) textDet.unclipRatio = req.sealDetUnclipRatio;
   const visualize = wantsVisualization(req.visualize, ctx);
   const maxOutputImgSize = ctx.serving.extra.max_output_img_size;
   return {
@@ -57,7 +44,7 @@ function resolveSettings(req: SealRequest, ctx: EndpointContext<Ops, DocumentSer
       docSteps: { useDocOrientationClassify: false, useDocUnwarping: false },
       returnWordBox: false,
       useTextlineOrientation: Boolean(sealOcr?.use_textline_orientation) && Boolean(sealOcr?.SubModules?.TextLineOrientation),
-      textDet,
+      textDet: requestedDet(req, 'seal'),
       textRecScoreThresh:
         req.sealRecScoreThresh ??
         readParam(recConfig, 'score_thresh', z.number(), `SubPipelines.${SEAL_OCR}.SubModules.TextRecognition`, 0),

@@ -10,26 +10,40 @@ export { DOC_PREPROCESSOR } from '../shared/docPreprocessing.js';
 
 const unitInterval = z.number().min(0).max(1);
 
-/** The text detection/recognition request fields of PaddleX's OCR-based pipelines (OCR, table recognition, layout parsing). */
-export const textOcrRequestFields = {
+/** The detection/recognition parameters a request may set, without their `text` / `seal` prefix. */
+const ocrParamFields = {
   // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
-  textDetLimitSideLen: optional(z.number().int().nonnegative()),
-  textDetLimitType: optional(z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>)),
-  textDetThresh: optional(unitInterval),
-  textDetBoxThresh: optional(unitInterval),
-  textDetUnclipRatio: optional(z.number().nonnegative()),
-  textRecScoreThresh: optional(unitInterval),
+  DetLimitSideLen: optional(z.number().int().nonnegative()),
+  DetLimitType: optional(z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>)),
+  DetThresh: optional(unitInterval),
+  DetBoxThresh: optional(unitInterval),
+  DetUnclipRatio: optional(z.number().nonnegative()),
+  RecScoreThresh: optional(unitInterval),
 };
+type OcrParamFields<P extends string> = { [K in keyof typeof ocrParamFields as `${P}${K}`]: (typeof ocrParamFields)[K] };
 
-/** The text detection parameters a request sets (the others come from the YAML and the model). */
-export function requestedTextDet(req: Partial<z.output<z.ZodObject<typeof textOcrRequestFields>>>): OcrSettings['textDet'] {
+function ocrParamRequestFields<P extends 'text' | 'seal'>(prefix: P): OcrParamFields<P> {
+  return Object.fromEntries(Object.entries(ocrParamFields).map(([name, field]) => [`${prefix}${name}`, field])) as OcrParamFields<P>;
+}
+
+/** PaddleX's `textDet*` / `textRecScoreThresh` request fields (OCR, table recognition, layout parsing, ChatOCR). */
+export const textOcrRequestFields = ocrParamRequestFields('text');
+/** PaddleX's `sealDet*` / `sealRecScoreThresh` request fields (seal recognition, layout parsing, ChatOCR). */
+export const sealOcrRequestFields = ocrParamRequestFields('seal');
+
+/** The detection parameters a request sets under `prefix` (the others come from the YAML and the model). */
+export function requestedDet<P extends 'text' | 'seal'>(
+  req: Partial<z.output<z.ZodObject<OcrParamFields<P>>>>,
+  prefix: P,
+): OcrSettings['textDet'] {
+  const field = (name: keyof typeof ocrParamFields) => (req as Record<string, unknown>)[`${prefix}${name}`];
   return textDetOverrides({
-    limitSideLen: req.textDetLimitSideLen,
-    limitType: req.textDetLimitType,
-    thresh: req.textDetThresh,
-    boxThresh: req.textDetBoxThresh,
-    unclipRatio: req.textDetUnclipRatio,
-  });
+    limitSideLen: field('DetLimitSideLen'),
+    limitType: field('DetLimitType'),
+    thresh: field('DetThresh'),
+    boxThresh: field('DetBoxThresh'),
+    unclipRatio: field('DetUnclipRatio'),
+  } as Parameters<typeof textDetOverrides>[0]);
 }
 
 /** Settings of one request, resolved from request → YAML → model defaults. Sent to the workers. */

@@ -10,7 +10,7 @@ import { ConfigError } from '../../errors.js';
 import { defineEndpoint, definePipeline, type EndpointContext } from '../define.js';
 import { activeDocPreprocessingConfig, docPreprocessingResult, resolveDocPreprocessingSteps } from './docPreprocessing.js';
 import { type DocumentOps, documentRequestFields, documentServingExtra, type DocumentServingExtra, runDocument } from './documentInput.js';
-import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrSettings, requestedTextDet, textOcrRequestFields } from './ocrSettings.js';
+import { DOC_PREPROCESSOR, ocrPrunedResult, type OcrSettings, requestedDet, textOcrRequestFields } from './ocrSettings.js';
 import { LAYOUT_DETECTION } from './layoutRegions.js';
 import { type PrunedPage, prunedPageResult } from './output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from './request.js';
@@ -132,7 +132,7 @@ function generalOcrSettings(
     docSteps: { useDocOrientationClassify: false, useDocUnwarping: false },
     useTextlineOrientation: Boolean(ocr?.use_textline_orientation) && Boolean(ocr?.SubModules?.TextLineOrientation),
     returnWordBox: false,
-    textDet: requestedTextDet(req),
+    textDet: requestedDet(req, 'text'),
     textRecScoreThresh: req.textRecScoreThresh ?? readParam(ocr?.SubModules?.TextRecognition ?? {}, 'score_thresh', z.number(), recKey, 0),
     visualize,
     maxOutputImgSize,

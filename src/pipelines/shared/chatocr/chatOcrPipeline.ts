@@ -8,7 +8,6 @@ import type { PipelineConfig } from '../../../config/pipelineConfig.js';
 import { readParam } from '../../../config/pipelineConfig.js';
 import { ConfigError, invalidInput } from '../../../errors.js';
 import { layoutThresholdSchema, mergeModeSchema, unclipRatioSchema } from '../../../config/layoutParams.js';
-import type { LimitType } from '../../../models/textDetection.js';
 import {
   defineEndpoint,
   definePipeline,
@@ -27,7 +26,15 @@ import {
   visualInfoPage,
 } from '../llm/keyInformation.js';
 import { chat } from '../llm/openaiClient.js';
-import { activeOcrConfig, DOC_PREPROCESSOR, type OcrSettings, resolveTextlineOrientation, textDetOverrides } from '../ocrSettings.js';
+import {
+  activeOcrConfig,
+  DOC_PREPROCESSOR,
+  type OcrSettings,
+  requestedDet,
+  resolveTextlineOrientation,
+  sealOcrRequestFields,
+  textOcrRequestFields,
+} from '../ocrSettings.js';
 import { toBase64 } from '../output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../request.js';
 import { base64Image, base64ImageMap, dataInfo } from '../schemas.js';
@@ -47,8 +54,6 @@ import type worker from './visualWorker.js';
 type Ops = OpsOf<typeof worker>;
 type Ctx = EndpointContext<Ops, DocumentServingExtra>;
 
-const unitInterval = z.number().min(0).max(1);
-const limitType = z.enum(['min', 'max', 'resize_long', ''] satisfies Array<LimitType | ''>);
 const configObject = optional(z.record(z.string(), z.unknown()));
 
 function visualRequest(version: ChatOcrVersion) {
@@ -62,19 +67,8 @@ function visualRequest(version: ChatOcrVersion) {
     layoutNms: optional(z.boolean()),
     layoutUnclipRatio: optional(unclipRatioSchema),
     layoutMergeBboxesMode: optional(mergeModeSchema),
-    // 0 (or an empty limit type) is allowed: PaddleX's model then uses its default (Python's `or`).
-    textDetLimitSideLen: optional(z.number().int().nonnegative()),
-    textDetLimitType: optional(limitType),
-    textDetThresh: optional(unitInterval),
-    textDetBoxThresh: optional(unitInterval),
-    textDetUnclipRatio: optional(z.number().nonnegative()),
-    textRecScoreThresh: optional(unitInterval),
-    sealDetLimitSideLen: optional(z.number().int().nonnegative()),
-    sealDetLimitType: optional(limitType),
-    sealDetThresh: optional(unitInterval),
-    sealDetBoxThresh: optional(unitInterval),
-    sealDetUnclipRatio: optional(z.number().nonnegative()),
-    sealRecScoreThresh: optional(unitInterval),
+    ...textOcrRequestFields,
+    ...sealOcrRequestFields,
     visualize: visualizeField,
   });
   return version === 'v4' ? fields.extend({ useTextlineOrientation: optional(z.boolean()) }) : fields;
@@ -204,26 +198,14 @@ function resolveVisualSettings(req: VisualRequest, ctx: Ctx): VisualSettings {
       generalOcr,
       generalKey,
       resolveTextlineOrientation(req.useTextlineOrientation, generalOcr, `${generalKey}.`),
-      textDetOverrides({
-        limitSideLen: req.textDetLimitSideLen,
-        limitType: req.textDetLimitType,
-        thresh: req.textDetThresh,
-        boxThresh: req.textDetBoxThresh,
-        unclipRatio: req.textDetUnclipRatio,
-      }),
+      requestedDet(req, 'text'),
       req.textRecScoreThresh,
     ),
     seal: ocrSettings(
       sealOcr ?? generalOcr,
       `${at}SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR}`,
       false,
-      textDetOverrides({
-        limitSideLen: req.sealDetLimitSideLen,
-        limitType: req.sealDetLimitType,
-        thresh: req.sealDetThresh,
-        boxThresh: req.sealDetBoxThresh,
-        unclipRatio: req.sealDetUnclipRatio,
-      }),
+      requestedDet(req, 'seal'),
       req.sealRecScoreThresh,
     ),
     visualize,
