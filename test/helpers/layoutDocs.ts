@@ -10,31 +10,9 @@ import { createCanvas } from '@napi-rs/canvas';
 import YAML from 'yaml';
 import { type FixedBox, fixedBoxDetectorDir, realInferenceYml } from './docFixtures.js';
 import { fixtureTempRoot } from './fixtures.js';
+import { DOC_LAYOUT_PLUS_LABELS } from './formulaFixtures.js';
 import { REPO_ROOT } from './paths.js';
 
-/** PP-DocLayout_plus-L's label_list (its inference.yml), in class-id order. */
-export const PLUS_L_LABELS = [
-  'paragraph_title',
-  'image',
-  'text',
-  'number',
-  'abstract',
-  'content',
-  'figure_title',
-  'formula',
-  'table',
-  'reference',
-  'doc_title',
-  'footnote',
-  'header',
-  'algorithm',
-  'footer',
-  'seal',
-  'chart',
-  'formula_number',
-  'aside_text',
-  'reference_content',
-];
 
 /** A block drawn on a page: its label, its box in pixels, and its text lines (none for a figure). */
 export interface DrawnBlock {
@@ -90,7 +68,7 @@ export function textBlock(label: string, x: number, y: number, lines: string[], 
 /** The layout fixture: the blocks' boxes as fractions of the page, score 0.9, class by PP-DocLayout_plus-L label. */
 export function layoutFixtureDir(width: number, height: number, blocks: readonly DrawnBlock[]): Promise<string> {
   const boxes: FixedBox[] = blocks.map((b) => ({
-    classId: PLUS_L_LABELS.indexOf(b.label),
+    classId: DOC_LAYOUT_PLUS_LABELS.indexOf(b.label),
     score: 0.9,
     box: [b.box[0] / width, b.box[1] / height, b.box[2] / width, b.box[3] / height],
   }));
@@ -99,7 +77,7 @@ export function layoutFixtureDir(width: number, height: number, blocks: readonly
   return fixedBoxDetectorDir('PP-DocLayout_plus-L', boxes, {
     ...yml,
     Global: { model_name: 'PP-DocLayout_plus-L' },
-    label_list: PLUS_L_LABELS,
+    label_list: DOC_LAYOUT_PLUS_LABELS,
   });
 }
 

@@ -16,7 +16,7 @@ import type { RuntimeContext } from '../../runtime/context.js';
 import { imageToCanvas } from '../../vis/draw.js';
 import { DOC_PREPROCESSOR, type OcrPage } from './ocrSettings.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from './docPreprocessingWorker.js';
-import { documentOps, encodeOutputImage } from './documentWorker.js';
+import { documentOps, encodeOutputImage, pageWithOutputImages } from './documentWorker.js';
 import { drawDetections } from './drawDetections.js';
 import { createOcrEngine, type OcrEngine } from './ocrEngine.js';
 import {
@@ -276,25 +276,20 @@ export async function createTablePagePredictor(config: PipelineConfig, rt: Runti
       if (ocrPage.images.ocrImage) outputImages.ocr_res_img = ocrPage.images.ocrImage;
       if (tables.length) outputImages.table_cell_img = await drawTableCells(docImage, tables, s.maxOutputImgSize);
     }
-    return {
-      prunedResult: {
-        model_settings: { use_doc_preprocessor: s.useDocPreprocessor, use_layout_detection: s.useLayoutDetection, use_ocr_model: true },
-        ...(docPreprocessed ? { doc_preprocessor_res: docPreprocessed.result } : {}),
-        ...(layoutBoxes
-          ? {
-              layout_det_res: {
-                boxes: layoutBoxes.map((b) => ({ cls_id: b.clsId, label: b.label, score: b.score, coordinate: b.coordinate })),
-              },
-            }
-          : {}),
-        overall_ocr_res: ocrPage.prunedResult,
-        table_res_list: tables,
-      },
-      outputImages,
-      ...(s.visualize ? { inputImage: await encodeOutputImage(page, s.maxOutputImgSize) } : {}),
-      width: page.width,
-      height: page.height,
+    const prunedResult = {
+      model_settings: { use_doc_preprocessor: s.useDocPreprocessor, use_layout_detection: s.useLayoutDetection, use_ocr_model: true },
+      ...(docPreprocessed ? { doc_preprocessor_res: docPreprocessed.result } : {}),
+      ...(layoutBoxes
+        ? {
+            layout_det_res: {
+              boxes: layoutBoxes.map((b) => ({ cls_id: b.clsId, label: b.label, score: b.score, coordinate: b.coordinate })),
+            },
+          }
+        : {}),
+      overall_ocr_res: ocrPage.prunedResult,
+      table_res_list: tables,
     };
+    return pageWithOutputImages(prunedResult, outputImages, page, s);
   };
 }
 

@@ -13,7 +13,7 @@ import { cropImage } from '../../../ops/resize.js';
 import type { RuntimeContext } from '../../../runtime/context.js';
 import { DOC_PREPROCESSOR } from '../ocrSettings.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from '../docPreprocessingWorker.js';
-import { encodeOutputImage } from '../documentWorker.js';
+import { pageWithOutputImages } from '../documentWorker.js';
 import { drawDetections } from '../drawDetections.js';
 import { createOcrEngine } from '../ocrEngine.js';
 import {
@@ -167,12 +167,6 @@ export async function createVisualStage(
       );
       if (overall.images.ocrImage) outputImages.overall_ocr_res = overall.images.ocrImage;
     }
-    return {
-      prunedResult,
-      outputImages,
-      ...(s.visualize ? { inputImage: await encodeOutputImage(input, s.maxOutputImgSize) } : {}),
-      width: input.width,
-      height: input.height,
-    };
+    return pageWithOutputImages(prunedResult, outputImages, input, s);
   };
 }
