@@ -8,7 +8,7 @@
  * 10 px to its right.
  */
 import { createCanvas } from '@napi-rs/canvas';
-import MersenneTwister from 'mersenne-twister';
+import { MersenneTwister19937 } from 'random-js';
 import type { RgbImage } from '../../io/image.js';
 import type { Box } from '../../models/objectDetection.js';
 import { cropImage, resizeImage } from '../../ops/resize.js';
@@ -18,11 +18,11 @@ import { nonWhiteArea, renderLatex } from '../../vis/latex.js';
 
 /** Python's random.seed(0) followed by randint(0, 255) calls (getrandbits(9) with rejection). */
 function pythonColours(): () => Rgb {
-  const mt = new MersenneTwister();
-  mt.init_by_array([0], 1);
+  // Python seeds an int through init_by_array([n]), not init_genrand(n)
+  const mt = MersenneTwister19937.seedWithArray([0]);
   const randint = () => {
     for (;;) {
-      const r = mt.random_int() >>> 23;
+      const r = mt.next() >>> 23;
       if (r < 256) return r;
     }
   };
