@@ -144,11 +144,12 @@ describe('seal_recognition on a rendered round stamp', () => {
     const [result] = (res.body as any).result.sealRecResults;
     const pruned = result.prunedResult;
     assert.deepEqual(pruned.model_settings, { use_doc_preprocessor: false, use_layout_detection: true });
+    // the YAML's layout_nms (PaddleX's True) keeps the boxes in descending score order: the seal (0.9) first
     assert.deepEqual(
       pruned.layout_det_res.boxes.map((b: any) => [b.cls_id, b.label, b.coordinate.map(Math.round)]),
       [
-        [1, 'table', [120, 60, 1080, 480]],
         [2, 'seal', [300, 600, 900, 1200]],
+        [1, 'table', [120, 60, 1080, 480]],
       ],
     );
     assert.equal(pruned.seal_res_list.length, 1);

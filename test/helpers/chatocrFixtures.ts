@@ -50,6 +50,7 @@ export async function chatOcrYaml(name: 'PP-ChatOCRv3-doc' | 'PP-ChatOCRv4-doc',
   Object.assign(config.SubModules.LLM_Retriever, upstream(EMBEDDING_MODEL));
   if (config.SubModules.MLLM_Chat) Object.assign(config.SubModules.MLLM_Chat, upstream(MLLM_MODEL));
   const parser = config.SubPipelines.LayoutParser;
+  parser.use_doc_preprocessor = false;
   parser.use_seal_recognition = Boolean(options.sealDetDir);
   if (options.sealDetDir) parser.SubPipelines.SealRecognition.SubPipelines.SealOCR.SubModules.TextDetection.model_dir = options.sealDetDir;
   parser.SubModules.LayoutDetection.model_dir = await fixedBoxDetectorDir('RT-DETR-H_layout_3cls', options.layout ?? INVOICE_LAYOUT);

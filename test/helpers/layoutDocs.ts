@@ -13,7 +13,6 @@ import { fixtureTempRoot } from './fixtures.js';
 import { DOC_LAYOUT_PLUS_LABELS } from './formulaFixtures.js';
 import { REPO_ROOT } from './paths.js';
 
-
 /** A block drawn on a page: its label, its box in pixels, and its text lines (none for a figure). */
 export interface DrawnBlock {
   label: string;
@@ -82,8 +81,8 @@ export function layoutFixtureDir(width: number, height: number, blocks: readonly
 }
 
 /**
- * configs/<name>.yaml with the layout model at `layoutDir` and table, formula, seal and region
- * detection off (their models are not available here), plus `overrides`. Returns the file path.
+ * configs/<name>.yaml with the layout model at `layoutDir` and doc preprocessing, table, formula, seal
+ * and region detection off (their models are not available here), plus `overrides`. Returns the file path.
  */
 export async function layoutPipelineYaml(
   name: 'PP-StructureV3' | 'layout_parsing',
@@ -92,7 +91,13 @@ export async function layoutPipelineYaml(
 ): Promise<string> {
   const config = YAML.parse(await readFile(path.join(REPO_ROOT, 'configs', `${name}.yaml`), 'utf8'));
   config.SubModules.LayoutDetection.model_dir = layoutDir;
-  Object.assign(config, { use_table_recognition: false, use_formula_recognition: false, use_seal_recognition: false }, overrides);
+  // the doc preprocessor's models are not here either: its steps off (PP-StructureV3 still runs the stage, as PaddleX would)
+  Object.assign(config.SubPipelines.DocPreprocessor, { use_doc_orientation_classify: false, use_doc_unwarping: false });
+  Object.assign(
+    config,
+    { use_doc_preprocessor: false, use_table_recognition: false, use_formula_recognition: false, use_seal_recognition: false },
+    overrides,
+  );
   if (name === 'PP-StructureV3') config.use_region_detection = overrides.use_region_detection ?? false;
   const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), `${name}-`)), `${name}.yaml`);
   await writeFile(file, YAML.stringify(config));

@@ -147,7 +147,8 @@ export async function tablePipelineYaml(
     config.SubModules[role].model_dir = dir;
   }
   for (const role of Object.keys(config.SubModules)) if (!models[role]) delete config.SubModules[role];
-  Object.assign(config, top);
+  // no doc preprocessing unless a test asks for it (the built-in YAML turns it on, as PaddleX's)
+  Object.assign(config, { use_doc_preprocessor: false }, top);
   const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), `${pipeline}-`)), `${pipeline}.yaml`);
   await writeFile(file, YAML.stringify(config));
   return file;
