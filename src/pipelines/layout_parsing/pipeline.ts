@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { readParam, type PipelineConfig } from '../../config/pipelineConfig.js';
 import { ApiError, ConfigError } from '../../errors.js';
-import type { MergeMode } from '../../models/layoutDetection.js';
+import { mergeModeSchema, unclipRatioSchema } from '../../config/layoutParams.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { requestLayoutParams, thresholdSchema } from '../shared/detection.js';
 import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../shared/docPreprocessing.js';
@@ -42,16 +42,6 @@ import type worker from './worker.js';
 type Ops = OpsOf<typeof worker>;
 type Ctx = EndpointContext<Ops, DocumentServingExtra>;
 
-const positive = z.number().positive();
-const classIdKey = z.string().regex(/^\d+$/, 'class ids must be integers >= 0');
-/** A per-class map of a request ({"7": value}) with numeric class ids, as the layout model takes it. */
-const byClassId = <T extends z.ZodType>(value: T) =>
-  z
-    .record(classIdKey, value)
-    .transform((m) => Object.fromEntries(Object.entries(m).map(([k, v]) => [Number(k), v])) as Record<number, z.output<T>>);
-const mergeMode = z.enum(['union', 'large', 'small'] satisfies MergeMode[]);
-const unclipPair = z.tuple([positive, positive]);
-
 const v1Fields = {
   ...documentRequestFields,
   useDocOrientationClassify: optional(z.boolean()),
@@ -62,8 +52,8 @@ const v1Fields = {
   useFormulaRecognition: optional(z.boolean()),
   layoutThreshold: optional(thresholdSchema),
   layoutNms: optional(z.boolean()),
-  layoutUnclipRatio: optional(z.union([positive, unclipPair, byClassId(unclipPair)])),
-  layoutMergeBboxesMode: optional(z.union([mergeMode, byClassId(mergeMode)])),
+  layoutUnclipRatio: optional(unclipRatioSchema),
+  layoutMergeBboxesMode: optional(mergeModeSchema),
   ...textOcrRequestFields,
   ...sealOcrRequestFields,
   visualize: visualizeField,
