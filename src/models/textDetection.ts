@@ -159,7 +159,7 @@ export class TextDetector {
       unclipRatio: readParam(sub, 'unclip_ratio', positiveNumber, keyPath, fallback.unclipRatio),
       maxCandidates: post.max_candidates ?? 1000,
     };
-    const [cv, session] = await Promise.all([loadCv(), rt.loadSession(sub.resolved)]);
+    const [cv, session] = await Promise.all([loadCv(), rt.loadSession(sub.resolved, { widenWhenAlone: true })]);
     return new TextDetector(
       cv,
       session,

@@ -91,7 +91,7 @@ export class TextlineOrientationClassifier {
       buildInput = async (crops) => preprocess.toTensor(await Promise.all(crops.map((crop) => preprocess.resizeAndCrop(crop))));
     }
     const angles = readLabelAngles(yml, [0, 180] as const);
-    const session = await rt.loadSession(sub.resolved);
+    const session = await rt.loadSession(sub.resolved, { widenWhenAlone: true });
     return new TextlineOrientationClassifier(
       rt,
       keyPath,

@@ -6,7 +6,13 @@ export type Spread<P, R> = (items: readonly P[]) => Promise<R[]>;
 
 /** What an inference worker offers the models it loads: sessions on the configured device and thread count. */
 export interface RuntimeContext {
-  loadSession(model: ResolvedModel): Promise<InferenceSession>;
+  /**
+   * `widenWhenAlone`: for a model whose calls dominate a lone request and cannot all be spread (text
+   * detection; recognition with a single batch), the instance keeps a second session on every core
+   * and runs it while its request is the pool's only one and lends nothing to the idle instances;
+   * otherwise (under load, or while spreading) the configured threads run it.
+   */
+  loadSession(model: ResolvedModel, options?: { widenWhenAlone?: boolean }): Promise<InferenceSession>;
   /**
    * Registers `run` under `name` (unique in the worker, the same in every instance of the pool) and
    * returns a spread of it: a request that is the pool's only one has some of its items run by the

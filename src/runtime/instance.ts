@@ -4,6 +4,10 @@
  * them that the operation runs as one model call). A native crash here ends this
  * process only; the pool replaces it.
  */
+import os from 'node:os';
+import type { InferenceSession } from 'onnxruntime-node';
+import sharp from 'sharp';
+import type { ResolvedModel } from '../config/models.js';
 import { serializeError } from '../errors.js';
 import { batchFormOf, type RuntimeContext, type WorkerModule, type WorkerOps } from './context.js';
 import type { InstanceInit, InstanceReply, InstanceRequest, TaskOutcome } from './protocol.js';
@@ -15,13 +19,34 @@ function reply(msg: InstanceReply): void {
 }
 
 let lender: Lender | undefined;
+/** the running task is its pool's only request (see InstanceRequest): it may use every core its lent items leave idle */
+let alone = false;
+const cores = os.availableParallelism();
+/** the configured intra-op threads of this instance's sessions */
+let threads = cores;
+
+/**
+ * The model's session on the configured threads, or, for `widenWhenAlone` where those leave cores
+ * idle, one that runs a second session on every core while the task is alone (RuntimeContext).
+ */
+async function loadSession(model: ResolvedModel, init: InstanceInit, widenWhenAlone: boolean): Promise<InferenceSession> {
+  const narrow = await createSession(model.onnxPath, init.session);
+  if (!widenWhenAlone || init.session.intraOpThreads >= cores) return narrow;
+  // no spin-wait: a request arriving meanwhile starts on another instance, whose core a spinning thread would take
+  const wide = await createSession(model.onnxPath, { ...init.session, intraOpThreads: cores, spinWait: false });
+  const run = (...args: unknown[]) => {
+    const session = alone && !lender?.lending ? wide : narrow;
+    return Reflect.apply(session.run, session, args);
+  };
+  return new Proxy(narrow, { get: (target, key, receiver) => (key === 'run' ? run : Reflect.get(target, key, receiver)) });
+}
 
 /** The worker's operations, and its spread operations (which the pool hands out as lent items). */
 async function load(init: InstanceInit, peers: number): Promise<WorkerOps> {
   const spreading = new Lender(reply, peers);
   lender = spreading;
   const rt: RuntimeContext = {
-    loadSession: (model) => createSession(model.onnxPath, init.session),
+    loadSession: (model, options) => loadSession(model, init, options?.widenWhenAlone ?? false),
     spread: (name, run) => spreading.spread(name, run),
   };
   const worker = ((await import(init.pipeline.workerModule)) as { default: WorkerModule }).default;
@@ -48,6 +73,7 @@ async function runTask(ops: WorkerOps, name: string, payloads: unknown[]): Promi
 let ops: WorkerOps | undefined;
 process.on('message', (msg: InstanceRequest) => {
   if (msg.type === 'init') {
+    threads = msg.init.session.intraOpThreads;
     load(msg.init, msg.peers).then(
       (loaded) => {
         ops = loaded;
@@ -59,6 +85,9 @@ process.on('message', (msg: InstanceRequest) => {
   } else if (msg.type === 'lent') {
     lender?.answered(msg.id, msg.outcome);
   } else if (ops) {
+    alone = msg.alone;
+    // image decoding and resizing (libvips) follow the same thread budget as the sessions
+    sharp.concurrency(alone ? cores : threads);
     void runTask(ops, msg.op, msg.payloads).then((outcomes) =>
       reply({ type: 'result', id: msg.id, outcomes, rss: process.memoryUsage.rss() }),
     );

@@ -448,7 +448,8 @@ export class InstancePool extends EventEmitter<PoolEvents> {
       const deadline = Math.max(...(deadlines as number[]));
       instance.deadlineTimer = setTimeout(() => this.kill(instance, 'timeout'), Math.max(0, deadline - startedAt));
     }
-    const message: InstanceRequest = { type: 'task', id: execution.id, op: tasks[0]!.op, payloads: tasks.map((t) => t.payload) };
+    const alone = tasks.length === 1 && !tasks[0]!.options.lent && this.leases.size === 1 && !this.queue.length;
+    const message: InstanceRequest = { type: 'task', id: execution.id, op: tasks[0]!.op, payloads: tasks.map((t) => t.payload), alone };
     instance.child.send(message, (err) => {
       if (err) this.kill(instance, 'crash');
     });

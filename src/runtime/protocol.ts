@@ -15,7 +15,8 @@ export interface InstanceInit {
 export type InstanceRequest =
   /** `peers`: the pool's other instances, which may run this one's spread items while they are idle */
   | { type: 'init'; init: InstanceInit; peers: number }
-  | { type: 'task'; id: number; op: string; payloads: unknown[] }
+  /** `alone`: the task is the pool's only request and nothing waits, so it may use every core */
+  | { type: 'task'; id: number; op: string; payloads: unknown[]; alone: boolean }
   /** the answer to a `lend`: the item's outcome on another instance, or none (no instance idle: run it here) */
   | { type: 'lent'; id: number; outcome?: TaskOutcome };
 

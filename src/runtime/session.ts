@@ -5,6 +5,11 @@ import { type DeviceSpec, formatDevice } from './device.js';
 export interface SessionOptions {
   device: DeviceSpec;
   intraOpThreads: number;
+  /**
+   * false: idle intra-op threads sleep instead of spin-waiting for the next op. For a session that
+   * may run while other instances also compute, where a spinning thread would take their core.
+   */
+  spinWait?: boolean;
 }
 
 export function sessionOptions(opts: SessionOptions): ort.InferenceSession.SessionOptions {
@@ -19,6 +24,7 @@ export function sessionOptions(opts: SessionOptions): ort.InferenceSession.Sessi
     // errors only: PaddleDetection exports (PicoDet) would print hundreds of harmless
     // "Initializer ... appears in graph inputs" warnings at every load
     logSeverityLevel: 3,
+    ...(opts.spinWait === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
   };
 }
 

@@ -14,6 +14,11 @@ export class Lender {
   private nextId = 1;
   private readonly waiting = new Map<number, (outcome: TaskOutcome | undefined) => void>();
 
+  /** items of this instance's request run on other instances right now (so the machine is busy) */
+  get lending(): boolean {
+    return this.waiting.size > 0;
+  }
+
   constructor(
     private readonly send: (msg: InstanceReply) => void,
     /** the pool's other instances */
