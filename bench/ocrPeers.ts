@@ -11,7 +11,7 @@ import Ocr from '@gutenye/ocr-node';
 import { PaddleOcrService } from 'ppu-paddle-ocr';
 import { ocrModelsAsset } from '../src/config/catalog.js';
 import { characterErrorRate, withoutSpaces } from '../test/helpers/cer.js';
-import { interleavedThroughput, JsonClient, mean, type Load } from './load.js';
+import { interleavedLatency, interleavedThroughput, JsonClient, mean, type Load } from './load.js';
 import { CpuWatch } from './machine.js';
 import { CONCURRENCIES, configName, CORES, note, type PipelineSpec, withServer } from './measure.js';
 import { gutenyePieces, inReadingOrder, paddlexPieces, type PlacedText, type TextPage } from './ocrText.js';
@@ -88,7 +88,13 @@ export interface OcrPeerFigures {
 }
 
 /** `spec`: the built-in OCR pipeline's bench spec (its pages are `pages`). */
-export async function measureOcrPeers(spec: PipelineSpec, pages: TextPage[], sliceMs: number, slices: number): Promise<OcrPeerFigures> {
+export async function measureOcrPeers(
+  spec: PipelineSpec,
+  pages: TextPage[],
+  latencyRounds: number,
+  sliceMs: number,
+  slices: number,
+): Promise<OcrPeerFigures> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pipeserve-ocr-peers-'));
   note(`${OCR_PEERS_KEY}: loading ${PPU} and ${GUTENYE}`);
   const ppu = await ppuEngine(pages, dir);
@@ -130,8 +136,19 @@ export async function measureOcrPeers(spec: PipelineSpec, pages: TextPage[], sli
           if (concurrency === 1)
             loads.set(IN_PROCESS, { concurrency, run: (item) => server.service.invoke(server.served, requests[item], 'bench') });
           for (const peer of peers) loads.set(peer.name, { concurrency, run: (item) => peer.read(item) });
-          note(`${OCR_PEERS_KEY}: throughput c=${concurrency} (${[...loads.keys()].join(', ')})`);
-          const measured = await interleavedThroughput([...loads.values()], pages.length, sliceMs, slices);
+          note(`${OCR_PEERS_KEY}: ${concurrency === 1 ? 'latency' : 'throughput'} c=${concurrency} (${[...loads.keys()].join(', ')})`);
+          // One at a time, images/s is 1 / latency: measured round-robin per page (every engine on page 0,
+          // then page 1, ...), which a few requests per time slice could not make robust to drift.
+          const measured =
+            concurrency === 1
+              ? (
+                  await interleavedLatency(
+                    pages.length,
+                    latencyRounds,
+                    [...loads.values()].map((l) => l.run),
+                  )
+                ).map((ms) => 1000 / mean(ms))
+              : await interleavedThroughput([...loads.values()], pages.length, sliceMs, slices);
           [...loads.keys()].forEach((name, i) => {
             if (!rates.has(name)) rates.set(name, new Map());
             rates.get(name)!.set(concurrency, measured[i]!);

@@ -400,7 +400,9 @@ async function main(): Promise<void> {
   const all: PipelineFigures[] = [];
   for (const spec of specs) all.push(await measurePipeline(spec));
   const ocrSpec = allSpecs.find((s) => s.key === 'ocr')!;
-  const ocrPeers = withOcrPeers ? ocrPeersReport(await measureOcrPeers(ocrSpec, pages, ocrSpec.sliceMs, ocrSpec.slices), pages) : undefined;
+  const ocrPeers = withOcrPeers
+    ? ocrPeersReport(await measureOcrPeers(ocrSpec, pages, QUICK ? 2 : 5, ocrSpec.sliceMs, ocrSpec.slices), pages)
+    : undefined;
   const hps: HpsFigures[] = [];
   for (const spec of specs.filter((s) => s.key === 'classification' || s.key === 'ocr')) hps.push(await measureHps(spec));
   const overload = withOverload ? await overloadFigures() : undefined;

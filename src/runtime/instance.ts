@@ -41,6 +41,12 @@ async function loadSession(model: ResolvedModel, init: InstanceInit, widenWhenAl
   return new Proxy(narrow, { get: (target, key, receiver) => (key === 'run' ? run : Reflect.get(target, key, receiver)) });
 }
 
+function setAlone(value: boolean): void {
+  alone = value;
+  // image decoding and resizing (libvips) follow the same thread budget as the sessions
+  sharp.concurrency(alone ? cores : threads);
+}
+
 /** The worker's operations, and its spread operations (which the pool hands out as lent items). */
 async function load(init: InstanceInit, peers: number): Promise<WorkerOps> {
   const spreading = new Lender(reply, peers);
@@ -84,10 +90,11 @@ process.on('message', (msg: InstanceRequest) => {
     );
   } else if (msg.type === 'lent') {
     lender?.answered(msg.id, msg.outcome);
+  } else if (msg.type === 'crowded') {
+    // the next model call (a page's recognition batches after its detection, say) runs on this instance's own threads
+    setAlone(false);
   } else if (ops) {
-    alone = msg.alone;
-    // image decoding and resizing (libvips) follow the same thread budget as the sessions
-    sharp.concurrency(alone ? cores : threads);
+    setAlone(msg.alone);
     void runTask(ops, msg.op, msg.payloads).then((outcomes) =>
       reply({ type: 'result', id: msg.id, outcomes, rss: process.memoryUsage.rss() }),
     );

@@ -115,6 +115,8 @@ interface Execution {
   id: number;
   tasks: Task[];
   startedAt: number;
+  /** told the instance it may use every core (InstanceRequest `alone`), until another request starts */
+  alone: boolean;
 }
 
 interface Instance {
@@ -436,7 +438,10 @@ export class InstancePool extends EventEmitter<PoolEvents> {
 
   private dispatch(instance: Instance, tasks: Task[]): void {
     const startedAt = performance.now();
-    const execution: Execution = { id: this.nextExecutionId++, tasks, startedAt };
+    const lent = tasks[0]!.options.lent;
+    const alone = tasks.length === 1 && !lent && this.leases.size === 1 && !this.queue.length;
+    const execution: Execution = { id: this.nextExecutionId++, tasks, startedAt, alone };
+    if (!lent) this.crowd(instance);
     instance.running = execution;
     for (const task of tasks) {
       task.startedAt = startedAt;
@@ -448,11 +453,21 @@ export class InstancePool extends EventEmitter<PoolEvents> {
       const deadline = Math.max(...(deadlines as number[]));
       instance.deadlineTimer = setTimeout(() => this.kill(instance, 'timeout'), Math.max(0, deadline - startedAt));
     }
-    const alone = tasks.length === 1 && !tasks[0]!.options.lent && this.leases.size === 1 && !this.queue.length;
     const message: InstanceRequest = { type: 'task', id: execution.id, op: tasks[0]!.op, payloads: tasks.map((t) => t.payload), alone };
     instance.child.send(message, (err) => {
       if (err) this.kill(instance, 'crash');
     });
+  }
+
+  /** Another request starts on `starting`: an instance computing on every core for a lone request goes back to its own threads. */
+  private crowd(starting: Instance): void {
+    for (const other of this.liveInstances()) {
+      if (other === starting || !other.running?.alone) continue;
+      other.running.alone = false;
+      other.child.send({ type: 'crowded' } satisfies InstanceRequest, (err) => {
+        if (err) this.kill(other, 'crash');
+      });
+    }
   }
 
   /** The instance's tasks left it (answered, or lost when `outcomes` is undefined): record them and free the instance. */

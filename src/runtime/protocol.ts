@@ -17,6 +17,8 @@ export type InstanceRequest =
   | { type: 'init'; init: InstanceInit; peers: number }
   /** `alone`: the task is the pool's only request and nothing waits, so it may use every core */
   | { type: 'task'; id: number; op: string; payloads: unknown[]; alone: boolean }
+  /** another request started on another instance: the running task is no longer `alone` */
+  | { type: 'crowded' }
   /** the answer to a `lend`: the item's outcome on another instance, or none (no instance idle: run it here) */
   | { type: 'lent'; id: number; outcome?: TaskOutcome };
 
