@@ -27,6 +27,7 @@ async function startPool(options: Partial<PoolOptions> & { failIfExists?: string
     backoff: { firstMs: 200, maxMs: 1000 },
     init: {
       session: { device: { kind: 'cpu', id: 0 }, intraOpThreads: 1 },
+      widenLoneRequests: false,
       pipeline: { config: { pipeline_name: 'test', failIfExists: options.failIfExists }, workerModule: TEST_WORKER },
     },
     ...options,

@@ -20,6 +20,7 @@ async function startPool(instances: number): Promise<InstancePool> {
     maxQueue: 4,
     init: {
       session: { device: { kind: 'cpu', id: 0 }, intraOpThreads: 1 },
+      widenLoneRequests: false,
       pipeline: { config: { pipeline_name: 'spread' }, workerModule: SPREAD_WORKER },
     },
   });

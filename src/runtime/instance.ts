@@ -31,7 +31,7 @@ let threads = cores;
  */
 async function loadSession(model: ResolvedModel, init: InstanceInit, widenWhenAlone: boolean): Promise<InferenceSession> {
   const narrow = await createSession(model.onnxPath, init.session);
-  if (!widenWhenAlone || init.session.intraOpThreads >= cores) return narrow;
+  if (!widenWhenAlone || !init.widenLoneRequests || init.session.intraOpThreads >= cores) return narrow;
   // no spin-wait: a request arriving meanwhile starts on another instance, whose core a spinning thread would take
   const wide = await createSession(model.onnxPath, { ...init.session, intraOpThreads: cores, spinWait: false });
   const run = (...args: unknown[]) => {

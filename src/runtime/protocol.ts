@@ -5,6 +5,11 @@ import type { SessionOptions } from './session.js';
 /** What an inference instance loads: one pipeline (models already resolved) whose worker module it imports by URL. */
 export interface InstanceInit {
   session: SessionOptions;
+  /**
+   * models that ask for it may run a lone request on every core (RuntimeContext `widenWhenAlone`);
+   * false where the operator set the thread count, which is then kept exactly
+   */
+  widenLoneRequests: boolean;
   pipeline: { config: PipelineConfig; workerModule: string };
 }
 

@@ -362,6 +362,7 @@ function startPool(
     log,
     init: {
       session: { device, intraOpThreads: options.intraOpThreads ?? Math.max(1, Math.floor(cores / instances)) },
+      widenLoneRequests: options.intraOpThreads === undefined,
       pipeline: { config: pipeline.config, workerModule: pipeline.descriptor.worker },
     },
   });
