@@ -43,6 +43,7 @@ export interface BenchImage {
 export interface PipelineSpec {
   key:
     | 'classification'
+    | 'classification_compute_bound'
     | 'detection'
     | 'ocr'
     | 'ocr_rec_batch1'

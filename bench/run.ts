@@ -47,6 +47,7 @@ import {
   type PipelineFigures,
   type PipelineSpec,
 } from './measure.js';
+import { computeBoundClassifierDir } from './computeBound.js';
 import { HPS_LEGEND, type HpsFigures, hpsTable, hpsTargets, measureHps } from './hps.js';
 import { renderTextPages, type TextPage } from './ocrText.js';
 import { measureOverload, overloadLines } from './overload.js';
@@ -55,6 +56,10 @@ import { OCR_PEERS_KEY, measureOcrPeers, ocrPeersReport } from './ocrPeers.js';
 import { configTable, mainTable, rawDetail, sessionVariantTable, targets } from './report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
+/** the compute-bound fixture's layers: about 100 ms of model call per image on one core here (decoding and pre-processing take about 16) */
+const COMPUTE_BOUND_LAYERS = 120;
+/** pipelines with a high-stability serving section (the compute-bound one is where instance_group scaling is judged) */
+const HPS_KEYS: string[] = ['classification', 'classification_compute_bound', 'ocr'];
 
 async function photo(dir: string, file: string): Promise<BenchImage> {
   return { name: file, bytes: new Uint8Array(await readFile(path.join(dir, file))) };
@@ -134,6 +139,15 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       key: 'classification',
       description: 'MobileNetV2 int8 (+ softmax) fixture, 224x224',
       pipeline: await fixturePipelineYaml('image_classification', await classifierFixtureDir()),
+      endpoint: '/image-classification',
+      images: photos,
+      request: imageRequest,
+      ...fast,
+    },
+    {
+      key: 'classification_compute_bound',
+      description: `classification with a compute-bound fixture model (${COMPUTE_BOUND_LAYERS} cache-resident 512x512 MatMul layers; bench/computeBound.ts)`,
+      pipeline: await fixturePipelineYaml('image_classification', await computeBoundClassifierDir(COMPUTE_BOUND_LAYERS)),
       endpoint: '/image-classification',
       images: photos,
       request: imageRequest,
@@ -404,7 +418,7 @@ async function main(): Promise<void> {
     ? ocrPeersReport(await measureOcrPeers(ocrSpec, pages, QUICK ? 2 : 5, ocrSpec.sliceMs, ocrSpec.slices), pages)
     : undefined;
   const hps: HpsFigures[] = [];
-  for (const spec of specs.filter((s) => s.key === 'classification' || s.key === 'ocr')) hps.push(await measureHps(spec));
+  for (const spec of specs.filter((s) => HPS_KEYS.includes(s.key))) hps.push(await measureHps(spec));
   const overload = withOverload ? await overloadFigures() : undefined;
   note('PDF rendering');
   const pdfRate = await pdfPagesPerSecond(QUICK ? 3000 : 10000);
