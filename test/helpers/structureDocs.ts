@@ -39,6 +39,8 @@ const TABLE_LEFT = 96;
 const TABLE_TOP = 300;
 /** The inline formula: the wide formula drawn at half size between two words of one line. */
 const INLINE = { words: ['Energy is', 'at rest.'], top: 600, scale: 0.5 };
+/** The inline paragraph's two words, either side of its formula. */
+export const INLINE_WORDS = INLINE.words;
 const WIDE = { width: 420, height: 110 };
 const TALL = { left: 300, top: 700, width: 220, height: 190 };
 
