@@ -15,6 +15,28 @@ import {
   textBlock,
 } from './helpers/layoutDocs.js';
 import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
+import {
+  DISPLAY_LATEX,
+  INLINE_FORMULA,
+  INLINE_LATEX,
+  INLINE_PARAGRAPH,
+  INLINE_WORDS,
+  renderStructurePage,
+  STRUCTURE_BLOCKS,
+  structurePipelineYaml,
+} from './helpers/structureDocs.js';
+import { decodeImage } from '../src/io/codec.js';
+import { TABLE_WORDS } from './helpers/tableFixtures.js';
+
+/**
+ * The ruled table's HTML as PaddleX's table recognition writes it: the SLANet_plus fixture's
+ * structure with, in each cell, the one OCR line read there, as read (PaddleX's get_html_result).
+ */
+function tableHtml(recTexts: string[]): string {
+  const read = ocrLines(recTexts, [{ label: 'table', box: [0, 0, 0, 0], lines: TABLE_WORDS.flat() }]);
+  const rows = TABLE_WORDS.map((row) => `<tr>${row.map((word) => `<td>${read.get(word)}</td>`).join('')}</tr>`);
+  return `<html><body><table><tbody>${rows.join('')}</tbody></table></body></html>`;
+}
 
 const W = PAGE_WIDTH;
 const H = PAGE_HEIGHT;
@@ -219,11 +241,15 @@ describe('PP-StructureV3 on rendered pages (layout fixture, real OCR)', () => {
     assert.equal(joined.body.result.text, `\n\n${pages[0].markdown.text} ${pages[1].markdown.text}`);
   });
 
-  test("table and formula recognition are not wired yet: a 501 names them; chart recognition gets PaddleX's error", async () => {
+  test("recognisers the YAML switches off, and chart recognition, get PaddleX's invalid-settings error", async () => {
     const file = b64(richPng);
     assert.match(
       assertErrorEnvelope(await postJson(`${rich.url}/layout-parsing`, { file, fileType: 1, useTableRecognition: true }), 422),
-      /the input params for model settings are invalid!.*use_table_recognition: False/,
+      /the input params for model settings are invalid!.*Table recognition.*use_table_recognition: True/,
+    );
+    assert.match(
+      assertErrorEnvelope(await postJson(`${rich.url}/layout-parsing`, { file, fileType: 1, useFormulaRecognition: true }), 422),
+      /the input params for model settings are invalid!.*Formula recognition.*use_formula_recognition: True/,
     );
     assert.match(
       assertErrorEnvelope(await postJson(`${rich.url}/layout-parsing`, { file, fileType: 1, useChartRecognition: true }), 422),
@@ -241,34 +267,114 @@ describe('PP-StructureV3 on rendered pages (layout fixture, real OCR)', () => {
   });
 });
 
-describe("PP-StructureV3 with the built-in YAML's table and formula recognition on", () => {
+describe('PP-StructureV3 with table and formula recognition (fixtures of the real exports, real OCR)', () => {
   let server: RunningServer;
+  let png: Buffer;
   before(async () => {
-    const dir = await layoutFixtureDir(W, H, RICH);
-    server = await startServer({
-      pipelines: [await layoutPipelineYaml('PP-StructureV3', dir, { use_table_recognition: true, use_formula_recognition: true })],
-    });
+    png = await renderStructurePage(STRUCTURE_BLOCKS);
+    server = await startServer({ pipelines: [await structurePipelineYaml('PP-StructureV3', STRUCTURE_BLOCKS)] });
   });
   after(() => server?.close());
 
-  test('a default request gets a 501 naming table recognition; turning both off parses the page', async () => {
-    const file = b64(renderPage(W, H, RICH));
-    const message = assertErrorEnvelope(await postJson(`${server.url}/layout-parsing`, { file, fileType: 1 }), 501);
-    assert.match(message, /Table recognition \(SubPipelines\.TableRecognition\) is not available in this server yet/);
-    assert.match(message, /useTableRecognition: false/);
-    const formula = assertErrorEnvelope(
-      await postJson(`${server.url}/layout-parsing`, { file, fileType: 1, useTableRecognition: false }),
-      501,
+  test('a default request: the table as HTML, formulas as $$…$$ and inline $…$, blocks in order, the exact Markdown', async () => {
+    const res = await postJson(`${server.url}/layout-parsing`, { file: b64(png), fileType: 1, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [page] = res.body.result.layoutParsingResults;
+    const pruned = page.prunedResult;
+    const ocr = pruned.overall_ocr_res;
+    // the page OCR ran with the formulas painted white: only the formulas' own spans, appended at the end, hold their LaTeX
+    // formulas in layout detection order, each read from its box
+    const formulaBoxes = pruned.layout_det_res.boxes.filter((b: any) => b.label === 'formula').map((b: any) => b.coordinate);
+    const latexOf = (box: number[]) => (near(box, STRUCTURE_BLOCKS[INLINE_FORMULA]!.box) ? INLINE_LATEX : DISPLAY_LATEX);
+    assert.deepEqual(
+      pruned.formula_res_list,
+      formulaBoxes.map((box: number[], i: number) => ({ rec_formula: latexOf(box), formula_region_id: i + 1, dt_polys: [box] })),
     );
-    assert.match(formula, /Formula recognition \(SubPipelines\.FormulaRecognition\)/);
-    const res = await postJson(`${server.url}/layout-parsing`, {
-      file,
+    assert.deepEqual(new Set(formulaBoxes.map(latexOf)), new Set([INLINE_LATEX, DISPLAY_LATEX]));
+    // the page OCR ran with the formulas painted white: only the formulas' own spans, appended at the end, hold their LaTeX
+    const pageTexts = ocr.rec_texts.slice(0, -2);
+    assert.deepEqual(ocr.rec_texts.slice(-2), formulaBoxes.map(latexOf));
+    assert.ok(!pageTexts.some((t: string) => /mc|a\+b/.test(t)), JSON.stringify(ocr.rec_texts));
+    const read = ocrLines(pageTexts, STRUCTURE_BLOCKS);
+    const TABLE_HTML = tableHtml(pageTexts);
+    assert.equal(pruned.table_res_list.length, 1);
+    assert.equal(pruned.table_res_list[0].pred_html, TABLE_HTML);
+
+    // one column, top to bottom; the inline formula's box lies inside its paragraph's and goes (PaddleX's remove_overlap_blocks)
+    const expected = [0, 1, 2, INLINE_PARAGRAPH, 5, 6];
+    const blocks = pruned.parsing_res_list;
+    assert.deepEqual(
+      blocks.map((b: any) => b.block_label),
+      expected.map((i) => STRUCTURE_BLOCKS[i]!.label),
+    );
+    blocks.forEach((b: any, i: number) => assert.ok(near(b.block_bbox, STRUCTURE_BLOCKS[expected[i]!]!.box), `${b.block_bbox}`));
+    assert.deepEqual(
+      blocks.map((b: any) => b.block_order),
+      [1, 2, null, 3, 4, 5],
+    );
+    const t = (i: number) => blockText(STRUCTURE_BLOCKS[i]!, read);
+    // the paragraph's two words and the formula between them: `$LaTeX$` and a space after it (format_line)
+    const [before, after] = INLINE_WORDS.map((w) => read.get(w)!);
+    const inline = `${before} $${INLINE_LATEX}$ ${after}`;
+    assert.deepEqual(
+      blocks.map((b: any) => b.block_content),
+      [t(0), t(1), TABLE_HTML, inline, DISPLAY_LATEX, t(6)],
+    );
+    const paragraphs = (text: string) => text.replaceAll('\n', '\n\n');
+    const expectedMarkdown = [
+      `# ${t(0)}`,
+      paragraphs(t(1)),
+      `\n<div style="text-align: center;">${TABLE_HTML.replace('<table>', '<table border="1">')}</div>\n`,
+      paragraphs(inline),
+      `$$${DISPLAY_LATEX}$$`,
+      paragraphs(t(6)),
+    ].join('\n\n');
+    assert.equal(page.markdown.text, expectedMarkdown);
+    assert.deepEqual([page.markdown.isStart, page.markdown.isEnd], [false, true]);
+    // the table and formula blocks' crops; PaddleX crops them from the page it parses, where the formula is white
+    const imagePath = (b: any) => `imgs/img_in_${b.block_label}_box_${b.block_bbox.join('_')}.jpg`;
+    assert.deepEqual(Object.keys(page.markdown.images), [imagePath(blocks[2]), imagePath(blocks[4])]);
+    const formulaCrop = await decodeImage(Buffer.from(page.markdown.images[imagePath(blocks[4])], 'base64'), 'f.jpg');
+    assert.ok(
+      formulaCrop.data.every((v) => v > 240),
+      'the formula block image is white',
+    );
+    const tableCrop = await decodeImage(Buffer.from(page.markdown.images[imagePath(blocks[2])], 'base64'), 't.jpg');
+    assert.ok(
+      tableCrop.data.some((v) => v < 50),
+      'the table block image shows the table',
+    );
+    assert.deepEqual(pruned.model_settings, {
+      use_doc_preprocessor: true,
+      use_seal_recognition: false,
+      use_table_recognition: true,
+      use_formula_recognition: true,
+      use_chart_recognition: false,
+      use_region_detection: false,
+      format_block_content: false,
+      markdown_ignore_labels: ['number', 'footnote', 'header', 'header_image', 'footer', 'footer_image', 'aside_text'],
+    });
+  });
+
+  test('turning them off: the table and the formula are images again, nothing is whitened; visualize draws the table cells', async () => {
+    const off = await postJson(`${server.url}/layout-parsing`, {
+      file: b64(png),
       fileType: 1,
       useTableRecognition: false,
       useFormulaRecognition: false,
+      visualize: false,
     });
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.equal(res.body.result.layoutParsingResults[0].prunedResult.parsing_res_list.length, RICH.length);
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    const [page] = off.body.result.layoutParsingResults;
+    assert.equal(page.prunedResult.table_res_list, undefined);
+    assert.equal(page.prunedResult.formula_res_list, undefined);
+    const md = page.markdown.text;
+    assert.match(md, /<img src="imgs\/img_in_table_box_[\d_]+\.jpg" alt="Image" width="53%" \/>/);
+    assert.match(md, /<img src="imgs\/img_in_formula_box_[\d_]+\.jpg" alt="Image" width="18%" \/>/);
+    assert.ok(!md.includes('$'), md);
+    const drawn = await postJson(`${server.url}/layout-parsing`, { file: b64(png), fileType: 1, visualize: true });
+    assert.equal(drawn.status, 200, JSON.stringify(drawn.body));
+    assert.ok(Object.keys(drawn.body.result.layoutParsingResults[0].outputImages).includes('table_cell_img'));
   });
 });
 
@@ -299,6 +405,50 @@ describe('layout_parsing v1 on the rendered page', () => {
       use_seal_recognition: false,
       use_table_recognition: false,
       use_formula_recognition: false,
+    });
+  });
+});
+
+describe('layout_parsing v1 with table and formula recognition', () => {
+  // v1 reads formulas without hiding them from the page OCR: the page has no inline formula
+  const blocks = STRUCTURE_BLOCKS.filter((_, i) => i !== INLINE_PARAGRAPH && i !== INLINE_FORMULA);
+  let server: RunningServer;
+  before(async () => {
+    server = await startServer({ pipelines: [await structurePipelineYaml('layout_parsing', blocks)] });
+  });
+  after(() => server?.close());
+
+  test('table blocks hold the HTML, formula blocks the LaTeX; table_res_list and formula_res_list', async () => {
+    const res = await postJson(`${server.url}/layout-parsing`, {
+      file: b64(await renderStructurePage(blocks)),
+      fileType: 1,
+      visualize: false,
+    });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const pruned = res.body.result.layoutParsingResults[0].prunedResult;
+    const read = ocrLines(pruned.overall_ocr_res.rec_texts, blocks);
+    const TABLE_HTML = tableHtml(pruned.overall_ocr_res.rec_texts);
+    assert.deepEqual(
+      pruned.parsing_res_list.map((b: any) => [b.block_label, b.block_content]),
+      blocks.map((b) => [
+        b.label,
+        b.label === 'table' ? TABLE_HTML : b.label === 'formula' ? DISPLAY_LATEX : b.lines!.map((l) => read.get(l)).join('\n'),
+      ]),
+    );
+    pruned.parsing_res_list.forEach((b: any, i: number) => assert.ok(near(b.block_bbox, blocks[i]!.box), `${b.block_bbox}`));
+    assert.deepEqual(
+      pruned.table_res_list.map((t: any) => t.pred_html),
+      [TABLE_HTML],
+    );
+    assert.deepEqual(
+      pruned.formula_res_list.map((f: any) => [f.rec_formula, f.formula_region_id]),
+      [[DISPLAY_LATEX, 1]],
+    );
+    assert.deepEqual(pruned.model_settings, {
+      use_doc_preprocessor: false,
+      use_seal_recognition: false,
+      use_table_recognition: true,
+      use_formula_recognition: true,
     });
   });
 });

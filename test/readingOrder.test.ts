@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LayoutBlock } from '../src/pipelines/layout_parsing/blocks.js';
+import { type CropRecognizer, LayoutBlock } from '../src/pipelines/layout_parsing/blocks.js';
 import { concatenatePages, formatTitle, pageMarkdown } from '../src/pipelines/layout_parsing/markdown.js';
 import { type LayoutBox, type OverallOcr, parseBlocks, standardize } from '../src/pipelines/layout_parsing/parsing.js';
 import { sortByXycut, sortedLayoutBoxes } from '../src/pipelines/layout_parsing/readingOrder.js';
@@ -33,10 +33,14 @@ async function order(page: Example[], width = 1000, height = 1400): Promise<stri
     throw new Error('no block should need reading again');
   };
   const std = await standardize({ width, height }, boxes, [], ocr, noCrops, 0);
-  const blocks = parseBlocks(std, ocr, { table: [], seal: [], chart: [] }, []);
+  const blocks = await parseBlocks(std, ocr, { table: [], seal: [], chart: [] }, [], { recognize: noCrops, scoreThresh: 0 });
   const names = new Map(page.map(([name, , box]) => [box.join(), name]));
   return blocks.map((b) => names.get(b.bbox.join()) ?? `?${b.label}${b.bbox}`);
 }
+
+const noRereads = async (): Promise<never> => {
+  throw new Error('no span should need reading again');
+};
 
 // Worked examples of PaddleX's xycut_enhanced (xycut_enhanced/xycuts.py): pages a reader orders one way.
 describe('PP-StructureV3 reading order (xycut-enhanced)', () => {
@@ -148,15 +152,16 @@ describe('Markdown pieces (PaddleX result_v2 formatters)', () => {
     assert.equal(formatTitle('IV. Results'), '### IV. Results');
   });
 
-  test('isStart / isEnd: an indented first line starts a paragraph; a last line to the right edge leaves it open', () => {
-    const block = (box: number[], lines: Array<[number, number]>) => {
+  test('isStart / isEnd: an indented first line starts a paragraph; a last line to the right edge leaves it open', async () => {
+    const block = async (box: number[], lines: Array<[number, number]>) => {
       const b = new LayoutBlock('text', box);
-      b.updateTextContent(
+      await b.updateTextContent(
         lines.map(([x1, x2], i) => ({ box: [x1, box[1]! + 30 * i, x2, box[1]! + 30 * i + 20], text: `line${i}`, label: 'text' })),
+        { recognize: noRereads, scoreThresh: 0 },
       );
       return b;
     };
-    const open = block(
+    const open = await block(
       [100, 100, 500, 200],
       [
         [100, 498],
@@ -164,7 +169,7 @@ describe('Markdown pieces (PaddleX result_v2 formatters)', () => {
         [100, 500],
       ],
     );
-    const indented = block(
+    const indented = await block(
       [100, 100, 500, 200],
       [
         [140, 498],
@@ -192,5 +197,54 @@ describe('Markdown pieces (PaddleX result_v2 formatters)', () => {
       { text: '继续', isStart: false, isEnd: true },
     ];
     assert.equal(concatenatePages(pages), '\n\n# Title\n\nThe first part of a sentence ends here.\n\nA new page.\n\n中文结尾继续');
+  });
+});
+
+// PaddleX's TextLine.get_texts / split_boxes_by_projection / format_line on a line holding a formula span
+describe('formula spans in text lines (PaddleX layout_objects.TextLine)', () => {
+  const formula = () => ({ box: [270, 100, 480, 160], text: 'E=m c^{2}', label: 'formula' });
+  const textBlock = async (
+    spans: Array<{ box: number[]; text: string; label: string }>,
+    recognize: CropRecognizer = noRereads,
+    scoreThresh = 0,
+  ) => {
+    const block = new LayoutBlock('text', [100, 100, 610, 160]);
+    await block.updateTextContent(spans, { recognize, scoreThresh });
+    return block.content;
+  };
+
+  test('text beside a formula: the formula joins the line as $…$ followed by a space, nothing is read again', async () => {
+    const content = await textBlock([
+      { box: [490, 110, 600, 140], text: 'at rest.', label: 'text' },
+      formula(),
+      { box: [100, 110, 260, 140], text: 'Energy is', label: 'text' },
+    ]);
+    assert.equal(content, 'Energy is $E=m c^{2}$ at rest.');
+  });
+
+  test('a text span across a formula is cut around it, its parts are read again, a part under the threshold is dropped', async () => {
+    const reads: number[][] = [];
+    const recognize = async (box: number[]) => {
+      reads.push([...box]);
+      return box[0]! < 200 ? { text: 'Energy is', score: 0.9 } : { text: 'at rest.', score: 0.4 };
+    };
+    const ocrBox = [100, 110, 600, 140];
+    assert.equal(
+      await textBlock([{ box: ocrBox, text: 'Energy is E=mc2 at rest.', label: 'text' }, formula()], recognize, 0.3),
+      'Energy is $E=m c^{2}$ at rest.',
+    );
+    assert.deepEqual(reads, [
+      [100, 110, 270 - 1e-5, 140],
+      [480 + 1e-5, 110, 600, 140],
+    ]);
+    // as in PaddleX, the cut moves the start of the OCR result's own box
+    assert.deepEqual(ocrBox, [480 + 1e-5, 110, 600, 140]);
+    // the right part read at 0.4 under a threshold of 0.5 is dropped: the line ends with the formula
+    const dropped = await textBlock(
+      [{ box: [100, 110, 600, 140], text: 'Energy is E=mc2 at rest.', label: 'text' }, formula()],
+      recognize,
+      0.5,
+    );
+    assert.equal(dropped, 'Energy is $E=m c^{2}$ \n');
   });
 });

@@ -1,6 +1,6 @@
 /** What both sides of the formula recognition pipeline share: per-request settings and the page result. */
 import { z } from 'zod';
-import { layoutDetResult } from '../shared/schemas.js';
+import { formulaResEntry, layoutDetResult } from '../shared/schemas.js';
 import type { LayoutParams } from '../../models/layoutDetection.js';
 import { docPreprocessingResult, type NestedDocPreprocessing } from '../shared/docPreprocessing.js';
 
@@ -18,14 +18,7 @@ export const formulaPrunedResult = z.object({
   model_settings: z.object({ use_doc_preprocessor: z.boolean(), use_layout_detection: z.boolean() }),
   doc_preprocessor_res: docPreprocessingResult.optional(),
   layout_det_res: layoutDetResult.optional(),
-  formula_res_list: z.array(
-    z.object({
-      rec_formula: z.string(),
-      formula_region_id: z.number().int(),
-      // PaddleX wraps the layout box in a 1-tuple: [[x1, y1, x2, y2]]
-      dt_polys: z.array(z.tuple([z.number(), z.number(), z.number(), z.number()])).optional(),
-    }),
-  ),
+  formula_res_list: z.array(formulaResEntry),
 });
 
 export interface FormulaPage {

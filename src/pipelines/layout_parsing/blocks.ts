@@ -175,13 +175,70 @@ export class TextLine {
   }
 
   /**
-   * PaddleX's get_texts: spans in reading order, then format_line. (Its re-recognition of text
-   * spans that a formula span splits needs formula recognition, which this server does not run.)
+   * PaddleX's get_texts: spans in reading order; in a line holding a formula, text spans whose
+   * extent holds another span are cut around it, and then (when anything was cut) every text span is
+   * read again from its crop, those under `reread.scoreThresh` dropped; then format_line.
    */
-  texts(blockLabel: string, blockTextWidth: number, blockStart: number, blockStop: number): string {
+  async texts(
+    blockLabel: string,
+    blockTextWidth: number,
+    blockStart: number,
+    blockStop: number,
+    reread: { recognize: CropRecognizer; scoreThresh: number },
+  ): Promise<string> {
     if (this.direction === 'horizontal') sortByKey(this.spans, (s) => [floorDiv(s.box[0]!, 2), s.box[1]!]);
     else sortByKey(this.spans, (s) => [floorDiv(s.box[1]!, 2), -s.box[3]!]);
+    if (this.spans.some((s) => s.label === 'formula')) {
+      const split = this.splitByProjection();
+      if (split.length !== this.spans.length) {
+        const sortIndex = this.direction === 'horizontal' ? 0 : 1;
+        sortByKey(split, (s) => [s.box[sortIndex]!]);
+        const kept: TextSpan[] = [];
+        for (const span of split) {
+          if (span.label === 'text') {
+            const { text, score } = await reread.recognize(span.box as Box);
+            span.text = text;
+            if (score < reread.scoreThresh) continue;
+          }
+          kept.push(span);
+        }
+        this.spans = kept;
+      }
+    }
     return this.formatLine(blockTextWidth, blockStart, blockStop, this.height * 1.5, blockLabel);
+  }
+
+  /**
+   * PaddleX's split_boxes_by_projection: a span whose extent along the line holds a later span's is
+   * cut into the part before it (kept when wider than 1 px) and the part after it. As in PaddleX, the
+   * first cut moves the start of the span's own box, which is the OCR result's box.
+   */
+  private splitByProjection(offset = 1e-5): TextSpan[] {
+    const [start, end] = this.direction === 'horizontal' ? [0, 2] : [1, 3];
+    const out: TextSpan[] = [];
+    this.spans.forEach((original, i) => {
+      let span = original;
+      let split = false;
+      for (let j = i; j < this.spans.length; j++) {
+        const inner = this.spans[j]!.box;
+        const outer = span.box;
+        if (outer[start]! <= inner[start]! && outer[end]! >= inner[end]!) {
+          split = true;
+          if (outer[start]! < inner[start]! && inner[start]! - offset - outer[start]! > 1) {
+            const before = [...outer];
+            before[end] = inner[start]! - offset;
+            out.push({ box: before, text: span.text, label: span.label });
+          }
+          if (outer[end]! > inner[end]! && outer[end]! - inner[end]! + offset > 1) {
+            outer[start] = inner[end]! + offset;
+            span = { box: [...outer], text: span.text, label: span.label };
+          }
+        }
+        if (j === this.spans.length - 1 && split) out.push(span);
+      }
+      if (!split) out.push(span);
+    });
+    return out;
   }
 
   /** PaddleX's format_line. */
@@ -350,8 +407,11 @@ export class LayoutBlock {
     return lines;
   }
 
-  /** PaddleX's update_text_content: the block's text from its OCR spans, line by line. */
-  updateTextContent(spans: TextSpan[]): void {
+  /**
+   * PaddleX's update_text_content: the block's text from its OCR spans, line by line (`reread`: how
+   * lines split by a formula read their text spans again).
+   */
+  async updateTextContent(spans: TextSpan[], reread: { recognize: CropRecognizer; scoreThresh: number }): Promise<void> {
     if (!spans.length) {
       this.content = '';
       return;
@@ -366,14 +426,14 @@ export class LayoutBlock {
     const textLines: string[] = [];
     const widths: number[] = [];
     let needNewLineNum = 0;
-    lines.forEach((line, lineIdx) => {
+    for (const [lineIdx, line] of lines.entries()) {
       widths.push(line.width);
-      const lineText = line.texts(this.label, Math.max(...widths), blockStart, blockStop);
+      const lineText = await line.texts(this.label, Math.max(...widths), blockStart, blockStop, reread);
       if (line.needNewLine) needNewLineNum++;
       if (lineIdx === 0) this.segStartCoordinate = line.spans[0]!.box[0]!;
       else if (lineIdx === lines.length - 1) this.segEndCoordinate = line.spans.at(-1)!.box[2]!;
       textLines.push(lineText);
-    });
+    }
     const delim = LINE_DELIMITERS[this.label] ?? '';
     if (delim !== '') {
       this.content = textLines.join(delim);

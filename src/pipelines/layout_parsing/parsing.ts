@@ -42,6 +42,25 @@ export interface OverallOcr {
   rec_labels: string[];
 }
 
+/** A recognised formula of the page: its layout box and LaTeX (PaddleX's formula_res_list entry). */
+export interface PageFormula {
+  box: readonly number[];
+  latex: string;
+}
+
+/** PaddleX's convert_formula_res_to_ocr_format: each formula joins the page's OCR as a `formula` span. */
+export function addFormulaSpans(ocr: OverallOcr, formulas: readonly PageFormula[]): void {
+  for (const { box, latex } of formulas) {
+    const poly = boxPoly(box);
+    ocr.dt_polys.push(poly);
+    ocr.rec_texts.push(latex);
+    ocr.rec_boxes.push([...box]);
+    ocr.rec_labels.push('formula');
+    ocr.rec_polys.push(poly.map((p) => [...p] as [number, number]));
+    ocr.rec_scores.push(1);
+  }
+}
+
 /** A block's specialised result (table HTML, seal texts, chart table), in layout-box order per label. */
 export interface SpecialContents {
   table: string[];
@@ -90,8 +109,8 @@ function polyBox(poly: Poly): Box {
   return enclosingBox(poly.map(([x, y]) => [x, y, x, y]));
 }
 
-/** PaddleX's get_bbox_intersection(..., return_format="poly"): int16 corners. */
-function boxPoly(box: Box): Poly {
+/** A box's four corners in whole pixels (PaddleX's get_bbox_intersection(..., return_format="poly"), and its formula polys). */
+function boxPoly(box: readonly number[]): Poly {
   const [x1, y1, x2, y2] = box.map((v) => Math.trunc(v)) as Box;
   return [
     [x1, y1],
@@ -164,7 +183,8 @@ export interface StandardizedPage {
  * PaddleX's standardized_data: OCR boxes matched to layout boxes (a line two blocks share is read
  * again in each; a text block without any line is read as one crop), label fixes (footnotes above
  * text become text; a lone large paragraph title becomes the document title), and blocks matched to
- * regions (one region holding everything when there is no region detection).
+ * regions (one region holding everything when there is no region detection). The page's
+ * recognised formulas join the OCR first, as `formula` spans.
  */
 export async function standardize(
   page: { width: number; height: number },
@@ -173,8 +193,10 @@ export async function standardize(
   ocr: OverallOcr,
   recognize: CropRecognizer,
   textRecScoreThresh: number,
+  formulas: readonly PageFormula[] = [],
 ): Promise<StandardizedPage> {
   const boxes = removeOverlapBlocks(detected);
+  addFormulaSpans(ocr, formulas);
   const matchedOcr = new Map<number, number[]>();
   const blockToOcr = new Map<number, number[]>();
   const footnotes: number[] = [];
@@ -331,16 +353,19 @@ export function blockImagePath(label: string, box: readonly number[]): string {
 /**
  * PaddleX's get_layout_parsing_objects + sort_layout_parsing_blocks: blocks with their content
  * (specialised results by label, text from their OCR lines), grouped by region, then each level in
- * xycut-enhanced order; `index` and `orderIndex` as PaddleX numbers them.
+ * xycut-enhanced order; `index` and `orderIndex` as PaddleX numbers them. `reread` reads again the
+ * text spans of a line a formula splits (PaddleX: the GeneralOCR recogniser and its YAML score threshold).
  */
-export function parseBlocks(
+export async function parseBlocks(
   std: StandardizedPage,
   ocr: OverallOcr,
   special: SpecialContents,
   markdownIgnoreLabels: readonly string[],
-): LayoutBlock[] {
+  reread: { recognize: CropRecognizer; scoreThresh: number },
+): Promise<LayoutBlock[]> {
   const counters = { table: 0, seal: 0, chart: 0 };
-  const blocks = std.layoutBoxes.map((info, boxIdx) => {
+  const blocks: LayoutBlock[] = [];
+  for (const [boxIdx, info] of std.layoutBoxes.entries()) {
     const { label } = info;
     const block = new LayoutBlock(label, info.coordinate);
     if (label === 'table' && special.table.length) block.content = special.table[counters.table++]!;
@@ -349,15 +374,16 @@ export function parseBlocks(
     else {
       const idxes = label === 'formula' ? ocrIndexesIn(ocr, [info.coordinate]) : (std.blockToOcr.get(boxIdx) ?? []);
       if (label === 'formula') std.blockToOcr.set(boxIdx, idxes);
-      const spans: TextSpan[] = idxes.map((i) => ({ box: [...ocr.rec_boxes[i]!], text: ocr.rec_texts[i]!, label: ocr.rec_labels[i]! }));
-      block.updateTextContent(spans);
+      // the OCR result's own boxes, as PaddleX's spans hold views of them (a formula's split edits one)
+      const spans: TextSpan[] = idxes.map((i) => ({ box: ocr.rec_boxes[i]!, text: ocr.rec_texts[i]!, label: ocr.rec_labels[i]! }));
+      await block.updateTextContent(spans, reread);
     }
     if (IMAGE_BLOCK_LABELS.includes(label)) {
       const box = info.coordinate.map((v) => Math.trunc(v)) as Box;
       block.image = { path: blockImagePath(block.label, box), box };
     }
-    return block;
-  });
+    blocks.push(block);
+  }
   let pageBox: number[] = [65535, 65535, 0, 0];
   const regions: LayoutRegion[] = [];
   std.regionBoxes.forEach((region, regionIdx) => {

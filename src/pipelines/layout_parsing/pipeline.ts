@@ -2,11 +2,9 @@
  * PaddleX's layout_parsing (v1) and PP-StructureV3 pipelines on `/layout-parsing`, HTTP side; the
  * YAML's `pipeline_name` picks one. PP-StructureV3 also has `/concatenate-pages`.
  *
- * A block's specialised recogniser is a seam (worker.ts `BlockRecognizer`): seal recognition is
- * wired; table recognition (table_recognition_v2) and formula recognition are not yet, so a request
- * that turns them on gets a 501 naming the missing piece, and the YAML's TableRecognition /
- * FormulaRecognition sub-pipelines are not loaded. Chart recognition (PP-Chart2Table, a
- * vision-language model) cannot run here: asking for it gets PaddleX's invalid-settings error.
+ * Seal, table and formula blocks are read by the YAML's SealRecognition, TableRecognition and
+ * FormulaRecognition sub-pipelines. Chart recognition (PP-Chart2Table, a vision-language model)
+ * cannot run here: asking for it gets PaddleX's invalid-settings error.
  */
 import { z } from 'zod';
 import { readParam, type PipelineConfig } from '../../config/pipelineConfig.js';
@@ -18,6 +16,7 @@ import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../s
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { requestedDet, resolveTextlineOrientation, sealOcrRequestFields, textOcrRequestFields } from '../shared/ocrSettings.js';
 import { toBase64 } from '../shared/output.js';
+import { generalOcrSettings, TABLE_ROLES } from '../shared/tableRecognition.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
 import { searchablePdfCollector, searchablePdfField, searchablePdfResult } from '../shared/searchablePdf.js';
@@ -98,40 +97,74 @@ const v3Result = z.object({
   searchablePdf: searchablePdfResult,
 });
 
-const notWired = (what: string, flag: string, yamlKey: string) =>
-  new ApiError(
-    501,
-    `${what} is not available in this server yet: its recogniser is not wired into layout parsing. ` +
-      `Send ${flag}: false, or set ${yamlKey}: False in the pipeline YAML.`,
-  );
-
-/** A sub-recogniser a request asks for: refused as PaddleX refuses unloaded models, or (table, formula) as not wired yet. */
-function checkSubRecognizers(req: V1Request & { useChartRecognition?: boolean | null }, config: PipelineConfig) {
-  const useSeal = req.useSealRecognition ?? Boolean(config.use_seal_recognition ?? true);
-  if (useSeal && !config.SubPipelines?.[SEAL_RECOGNITION]) {
+/** A sub-recogniser the request asks for (else the YAML's switch) and the YAML has not loaded: refused as PaddleX refuses unloaded models. */
+function useSubRecognizer(
+  requested: boolean | null | undefined,
+  config: PipelineConfig,
+  yamlKey: string,
+  what: string,
+  sub: string,
+): boolean {
+  const use = requested ?? Boolean(config[yamlKey] ?? true);
+  if (use && (!(config[yamlKey] ?? true) || !config.SubPipelines?.[sub])) {
     throw unloadedModelRequested(
-      `Seal recognition was requested, but this server has no seal recognition loaded (set use_seal_recognition: True and SubPipelines.${SEAL_RECOGNITION} in the pipeline YAML).`,
+      `${what} was requested, but this server has no ${what.toLowerCase()} loaded (set ${yamlKey}: True and SubPipelines.${sub} in the pipeline YAML).`,
     );
   }
-  const useTable = req.useTableRecognition ?? Boolean(config.use_table_recognition ?? true);
-  if (useTable) {
-    if (!(config.use_table_recognition ?? true)) {
-      throw unloadedModelRequested(
-        'Table recognition was requested, but the pipeline YAML switches it off (use_table_recognition: False).',
-      );
-    }
-    throw notWired(`Table recognition (SubPipelines.${TABLE_RECOGNITION})`, 'useTableRecognition', 'use_table_recognition');
-  }
-  const useFormula = req.useFormulaRecognition ?? Boolean(config.use_formula_recognition ?? true);
-  if (useFormula) {
-    throw notWired(`Formula recognition (SubPipelines.${FORMULA_RECOGNITION})`, 'useFormulaRecognition', 'use_formula_recognition');
-  }
+  return use;
+}
+
+/** The sub-recognisers a request runs; chart recognition is refused (its model cannot run here). */
+function checkSubRecognizers(req: V1Request & Partial<V3Request>, config: PipelineConfig) {
+  const useSeal = useSubRecognizer(req.useSealRecognition, config, 'use_seal_recognition', 'Seal recognition', SEAL_RECOGNITION);
+  const useTable = useSubRecognizer(req.useTableRecognition, config, 'use_table_recognition', 'Table recognition', TABLE_RECOGNITION);
+  const useFormula = useSubRecognizer(
+    req.useFormulaRecognition,
+    config,
+    'use_formula_recognition',
+    'Formula recognition',
+    FORMULA_RECOGNITION,
+  );
   if (req.useChartRecognition ?? Boolean(config.use_chart_recognition ?? false)) {
     throw unloadedModelRequested(
       `Chart recognition was requested, but its model (SubModules.${CHART_RECOGNITION}, PP-Chart2Table, a vision-language model) cannot run in this server; chart blocks stay images.`,
     );
   }
+  if (useTable && req.useTableOrientationClassify) {
+    const table = config.SubPipelines![TABLE_RECOGNITION]!;
+    if (table.pipeline_name === 'table_recognition_v2' && !table.SubModules?.[TABLE_ROLES.orientation]) {
+      throw unloadedModelRequested(
+        `Table orientation classification was requested (useTableOrientationClassify defaults to true), but this server has no SubPipelines.${TABLE_RECOGNITION}.SubModules.${TABLE_ROLES.orientation} model (e.g. PP-LCNet_x1_0_doc_ori): add it to the pipeline YAML or send useTableOrientationClassify: false.`,
+      );
+    }
+  }
   return { useSeal, useTable, useFormula };
+}
+
+/**
+ * The table step's options. PaddleX's v1 calls table_recognition with its defaults (no cell OCR);
+ * PP-StructureV3 passes the request's table switches to table_recognition_v2.
+ */
+function tableOptions(req: Partial<V3Request>, config: PipelineConfig, variant: 'v1' | 'v3', maxOutputImgSize: [number, number]) {
+  const table = config.SubPipelines?.[TABLE_RECOGNITION] ?? { pipeline_name: 'table_recognition' };
+  const ocr = generalOcrSettings(table, {}, false, maxOutputImgSize);
+  const v2 = table.pipeline_name === 'table_recognition_v2';
+  return {
+    ocr,
+    cellOcr: ocr,
+    useOcrResultsWithTableCells: variant === 'v3' ? (req.useOcrResultsWithTableCells ?? true) : false,
+    ...(v2
+      ? {
+          v2: {
+            useE2eWiredTableRecModel: req.useE2eWiredTableRecModel ?? false,
+            useE2eWirelessTableRecModel: req.useE2eWirelessTableRecModel ?? true,
+            useWiredTableCellsTransToHtml: req.useWiredTableCellsTransToHtml ?? false,
+            useWirelessTableCellsTransToHtml: req.useWirelessTableCellsTransToHtml ?? false,
+            useTableOrientationClassify: req.useTableOrientationClassify ?? true,
+          },
+        }
+      : {}),
+  };
 }
 
 /** The YAML's doc preprocessor switch: PaddleX's PP-StructureV3 also turns it on by top-level use_doc_orientation_classify / use_doc_unwarping (both default True). */
@@ -203,6 +236,8 @@ function resolveSettings(req: V1Request & Partial<V3Request>, ctx: Ctx, variant:
       maxOutputImgSize,
     },
     textRecScoreThresh: req.textRecScoreThresh ?? ocrRecThresh,
+    ocrYamlRecScoreThresh: ocrRecThresh,
+    table: tableOptions(req, config, variant, maxOutputImgSize),
     returnMarkdownImages: req.returnMarkdownImages ?? true,
     searchablePdf: req.searchablePdf ?? false,
     visualize,
@@ -236,6 +271,13 @@ function toV3Result(page: LayoutParsingPage): z.input<typeof v3Result>['layoutPa
   };
 }
 
+/** An OCR sub-pipeline as a layout parsing stage runs it: on the page it is given (no doc preprocessing), its text-line orientation model only when switched on. */
+function activeOcrConfig(ocr: PipelineConfig): PipelineConfig {
+  const SubModules = { ...ocr.SubModules };
+  if (!ocr.use_textline_orientation) delete SubModules.TextLineOrientation;
+  return { ...ocr, use_doc_preprocessor: false, SubModules, SubPipelines: {} };
+}
+
 /** Drop what the YAML switches off or this server cannot run, so those models are neither required nor loaded. */
 function activeLayoutParsingConfig(config: PipelineConfig): PipelineConfig {
   if (config.pipeline_name !== 'layout_parsing' && config.use_chart_recognition) {
@@ -249,11 +291,7 @@ function activeLayoutParsingConfig(config: PipelineConfig): PipelineConfig {
   if (!generalOcr) throw new ConfigError(`SubPipelines.${GENERAL_OCR} is missing (the OCR sub-pipeline)`);
   const { [CHART_RECOGNITION]: _chart, [REGION_DETECTION]: region, ...SubModules } = config.SubModules;
   if (config.pipeline_name !== 'layout_parsing' && (config.use_region_detection ?? true) && region) SubModules[REGION_DETECTION] = region;
-  const ocrModules = { ...generalOcr.SubModules };
-  if (!generalOcr.use_textline_orientation) delete ocrModules.TextLineOrientation;
-  const SubPipelines: Record<string, PipelineConfig> = {
-    [GENERAL_OCR]: { ...generalOcr, use_doc_preprocessor: false, SubModules: ocrModules, SubPipelines: {} },
-  };
+  const SubPipelines: Record<string, PipelineConfig> = { [GENERAL_OCR]: activeOcrConfig(generalOcr) };
   const doc = config.SubPipelines?.DocPreprocessor;
   if (yamlUsesDocPreprocessor(config) && doc) SubPipelines.DocPreprocessor = activeDocPreprocessingConfig(doc);
   const seal = config.SubPipelines?.[SEAL_RECOGNITION];
@@ -263,13 +301,25 @@ function activeLayoutParsingConfig(config: PipelineConfig): PipelineConfig {
       throw new ConfigError(
         `SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR} is missing (the seal OCR sub-pipeline, text_type: seal)`,
       );
-    const sealModules = { ...sealOcr.SubModules };
-    if (!sealOcr.use_textline_orientation) delete sealModules.TextLineOrientation;
-    SubPipelines[SEAL_RECOGNITION] = {
-      ...seal,
-      SubModules: {},
-      SubPipelines: { [SEAL_OCR]: { ...sealOcr, use_doc_preprocessor: false, SubModules: sealModules, SubPipelines: {} } },
+    SubPipelines[SEAL_RECOGNITION] = { ...seal, SubModules: {}, SubPipelines: { [SEAL_OCR]: activeOcrConfig(sealOcr) } };
+  }
+  if (config.use_table_recognition ?? true) {
+    const table = config.SubPipelines?.[TABLE_RECOGNITION];
+    if (!table) throw new ConfigError(`SubPipelines.${TABLE_RECOGNITION} is missing (use_table_recognition is on)`);
+    // layout parsing gives the table step its layout boxes, its page and the page's OCR
+    const { [LAYOUT_DETECTION]: _layout, ...tableModules } = table.SubModules ?? {};
+    const tableOcr = table.SubPipelines?.[GENERAL_OCR];
+    SubPipelines[TABLE_RECOGNITION] = {
+      ...table,
+      SubModules: tableModules,
+      SubPipelines: tableOcr ? { [GENERAL_OCR]: activeOcrConfig(tableOcr) } : {},
     };
+  }
+  if (config.use_formula_recognition ?? true) {
+    const formula = config.SubPipelines?.[FORMULA_RECOGNITION];
+    if (!formula) throw new ConfigError(`SubPipelines.${FORMULA_RECOGNITION} is missing (use_formula_recognition is on)`);
+    const { [LAYOUT_DETECTION]: _layout, ...formulaModules } = formula.SubModules ?? {};
+    SubPipelines[FORMULA_RECOGNITION] = { ...formula, SubModules: formulaModules, SubPipelines: {} };
   }
   return { ...config, SubModules, SubPipelines };
 }

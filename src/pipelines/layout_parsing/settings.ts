@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { LayoutParams } from '../../models/layoutDetection.js';
 import { type DocPreprocessingSteps, docPreprocessingResult } from '../shared/docPreprocessing.js';
 import { ocrPrunedResult, type OcrSettings } from '../shared/ocrSettings.js';
+import { formulaResEntry } from '../shared/schemas.js';
 import type { SearchablePage } from '../shared/searchablePdf.js';
+import { tableResJson, type TableSettings } from '../shared/tableRecognition.js';
 
 export const LAYOUT_DETECTION = 'LayoutDetection';
 export const REGION_DETECTION = 'RegionDetection';
@@ -34,8 +36,12 @@ export interface LayoutParsingSettings {
   ocr: OcrSettings;
   /** the SealRecognition sub-pipeline's SealOCR */
   seal: OcrSettings;
+  /** the TableRecognition sub-pipeline's options (its OCR with its YAML defaults: PaddleX passes no text parameters down) */
+  table: Pick<TableSettings, 'ocr' | 'cellOcr' | 'useOcrResultsWithTableCells' | 'v2'>;
   /** the score a block read again as one crop must reach (the request's, else GeneralOCR's) */
   textRecScoreThresh: number;
+  /** the score a text span a formula splits must reach when read again (PaddleX: GeneralOCR's YAML value, whatever the request) */
+  ocrYamlRecScoreThresh: number;
   returnMarkdownImages: boolean;
   /** pipeserve's searchable PDF */
   searchablePdf: boolean;
@@ -63,8 +69,11 @@ const v3Block = z.object({
 const common = {
   doc_preprocessor_res: docPreprocessingResult.optional(),
   layout_det_res: z.object({ boxes: z.array(layoutBox) }),
-  overall_ocr_res: ocrPrunedResult,
+  // PP-StructureV3 adds the formulas to the page's OCR with their layout boxes: PaddleX's rec_boxes turn float
+  overall_ocr_res: ocrPrunedResult.extend({ rec_boxes: z.array(z.tuple([z.number(), z.number(), z.number(), z.number()])) }),
+  table_res_list: z.array(tableResJson).optional(),
   seal_res_list: z.array(ocrPrunedResult).optional(),
+  formula_res_list: z.array(formulaResEntry).optional(),
 };
 
 /** PaddleX's LayoutParsingResult (v1) as `prunedResult`. */

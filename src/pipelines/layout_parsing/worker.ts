@@ -12,12 +12,25 @@ import { defineWorker } from '../define.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from '../shared/docPreprocessingWorker.js';
 import { DOCUMENT_JPEG_QUALITY, documentOps, encodeOutputImage, searchablePage } from '../shared/documentWorker.js';
 import { drawDetections } from '../shared/drawDetections.js';
+import { loadFormulaRecognition } from '../shared/formulaRecognitionWorker.js';
 import { createOcrEngine, type OcrEngine } from '../shared/ocrEngine.js';
 import type { OcrPage } from '../shared/ocrSettings.js';
-import type { Box, CropRecognizer } from './blocks.js';
+import type { OcrLines } from '../shared/tablePostprocess.js';
+import { createLayoutTableRecognizer, drawTableCells } from '../shared/tableRecognitionWorker.js';
+import { type Box, type CropRecognizer, inLabels } from './blocks.js';
 import { formatBlockContent, pageMarkdown } from './markdown.js';
-import { type LayoutBox, ocrIndexesIn, type OverallOcr, parseBlocks, parseBlocksV1, standardize } from './parsing.js';
 import {
+  blockImagePath,
+  type LayoutBox,
+  ocrIndexesIn,
+  type OverallOcr,
+  type PageFormula,
+  parseBlocks,
+  parseBlocksV1,
+  standardize,
+} from './parsing.js';
+import {
+  FORMULA_RECOGNITION,
   GENERAL_OCR,
   LAYOUT_DETECTION,
   type LayoutParsingPage,
@@ -25,6 +38,7 @@ import {
   REGION_DETECTION,
   SEAL_OCR,
   SEAL_RECOGNITION,
+  TABLE_RECOGNITION,
 } from './settings.js';
 
 const toLayoutBoxes = (boxes: DetectedObject[]): LayoutBox[] =>
@@ -51,7 +65,6 @@ function keepOnly(page: RgbImage, box: readonly number[]): RgbImage {
 /**
  * A recogniser for the blocks of one label (PaddleX runs a sub-pipeline over the page's boxes of
  * that label): it returns, per box in layout order, the pipeline's JSON result and the block content.
- * Seal recognition is here; table and formula recognisers plug in the same way (see pipeline.ts).
  */
 interface BlockRecognizer {
   recognize(
@@ -102,6 +115,60 @@ function toOverallOcr(result: OcrPage['prunedResult']): OverallOcr {
   };
 }
 
+/** The page with each box painted white (PaddleX's PP-StructureV3 hides its formulas from the page OCR so). */
+function whitened(page: RgbImage, boxes: ReadonlyArray<readonly number[]>): RgbImage {
+  const data = new Uint8Array(page.data);
+  for (const box of boxes) {
+    const [x1, y1, x2, y2] = box.map((v) => Math.trunc(v)) as Box;
+    for (let y = Math.max(0, y1); y < Math.min(page.height, y2); y++) {
+      const from = (y * page.width + Math.max(0, x1)) * 3;
+      const to = (y * page.width + Math.min(page.width, x2)) * 3;
+      if (to > from) data.fill(255, from, to);
+    }
+  }
+  return { width: page.width, height: page.height, data };
+}
+
+function ocrLines(ocr: OverallOcr): OcrLines {
+  return {
+    rec_polys: ocr.rec_polys.map((p) => p.map(([x, y]) => [x, y] as [number, number])),
+    rec_texts: [...ocr.rec_texts],
+    rec_scores: [...ocr.rec_scores],
+    rec_boxes: ocr.rec_boxes.map((b) => [...b]),
+  };
+}
+
+/** One more line of a table's OCR input, a box with its text. */
+function addLine(lines: OcrLines, box: readonly number[], text: string, score: number): void {
+  const [x1, y1, x2, y2] = box.map((v) => Math.trunc(v)) as Box;
+  lines.rec_polys.push([
+    [x1, y1],
+    [x2, y1],
+    [x2, y2],
+    [x1, y2],
+  ]);
+  lines.rec_texts.push(text);
+  lines.rec_scores.push(score);
+  lines.rec_boxes.push([...box]);
+}
+
+/**
+ * PP-StructureV3's table OCR input: the page's OCR, each formula as `$LaTeX$` and each image block as
+ * its centred <img> tag (PaddleX's imgs_in_doc), so tables show the formulas and images they hold.
+ */
+function tableOcrInput(ocr: OverallOcr, formulas: readonly PageFormula[], layoutBoxes: readonly LayoutBox[]): OcrLines {
+  const lines = ocrLines(ocr);
+  for (const { box, latex } of formulas) {
+    addLine(lines, box, latex.startsWith('$') && latex.endsWith('$') ? latex : `$${latex}$`, 1);
+  }
+  for (const b of layoutBoxes) {
+    if (!inLabels(b.label, 'image_labels')) continue;
+    const box = b.coordinate.map((v) => Math.trunc(v));
+    addLine(lines, box, `<div style="text-align: center;"><img src="${blockImagePath(b.label, box)}" alt="Image" /></div>`, b.score);
+  }
+  return lines;
+}
+
 const worker = defineWorker(async (config, rt) => {
   const layout = await loadModel(config, LAYOUT_DETECTION, 'layout_detection', rt);
   const regionDetector = await loadOptionalModel(config, REGION_DETECTION, 'layout_detection', rt);
@@ -110,7 +177,22 @@ const worker = defineWorker(async (config, rt) => {
   const seal = sealConfig
     ? sealRecognizer(await createOcrEngine(sealConfig, rt, `SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR}`))
     : undefined;
+  const tableConfig = config.SubPipelines?.[TABLE_RECOGNITION];
+  const recognizeTables = tableConfig
+    ? await createLayoutTableRecognizer(tableConfig, rt, generalOcr, `SubPipelines.${TABLE_RECOGNITION}`)
+    : undefined;
+  const formulaConfig = config.SubPipelines?.[FORMULA_RECOGNITION];
+  const recognizeFormulas = formulaConfig
+    ? await loadFormulaRecognition(formulaConfig, rt, `SubPipelines.${FORMULA_RECOGNITION}`)
+    : undefined;
   const preprocess = await loadDocPreprocessor(config.SubPipelines?.DocPreprocessor, rt, 'SubPipelines.DocPreprocessor');
+
+  /** PaddleX's formula_recognition with the layout's boxes: each `formula` box cropped and read. */
+  async function readFormulas(page: RgbImage, boxes: LayoutBox[]): Promise<PageFormula[]> {
+    const formulaBoxes = boxes.filter((b) => b.label.toLowerCase() === 'formula');
+    const latex = await recognizeFormulas!(formulaBoxes.map((b) => cropBox(page, b.coordinate)));
+    return formulaBoxes.map((b, i) => ({ box: b.coordinate, latex: latex[i]! }));
+  }
 
   async function predictPage(input: RgbImage, s: LayoutParsingSettings): Promise<LayoutParsingPage> {
     const outputImages: LayoutParsingPage['outputImages'] = {};
@@ -122,17 +204,35 @@ const worker = defineWorker(async (config, rt) => {
       s.useRegionDetection && regionDetector
         ? toLayoutBoxes((await regionDetector.predict([page], { layoutNms: true, layoutMergeBboxesMode: 'small' }))[0]!)
         : [];
-    const ocrPage = await generalOcr(page, s.ocr);
+    const formulas = s.useFormulaRecognition ? await readFormulas(page, layoutBoxes) : [];
+    // PP-StructureV3 reads the rest of the page with its formulas painted white
+    const work =
+      s.variant === 'v3' && formulas.length
+        ? whitened(
+            page,
+            formulas.map((f) => f.box),
+          )
+        : page;
+    const ocrPage = await generalOcr(work, s.ocr);
     const overallOcr = ocrPage.prunedResult;
     const ocr = toOverallOcr(overallOcr);
-    const sealRes = s.useSealRecognition && seal ? await seal.recognize(page, layoutBoxes, s) : undefined;
+    const tables =
+      s.useTableRecognition && recognizeTables
+        ? await recognizeTables(work, layoutBoxes, s.variant === 'v3' ? tableOcrInput(ocr, formulas, layoutBoxes) : ocrLines(ocr), s.table)
+        : [];
+    const sealRes = s.useSealRecognition && seal ? await seal.recognize(work, layoutBoxes, s) : undefined;
 
     const common = {
       ...(docPreprocessed ? { doc_preprocessor_res: docPreprocessed.result } : {}),
       layout_det_res: { boxes: layoutBoxes },
       overall_ocr_res: overallOcr,
+      ...(tables.length ? { table_res_list: tables } : {}),
       ...(sealRes?.results.length ? { seal_res_list: sealRes.results } : {}),
+      ...(formulas.length
+        ? { formula_res_list: formulas.map((f, i) => ({ rec_formula: f.latex, formula_region_id: i + 1, dt_polys: [[...f.box] as Box] })) }
+        : {}),
     };
+    const special = { table: tables.map((t) => t.pred_html), seal: sealRes?.contents ?? [] };
 
     let prunedResult: LayoutParsingPage['prunedResult'];
     let markdown: LayoutParsingPage['markdown'];
@@ -142,7 +242,7 @@ const worker = defineWorker(async (config, rt) => {
         page,
         layoutBoxes,
         ocr,
-        { table: [], seal: sealRes?.contents ?? [], formula: [] },
+        { ...special, formula: formulas.map((f) => f.latex) },
         async (box) => (await generalOcr(keepOnly(page, box), { ...s.ocr, visualize: false })).prunedResult.rec_texts,
       );
       blockBoxes = parsing.map((b) => b.block_bbox);
@@ -158,18 +258,25 @@ const worker = defineWorker(async (config, rt) => {
       };
     } else {
       const recognize: CropRecognizer = async (box) => {
-        const crop = cropBox(page, box);
+        const crop = cropBox(work, box);
         if (!crop.width || !crop.height) return { text: '', score: 0 };
         const [read] = await generalOcr.recognize([crop]);
         return read!;
       };
-      const std = await standardize(page, layoutBoxes, regionBoxes, ocr, recognize, s.textRecScoreThresh);
-      const blocks = parseBlocks(std, ocr, { table: [], seal: sealRes?.contents ?? [], chart: [] }, s.markdownIgnoreLabels);
+      const std = await standardize(page, layoutBoxes, regionBoxes, ocr, recognize, s.textRecScoreThresh, formulas);
+      const blocks = await parseBlocks(std, ocr, { ...special, chart: [] }, s.markdownIgnoreLabels, {
+        recognize,
+        scoreThresh: s.ocrYamlRecScoreThresh,
+      });
       blockBoxes = blocks.map((b) => b.bbox);
       const md = pageMarkdown(blocks, s, page.width);
       const images: Record<string, Uint8Array> = {};
       if (s.returnMarkdownImages) {
-        for (const [path, box] of md.images) images[path] = await encodeJpeg(cropBox(page, box), DOCUMENT_JPEG_QUALITY);
+        for (const [path, box] of md.images) {
+          // PaddleX crops the blocks from the page it parses (formulas white), images from the page as detected
+          const source = blocks.some((b) => b.image?.path === path && inLabels(b.label, 'image_labels')) ? page : work;
+          images[path] = await encodeJpeg(cropBox(source, box), DOCUMENT_JPEG_QUALITY);
+        }
       }
       markdown = { text: md.text, images, isStart: md.isStart, isEnd: md.isEnd };
       prunedResult = {
@@ -201,6 +308,7 @@ const worker = defineWorker(async (config, rt) => {
       if (docPreprocessed) outputImages.preprocessed_img = await drawDocPreprocessing(input, docPreprocessed, s.maxOutputImgSize);
       outputImages.layout_det_res = await drawLayout(page, layoutBoxes);
       if (ocrPage.images.ocrImage) outputImages.overall_ocr_res = ocrPage.images.ocrImage;
+      if (tables.length) outputImages.table_cell_img = await drawTableCells(page, tables, s.maxOutputImgSize);
       sealRes?.images.forEach((img, i) => {
         outputImages[`seal_res_region${i + 1}`] = img;
       });

@@ -97,3 +97,11 @@ export const layoutDetResult = z.object({
     }),
   ),
 });
+
+/** One entry of PaddleX's `formula_res_list` (formula recognition, and layout parsing's formula blocks). */
+export const formulaResEntry = z.object({
+  rec_formula: z.string(),
+  formula_region_id: z.number().int(),
+  // PaddleX wraps the layout box in a 1-tuple: [[x1, y1, x2, y2]]
+  dt_polys: z.array(z.tuple([z.number(), z.number(), z.number(), z.number()])).optional(),
+});

@@ -119,7 +119,7 @@ const result = z.object({
 type Ctx = EndpointContext<TableOps, DocumentServingExtra>;
 
 /** GeneralOCR's settings with the request's text parameters (none: its YAML's). */
-function generalOcrSettings(
+export function generalOcrSettings(
   config: PipelineConfig,
   req: Partial<TableRequest>,
   visualize: boolean,

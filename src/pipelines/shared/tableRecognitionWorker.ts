@@ -187,7 +187,7 @@ function unturnCells(cells: number[][], angle: Angle, width: number, height: num
 }
 
 /** PaddleX's table_cell_img: the page with every table's cells outlined in red, 2 px inside each box (PIL's rectangle). */
-async function drawTableCells(page: RgbImage, tables: TableResJson[], maxSize: [number, number]): Promise<Uint8Array> {
+export async function drawTableCells(page: RgbImage, tables: TableResJson[], maxSize: [number, number]): Promise<Uint8Array> {
   const canvas = imageToCanvas(page);
   const ctx = canvas.getContext('2d');
   ctx.strokeStyle = 'rgb(255, 0, 0)';
@@ -204,6 +204,92 @@ async function drawTableCells(page: RgbImage, tables: TableResJson[], maxSize: [
   return encodeOutputImage({ width: page.width, height: page.height, data: rgb }, maxSize);
 }
 
+type Recognizer = Awaited<ReturnType<typeof createTableRecognizer>>;
+
+/** What recognising one table region takes: the recogniser, v2's orientation model, and the OCR that reads a turned page. */
+export interface TableTools {
+  recognize: Recognizer;
+  orientation?: Awaited<ReturnType<typeof loadOptionalModel<'doc_text_orientation'>>>;
+  ocr: OcrEngine;
+}
+
+/**
+ * One table region as PaddleX's table pipelines read it (v2 first turns it upright: with
+ * use_table_orientation_classify, a turned table turns the page, whose OCR is read again and used
+ * for this table, and its cells are turned back onto `page`). `reread`: that OCR, which PaddleX
+ * keeps for the page's later tables.
+ */
+export async function recognizeTableRegion(
+  tools: TableTools,
+  page: RgbImage,
+  region: TableRegion,
+  s: TableOptions & Pick<TableSettings, 'ocr'>,
+): Promise<{ json: TableResJson; reread?: { page: OcrPage; size: [number, number] } }> {
+  const angle: Angle = s.v2?.useTableOrientationClassify ? (await tools.orientation!.predict(region.image)).angle : 0;
+  if (angle === 0) return { json: (await tools.recognize(region, s)).json };
+  const turnedPage = rotateImage(page, angle);
+  const reread = { page: await tools.ocr(turnedPage, s.ocr), size: [turnedPage.width, turnedPage.height] as [number, number] };
+  const { json } = await tools.recognize(
+    {
+      ...region,
+      image: rotateImage(region.image, angle),
+      tableBox: turnBox(region.tableBox, angle, page.width, page.height),
+      ocr: ocrLinesOf(reread.page),
+      pageSize: reread.size,
+    },
+    s,
+  );
+  return { json: { ...json, cell_box_list: unturnCells(json.cell_box_list, angle, turnedPage.width, turnedPage.height) }, reread };
+}
+
+/** A layout box as the table step reads it. */
+interface LabelledBox {
+  label: string;
+  coordinate: readonly number[];
+}
+
+/**
+ * PaddleX's table pipeline as layout parsing calls it (use_layout_detection and use_ocr_model off,
+ * the layout's boxes and the page's OCR given): the `table` boxes cropped from the page and read in
+ * layout order. The table config's own GeneralOCR (else `pageOcrEngine`) reads turned pages and split
+ * lines; `keyPrefix` locates the table config, e.g. `SubPipelines.TableRecognition`.
+ */
+export async function createLayoutTableRecognizer(config: PipelineConfig, rt: RuntimeContext, pageOcrEngine: OcrEngine, keyPrefix: string) {
+  const tableOcrConfig = config.SubPipelines?.[GENERAL_OCR];
+  const ocr = tableOcrConfig ? await createOcrEngine(tableOcrConfig, rt, `${keyPrefix}.SubPipelines.${GENERAL_OCR}`) : pageOcrEngine;
+  const v2 = config.pipeline_name === 'table_recognition_v2';
+  const tools: TableTools = {
+    recognize: await createTableRecognizer(config, rt, ocr, keyPrefix),
+    orientation: v2 ? await loadOptionalModel(config, TABLE_ROLES.orientation, 'doc_text_orientation', rt, keyPrefix) : undefined,
+    ocr,
+  };
+  return async (
+    page: RgbImage,
+    boxes: readonly LabelledBox[],
+    pageOcr: OcrLines,
+    s: TableOptions & Pick<TableSettings, 'ocr'>,
+  ): Promise<TableResJson[]> => {
+    let ocrLines = pageOcr;
+    let pageSize: [number, number] = [page.width, page.height];
+    const tables: TableResJson[] = [];
+    for (const box of boxes) {
+      if (box.label.toLowerCase() !== 'table') continue;
+      const tableBox = box.coordinate.map(Math.trunc);
+      const image = numpySlice(page, tableBox);
+      if (!image) throw new Error(`layout table box [${box.coordinate.join(', ')}] is empty once cut at whole pixels`);
+      const { json, reread } = await recognizeTableRegion(
+        tools,
+        page,
+        { image, tableBox, ocr: ocrLines, pageSize, findNeighborText: true },
+        s,
+      );
+      if (reread) [ocrLines, pageSize] = [ocrLinesOf(reread.page), reread.size];
+      tables.push(json);
+    }
+    return tables;
+  };
+}
+
 /** The table pipeline's page function (table_recognition or table_recognition_v2, by the config's pipeline_name). */
 export async function createTablePagePredictor(config: PipelineConfig, rt: RuntimeContext) {
   const v2 = config.pipeline_name === 'table_recognition_v2';
@@ -211,6 +297,7 @@ export async function createTablePagePredictor(config: PipelineConfig, rt: Runti
   const recognize = await createTableRecognizer(config, rt, ocr);
   const layout = await loadOptionalModel(config, LAYOUT_DETECTION, 'layout_detection', rt);
   const orientation = v2 ? await loadOptionalModel(config, TABLE_ROLES.orientation, 'doc_text_orientation', rt) : undefined;
+  const tools: TableTools = { recognize, orientation, ocr };
   const preprocess = await loadDocPreprocessor(config.SubPipelines?.[DOC_PREPROCESSOR], rt, `SubPipelines.${DOC_PREPROCESSOR}`);
 
   return async function predictPage(page: RgbImage, s: TableSettings): Promise<TablePage> {
@@ -219,31 +306,12 @@ export async function createTablePagePredictor(config: PipelineConfig, rt: Runti
     // the page OCR; v2 reads a turned page again when a table is turned, and keeps that result (as PaddleX)
     let ocrPage = await ocr(docImage, s.ocr);
     let ocrSize: [number, number] = [docImage.width, docImage.height];
-    const flags: TableV2Flags | undefined = s.v2;
-
-    /** v2's table orientation: the angle of `tableImage`, and the page OCR redone on the page turned by it. */
-    async function turnForTable(tableImage: RgbImage, tableBox: number[]) {
-      const angle: Angle = flags?.useTableOrientationClassify ? (await orientation!.predict(tableImage)).angle : 0;
-      if (angle === 0) return { angle, image: tableImage, tableBox, turnedPage: docImage };
-      const turnedPage = rotateImage(docImage, angle);
-      ocrPage = await ocr(turnedPage, s.ocr);
-      ocrSize = [turnedPage.width, turnedPage.height];
-      return {
-        angle,
-        image: rotateImage(tableImage, angle),
-        tableBox: turnBox(tableBox, angle, docImage.width, docImage.height),
-        turnedPage,
-      };
-    }
 
     async function recognizeRegion(image: RgbImage, box: number[], findNeighborText: boolean): Promise<TableResJson> {
-      const turned = await turnForTable(image, box);
-      const { json } = await recognize(
-        { image: turned.image, tableBox: turned.tableBox, ocr: ocrLinesOf(ocrPage), pageSize: ocrSize, findNeighborText },
-        s,
-      );
-      if (turned.angle === 0) return json;
-      return { ...json, cell_box_list: unturnCells(json.cell_box_list, turned.angle, turned.turnedPage.width, turned.turnedPage.height) };
+      const region = { image, tableBox: box, ocr: ocrLinesOf(ocrPage), pageSize: ocrSize, findNeighborText };
+      const { json, reread } = await recognizeTableRegion(tools, docImage, region, s);
+      if (reread) [ocrPage, ocrSize] = [reread.page, reread.size];
+      return json;
     }
 
     const tables: TableResJson[] = [];
