@@ -25,6 +25,8 @@ COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/playground ./dist/playground
 COPY --from=build /app/configs ./configs
 COPY --from=build /app/src/serving/triton/proto ./src/serving/triton/proto
+# Debian's ffmpeg: the video pipelines count and decode frames with ffprobe/ffmpeg (README, "Speech recognition and video")
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
 # downloaded official models and Paddle→ONNX conversions ($PIPESERVE_HOME): a volume, so they survive the container
 RUN mkdir -p /var/cache/pipeserve && chown node:node /var/cache/pipeserve
 VOLUME /var/cache/pipeserve

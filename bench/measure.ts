@@ -65,7 +65,8 @@ export interface PipelineSpec {
     | 'formula'
     | 'speech_recognition'
     | 'video_classification'
-    | 'video_detection';
+    | 'video_detection'
+    | 'bev_detection';
   /** model(s) and input size, for the legend */
   description: string;
   /** --pipeline value */

@@ -10,6 +10,7 @@
  * BENCH_QUICK=1 shortens every measurement; BENCH_PIPELINES=classification,detection,ocr,semantic_segmentation,... picks some
  * (rotated, pedestrian, vehicle, keypoints: the two-stage fixture-model pipelines; ocr_peers: OCR against its peers;
  * speech_recognition, video_classification, video_detection: the media pipelines on fixture models;
+ * bev_detection: 3D BEV detection on its fixture model and the tests' sample tar;
  * overload: how fast a full pipeline answers 503; paddle: the converter section).
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -33,6 +34,7 @@ import { formulaFixtureDir, formulaPipelineYaml, renderTallFormula, renderWideFo
 import { renderTablePage, tableV1Yaml, tableV2Yaml } from '../test/helpers/tableFixtures.js';
 import { classifierFixtureDir, detectorFixtureDir, fixturePipelineYaml, fixtureTempRoot } from '../test/helpers/fixtures.js';
 import { ppTsmFixtureDir, yowoFixtureDir } from '../test/helpers/videoFixtures.js';
+import { bevFusionFixtureDir, bevSampleTar } from '../test/helpers/bevFixtures.js';
 import { spokenSentenceWav, whisperSentenceFixture } from '../test/helpers/whisperFixture.js';
 import { makePdf } from '../test/helpers/inputs.js';
 import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from '../test/helpers/paths.js';
@@ -289,6 +291,16 @@ async function pipelineSpecs(pages: TextPage[]): Promise<PipelineSpec[]> {
       rounds: QUICK ? 1 : 3,
       sliceMs: QUICK ? 2000 : 5000,
       slices: QUICK ? 1 : 2,
+    },
+    {
+      key: 'bev_detection',
+      description:
+        "BEVFusion-shaped FIXTURE (no real weights: means and matrix cells out), the tests' sample tar: 6 PNG cameras 1600x900 → 800x448, 64 points + 2 sweeps; times tar/pickle reading and pre-processing",
+      pipeline: await fixturePipelineYaml('3d_bev_detection', await bevFusionFixtureDir()),
+      endpoint: '/bev-3d-object-detection',
+      images: [{ name: 'sample.tar', bytes: new Uint8Array(await readFile(bevSampleTar().file)) }],
+      request: (tar) => ({ tar }),
+      ...fast,
     },
     // Two-stage and rotated pipelines: PicoDet-XS stands in for the person / vehicle detectors, the
     // second models are the tests' self-made fixtures (tiny graphs), so these rows time the pipeline

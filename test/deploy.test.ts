@@ -102,6 +102,14 @@ describe('Dockerfile', () => {
     assert.ok(!finalStage.some((i) => /npm (ci|install)/.test(i.getTextContent())), 'no install in the runtime stage');
   });
 
+  test("the runtime stage has Debian's ffmpeg, which the video pipelines decode with", () => {
+    const runs = keyword(finalStage, 'RUN').map((r) => r.getArgumentsContent()!);
+    assert.ok(
+      runs.some((r) => /apt-get install\b.*\bffmpeg\b/.test(r)),
+      runs.join(' | '),
+    );
+  });
+
   test('runs as a non-root user with the model cache ($PIPESERVE_HOME) as a volume', () => {
     const users = keyword(finalStage, 'USER').map((u) => u.getArgumentsContent()!.trim());
     assert.ok(users.length && !['root', '0'].includes(users.at(-1)!), `USER ${users.at(-1)}`);

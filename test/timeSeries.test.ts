@@ -13,7 +13,8 @@ import { resolveModel } from '../src/config/models.js';
 import { ConfigError } from '../src/errors.js';
 import { decodeImage } from '../src/io/codec.js';
 import { formatFloat32, parseCsv } from '../src/io/csv.js';
-import { readStandardScalerPickle, ScalerFormatError } from '../src/io/scalerPickle.js';
+import { PickleFormatError } from '../src/io/restrictedPickle.js';
+import { readStandardScalerPickle } from '../src/io/scalerPickle.js';
 import { fixedFrequencyMs, formatDateTimes, parseDateTime } from '../src/io/timeIndex.js';
 import { TimeSeriesAnomalyDetector } from '../src/models/tsAnomalyDetection.js';
 import { TimeSeriesClassifier } from '../src/models/tsClassification.js';
@@ -341,7 +342,7 @@ describe('restricted scaler.pkl reader', () => {
     const evil = Buffer.from(`cos\nsystem\n(S'touch ${marker}'\ntR.`, 'latin1');
     assert.throws(
       () => readStandardScalerPickle(evil),
-      (err: Error) => err instanceof ScalerFormatError && /refuses os\.system/.test(err.message),
+      (err: Error) => err instanceof PickleFormatError && /refuses os\.system/.test(err.message),
     );
   });
 
@@ -358,7 +359,7 @@ describe('restricted scaler.pkl reader', () => {
     assert.throws(() => readStandardScalerPickle(evalPickle), /refuses builtins\.eval/);
     assert.throws(() => readStandardScalerPickle(Buffer.from([0x80, 0x02, 0x69])), /refuses opcode 0x69/); // INST
     const real = await readFile(path.join(FORECAST_DIR, 'scaler.pkl'));
-    assert.throws(() => readStandardScalerPickle(real.subarray(0, real.length - 40)), ScalerFormatError);
+    assert.throws(() => readStandardScalerPickle(real.subarray(0, real.length - 40)), PickleFormatError);
     // a well-formed pickle of something else than a scaler
     assert.throws(() => readStandardScalerPickle(Buffer.from([0x80, 0x04, 0x4b, 0x07, 0x2e])), /does not hold a StandardScaler/);
   });

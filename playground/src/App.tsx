@@ -29,6 +29,7 @@ const ACCEPT: Record<Endpoint['input']['kind'], string> = {
   csv: '.csv,text/csv',
   audio: 'audio/*',
   video: 'video/*',
+  tar: '.tar,application/x-tar',
   none: '',
 };
 

@@ -17,7 +17,7 @@ export interface JsonSchema {
   minimum?: number;
   maximum?: number;
   description?: string;
-  'x-pipeserve-input'?: { kind: 'image' | 'document' | 'csv' | 'audio' | 'video' | 'none'; field: string };
+  'x-pipeserve-input'?: { kind: 'image' | 'document' | 'csv' | 'audio' | 'video' | 'tar' | 'none'; field: string };
   'x-content-media-type'?: string;
 }
 
@@ -50,7 +50,7 @@ export interface Endpoint {
   path: string;
   summary: string;
   /** the field that carries the dropped file, and what it takes; `none`: no file (e.g. index removal) */
-  input: { kind: 'image' | 'document' | 'csv' | 'audio' | 'video' | 'none'; field: string };
+  input: { kind: 'image' | 'document' | 'csv' | 'audio' | 'video' | 'tar' | 'none'; field: string };
   /** the other request fields */
   fields: FormField[];
   images: ImageFields;

@@ -323,6 +323,7 @@ const INPUT_EXTENSIONS: Record<InputKind, Set<string>> = {
   csv: new Set(['.csv']),
   audio: new Set(['.wav', '.mp3', '.flac', '.ogg', '.oga', '.opus', '.m4a', '.aac']),
   video: new Set(['.mp4', '.avi', '.mov', '.mkv', '.webm', '.mpeg', '.mpg']),
+  tar: new Set(['.tar']),
   // endpoints whose input is not one file (ShiTu's imageLabelPairs) are never fed by --input
   none: new Set(),
 };

@@ -12,6 +12,7 @@ import type { PipelineConfig } from '../config/pipelineConfig.js';
 import { ConfigError } from '../errors.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { AnomalyDetector } from './anomalyDetection.js';
+import { BevDetector } from './bevDetection.js';
 import { DocOrientationClassifier } from './docOrientation.js';
 import { ImageClassifier } from './imageClassification.js';
 import { DocUnwarper } from './imageUnwarping.js';
@@ -73,6 +74,7 @@ const FAMILIES = {
   video_detection: VideoDetector,
   open_vocabulary_detection: GroundingDinoDetector,
   open_vocabulary_segmentation: SamSegmenter,
+  '3d_bev_detection': BevDetector,
 } satisfies Record<string, ModelFamily<unknown>>;
 
 export type FamilyName = keyof typeof FAMILIES;

@@ -11,7 +11,8 @@ import { z } from 'zod';
 import type { ResolvedSubModule } from '../config/models.js';
 import { invalidInput } from '../errors.js';
 import { type CsvTable, columnIndex, csvLine, isIntegerColumn, numericColumn } from '../io/csv.js';
-import { ScalerFormatError, readStandardScalerPickle, type StandardScalerState } from '../io/scalerPickle.js';
+import { readStandardScalerPickle, type StandardScalerState } from '../io/scalerPickle.js';
+import { PickleFormatError } from '../io/restrictedPickle.js';
 import { formatDateTimes, parseDateTime } from '../io/timeIndex.js';
 import type { RuntimeContext } from '../runtime/context.js';
 import { ort } from '../runtime/session.js';
@@ -82,7 +83,7 @@ function loadScaler(yml: InferenceConfigReader, columns: string[]): StandardScal
     try {
       state = readStandardScalerPickle(readFileSync(pkl));
     } catch (err) {
-      if (err instanceof ScalerFormatError)
+      if (err instanceof PickleFormatError)
         throw yml.error('scale', `${pkl} is not a StandardScaler file this server reads: ${err.message}`);
       throw err;
     }

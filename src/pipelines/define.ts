@@ -51,9 +51,9 @@ export const NO_PROGRESS: ProgressReporter = Object.freeze({ pages() {}, pageDon
 
 /**
  * What the endpoint's main request field carries: an image, a document (image or PDF, with
- * `fileType`), a CSV, an audio or video file, or something else (e.g. ShiTu's `imageLabelPairs`), which `--input` does not feed.
+ * `fileType`), a CSV, an audio or video file, a tar archive, or something else (e.g. ShiTu's `imageLabelPairs`), which `--input` does not feed.
  */
-export type InputKind = 'image' | 'document' | 'csv' | 'audio' | 'video' | 'none';
+export type InputKind = 'image' | 'document' | 'csv' | 'audio' | 'video' | 'tar' | 'none';
 
 export interface EndpointSpec<Req = any, Res = any, Ops extends WorkerOps = any, Extra = any> {
   /** e.g. '/object-detection' (also the Triton model name without the slash) */

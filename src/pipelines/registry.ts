@@ -31,6 +31,7 @@ import { videoClassificationPipeline } from './video_classification/pipeline.js'
 import { videoDetectionPipeline } from './video_detection/pipeline.js';
 import { openVocabularyDetectionPipeline } from './open_vocabulary_detection/pipeline.js';
 import { openVocabularySegmentationPipeline } from './open_vocabulary_segmentation/pipeline.js';
+import { bevDetectionPipeline } from './3d_bev_detection/pipeline.js';
 import { ppChatOcrV3Pipeline } from './pp_chatocrv3_doc/pipeline.js';
 import { ppChatOcrV4Pipeline } from './pp_chatocrv4_doc/pipeline.js';
 import { layoutParsingPipeline, ppStructureV3Pipeline } from './layout_parsing/pipeline.js';
@@ -63,6 +64,7 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   videoDetectionPipeline,
   openVocabularyDetectionPipeline,
   openVocabularySegmentationPipeline,
+  bevDetectionPipeline,
   ppChatOcrV3Pipeline,
   ppChatOcrV4Pipeline,
   layoutParsingPipeline,

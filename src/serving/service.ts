@@ -326,7 +326,8 @@ export function servedRequest(endpoint: EndpointSpec): z.ZodType {
   return endpoint.request instanceof z.ZodObject ? endpoint.request.extend(servingRequestOptions) : endpoint.request;
 }
 
-function takesVisualize(endpoint: EndpointSpec): boolean {
+/** Whether the endpoint's request has PaddleX's `visualize` field (speech, video and BEV requests have none). */
+export function takesVisualize(endpoint: EndpointSpec): boolean {
   return endpoint.request instanceof z.ZodObject && 'visualize' in endpoint.request.shape;
 }
 

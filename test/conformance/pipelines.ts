@@ -14,6 +14,7 @@ import { DOC_ORI_INT8_DIR, docPreprocessingYaml, uvdocMirrorFixtureDir } from '.
 import { formulaFixtureDir, formulaPipelineYaml, wideFormulaFile } from '../helpers/formulaFixtures.js';
 import { tablePageFile, tableV1Yaml, tableV2Yaml } from '../helpers/tableFixtures.js';
 import { ppTsmFixtureDir, yowoFixtureDir } from '../helpers/videoFixtures.js';
+import { bevFusionFixtureDir, bevSampleTar } from '../helpers/bevFixtures.js';
 import { spokenSentenceWav, whisperSentenceFixture } from '../helpers/whisperFixture.js';
 import { groundingDinoFixtureDir, samFixtureDir } from '../helpers/openVocabularyFixtures.js';
 import { chatOcrYaml, INVOICE_FILE, invoiceImageFile, sharedLlmStub } from '../helpers/chatocrFixtures.js';
@@ -70,6 +71,14 @@ export const CONFORMANCE: ConformanceCase[] = [
     yaml: async () => fixturePipelineYaml('video_detection', await yowoFixtureDir()),
     requests: async () => ({ '/video-detection': { video: await base64(TREE_VIDEO) } }),
     inputFile: TREE_VIDEO,
+  },
+  {
+    pipeline: '3d_bev_detection',
+    yaml: async () => fixturePipelineYaml('3d_bev_detection', await bevFusionFixtureDir()),
+    requests: async () => ({ '/bev-3d-object-detection': { tar: await base64(bevSampleTar().file) } }),
+    get inputFile() {
+      return bevSampleTar().file;
+    },
   },
   {
     pipeline: 'image_classification',

@@ -70,7 +70,8 @@ export type FixturePipeline =
   | 'multilingual_speech_recognition'
   | 'video_classification'
   | 'video_detection'
-  | 'open_vocabulary_detection';
+  | 'open_vocabulary_detection'
+  | '3d_bev_detection';
 
 /** `Global.model_name` of a model dir's inference.yml. */
 async function modelNameOf(modelDir: string): Promise<string> {

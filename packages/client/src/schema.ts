@@ -4392,6 +4392,113 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/bev-3d-object-detection": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Detect 3D objects in a LiDAR + six-camera sample (BEVFusion) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw application/x-tar body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        tar: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the tar as a file part
+                         */
+                        tar: string;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "application/x-tar": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                detectedObjects: {
+                                    bbox: (number)[];
+                                    categoryId: number;
+                                    score: number;
+                                }[];
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/chatocr-visual": {
         parameters: {
             query?: never;

@@ -45,6 +45,7 @@ const RAW_MEDIA_TYPES: Record<InputKind, string[]> = {
   csv: ['text/csv'],
   audio: ['audio/*'],
   video: ['video/*'],
+  tar: ['application/x-tar'],
   none: [],
 };
 

@@ -7,7 +7,9 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinConfigText, parsePipelineConfig } from '../../config/pipelineConfig.js';
+import type { EndpointSpec } from '../../pipelines/define.js';
 import { pipelineDescriptor } from '../../pipelines/registry.js';
+import { takesVisualize } from '../service.js';
 import { modelNameOfEndpoint } from './modelRepository.js';
 
 /** This SDK layout's version (PaddleX versions each pipeline's SDK; ours follows pipeserve's). */
@@ -75,45 +77,64 @@ exec node "\${PIPESERVE_CLI:-${CLI_PATH}}" "\${args[@]}" "$@"
 `;
 }
 
-function clientScript(models: string[], inputKind: string): string {
-  const fileFlags =
-    inputKind === 'document' ? `  file: { type: 'string' },\n  'file-type': { type: 'string' },` : `  image: { type: 'string' },`;
-  const body =
-    inputKind === 'document'
-      ? `const input = { file: await prepareInputFile(args.file), visualize: !args['no-visualization'] };
-if (args['file-type'] !== undefined) input.fileType = Number(args['file-type']);`
-      : `const input = { image: await prepareInputFile(args.image), visualize: !args['no-visualization'] };`;
+/**
+ * The flags of PaddleX's per-pipeline `client.py`, from the endpoint's descriptor: the input field as
+ * the flag (`--image`, `--csv`, `--audio`, `--video`, `--tar`; documents `--file` and `--file-type`),
+ * `--no-visualization` where the request has `visualize`, and `--url`.
+ */
+export function clientUsage(endpoint: EndpointSpec): string {
+  const { field, kind } = endpoint.input;
+  return [
+    `--${field} <path|URL>`,
+    ...(kind === 'document' ? ['[--file-type 0|1]'] : []),
+    ...(takesVisualize(endpoint) ? ['[--no-visualization]'] : []),
+    '[--url localhost:8001]',
+  ].join(' ');
+}
+
+function clientScript(endpoint: EndpointSpec): string {
+  const { field, kind } = endpoint.input;
+  const visualize = takesVisualize(endpoint);
+  const options = [
+    `  ${JSON.stringify(field)}: { type: 'string' },`,
+    ...(kind === 'document' ? [`  'file-type': { type: 'string' },`] : []),
+    ...(visualize ? [`  'no-visualization': { type: 'boolean' },`] : []),
+  ].join('\n');
   return `#!/usr/bin/env node
 // Calls the pipeline over gRPC as PaddleX's client.py does: the request JSON in, the envelope JSON
-// out; output images are saved to files. A nonzero errorCode goes to stderr with exit code 1.
+// out; output images (and a CSV result) are saved to files. A nonzero errorCode goes to stderr with exit code 1.
 import { parseArgs } from 'node:util';
 import { prepareInputFile, saveOutputFile, tritonRequest } from ${JSON.stringify(HPS_CLIENT_PATH)};
 
 const { values: args } = parseArgs({ options: {
-${fileFlags}
-  'no-visualization': { type: 'boolean' },
+${options}
   url: { type: 'string', default: 'localhost:8001' },
-  model: { type: 'string', default: ${JSON.stringify(models[0])} },
+  model: { type: 'string', default: ${JSON.stringify(modelNameOfEndpoint(endpoint.path))} },
 } });
-${body}
-const output = await tritonRequest(args.url, args.model, input, { timeout: 600 });
+if (args[${JSON.stringify(field)}] === undefined) {
+  process.stderr.write(${JSON.stringify(`usage: client.mjs ${clientUsage(endpoint)}\nerror: the following arguments are required: --${field}\n`)});
+  process.exit(2);
+}
+const input = { ${JSON.stringify(field)}: await prepareInputFile(args[${JSON.stringify(field)}]) };
+${kind === 'document' ? "if (args['file-type'] !== undefined) input.fileType = Number(args['file-type']);\n" : ''}${visualize ? "if (args['no-visualization']) input.visualize = false;\n" : ''}const output = await tritonRequest(args.url, args.model, input, { timeout: 600 });
 if (output.errorCode !== 0) {
   process.stderr.write(\`Error code: \${output.errorCode}\\nError message: \${output.errorMsg}\\n\`);
   process.exit(1);
 }
-const saved = await saveOutputImages(output.result, 'output');
-console.log(JSON.stringify({ ...output.result, savedImages: saved }, null, 2));
+const saved = await saveOutputFiles(output.result, 'output');
+console.log(JSON.stringify({ ...output.result, savedFiles: saved }, null, 2));
 
-async function saveOutputImages(value, stem, out = []) {
-  if (Array.isArray(value)) for (const [i, v] of value.entries()) await saveOutputImages(v, \`\${stem}_\${i}\`, out);
+async function saveOutputFiles(value, stem, out = []) {
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) await saveOutputFiles(v, \`\${stem}_\${i}\`, out);
   else if (value && typeof value === 'object') {
     for (const [key, v] of Object.entries(value)) {
-      if (/(image|Image)$/.test(key) && typeof v === 'string') {
-        const file = \`\${stem}_\${key}.jpg\`;
+      const extension = /(image|Image)$/.test(key) ? 'jpg' : key === 'csv' ? 'csv' : undefined;
+      if (extension && typeof v === 'string') {
+        const file = \`\${stem}_\${key}.\${extension}\`;
         await saveOutputFile(v, file);
         out.push(file);
         delete value[key];
-      } else await saveOutputImages(v, \`\${stem}_\${key}\`, out);
+      } else await saveOutputFiles(v, \`\${stem}_\${key}\`, out);
     }
   }
   return out;
@@ -140,10 +161,12 @@ export async function writeHpsSdk(pipeline: string, saveDir: string): Promise<st
   await writeFile(path.join(root, 'server', 'pipeline_config.yaml'), yamlText);
   await writeFile(path.join(root, 'server', 'server.sh'), serverScript());
   await chmod(path.join(root, 'server', 'server.sh'), 0o755);
-  await writeFile(path.join(root, 'client', 'client.mjs'), clientScript(models, descriptor.endpoints[0]!.input.kind));
+  // the endpoint that takes one input file (ShiTu's and face recognition's index endpoints take other inputs)
+  const fileEndpoint = descriptor.endpoints.find((e) => e.input.kind !== 'none') ?? descriptor.endpoints[0]!;
+  await writeFile(path.join(root, 'client', 'client.mjs'), clientScript(fileEndpoint));
   await writeFile(
     path.join(root, 'client', 'README.md'),
-    `# ${name} client\n\n\`node client.mjs ${descriptor.endpoints[0]!.input.kind === 'document' ? '--file <path|URL> [--file-type 0|1]' : '--image <path|URL>'} [--no-visualization] [--url localhost:8001]\`\n\nModels: ${models.join(', ')}. PaddleX's own \`client.py\` works unchanged against the same server.\n`,
+    `# ${name} client\n\n\`node client.mjs ${clientUsage(fileEndpoint)}\`\n\nModels: ${models.join(', ')}. PaddleX's own \`client.py\` works unchanged against the same server.\n`,
   );
   await writeFile(path.join(root, 'version.txt'), `${SDK_VERSION}\n`);
   return root;
