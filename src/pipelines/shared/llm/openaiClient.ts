@@ -79,7 +79,7 @@ export function readLlmEndpoint(raw: unknown, origin: string, kind: LlmModuleKin
 }
 
 /** The upstream as messages name it: model and URL without credentials or query. */
-function describe(endpoint: LlmEndpoint): string {
+export function describeUpstream(endpoint: LlmEndpoint): string {
   const url = new URL(endpoint.baseUrl);
   return `model "${endpoint.modelName}" at ${url.origin}${url.pathname} (${endpoint.origin})`;
 }
@@ -143,7 +143,10 @@ async function attempt<T>({ endpoint, path, body, parse, signal }: UpstreamCall<
     );
   }
   if (!response.ok) {
-    throw new ApiError(502, `The ${describe(endpoint)} refused the request: HTTP ${response.status}: ${excerpt(text, endpoint.apiKey)}`);
+    throw new ApiError(
+      502,
+      `The ${describeUpstream(endpoint)} refused the request: HTTP ${response.status}: ${excerpt(text, endpoint.apiKey)}`,
+    );
   }
   let json: unknown;
   try {
@@ -173,7 +176,7 @@ async function post<T>(call: UpstreamCall<T>): Promise<T> {
         const attempts = attemptNo + 1;
         throw new ApiError(
           err.timedOut ? 504 : 502,
-          `The ${describe(endpoint)} failed after ${attempts} attempt${attempts > 1 ? 's' : ''}: ${err.message}`,
+          `The ${describeUpstream(endpoint)} failed after ${attempts} attempt${attempts > 1 ? 's' : ''}: ${err.message}`,
         );
       }
       const backoff = Math.min(err.retryAfterMs ?? BACKOFF_BASE_MS * 2 ** attemptNo, BACKOFF_CAP_MS);
