@@ -308,6 +308,25 @@ describe('PP-DocTranslation served', () => {
     }
   });
 
+  test('a request-level chatBotConfig may not reach loopback, private or link-local addresses (no --allow-private-urls here)', async () => {
+    stub.reset();
+    const markdownList = [{ text: 'Hello.', isStart: true, isEnd: true }];
+    const chatBotConfig = (base_url: string) => ({ model_name: 'm', base_url, api_type: 'openai', api_key: 'k' });
+    for (const [baseUrl, host] of [
+      [stub.baseUrl, /127\.0\.0\.1:\d+/],
+      ['http://10.20.30.40:8000/v1', /10\.20\.30\.40:8000/],
+      ['http://169.254.169.254/latest', /169\.254\.169\.254/],
+      ['http://[::1]:8080/v1', /\[::1\]:8080/],
+      [stub.baseUrl.replace('127.0.0.1', 'localhost'), /localhost: it resolves to a private\/loopback address/],
+    ] as const) {
+      const res = await postJson(`${server.url}/doctrans-translate`, { markdownList, chatBotConfig: chatBotConfig(baseUrl) });
+      const message = assertErrorEnvelope(res, 422);
+      assert.match(message, /^chatBotConfig\.base_url: refusing to connect to /);
+      assert.match(message, host);
+    }
+    assert.equal(stub.requests.length, 0, 'nothing was sent');
+  });
+
   test('upstream failures: retries, then 502/504 envelopes naming the upstream; the server stays healthy', async () => {
     const body = { markdownList: [{ text: 'Hello.', isStart: true, isEnd: true }] };
     stub.reset();

@@ -35,6 +35,8 @@ export interface EndpointContext<Ops extends WorkerOps = WorkerOps, Extra = Reco
   signal: AbortSignal;
   /** told about the request's pages as they finish (async jobs report them); a no-op for plain requests */
   progress: ProgressReporter;
+  /** `--allow-private-urls`: URLs a request brings (inputs, request-level LLM base_urls) may reach loopback, private and link-local addresses */
+  allowPrivateUrls: boolean;
   /** Bytes of an input string: http(s) URL (fetched with limits) or Base64. `field` names it in errors. */
   loadInput(value: string, field: string): Promise<Uint8Array>;
 }

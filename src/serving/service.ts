@@ -286,6 +286,7 @@ export class PipelineService {
       parallelism: lease.lanes,
       signal,
       progress: options.progress ?? NO_PROGRESS,
+      allowPrivateUrls: this.fetchLimits.allowPrivate,
       loadInput: async (value, field) => {
         const uploaded = options.uploads?.get(value);
         if (uploaded) return uploaded;

@@ -63,9 +63,9 @@ function promptOverrides(req: TranslateRequest): PromptOverrides {
 }
 
 /** PaddleX's translate: the pages as one document (concatenate_markdown_pages), translated chunk by chunk. */
-async function translate(req: TranslateRequest, config: PipelineConfig, signal: AbortSignal) {
+async function translate(req: TranslateRequest, config: PipelineConfig, signal: AbortSignal, allowPrivateUrls: boolean) {
   const modules = readTranslationModules(config);
-  const chatBot = requestEndpoint(req.chatBotConfig, 'chatBotConfig', 'chat_bot', modules.chatBot);
+  const chatBot = requestEndpoint(req.chatBotConfig, 'chatBotConfig', 'chat_bot', modules.chatBot, allowPrivateUrls);
   const overrides = promptOverrides(req);
   const promptFor = (text: string) => translatePrompt(modules.prompt, text, req.targetLanguage, overrides);
   // the chunk size counts the prompt around the text
@@ -115,7 +115,7 @@ export function ppDocTranslationPipeline(visual: DocumentParsingStage): Pipeline
         request: translateRequest,
         result: translateResult,
         input: { kind: 'none', field: 'markdownList' },
-        handle: (req, ctx) => translate(req, ctx.config, ctx.signal),
+        handle: (req, ctx) => translate(req, ctx.config, ctx.signal, ctx.allowPrivateUrls),
       }),
     ],
   });

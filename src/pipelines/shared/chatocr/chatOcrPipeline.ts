@@ -281,7 +281,13 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
       result: z.object({ vectorInfo: z.record(z.string(), z.unknown()) }),
       input: { kind: 'none', field: 'visualInfo' },
       async handle(req, ctx) {
-        const retriever = requestEndpoint(req.retrieverConfig, 'retrieverConfig', 'retriever', llm(ctx.config).retriever);
+        const retriever = requestEndpoint(
+          req.retrieverConfig,
+          'retrieverConfig',
+          'retriever',
+          llm(ctx.config).retriever,
+          ctx.allowPrivateUrls,
+        );
         return { vectorInfo: await buildVector(req.visualInfo, version, req.minCharacters, req.blockSize, retriever, ctx.signal) };
       },
     }),
@@ -313,9 +319,9 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
             minCharacters: req.minCharacters,
             textOverrides: overrides('text'),
             tableOverrides: overrides('table'),
-            chatBot: requestEndpoint(req.chatBotConfig, 'chatBotConfig', 'chat_bot', modules.chatBot),
+            chatBot: requestEndpoint(req.chatBotConfig, 'chatBotConfig', 'chat_bot', modules.chatBot, ctx.allowPrivateUrls),
             configuredChatBot: modules.chatBot,
-            retriever: requestEndpoint(req.retrieverConfig, 'retrieverConfig', 'retriever', modules.retriever),
+            retriever: requestEndpoint(req.retrieverConfig, 'retrieverConfig', 'retriever', modules.retriever, ctx.allowPrivateUrls),
             prompts: modules.prompts,
             mllmPredictInfo: req.mllmPredictInfo,
             mllmIntegrationStrategy: req.mllmIntegrationStrategy,
@@ -338,7 +344,7 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
         input: { kind: 'image', field: 'image' },
         async handle(req, ctx) {
           if (!useMllm(ctx.config)) throw invalidInput('MLLM prediction is disabled in this server (use_mllm_predict: False).');
-          const mllm = requestEndpoint(req.mllmChatBotConfig, 'mllmChatBotConfig', 'chat_bot', llm(ctx.config).mllm!);
+          const mllm = requestEndpoint(req.mllmChatBotConfig, 'mllmChatBotConfig', 'chat_bot', llm(ctx.config).mllm!, ctx.allowPrivateUrls);
           const image = await ctx.run('mllmImage', { image: await ctx.loadInput(req.image, 'image') });
           const mllmPredictInfo: Record<string, string | null> = {};
           for (const key of req.keyList.map((k) => k.replaceAll('\xa0', ' '))) {

@@ -5,9 +5,9 @@
  * `SubModules` into `llmModules`, so model resolution never sees them, and they are checked at startup.
  */
 import type { PipelineConfig } from '../../../config/pipelineConfig.js';
-import { ConfigError, invalidInput } from '../../../errors.js';
+import { ConfigError } from '../../../errors.js';
 import type { KiePrompts } from '../llm/keyInformation.js';
-import { type LlmEndpoint, type LlmModuleKind, readLlmEndpoint } from '../llm/openaiClient.js';
+import { type LlmEndpoint, type LlmModuleKind, readLlmEndpoint, readRequestLlmEndpoint } from '../llm/openaiClient.js';
 import { KIE_TASK_TYPES, type PromptBlock, readPromptBlock, TRANSLATE_TASK_TYPES } from '../llm/prompts.js';
 
 export const LLM_CHAT = 'LLM_Chat';
@@ -77,12 +77,16 @@ export function readTranslationModules(config: PipelineConfig): TranslationModul
   };
 }
 
-/** A request-level chatBotConfig / retrieverConfig / mllmChatBotConfig: replaces the YAML's module entirely, as in PaddleX. */
+/**
+ * A request-level chatBotConfig / retrieverConfig / mllmChatBotConfig: replaces the YAML's module
+ * entirely, as in PaddleX; its base_url is held to public addresses unless `allowPrivateUrls`.
+ */
 export function requestEndpoint(
   raw: Record<string, unknown> | null | undefined,
   field: string,
   kind: LlmModuleKind,
   configured: LlmEndpoint,
+  allowPrivateUrls: boolean,
 ): LlmEndpoint {
-  return raw == null ? configured : readLlmEndpoint(raw, field, kind, invalidInput);
+  return raw == null ? configured : readRequestLlmEndpoint(raw, field, kind, allowPrivateUrls);
 }
