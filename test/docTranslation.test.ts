@@ -163,6 +163,8 @@ describe('PP-DocTranslation served', () => {
     server = await startServer({
       pipelines: [await docTranslationYaml(stub.baseUrl, layoutDir, { timeout: 0.5, max_retries: 1 })],
       log: (line) => logs.push(line),
+      // one instance and no queue: a second request that needs the instance is refused at once
+      maxQueue: 0,
     });
     basePromptLength = [...(BUILTIN_HEAD + tail('英语', ''))].length;
   });
@@ -325,6 +327,46 @@ describe('PP-DocTranslation served', () => {
       assert.match(message, host);
     }
     assert.equal(stub.requests.length, 0, 'nothing was sent');
+  });
+
+  test('translation takes no inference lane: it proceeds while the instance is busy and its queue full, and holds none while the LLM is slow', async () => {
+    const page = renderPage(PAGE_WIDTH, PAGE_HEIGHT, RICH).toString('base64');
+    stub.reset();
+    stub.answer = bracketing;
+    stub.script('/v1/chat/completions', { delayMs: 300, body: { choices: [{ message: { content: 'slow answer' } }] } });
+    let visualDone = false;
+    const visual = postJson(`${server.url}/doctrans-visual`, { file: page, fileType: 1, visualize: false }).then((res) => {
+      visualDone = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // the only lane is taken: another visual request is refused
+    assertErrorEnvelope(await postJson(`${server.url}/doctrans-visual`, { file: page, fileType: 1 }), 503);
+    const translated = await postJson(`${server.url}/doctrans-translate`, {
+      markdownList: [{ text: 'Hello.', isStart: true, isEnd: true }],
+    });
+    assert.equal(translated.status, 200, JSON.stringify(translated.body));
+    assert.equal((translated.body as any).result.translationResults[0].markdown.text, 'slow answer');
+    assert.equal(visualDone, false, 'the translation finished while the page was still being parsed');
+    assert.equal((await visual).status, 200);
+
+    // the other way round: while a translation waits on the LLM, the instance takes a visual request
+    stub.reset();
+    stub.answer = bracketing;
+    stub.script('/v1/chat/completions', { delayMs: 400, body: { choices: [{ message: { content: 'late' } }] } });
+    let translationDone = false;
+    const slow = postJson(`${server.url}/doctrans-translate`, { markdownList: [{ text: 'Hello.', isStart: true, isEnd: true }] }).then(
+      (res) => {
+        translationDone = true;
+        return res;
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const admitted = postJson(`${server.url}/doctrans-visual`, { file: page, fileType: 1, visualize: false });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(translationDone, false);
+    assert.equal((await admitted).status, 200);
+    assert.equal((await slow).status, 200);
   });
 
   test('upstream failures: retries, then 502/504 envelopes naming the upstream; the server stays healthy', async () => {

@@ -68,6 +68,12 @@ export interface EndpointSpec<Req = any, Res = any, Ops extends WorkerOps = any,
   /** The `result` of the response envelope, published in OpenAPI and checked by the conformance tests. */
   result: z.ZodType<Res>;
   input: { kind: InputKind; field: string };
+  /**
+   * false: the handler never calls `ctx.run` (it only waits on upstream HTTP APIs such as an LLM, or
+   * computes on the HTTP side), so it is not admitted to the pipeline's instances: it takes none of
+   * their lanes and is not refused when they are busy. Default true.
+   */
+  usesInstances?: boolean;
   handle(req: Req, ctx: EndpointContext<Ops, Extra>): Promise<Res>;
 }
 

@@ -338,6 +338,7 @@ export const ppStructureV3Pipeline = definePipeline<Ops, DocumentServingExtra>({
       request: concatenateRequest,
       result: concatenateResult,
       input: { kind: 'none', field: 'pages' },
+      usesInstances: false,
       async handle(req) {
         return { text: concatenatePages(req.pages) };
       },

@@ -115,6 +115,7 @@ export function ppDocTranslationPipeline(visual: DocumentParsingStage): Pipeline
         request: translateRequest,
         result: translateResult,
         input: { kind: 'none', field: 'markdownList' },
+        usesInstances: false,
         handle: (req, ctx) => translate(req, ctx.config, ctx.signal, ctx.allowPrivateUrls),
       }),
     ],

@@ -280,6 +280,7 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
       request: vectorRequest,
       result: z.object({ vectorInfo: z.record(z.string(), z.unknown()) }),
       input: { kind: 'none', field: 'visualInfo' },
+      usesInstances: false,
       async handle(req, ctx) {
         const retriever = requestEndpoint(
           req.retrieverConfig,
@@ -298,6 +299,7 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
       request: chatRequest(version),
       result: z.object({ chatResult: z.record(z.string(), z.unknown()) }),
       input: { kind: 'none', field: 'keyList' },
+      usesInstances: false,
       async handle(request, ctx) {
         const req = request as ChatRequest;
         const modules = llm(ctx.config);
