@@ -187,6 +187,7 @@ async function workerTaskOf(served: ServedEndpoint, instance: WorkerOps, body: u
     parallelism: 1,
     signal: new AbortController().signal,
     progress: NO_PROGRESS,
+    allowPrivateUrls: false,
     run: async (op, payload) => {
       task ??= { op, payload };
       return instance[op]!(payload);

@@ -38,6 +38,8 @@ describe('PP-ChatOCRv3-doc', () => {
     server = await startServer({
       pipelines: [await chatOcrYaml('PP-ChatOCRv3-doc', { llmBaseUrl: stub.baseUrl, timeout: 2 })],
       log: (line: string) => logs.push(line),
+      // --allow-private-urls: request-level LLM configs may point at the loopback stub
+      fetchLimits: { allowPrivate: true },
     });
     invoice = Buffer.from(await renderInvoice()).toString('base64');
   });
@@ -346,6 +348,44 @@ describe('PP-ChatOCRv4-doc', () => {
       await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo, mllmIntegrationStrategy: null }),
       422,
     );
+  });
+  test('request-level base_urls may not reach loopback, private or link-local addresses without --allow-private-urls', async () => {
+    stub.reset();
+    const visualInfo = [
+      { normal_text_dict: { 'words in text': 'Total: 9' }, table_text_list: [], table_html_list: [], table_nei_text_list: [] },
+    ];
+    const upstream = (base_url: string) => ({ model_name: 'm', base_url, api_type: 'openai', api_key: 'k' });
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      [
+        '/chatocr-chat',
+        { keyList: ['Total'], visualInfo, chatBotConfig: upstream(stub.baseUrl) },
+        /chatBotConfig\.base_url: refusing to connect to 127\.0\.0\.1:\d+/,
+      ],
+      [
+        '/chatocr-vector',
+        { visualInfo, minCharacters: 1, retrieverConfig: upstream('http://10.1.2.3/v1') },
+        /retrieverConfig\.base_url: refusing to connect to 10\.1\.2\.3/,
+      ],
+      [
+        '/chatocr-mllm',
+        {
+          image: Buffer.from(await renderInvoice()).toString('base64'),
+          keyList: ['Total'],
+          mllmChatBotConfig: upstream('http://169.254.169.254/v1'),
+        },
+        /mllmChatBotConfig\.base_url: refusing to connect to 169\.254\.169\.254.*--allow-private-urls/,
+      ],
+      // a host name is checked when it is resolved
+      [
+        '/chatocr-chat',
+        { keyList: ['Total'], visualInfo, chatBotConfig: upstream(stub.baseUrl.replace('127.0.0.1', 'localhost')) },
+        /chatBotConfig\.base_url: refusing to connect to localhost: it resolves to a private\/loopback address/,
+      ],
+    ];
+    for (const [endpoint, body, message] of cases) {
+      assert.match(assertErrorEnvelope(await postJson(`${server.url}${endpoint}`, body), 422), message);
+    }
+    assert.equal(stub.requests.length, 0, 'nothing was sent');
   });
 });
 

@@ -98,7 +98,7 @@ function parseHttpUrl(raw: string, field: string): URL {
 
 function privateAddressError(field: string, host: string, address: string): ApiError {
   return invalidInput(
-    `${field}: refusing to fetch from ${host}: it resolves to a private/loopback address (${address}); ` +
+    `${field}: refusing to connect to ${host}: it resolves to a private/loopback address (${address}); ` +
       'start the server with --allow-private-urls to allow this',
   );
 }
@@ -107,6 +107,28 @@ function privateAddressError(field: string, host: string, address: string): ApiE
 function checkLiteralHost(url: URL, field: string): void {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (net.isIP(host) !== 0 && isForbiddenAddress(host)) throw privateAddressError(field, url.host, host);
+}
+
+/**
+ * A URL from a request that the server itself will call later (e.g. a request-level LLM `base_url`):
+ * refused (422) when its host is a non-public IP literal; host names are checked at connect time by
+ * `publicOnlyDispatcher`.
+ */
+export function checkPublicUrl(url: string, field: string): void {
+  checkLiteralHost(parseHttpUrl(url, field), field);
+}
+
+let publicOnlyAgent: Agent | undefined;
+/** A shared dispatcher whose connections refuse hosts that resolve to non-public addresses. */
+export function publicOnlyDispatcher(): Agent {
+  publicOnlyAgent ??= new Agent({ connect: { lookup: publicOnlyLookup } });
+  return publicOnlyAgent;
+}
+
+/** The 422 for a connection `publicOnlyDispatcher` refused, if `err` is one. */
+export function privateAddressRefusal(err: unknown, field: string): ApiError | undefined {
+  const refused = findCause(err, ForbiddenAddressError);
+  return refused ? privateAddressError(field, refused.host, refused.address) : undefined;
 }
 
 function describeNetworkError(err: unknown): string {

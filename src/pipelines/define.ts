@@ -35,6 +35,8 @@ export interface EndpointContext<Ops extends WorkerOps = WorkerOps, Extra = Reco
   signal: AbortSignal;
   /** told about the request's pages as they finish (async jobs report them); a no-op for plain requests */
   progress: ProgressReporter;
+  /** `--allow-private-urls`: URLs a request brings (inputs, request-level LLM base_urls) may reach loopback, private and link-local addresses */
+  allowPrivateUrls: boolean;
   /** Bytes of an input string: http(s) URL (fetched with limits) or Base64. `field` names it in errors. */
   loadInput(value: string, field: string): Promise<Uint8Array>;
 }
@@ -66,6 +68,12 @@ export interface EndpointSpec<Req = any, Res = any, Ops extends WorkerOps = any,
   /** The `result` of the response envelope, published in OpenAPI and checked by the conformance tests. */
   result: z.ZodType<Res>;
   input: { kind: InputKind; field: string };
+  /**
+   * false: the handler never calls `ctx.run` (it only waits on upstream HTTP APIs such as an LLM, or
+   * computes on the HTTP side), so it is not admitted to the pipeline's instances: it takes none of
+   * their lanes and is not refused when they are busy. Default true.
+   */
+  usesInstances?: boolean;
   handle(req: Req, ctx: EndpointContext<Ops, Extra>): Promise<Res>;
 }
 

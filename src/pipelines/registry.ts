@@ -34,7 +34,8 @@ import { openVocabularySegmentationPipeline } from './open_vocabulary_segmentati
 import { bevDetectionPipeline } from './3d_bev_detection/pipeline.js';
 import { ppChatOcrV3Pipeline } from './pp_chatocrv3_doc/pipeline.js';
 import { ppChatOcrV4Pipeline } from './pp_chatocrv4_doc/pipeline.js';
-import { layoutParsingPipeline, ppStructureV3Pipeline } from './layout_parsing/pipeline.js';
+import { layoutParsingPipeline, ppStructureV3Pipeline, ppStructureV3Stage } from './layout_parsing/pipeline.js';
+import { ppDocTranslationPipeline } from './pp_doctranslation/pipeline.js';
 
 export const PIPELINES: readonly PipelineDescriptor[] = [
   imageClassificationPipeline,
@@ -69,6 +70,8 @@ export const PIPELINES: readonly PipelineDescriptor[] = [
   ppChatOcrV4Pipeline,
   layoutParsingPipeline,
   ppStructureV3Pipeline,
+  // its visual stage is PP-StructureV3's (pipeline folders do not import each other)
+  ppDocTranslationPipeline(ppStructureV3Stage),
 ];
 
 export function pipelineDescriptor(pipelineName: string): PipelineDescriptor {

@@ -174,6 +174,8 @@ export class Lease {
     private granted: number,
     /** the kind of request (e.g. its endpoint path): picks its dynamic batching and names it in execution events */
     readonly label?: string,
+    /** false: a request that never runs tasks (see `InstancePool.withoutInstances`) */
+    private readonly runsTasks = true,
   ) {}
 
   get lanes(): number {
@@ -192,6 +194,7 @@ export class Lease {
 
   run<T>(op: string, payload: unknown, options: RunOptions = {}): Promise<T> {
     if (this.ended) return Promise.reject(new Error(`${op}: the request already ended`));
+    if (!this.runsTasks) return Promise.reject(new Error(`${op}: ${this.label ?? 'this request'} was not admitted to the instances`));
     if (options.signal?.aborted) return Promise.reject(options.signal.reason as Error);
     this.outstanding++;
     return this.pool.enqueue(this, op, payload, options) as Promise<T>;
@@ -300,6 +303,15 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     const lease = new Lease(this, lanes, label);
     this.leases.add(lease);
     return lease;
+  }
+
+  /**
+   * A lease for a request that runs no tasks (e.g. one that only waits on an LLM over HTTP): it takes
+   * no lanes, so it neither waits for the instances nor keeps a lane from requests that need one, and
+   * a full or failed pool does not refuse it.
+   */
+  withoutInstances(label?: string): Lease {
+    return new Lease(this, 0, label, false);
   }
 
   /** @internal count `lanes` more as held, or refuse with 503 (also while draining: an admitted request may widen) */

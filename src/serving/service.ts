@@ -196,7 +196,13 @@ export class PipelineService {
    * shows the request needs more lanes (a PDF's pages); whoever holds it must end it.
    */
   admitEarly(served: ServedEndpoint): Lease {
-    return served.pipeline.pool.admit(1, served.endpoint.path);
+    return this.admit(served, 1);
+  }
+
+  /** Lanes of the pipeline's instances for a request, unless its endpoint runs nothing on them. */
+  private admit(served: ServedEndpoint, lanes: number): Lease {
+    const { pool } = served.pipeline;
+    return served.endpoint.usesInstances === false ? pool.withoutInstances(served.endpoint.path) : pool.admit(lanes, served.endpoint.path);
   }
 
   /** Validate a request body, admit it and run it: `begin` with its result awaited. */
@@ -217,8 +223,8 @@ export class PipelineService {
       ({ returnImages, ...request } = validateBody(served.request, body) as Record<string, unknown>);
       // no drawing whose image would be dropped
       if (returnImages === false && takesVisualize(served.endpoint)) request.visualize = false;
-      const lanes = this.lanes(served, request);
-      lease = options.lease ?? served.pipeline.pool.admit(lanes, served.endpoint.path);
+      const lanes = served.endpoint.usesInstances === false ? 0 : this.lanes(served, request);
+      lease = options.lease ?? this.admit(served, lanes);
       lease.widen(lanes);
     } catch (err) {
       // an invalid body, or a PDF too wide for what is left: its early admission is given back now
@@ -286,6 +292,7 @@ export class PipelineService {
       parallelism: lease.lanes,
       signal,
       progress: options.progress ?? NO_PROGRESS,
+      allowPrivateUrls: this.fetchLimits.allowPrivate,
       loadInput: async (value, field) => {
         const uploaded = options.uploads?.get(value);
         if (uploaded) return uploaded;

@@ -18,6 +18,7 @@ import { bevFusionFixtureDir, bevSampleTar } from '../helpers/bevFixtures.js';
 import { spokenSentenceWav, whisperSentenceFixture } from '../helpers/whisperFixture.js';
 import { groundingDinoFixtureDir, samFixtureDir } from '../helpers/openVocabularyFixtures.js';
 import { chatOcrYaml, INVOICE_FILE, invoiceImageFile, sharedLlmStub } from '../helpers/chatocrFixtures.js';
+import { docTranslationYaml } from '../helpers/docTranslationFixtures.js';
 import { layoutFixtureDir, layoutPipelineYaml, PAGE_HEIGHT, PAGE_WIDTH, RICH, richPageFile } from '../helpers/layoutDocs.js';
 
 export interface ConformanceCase {
@@ -238,6 +239,15 @@ export const CONFORMANCE: ConformanceCase[] = [
     requests: async () => ({
       '/layout-parsing': { file: await base64(richPageFile()), fileType: 1 },
       '/concatenate-pages': { pages: [{ text: 'One page', isStart: true, isEnd: true }] },
+    }),
+    inputFile: richPageFile(),
+  },
+  {
+    pipeline: 'PP-DocTranslation',
+    yaml: async () => docTranslationYaml((await sharedLlmStub()).baseUrl, await layoutFixtureDir(PAGE_WIDTH, PAGE_HEIGHT, RICH)),
+    requests: async () => ({
+      '/doctrans-visual': { file: await base64(richPageFile()), fileType: 1 },
+      '/doctrans-translate': { markdownList: [{ text: 'One page.', isStart: true, isEnd: true }], targetLanguage: 'en' },
     }),
     inputFile: richPageFile(),
   },

@@ -157,6 +157,7 @@ export function inProcessContext<Ops extends WorkerOps>(
     parallelism: 1,
     signal: new AbortController().signal,
     progress: NO_PROGRESS,
+    allowPrivateUrls: false,
     run: (async (op: string, payload: unknown) => ops[op]!(payload)) as EndpointContext<Ops, any>['run'],
     loadInput: async (value: string) => new Uint8Array(Buffer.from(value, 'base64')),
   };

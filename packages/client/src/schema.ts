@@ -5711,6 +5711,534 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/doctrans-visual": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Document parsing of an image or PDF to Markdown per page, the input of /doctrans-translate (PaddleX PP-DocTranslation) */
+        post: {
+            parameters: {
+                query?: {
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    fileType?: 0 | 1 | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocOrientationClassify?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useDocUnwarping?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTextlineOrientation?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useSealRecognition?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTableRecognition?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useFormulaRecognition?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutThreshold?: (number | {
+                        [key: string]: number;
+                    }) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutNms?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutUnclipRatio?: (number | (number)[] | {
+                        [key: string]: (number)[];
+                    }) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    layoutMergeBboxesMode?: (("union" | "large" | "small") | {
+                        [key: string]: "union" | "large" | "small";
+                    }) | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitSideLen?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetBoxThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textDetUnclipRatio?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    textRecScoreThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetLimitSideLen?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetBoxThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealDetUnclipRatio?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    sealRecScoreThresh?: number | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    visualize?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useChartRecognition?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useRegionDetection?: boolean | null;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useWiredTableCellsTransToHtml?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useWirelessTableCellsTransToHtml?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useTableOrientationClassify?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useOcrResultsWithTableCells?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useE2eWiredTableRecModel?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    useE2eWirelessTableRecModel?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    returnImages?: boolean | null;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        /** @default false */
+                        useDocOrientationClassify?: boolean | null;
+                        /** @default false */
+                        useDocUnwarping?: boolean | null;
+                        useTextlineOrientation?: boolean | null;
+                        useSealRecognition?: boolean | null;
+                        useTableRecognition?: boolean | null;
+                        useFormulaRecognition?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[] | {
+                            [key: string]: (number)[];
+                        }) | null;
+                        layoutMergeBboxesMode?: (("union" | "large" | "small") | {
+                            [key: string]: "union" | "large" | "small";
+                        }) | null;
+                        textDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        textDetThresh?: number | null;
+                        textDetBoxThresh?: number | null;
+                        textDetUnclipRatio?: number | null;
+                        textRecScoreThresh?: number | null;
+                        sealDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        sealDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        sealDetThresh?: number | null;
+                        sealDetBoxThresh?: number | null;
+                        sealDetUnclipRatio?: number | null;
+                        sealRecScoreThresh?: number | null;
+                        visualize?: boolean | null;
+                        /** @default false */
+                        useChartRecognition?: boolean | null;
+                        useRegionDetection?: boolean | null;
+                        /** @default false */
+                        useWiredTableCellsTransToHtml?: boolean;
+                        /** @default false */
+                        useWirelessTableCellsTransToHtml?: boolean;
+                        /** @default true */
+                        useTableOrientationClassify?: boolean;
+                        /** @default true */
+                        useOcrResultsWithTableCells?: boolean;
+                        /** @default false */
+                        useE2eWiredTableRecModel?: boolean;
+                        /** @default true */
+                        useE2eWirelessTableRecModel?: boolean;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "multipart/form-data": {
+                        /**
+                         * Format: binary
+                         * @description the file as a file part
+                         */
+                        file: string;
+                        /** @enum {number|null} */
+                        fileType?: 0 | 1 | null;
+                        /** @default false */
+                        useDocOrientationClassify?: boolean | null;
+                        /** @default false */
+                        useDocUnwarping?: boolean | null;
+                        useTextlineOrientation?: boolean | null;
+                        useSealRecognition?: boolean | null;
+                        useTableRecognition?: boolean | null;
+                        useFormulaRecognition?: boolean | null;
+                        layoutThreshold?: (number | {
+                            [key: string]: number;
+                        }) | null;
+                        layoutNms?: boolean | null;
+                        layoutUnclipRatio?: (number | (number)[] | {
+                            [key: string]: (number)[];
+                        }) | null;
+                        layoutMergeBboxesMode?: (("union" | "large" | "small") | {
+                            [key: string]: "union" | "large" | "small";
+                        }) | null;
+                        textDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        textDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        textDetThresh?: number | null;
+                        textDetBoxThresh?: number | null;
+                        textDetUnclipRatio?: number | null;
+                        textRecScoreThresh?: number | null;
+                        sealDetLimitSideLen?: number | null;
+                        /** @enum {string|null} */
+                        sealDetLimitType?: "min" | "max" | "resize_long" | "" | null;
+                        sealDetThresh?: number | null;
+                        sealDetBoxThresh?: number | null;
+                        sealDetUnclipRatio?: number | null;
+                        sealRecScoreThresh?: number | null;
+                        visualize?: boolean | null;
+                        /** @default false */
+                        useChartRecognition?: boolean | null;
+                        useRegionDetection?: boolean | null;
+                        /** @default false */
+                        useWiredTableCellsTransToHtml?: boolean;
+                        /** @default false */
+                        useWirelessTableCellsTransToHtml?: boolean;
+                        /** @default true */
+                        useTableOrientationClassify?: boolean;
+                        /** @default true */
+                        useOcrResultsWithTableCells?: boolean;
+                        /** @default false */
+                        useE2eWiredTableRecModel?: boolean;
+                        /** @default true */
+                        useE2eWirelessTableRecModel?: boolean;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                    "image/*": string;
+                    "application/pdf": string;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                layoutParsingResults: {
+                                    prunedResult: {
+                                        width: number;
+                                        height: number;
+                                        model_settings: {
+                                            use_doc_preprocessor: boolean;
+                                            use_seal_recognition: boolean;
+                                            use_table_recognition: boolean;
+                                            use_formula_recognition: boolean;
+                                            use_chart_recognition: boolean;
+                                            use_region_detection: boolean;
+                                            format_block_content: boolean;
+                                            markdown_ignore_labels: string[];
+                                        };
+                                        parsing_res_list: {
+                                            block_label: string;
+                                            block_content: string;
+                                            block_bbox: number[];
+                                            block_id: number;
+                                            block_order: number | null;
+                                        }[];
+                                        doc_preprocessor_res?: {
+                                            model_settings: {
+                                                use_doc_orientation_classify: boolean;
+                                                use_doc_unwarping: boolean;
+                                            };
+                                            angle: number;
+                                        };
+                                        layout_det_res: {
+                                            boxes: {
+                                                cls_id: number;
+                                                label: string;
+                                                score: number;
+                                                coordinate: (number)[];
+                                            }[];
+                                        };
+                                        overall_ocr_res: {
+                                            model_settings: {
+                                                use_doc_preprocessor: boolean;
+                                                use_textline_orientation: boolean;
+                                            };
+                                            doc_preprocessor_res?: {
+                                                model_settings: {
+                                                    use_doc_orientation_classify: boolean;
+                                                    use_doc_unwarping: boolean;
+                                                };
+                                                angle: number;
+                                            };
+                                            dt_polys: (number)[][][];
+                                            text_det_params: {
+                                                limit_side_len: number;
+                                                limit_type: string;
+                                                thresh: number;
+                                                max_side_limit: number;
+                                                box_thresh: number;
+                                                unclip_ratio: number;
+                                            };
+                                            text_type: string;
+                                            textline_orientation_angles?: number[];
+                                            text_rec_score_thresh: number;
+                                            return_word_box: boolean;
+                                            rec_texts: string[];
+                                            rec_scores: number[];
+                                            rec_polys: (number)[][][];
+                                            rec_boxes: (number)[][];
+                                            text_word?: string[][];
+                                            text_word_boxes?: (number)[][][];
+                                        };
+                                        seal_res_list?: {
+                                            model_settings: {
+                                                use_doc_preprocessor: boolean;
+                                                use_textline_orientation: boolean;
+                                            };
+                                            doc_preprocessor_res?: {
+                                                model_settings: {
+                                                    use_doc_orientation_classify: boolean;
+                                                    use_doc_unwarping: boolean;
+                                                };
+                                                angle: number;
+                                            };
+                                            dt_polys: (number)[][][];
+                                            text_det_params: {
+                                                limit_side_len: number;
+                                                limit_type: string;
+                                                thresh: number;
+                                                max_side_limit: number;
+                                                box_thresh: number;
+                                                unclip_ratio: number;
+                                            };
+                                            text_type: string;
+                                            textline_orientation_angles?: number[];
+                                            text_rec_score_thresh: number;
+                                            return_word_box: boolean;
+                                            rec_texts: string[];
+                                            rec_scores: number[];
+                                            rec_polys: (number)[][][];
+                                            rec_boxes: (number)[][];
+                                            text_word?: string[][];
+                                            text_word_boxes?: (number)[][][];
+                                        }[];
+                                    };
+                                    markdown: {
+                                        text: string;
+                                        /** @description Base64-encoded JPEG images by name */
+                                        images: {
+                                            [key: string]: string;
+                                        };
+                                        isStart: boolean;
+                                        isEnd: boolean;
+                                    };
+                                    /** @description Base64-encoded JPEG images by name */
+                                    outputImages?: {
+                                        [key: string]: string;
+                                    };
+                                    /**
+                                     * Format: byte
+                                     * @description Base64-encoded JPEG image
+                                     */
+                                    inputImage?: string;
+                                }[];
+                                dataInfo: {
+                                    width: number;
+                                    height: number;
+                                    /** @enum {string} */
+                                    type: "image";
+                                } | {
+                                    numPages: number;
+                                    pages: {
+                                        width: number;
+                                        height: number;
+                                    }[];
+                                    /** @enum {string} */
+                                    type: "pdf";
+                                };
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/doctrans-translate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Translates the pages' Markdown with the LLM, code blocks, tables and HTML kept (translationResults: one document) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        markdownList: {
+                            text: string;
+                            isStart: boolean;
+                            isEnd: boolean;
+                            images?: {
+                                [key: string]: string;
+                            } | null;
+                        }[];
+                        /** @default zh */
+                        targetLanguage?: string;
+                        /** @default 5000 */
+                        chunkSize?: number;
+                        taskDescription?: string | null;
+                        outputFormat?: string | null;
+                        rulesStr?: string | null;
+                        fewShotDemoTextContent?: string | null;
+                        fewShotDemoKeyValueList?: string | null;
+                        glossary?: {
+                            [key: string]: string | string[];
+                        } | null;
+                        /** @default 0 */
+                        llmRequestInterval?: number;
+                        chatBotConfig?: {
+                            [key: string]: unknown;
+                        } | null;
+                        /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
+                        returnImages?: boolean | null;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            result?: {
+                                translationResults: {
+                                    language: string;
+                                    markdown: {
+                                        text: string;
+                                        isStart: boolean;
+                                        isEnd: boolean;
+                                    };
+                                }[];
+                            };
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            logId?: string;
+                            errorCode?: number;
+                            errorMsg?: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {

@@ -20,6 +20,7 @@ import { generalOcrSettings, TABLE_ROLES } from '../shared/tableRecognition.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
 import { searchablePdfCollector, searchablePdfField, searchablePdfResult } from '../shared/searchablePdf.js';
+import type { DocumentParsingStage } from '../shared/documentParsingStage.js';
 import { concatenatePages } from './markdown.js';
 import {
   CHART_RECOGNITION,
@@ -387,9 +388,50 @@ export const ppStructureV3Pipeline = definePipeline<Ops, DocumentServingExtra>({
       request: concatenateRequest,
       result: concatenateResult,
       input: { kind: 'none', field: 'pages' },
+      usesInstances: false,
       async handle(req) {
         return { text: concatenatePages(req.pages) };
       },
     }),
   ],
 });
+
+/**
+ * PP-DocTranslation's `analyzeImages` request: PP-StructureV3's without formatBlockContent (nor
+ * pipeserve's extras), the doc preprocessing steps and chart recognition off unless asked (PaddleX's
+ * `= False` defaults; null still means the YAML's setting).
+ */
+const analyzeImagesRequest = v3Request.omit({ formatBlockContent: true, searchablePdf: true, returnMarkdownImages: true }).extend({
+  useDocOrientationClassify: z.boolean().nullish().default(false),
+  useDocUnwarping: z.boolean().nullish().default(false),
+  useChartRecognition: z.boolean().nullish().default(false),
+});
+
+/** PP-StructureV3 as the visual stage of PP-DocTranslation (handed over by the registry). */
+export const ppStructureV3Stage: DocumentParsingStage = {
+  worker: shared.worker,
+  activeConfig(config) {
+    if (config.pipeline_name !== 'PP-StructureV3') {
+      throw new ConfigError(`pipeline_name: the visual stage must be PP-StructureV3 (got ${JSON.stringify(config.pipeline_name)})`);
+    }
+    return activeLayoutParsingConfig(config);
+  },
+  endpoint: ({ path, operationId, summary }) =>
+    defineEndpoint<Ops, DocumentServingExtra>()({
+      path,
+      operationId,
+      summary,
+      request: analyzeImagesRequest,
+      result: v3Result.omit({ searchablePdf: true }),
+      input: { kind: 'document', field: 'file' },
+      async handle(req, ctx) {
+        const { pages, dataInfo } = await runDocument(
+          req,
+          ctx,
+          resolveSettings(req as V1Request & Partial<V3Request>, ctx, 'v3'),
+          toV3Result,
+        );
+        return { layoutParsingResults: pages, dataInfo };
+      },
+    }),
+};

@@ -280,8 +280,15 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
       request: vectorRequest,
       result: z.object({ vectorInfo: z.record(z.string(), z.unknown()) }),
       input: { kind: 'none', field: 'visualInfo' },
+      usesInstances: false,
       async handle(req, ctx) {
-        const retriever = requestEndpoint(req.retrieverConfig, 'retrieverConfig', 'retriever', llm(ctx.config).retriever);
+        const retriever = requestEndpoint(
+          req.retrieverConfig,
+          'retrieverConfig',
+          'retriever',
+          llm(ctx.config).retriever,
+          ctx.allowPrivateUrls,
+        );
         return { vectorInfo: await buildVector(req.visualInfo, version, req.minCharacters, req.blockSize, retriever, ctx.signal) };
       },
     }),
@@ -292,6 +299,7 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
       request: chatRequest(version),
       result: z.object({ chatResult: z.record(z.string(), z.unknown()) }),
       input: { kind: 'none', field: 'keyList' },
+      usesInstances: false,
       async handle(request, ctx) {
         const req = request as ChatRequest;
         const modules = llm(ctx.config);
@@ -313,9 +321,9 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
             minCharacters: req.minCharacters,
             textOverrides: overrides('text'),
             tableOverrides: overrides('table'),
-            chatBot: requestEndpoint(req.chatBotConfig, 'chatBotConfig', 'chat_bot', modules.chatBot),
+            chatBot: requestEndpoint(req.chatBotConfig, 'chatBotConfig', 'chat_bot', modules.chatBot, ctx.allowPrivateUrls),
             configuredChatBot: modules.chatBot,
-            retriever: requestEndpoint(req.retrieverConfig, 'retrieverConfig', 'retriever', modules.retriever),
+            retriever: requestEndpoint(req.retrieverConfig, 'retrieverConfig', 'retriever', modules.retriever, ctx.allowPrivateUrls),
             prompts: modules.prompts,
             mllmPredictInfo: req.mllmPredictInfo,
             mllmIntegrationStrategy: req.mllmIntegrationStrategy,
@@ -338,7 +346,7 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
         input: { kind: 'image', field: 'image' },
         async handle(req, ctx) {
           if (!useMllm(ctx.config)) throw invalidInput('MLLM prediction is disabled in this server (use_mllm_predict: False).');
-          const mllm = requestEndpoint(req.mllmChatBotConfig, 'mllmChatBotConfig', 'chat_bot', llm(ctx.config).mllm!);
+          const mllm = requestEndpoint(req.mllmChatBotConfig, 'mllmChatBotConfig', 'chat_bot', llm(ctx.config).mllm!, ctx.allowPrivateUrls);
           const image = await ctx.run('mllmImage', { image: await ctx.loadInput(req.image, 'image') });
           const mllmPredictInfo: Record<string, string | null> = {};
           for (const key of req.keyList.map((k) => k.replaceAll('\xa0', ' '))) {

@@ -1,14 +1,14 @@
 /**
- * The LLM side of PP-ChatOCR's YAML: `SubModules.LLM_Chat` / `LLM_Retriever` / `MLLM_Chat`
- * (module_name chat_bot / retriever) and the prompt blocks under `SubModules.PromptEngneering`
- * (PaddleX's spelling). They are HTTP endpoints, not models: the active config moves them out of
+ * The LLM side of PP-ChatOCR's and PP-DocTranslation's YAMLs: `SubModules.LLM_Chat` /
+ * `LLM_Retriever` / `MLLM_Chat` (module_name chat_bot / retriever) and the prompt blocks under
+ * `SubModules.PromptEngneering` (PaddleX's spelling). They are HTTP endpoints, not models: the active config moves them out of
  * `SubModules` into `llmModules`, so model resolution never sees them, and they are checked at startup.
  */
 import type { PipelineConfig } from '../../../config/pipelineConfig.js';
-import { ConfigError, invalidInput } from '../../../errors.js';
+import { ConfigError } from '../../../errors.js';
 import type { KiePrompts } from '../llm/keyInformation.js';
-import { type LlmEndpoint, type LlmModuleKind, readLlmEndpoint } from '../llm/openaiClient.js';
-import { KIE_TASK_TYPES, readPromptBlock } from '../llm/prompts.js';
+import { type LlmEndpoint, type LlmModuleKind, readLlmEndpoint, readRequestLlmEndpoint } from '../llm/openaiClient.js';
+import { KIE_TASK_TYPES, type PromptBlock, readPromptBlock, TRANSLATE_TASK_TYPES } from '../llm/prompts.js';
 
 export const LLM_CHAT = 'LLM_Chat';
 export const LLM_RETRIEVER = 'LLM_Retriever';
@@ -17,7 +17,7 @@ export const PROMPT_ENGINEERING = 'PromptEngneering';
 const LLM_MODULE_ROLES = [LLM_CHAT, LLM_RETRIEVER, MLLM_CHAT, PROMPT_ENGINEERING];
 
 /** The key of the active config that holds the LLM modules (pipeserve's, not PaddleX's). */
-const LLM_MODULES_KEY = 'llmModules';
+export const LLM_MODULES_KEY = 'llmModules';
 
 export interface LlmModules {
   chatBot: LlmEndpoint;
@@ -62,12 +62,31 @@ export function readLlmModules(config: PipelineConfig, options: { mllm: boolean;
   };
 }
 
-/** A request-level chatBotConfig / retrieverConfig / mllmChatBotConfig: replaces the YAML's module entirely, as in PaddleX. */
+export interface TranslationModules {
+  chatBot: LlmEndpoint;
+  prompt: PromptBlock<(typeof TRANSLATE_TASK_TYPES)[number]>;
+}
+
+/** PP-DocTranslation's checked LLM modules: the chat bot and `PromptEngneering.Translate_CommonText`. */
+export function readTranslationModules(config: PipelineConfig): TranslationModules {
+  const modules = (config[LLM_MODULES_KEY] ?? {}) as Record<string, unknown>;
+  const prompts = (modules[PROMPT_ENGINEERING] ?? {}) as Record<string, unknown>;
+  return {
+    chatBot: endpointOf(modules, LLM_CHAT, 'chat_bot'),
+    prompt: readPromptBlock(prompts.Translate_CommonText, `SubModules.${PROMPT_ENGINEERING}.Translate_CommonText`, TRANSLATE_TASK_TYPES),
+  };
+}
+
+/**
+ * A request-level chatBotConfig / retrieverConfig / mllmChatBotConfig: replaces the YAML's module
+ * entirely, as in PaddleX; its base_url is held to public addresses unless `allowPrivateUrls`.
+ */
 export function requestEndpoint(
   raw: Record<string, unknown> | null | undefined,
   field: string,
   kind: LlmModuleKind,
   configured: LlmEndpoint,
+  allowPrivateUrls: boolean,
 ): LlmEndpoint {
-  return raw == null ? configured : readLlmEndpoint(raw, field, kind, invalidInput);
+  return raw == null ? configured : readRequestLlmEndpoint(raw, field, kind, allowPrivateUrls);
 }

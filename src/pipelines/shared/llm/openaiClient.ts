@@ -8,8 +8,10 @@
  * The API key goes only into the Authorization header; it is never logged nor put in a message.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fetch, type Response } from 'undici';
 import { z } from 'zod';
-import { ApiError } from '../../../errors.js';
+import { ApiError, invalidInput } from '../../../errors.js';
+import { checkPublicUrl, privateAddressRefusal, publicOnlyDispatcher } from '../../../io/fetchUrl.js';
 
 /** One configured upstream, checked. */
 export interface LlmEndpoint {
@@ -23,6 +25,8 @@ export interface LlmEndpoint {
   maxTokens: number;
   timeoutMs: number;
   maxRetries: number;
+  /** a request-level config: its base_url may not reach loopback, private or link-local addresses (unless --allow-private-urls) */
+  publicOnly: boolean;
 }
 
 /** Per-attempt time limit and retries when the YAML or request config does not set `timeout` / `max_retries` (pipeserve keys). */
@@ -75,11 +79,24 @@ export function readLlmEndpoint(raw: unknown, origin: string, kind: LlmModuleKin
     maxTokens: c.max_tokens ?? 1024,
     timeoutMs: (c.timeout ?? DEFAULT_LLM_TIMEOUT_S) * 1000,
     maxRetries: c.max_retries ?? DEFAULT_LLM_RETRIES,
+    publicOnly: false,
   };
 }
 
+/**
+ * A config a request brought (chatBotConfig, retrieverConfig, mllmChatBotConfig): checked as
+ * `readLlmEndpoint` does (422s), and, unless the server allows private URLs, held to public
+ * addresses as URL inputs are: a literal non-public host now, a host name when it is resolved.
+ */
+export function readRequestLlmEndpoint(raw: unknown, field: string, kind: LlmModuleKind, allowPrivateUrls: boolean): LlmEndpoint {
+  const endpoint = readLlmEndpoint(raw, field, kind, invalidInput);
+  if (allowPrivateUrls) return endpoint;
+  checkPublicUrl(endpoint.baseUrl, `${field}.base_url`);
+  return { ...endpoint, publicOnly: true };
+}
+
 /** The upstream as messages name it: model and URL without credentials or query. */
-function describe(endpoint: LlmEndpoint): string {
+export function describeUpstream(endpoint: LlmEndpoint): string {
   const url = new URL(endpoint.baseUrl);
   return `model "${endpoint.modelName}" at ${url.origin}${url.pathname} (${endpoint.origin})`;
 }
@@ -127,10 +144,14 @@ async function attempt<T>({ endpoint, path, body, parse, signal }: UpstreamCall<
       headers: { 'content-type': 'application/json', authorization: `Bearer ${endpoint.apiKey}` },
       body: JSON.stringify(body),
       signal: AbortSignal.any([signal, timeout]),
+      // a redirect could lead a public-only upstream to an address the dispatcher never resolves (an IP literal)
+      ...(endpoint.publicOnly ? { dispatcher: publicOnlyDispatcher(), redirect: 'error' as const } : {}),
     });
     text = await response.text();
   } catch (err) {
     if (signal.aborted) throw signal.reason;
+    const refused = endpoint.publicOnly ? privateAddressRefusal(err, `${endpoint.origin}.base_url`) : undefined;
+    if (refused) throw refused;
     if (timeout.aborted) throw new RetryableFailure(`no answer within ${endpoint.timeoutMs / 1000} s`, true);
     const cause = (err as Error & { cause?: { code?: string; message?: string } }).cause;
     throw new RetryableFailure(`connection failed (${cause?.code ?? cause?.message ?? (err as Error).message})`);
@@ -143,7 +164,10 @@ async function attempt<T>({ endpoint, path, body, parse, signal }: UpstreamCall<
     );
   }
   if (!response.ok) {
-    throw new ApiError(502, `The ${describe(endpoint)} refused the request: HTTP ${response.status}: ${excerpt(text, endpoint.apiKey)}`);
+    throw new ApiError(
+      502,
+      `The ${describeUpstream(endpoint)} refused the request: HTTP ${response.status}: ${excerpt(text, endpoint.apiKey)}`,
+    );
   }
   let json: unknown;
   try {
@@ -173,7 +197,7 @@ async function post<T>(call: UpstreamCall<T>): Promise<T> {
         const attempts = attemptNo + 1;
         throw new ApiError(
           err.timedOut ? 504 : 502,
-          `The ${describe(endpoint)} failed after ${attempts} attempt${attempts > 1 ? 's' : ''}: ${err.message}`,
+          `The ${describeUpstream(endpoint)} failed after ${attempts} attempt${attempts > 1 ? 's' : ''}: ${err.message}`,
         );
       }
       const backoff = Math.min(err.retryAfterMs ?? BACKOFF_BASE_MS * 2 ** attemptNo, BACKOFF_CAP_MS);

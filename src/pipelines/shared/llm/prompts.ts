@@ -99,3 +99,61 @@ export function ensemblePrompt(block: PromptBlock<'ensemble_prompt'>, key: strin
     `下面正式开始:\n${INDENT}\n问题：\`\`\`${key}\`\`\`\n${INDENT}\n方法A的结果：${resultA}\n${INDENT}\n方法B的结果：${resultB}\n${INDENT}`
   );
 }
+
+export const TRANSLATE_TASK_TYPES = ['translate_prompt'] as const;
+
+/** PaddleX's language_map: codes and English names → the Chinese name the prompt uses; other values are used as given. */
+const LANGUAGE_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
+  (
+    [
+      ['chinese', 'zh', '简体中文'],
+      ['english', 'en', '英语'],
+      ['french', 'fr', '法语'],
+      ['spanish', 'es', '西班牙语'],
+      ['german', 'de', '德语'],
+      ['japanese', 'ja', '日语'],
+      ['korean', 'ko', '韩语'],
+      ['russian', 'ru', '俄语'],
+      ['italian', 'it', '意大利语'],
+      ['portuguese', 'pt', '葡萄牙语'],
+      ['arabic', 'ar', '阿拉伯语'],
+      ['hindi', 'hi', '印地语'],
+      ['dutch', 'nl', '荷兰语'],
+      ['swedish', 'sv', '瑞典语'],
+      ['turkish', 'tr', '土耳其语'],
+      ['thai', 'th', '泰语'],
+      ['vietnamese', 'vi', '越南语'],
+      ['hebrew', 'he', '希伯来语'],
+      ['greek', 'el', '希腊语'],
+      ['polish', 'pl', '波兰语'],
+    ] as const
+  ).flatMap(([name, code, chinese]) => [
+    [name, chinese],
+    [code, chinese],
+  ]),
+);
+
+/**
+ * PaddleX's GenerateTranslatePrompt.generate_prompt (PP-DocTranslation): the head texts, the
+ * few-shot text and the glossary (key-value list) each introduced when not empty, then the
+ * triple-quoted tail with its 16-space indents as they are (nothing removed, unlike the KIE prompts).
+ */
+export function translatePrompt(
+  block: PromptBlock<'translate_prompt'>,
+  originalText: string,
+  language: string,
+  overrides: PromptOverrides = {},
+): string {
+  const pick = (key: keyof PromptTexts) => overrides[key] ?? block[key];
+  const examples = pick('few_shot_demo_text_content');
+  const terms = pick('few_shot_demo_key_value_list');
+  const languageName = Object.hasOwn(LANGUAGE_NAMES, language) ? LANGUAGE_NAMES[language] : language;
+  return (
+    pick('task_description') +
+    pick('rules_str') +
+    pick('output_format') +
+    (examples ? `这里是一些示例：\n${examples}\n` : '') +
+    (terms ? `\n这里是一些专业术语对照表,如果遇到对照表中单词要参考对照表翻译：\n${terms}\n` : '') +
+    `下面正式开始:\n${INDENT}\n将以下内容翻译成：${languageName}\n${INDENT}\n原文：${originalText}\n${INDENT}`
+  );
+}

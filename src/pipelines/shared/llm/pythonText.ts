@@ -50,3 +50,11 @@ export function pythonStrip(text: string, chars: string): string {
   while (end > start && set.has(points[end - 1]!)) end--;
   return points.slice(start, end).join('');
 }
+
+const PYTHON_SPACE = '[\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const PYTHON_WHITESPACE_ENDS = new RegExp(`^${PYTHON_SPACE}+|${PYTHON_SPACE}+$`, 'g');
+
+/** Python's str.strip() whitespace (str.isspace), as langchain and PaddleX's translation strip. */
+export function pythonStripWhitespace(text: string): string {
+  return text.replace(PYTHON_WHITESPACE_ENDS, '');
+}

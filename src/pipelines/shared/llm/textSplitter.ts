@@ -5,7 +5,7 @@
  * @langchain/textsplitters: the JS port counts UTF-16 units where Python counts code points, so its
  * chunks differ from PaddleX's on any text with characters outside the BMP.
  */
-import { pythonLen } from './pythonText.js';
+import { pythonLen, pythonStripWhitespace } from './pythonText.js';
 
 export const PADDLEX_SEPARATORS = ['\t', '\n', '。', '\n\n', ''] as const;
 export const PADDLEX_CHUNK_OVERLAP = 20;
@@ -16,14 +16,6 @@ function splitKeepingSeparator(text: string, separator: string): string[] {
   const parts = text.split(separator);
   const pieces = [parts[0]!, ...parts.slice(1).map((part) => separator + part)];
   return pieces.filter((piece) => piece !== '');
-}
-
-const PYTHON_SPACE = '[\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
-const PYTHON_WHITESPACE_ENDS = new RegExp(`^${PYTHON_SPACE}+|${PYTHON_SPACE}+$`, 'g');
-
-/** Python's str.strip() whitespace (str.isspace), as langchain strips each chunk. */
-function pythonStripWhitespace(text: string): string {
-  return text.replace(PYTHON_WHITESPACE_ENDS, '');
 }
 
 function joinDocs(pieces: string[], separator: string): string | undefined {
