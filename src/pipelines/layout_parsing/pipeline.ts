@@ -1,6 +1,7 @@
 /**
  * PaddleX's layout_parsing (v1) and PP-StructureV3 pipelines on `/layout-parsing`, HTTP side; the
- * YAML's `pipeline_name` picks one. PP-StructureV3 also has `/concatenate-pages`.
+ * YAML's `pipeline_name` picks one. PP-StructureV3 also has `/concatenate-pages`: in PaddleX only an
+ * HPS (Triton) model of that name, served here over HTTP with the model's request and result.
  *
  * A block's specialised recogniser is a seam (worker.ts `BlockRecognizer`): seal recognition is
  * wired; table recognition (table_recognition_v2) and formula recognition are not yet, so a request
@@ -76,6 +77,14 @@ const v3Request = z.object({
   formatBlockContent: optional(z.boolean()),
   // pipeserve's: false leaves `markdown.images` empty (the Markdown still names the image paths)
   returnMarkdownImages: z.boolean().optional().default(true),
+  // pipeserve's: PaddleX's title_level rules (its restructure_pages' relevel_titles), applied within each page
+  relevelTitles: z
+    .boolean()
+    .optional()
+    .default(false)
+    .describe(
+      "pipeserve: give each page's paragraph titles Markdown levels by PaddleX's title-level rules (numbering style, its order of appearance, text height), instead of by their numbering alone",
+    ),
 });
 type V1Request = z.output<typeof v1Request>;
 type V3Request = z.output<typeof v3Request>;
@@ -204,6 +213,7 @@ function resolveSettings(req: V1Request & Partial<V3Request>, ctx: Ctx, variant:
     },
     textRecScoreThresh: req.textRecScoreThresh ?? ocrRecThresh,
     returnMarkdownImages: req.returnMarkdownImages ?? true,
+    relevelTitles: req.relevelTitles ?? false,
     searchablePdf: req.searchablePdf ?? false,
     visualize,
     maxOutputImgSize,
@@ -333,7 +343,7 @@ export const ppStructureV3Pipeline = definePipeline<Ops, DocumentServingExtra>({
       path: '/concatenate-pages',
       operationId: 'concatenatePages',
       summary:
-        "One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages)",
+        "One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages; in PaddleX an HPS model only, this HTTP endpoint is pipeserve's)",
       request: concatenateRequest,
       result: concatenateResult,
       input: { kind: 'none', field: 'pages' },

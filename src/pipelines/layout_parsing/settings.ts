@@ -37,6 +37,8 @@ export interface LayoutParsingSettings {
   /** the score a block read again as one crop must reach (the request's, else GeneralOCR's) */
   textRecScoreThresh: number;
   returnMarkdownImages: boolean;
+  /** pipeserve's: paragraph title levels by PaddleX's title_level rules (within the page) */
+  relevelTitles: boolean;
   /** pipeserve's searchable PDF */
   searchablePdf: boolean;
   visualize: boolean;
