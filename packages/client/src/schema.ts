@@ -5181,6 +5181,8 @@ export interface paths {
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     returnMarkdownImages?: boolean;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    relevelTitles?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     returnImages?: boolean | null;
                 };
                 header?: never;
@@ -5243,6 +5245,11 @@ export interface paths {
                         formatBlockContent?: boolean | null;
                         /** @default true */
                         returnMarkdownImages?: boolean;
+                        /**
+                         * @description pipeserve: give each page's paragraph titles Markdown levels by PaddleX's title-level rules (numbering style, its order of appearance, text height), instead of by their numbering alone
+                         * @default false
+                         */
+                        relevelTitles?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -5304,6 +5311,11 @@ export interface paths {
                         formatBlockContent?: boolean | null;
                         /** @default true */
                         returnMarkdownImages?: boolean;
+                        /**
+                         * @description pipeserve: give each page's paragraph titles Markdown levels by PaddleX's title-level rules (numbering style, its order of appearance, text height), instead of by their numbering alone
+                         * @default false
+                         */
+                        relevelTitles?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };

@@ -32,12 +32,12 @@ const DEFAULT_COLOUR: Rgb = [158, 158, 158];
 const FILL_ALPHA = 100 / 255;
 const NUMBER_COLOUR: Rgb = [255, 0, 0];
 
-export function layoutOrderColour(label: string): Rgb {
+function layoutOrderColour(label: string): Rgb {
   return LABEL_COLOURS[label] ?? DEFAULT_COLOUR;
 }
 
 /** PaddleX's number font size for a page `width` pixels wide: 1.8 % of the width + 2. */
-export function orderNumberFontPx(width: number): number {
+function orderNumberFontPx(width: number): number {
   return Math.trunc(0.018 * width) + 2;
 }
 
@@ -45,7 +45,7 @@ export function orderNumberFontPx(width: number): number {
  * Where PaddleX puts a block's number (the text's top-left): 2 px right of the box, half a font
  * above its top; moved inside the box's right edge when the page has less than a font size left.
  */
-export function orderNumberPosition(bbox: readonly number[], pageWidth: number, fontPx: number): [number, number] {
+function orderNumberPosition(bbox: readonly number[], pageWidth: number, fontPx: number): [number, number] {
   const [, y1, x2] = bbox as [number, number, number, number];
   const top = y1 - Math.floor(fontPx / 2);
   return pageWidth - x2 < fontPx ? [Math.trunc(x2 - fontPx * 1.1), top] : [x2 + 2, top];
