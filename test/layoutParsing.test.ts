@@ -247,7 +247,7 @@ describe('PP-StructureV3 on rendered pages (layout fixture, real OCR)', () => {
     // PaddleX's order (result_v2.py _to_img): preprocessing, layout, OCR, then the reading order
     assert.deepEqual(Object.keys(page.outputImages), ['preprocessed_img', 'layout_det_res', 'overall_ocr_res', 'layout_order_res']);
     assert.equal(typeof page.inputImage, 'string');
-    await assertLayoutOrderImage(await decodeToRgb(page.outputImages.layout_order_res), blocks);
+    await assertLayoutOrderImage(await decodeToRgb(Buffer.from(page.outputImages.layout_order_res, 'base64')), blocks);
   });
 
   test('a paragraph over two PDF pages: isStart / isEnd, and /concatenate-pages joins it with a space', async () => {

@@ -5531,7 +5531,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages) */
+        /** One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages; in PaddleX an HPS model only, this HTTP endpoint is pipeserve's) */
         post: {
             parameters: {
                 query?: never;
