@@ -37,6 +37,8 @@ function tableHtml(recTexts: string[]): string {
   const rows = TABLE_WORDS.map((row) => `<tr>${row.map((word) => `<td>${read.get(word)}</td>`).join('')}</tr>`);
   return `<html><body><table><tbody>${rows.join('')}</tbody></table></body></html>`;
 }
+import { decodeToRgb } from './helpers/textImages.js';
+import type { RgbImage } from '../src/io/image.js';
 
 const W = PAGE_WIDTH;
 const H = PAGE_HEIGHT;
@@ -112,6 +114,62 @@ function blockText(block: DrawnBlock, read: Map<string, string>): string {
 
 const near = (actual: number[], expected: number[]) =>
   actual.length === expected.length && actual.every((v, i) => Math.abs(v - expected[i]!) <= 1);
+
+/** PaddleX's get_show_color (order_label=False) for the labels of RICH, drawn at alpha 100/255 over the page. */
+const ORDER_FILL: Record<string, [number, number, number]> = {
+  doc_title: [255, 248, 220],
+  paragraph_title: [102, 102, 255],
+  text: [153, 0, 76],
+  image: [153, 255, 51],
+  figure_title: [102, 178, 255],
+};
+
+const pixel = (img: RgbImage, x: number, y: number) => [0, 1, 2].map((c) => img.data[(y * img.width + x) * 3 + c]!);
+const isRed = ([r, g, b]: number[]) => r! > 170 && g! < 100 && b! < 100;
+
+/** Red pixels in the rectangle (clipped to the image). */
+function redPixels(img: RgbImage, x1: number, y1: number, x2: number, y2: number): number {
+  let n = 0;
+  for (let y = Math.max(0, y1); y < Math.min(img.height, y2); y++)
+    for (let x = Math.max(0, x1); x < Math.min(img.width, x2); x++) if (isRed(pixel(img, x, y))) n++;
+  return n;
+}
+
+/**
+ * `layout_order_res` as PaddleX's LayoutParsingResultV2 draws it: each block filled with its label's
+ * colour at alpha 100 (white paper becomes 255·(1 − a) + colour·a), and the blocks with an order
+ * number get it in red, its top-left half a font above the box's top, 2 px right of it (font
+ * int(0.018 · width) + 2 px); the others get none.
+ */
+async function assertLayoutOrderImage(img: RgbImage, blocks: any[]) {
+  assert.deepEqual([img.width, img.height], [W, H]);
+  assert.deepEqual(
+    pixel(img, 4, 4).map((v) => v > 245),
+    [true, true, true],
+    'the page outside the blocks stays white',
+  );
+  const alpha = 100 / 255;
+  const fontPx = Math.trunc(0.018 * W) + 2;
+  for (const b of blocks) {
+    const [x1, y1, x2] = b.block_bbox;
+    // paper inside the box, above the text's first line (and left of the figure's shapes)
+    const tint = ORDER_FILL[b.block_label]!.map((c) => 255 * (1 - alpha) + c * alpha);
+    for (const [x, y] of [
+      [x1 + 2, y1 + 2],
+      [x1 + 5, y1 + 3],
+    ]) {
+      pixel(img, x!, y!).forEach((v, c) => {
+        assert.ok(Math.abs(v - tint[c]!) <= 10, `${b.block_label} at ${x},${y}: ${pixel(img, x!, y!)} vs ${tint.map(Math.round)}`);
+      });
+    }
+    const digits = b.block_order === null ? 1 : String(b.block_order).length;
+    const left = W - x2 < fontPx ? Math.trunc(x2 - fontPx * 1.1) : x2 + 2;
+    const top = y1 - Math.floor(fontPx / 2);
+    const red = redPixels(img, left, top, left + Math.ceil(digits * fontPx * 0.7), top + Math.ceil(fontPx * 1.3));
+    if (b.block_order === null) assert.equal(red, 0, `no number beside the ${b.block_label}`);
+    else assert.ok(red >= 15, `number ${b.block_order} beside the ${b.block_label}: ${red} red pixels`);
+  }
+}
 
 describe('PP-StructureV3 on rendered pages (layout fixture, real OCR)', () => {
   let rich: RunningServer;
@@ -208,8 +266,10 @@ describe('PP-StructureV3 on rendered pages (layout fixture, real OCR)', () => {
     assert.match(blocks[0].block_content, /^# /);
     assert.match(blocks[1].block_content, /^## 1 Introduction/);
     assert.match(blocks[4].block_content, /^<div style="text-align: center;"><img /);
-    assert.deepEqual(Object.keys(page.outputImages).sort(), ['layout_det_res', 'overall_ocr_res', 'preprocessed_img']);
+    // PaddleX's order (result_v2.py _to_img): preprocessing, layout, OCR, then the reading order
+    assert.deepEqual(Object.keys(page.outputImages), ['preprocessed_img', 'layout_det_res', 'overall_ocr_res', 'layout_order_res']);
     assert.equal(typeof page.inputImage, 'string');
+    await assertLayoutOrderImage(await decodeToRgb(Buffer.from(page.outputImages.layout_order_res, 'base64')), blocks);
   });
 
   test('a paragraph over two PDF pages: isStart / isEnd, and /concatenate-pages joins it with a space', async () => {
@@ -406,6 +466,12 @@ describe('layout_parsing v1 on the rendered page', () => {
       use_table_recognition: false,
       use_formula_recognition: false,
     });
+  });
+
+  test("visualize: layout and OCR images in PaddleX's order (result.py), no reading-order image", async () => {
+    const res = await postJson(`${server.url}/layout-parsing`, { file: b64(renderPage(W, H, RICH)), fileType: 1, visualize: true });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(Object.keys(res.body.result.layoutParsingResults[0].outputImages), ['layout_det_res', 'overall_ocr_res']);
   });
 });
 

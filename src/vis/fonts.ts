@@ -1,23 +1,10 @@
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import { GlobalFonts } from '@napi-rs/canvas';
+import { bundledFontPath } from './fontFile.js';
 
 /** Family name under which the bundled Noto Sans Hans Regular is registered (covers CJK and Latin). */
 export const VIS_FONT_FAMILY = 'Pipeserve Noto Sans Hans';
 
-const FONT_FILE = 'NotoSansHans-Regular.otf';
-
 let registered = false;
-
-/**
- * Path of the OTF inside @embedpdf/fonts-sc. The package's `exports` map does not expose its
- * package.json, so the directory is found from the resolved main entry (dist/index.cjs).
- */
-function bundledFontPath(): string {
-  const require = createRequire(import.meta.url);
-  const entry = require.resolve('@embedpdf/fonts-sc');
-  return path.join(path.dirname(entry), '..', 'fonts', FONT_FILE);
-}
 
 /**
  * Registers the bundled font with @napi-rs/canvas, once per thread (module state is per thread),

@@ -5288,6 +5288,8 @@ export interface paths {
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     returnMarkdownImages?: boolean;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    relevelTitles?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     returnImages?: boolean | null;
                 };
                 header?: never;
@@ -5350,6 +5352,11 @@ export interface paths {
                         formatBlockContent?: boolean | null;
                         /** @default true */
                         returnMarkdownImages?: boolean;
+                        /**
+                         * @description pipeserve: give each page's paragraph titles Markdown levels by PaddleX's title-level rules (numbering style, its order of appearance, text height), instead of by their numbering alone
+                         * @default false
+                         */
+                        relevelTitles?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -5411,6 +5418,11 @@ export interface paths {
                         formatBlockContent?: boolean | null;
                         /** @default true */
                         returnMarkdownImages?: boolean;
+                        /**
+                         * @description pipeserve: give each page's paragraph titles Markdown levels by PaddleX's title-level rules (numbering style, its order of appearance, text height), instead of by their numbering alone
+                         * @default false
+                         */
+                        relevelTitles?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -5626,7 +5638,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages) */
+        /** One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages; in PaddleX an HPS model only, this HTTP endpoint is pipeserve's) */
         post: {
             parameters: {
                 query?: never;

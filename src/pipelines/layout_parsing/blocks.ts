@@ -297,6 +297,8 @@ export class LayoutBlock {
   image: { path: string; box: Box } | null = null;
   index = -1;
   orderIndex: number | null = null;
+  /** a paragraph title's level when titles are relevelled (titleLevel.ts) */
+  titleLevel?: number;
   textLineWidth = 1;
   textLineHeight = 1;
   childBlocks: LayoutBlock[] = [];

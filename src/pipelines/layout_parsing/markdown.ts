@@ -73,8 +73,10 @@ function formatters(s: MarkdownSettings, pageWidth: number): Map<string, Formatt
   const table: Formatter = s.useTableRecognition ? (b) => `\n${text(b).replaceAll('<table>', '<table border="1">')}` : image;
   const formula: Formatter = s.useFormulaRecognition ? (b) => `$$${b.content}$$` : image;
   const title: Formatter = (b) => formatTitle(b.content);
+  // PaddleX's format_para_title: a title given a level (titleLevel.ts) gets level + 1 `#`, as written
+  const paragraphTitle: Formatter = (b) => (b.titleLevel === undefined ? title(b) : joinLines(`#${'#'.repeat(b.titleLevel)} ${b.content}`));
   const entries: Array<[string, Formatter]> = [
-    ['paragraph_title', title],
+    ['paragraph_title', paragraphTitle],
     ['abstract_title', title],
     ['reference_title', title],
     ['content_title', title],

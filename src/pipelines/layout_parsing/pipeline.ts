@@ -1,6 +1,7 @@
 /**
  * PaddleX's layout_parsing (v1) and PP-StructureV3 pipelines on `/layout-parsing`, HTTP side; the
- * YAML's `pipeline_name` picks one. PP-StructureV3 also has `/concatenate-pages`.
+ * YAML's `pipeline_name` picks one. PP-StructureV3 also has `/concatenate-pages`: in PaddleX only an
+ * HPS (Triton) model of that name, served here over HTTP with the model's request and result.
  *
  * Seal, table and formula blocks are read by the YAML's SealRecognition, TableRecognition and
  * FormulaRecognition sub-pipelines. Chart recognition (PP-Chart2Table, a vision-language model)
@@ -8,7 +9,7 @@
  */
 import { z } from 'zod';
 import { readParam, type PipelineConfig } from '../../config/pipelineConfig.js';
-import { ApiError, ConfigError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import { mergeModeSchema, unclipRatioSchema } from '../../config/layoutParams.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { requestLayoutParams, thresholdSchema } from '../shared/detection.js';
@@ -76,6 +77,14 @@ const v3Request = z.object({
   formatBlockContent: optional(z.boolean()),
   // pipeserve's: false leaves `markdown.images` empty (the Markdown still names the image paths)
   returnMarkdownImages: z.boolean().optional().default(true),
+  // pipeserve's: PaddleX's title_level rules (its restructure_pages' relevel_titles), applied within each page
+  relevelTitles: z
+    .boolean()
+    .optional()
+    .default(false)
+    .describe(
+      "pipeserve: give each page's paragraph titles Markdown levels by PaddleX's title-level rules (numbering style, its order of appearance, text height), instead of by their numbering alone",
+    ),
 });
 type V1Request = z.output<typeof v1Request>;
 type V3Request = z.output<typeof v3Request>;
@@ -240,6 +249,7 @@ function resolveSettings(req: V1Request & Partial<V3Request>, ctx: Ctx, variant:
     ocrYamlRecScoreThresh: ocrRecThresh,
     table: tableOptions(req, config, variant, maxOutputImgSize),
     returnMarkdownImages: req.returnMarkdownImages ?? true,
+    relevelTitles: req.relevelTitles ?? false,
     searchablePdf: req.searchablePdf ?? false,
     visualize,
     maxOutputImgSize,
@@ -384,7 +394,7 @@ export const ppStructureV3Pipeline = definePipeline<Ops, DocumentServingExtra>({
       path: '/concatenate-pages',
       operationId: 'concatenatePages',
       summary:
-        "One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages)",
+        "One Markdown document from the pages' `markdown` results, a paragraph split over pages joined (PaddleX concatenate_markdown_pages; in PaddleX an HPS model only, this HTTP endpoint is pipeserve's)",
       request: concatenateRequest,
       result: concatenateResult,
       input: { kind: 'none', field: 'pages' },

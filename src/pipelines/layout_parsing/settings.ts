@@ -43,6 +43,8 @@ export interface LayoutParsingSettings {
   /** the score a text span a formula splits must reach when read again (PaddleX: GeneralOCR's YAML value, whatever the request) */
   ocrYamlRecScoreThresh: number;
   returnMarkdownImages: boolean;
+  /** pipeserve's: paragraph title levels by PaddleX's title_level rules (within the page) */
+  relevelTitles: boolean;
   /** pipeserve's searchable PDF */
   searchablePdf: boolean;
   visualize: boolean;

@@ -7,6 +7,7 @@ import type { RgbImage } from '../../io/image.js';
 import { encodeJpeg } from '../../io/codec.js';
 import type { DetectedObject } from '../../models/objectDetection.js';
 import { loadModel, loadOptionalModel } from '../../models/registry.js';
+import { loadCv } from '../../ops/cv.js';
 import { cropImage } from '../../ops/resize.js';
 import { defineWorker } from '../define.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from '../shared/docPreprocessingWorker.js';
@@ -18,6 +19,8 @@ import type { OcrPage } from '../shared/ocrSettings.js';
 import type { OcrLines } from '../shared/tablePostprocess.js';
 import { createLayoutTableRecognizer, drawTableCells } from '../shared/tableRecognitionWorker.js';
 import { type Box, type CropRecognizer, inLabels } from './blocks.js';
+import { drawLayoutOrder, type OrderedBlock } from './draw.js';
+import { assignTitleLevels } from './titleLevel.js';
 import { formatBlockContent, pageMarkdown } from './markdown.js';
 import {
   blockImagePath,
@@ -237,6 +240,7 @@ const worker = defineWorker(async (config, rt) => {
     let prunedResult: LayoutParsingPage['prunedResult'];
     let markdown: LayoutParsingPage['markdown'];
     let blockBoxes: Array<readonly number[]>;
+    let orderedBlocks: OrderedBlock[] | undefined;
     if (s.variant === 'v1') {
       const parsing = await parseBlocksV1(
         page,
@@ -269,6 +273,8 @@ const worker = defineWorker(async (config, rt) => {
         scoreThresh: s.ocrYamlRecScoreThresh,
       });
       blockBoxes = blocks.map((b) => b.bbox);
+      orderedBlocks = blocks;
+      if (s.relevelTitles) assignTitleLevels(await loadCv(), page, blocks);
       const md = pageMarkdown(blocks, s, page.width);
       const images: Record<string, Uint8Array> = {};
       if (s.returnMarkdownImages) {
@@ -301,17 +307,19 @@ const worker = defineWorker(async (config, rt) => {
         })),
         ...common,
       };
-      if (s.visualize && regionBoxes.length) outputImages.region_det_res = await drawLayout(page, regionBoxes);
     }
 
+    // in PaddleX's order (result.py / result_v2.py _to_img)
     if (s.visualize) {
       if (docPreprocessed) outputImages.preprocessed_img = await drawDocPreprocessing(input, docPreprocessed, s.maxOutputImgSize);
       outputImages.layout_det_res = await drawLayout(page, layoutBoxes);
+      if (s.useRegionDetection && regionDetector) outputImages.region_det_res = await drawLayout(page, regionBoxes);
       if (ocrPage.images.ocrImage) outputImages.overall_ocr_res = ocrPage.images.ocrImage;
       if (tables.length) outputImages.table_cell_img = await drawTableCells(page, tables, s.maxOutputImgSize);
       sealRes?.images.forEach((img, i) => {
         outputImages[`seal_res_region${i + 1}`] = img;
       });
+      if (orderedBlocks) outputImages.layout_order_res = await drawLayoutOrder(page, orderedBlocks, s.maxOutputImgSize);
     }
     let searchable: LayoutParsingPage['searchable'];
     if (s.searchablePdf) {

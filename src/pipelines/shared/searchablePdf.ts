@@ -1,8 +1,12 @@
 /**
  * Searchable PDF (pipeserve's, not PaddleX's): each page image with an invisible text layer (PDF
  * text rendering mode 3, as OCR tools write it) at the recognised lines, so PDF viewers can search
- * and copy the text. Built with pdf-lib on the HTTP side from what the workers return.
+ * and copy the text. Built with pdf-lib from what the workers return, in a thread of the HTTP
+ * process (searchablePdfThread.ts).
  */
+import { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
+import * as fontkit from 'fontkit';
 import {
   beginText,
   endText,
@@ -43,25 +47,73 @@ export interface SearchablePage {
 /** PDF points per image pixel: PaddleX renders PDF pages at 2 px per point, so pages keep their size. */
 const POINTS_PER_PIXEL = 0.5;
 
-/** The characters the standard font can encode (WinAnsi); others are left out of the text layer. */
-function encodable(font: PDFFont, text: string): string {
-  const charset = new Set(font.getCharacterSet());
-  return [...text].filter((c) => charset.has(c.codePointAt(0)!)).join('');
+/** The PDF, and the characters no font of it could encode (left out of the text layer). */
+export interface BuiltSearchablePdf {
+  pdf: Uint8Array;
+  unencodable: string[];
 }
 
-export async function buildSearchablePdf(pages: readonly SearchablePage[]): Promise<Uint8Array> {
+/**
+ * pdf-lib's font engine hook backed by fontkit 2. pdf-lib (1.17) reads a subset through
+ * `encodeStream()`, which fontkit 2 replaced by `encode()`; fontkit 1's CFF subsets of the CJK font
+ * are malformed (poppler: "Embedded font file may be invalid"), fontkit 2's are sound, hence this bridge.
+ */
+const fontkitForPdfLib = {
+  create(bytes: Uint8Array) {
+    const font = fontkit.create(Buffer.from(bytes)) as fontkit.Font;
+    const createSubset = font.createSubset.bind(font);
+    return Object.assign(font, {
+      createSubset: () => {
+        const subset = createSubset();
+        return Object.assign(subset, { encodeStream: () => Readable.from([Buffer.from(subset.encode())]) });
+      },
+    });
+  },
+} as unknown as Parameters<PDFDocument['registerFontkit']>[0];
+
+/** A font of the document and the code points it can encode. */
+interface TextFont {
+  font: PDFFont;
+  codePoints: ReadonlySet<number>;
+}
+
+const encodes = (f: TextFont, c: string) => f.codePoints.has(c.codePointAt(0)!);
+
+/**
+ * The page images with their lines as invisible text. A line the standard Helvetica can encode
+ * (WinAnsi: Latin-1 and a few more) is written in it; any other line in a subset of
+ * `loadUnicodeFont()` (embedded only when some line needs it), minus the characters that font lacks.
+ */
+export async function buildSearchablePdf(
+  pages: readonly SearchablePage[],
+  loadUnicodeFont?: () => Uint8Array,
+): Promise<BuiltSearchablePdf> {
   const pdf = await PDFDocument.create();
-  const font = await pdf.embedFont(StandardFonts.Helvetica);
+  const helveticaFont = await pdf.embedFont(StandardFonts.Helvetica);
+  const helvetica: TextFont = { font: helveticaFont, codePoints: new Set(helveticaFont.getCharacterSet()) };
+  const latinOnly = (text: string) => [...text].every((c) => encodes(helvetica, c));
+  let unicode: TextFont | undefined;
+  if (loadUnicodeFont && pages.some((p) => p.lines.some((l) => !latinOnly(l.text)))) {
+    pdf.registerFontkit(fontkitForPdfLib);
+    const font = await pdf.embedFont(loadUnicodeFont(), { subset: true });
+    unicode = { font, codePoints: new Set(font.getCharacterSet()) };
+  }
+  const unencodable = new Set<string>();
   for (const p of pages) {
     const width = p.width * POINTS_PER_PIXEL;
     const height = p.height * POINTS_PER_PIXEL;
     const page = pdf.addPage([width, height]);
     // a copy: pdf-lib reads the JPEG through `.buffer`, ignoring the offset of a view (as IPC delivers it)
     page.drawImage(await pdf.embedJpg(new Uint8Array(p.jpeg)), { x: 0, y: 0, width, height });
-    const fontKey = page.node.newFontDictionary(font.name, font.ref);
+    const fontKeys = new Map<TextFont, ReturnType<typeof page.node.newFontDictionary>>();
     for (const line of p.lines) {
-      const text = encodable(font, line.text);
+      const textFont = latinOnly(line.text) ? helvetica : (unicode ?? helvetica);
+      const chars = [...line.text];
+      for (const c of chars) if (!encodes(textFont, c)) unencodable.add(c);
+      const text = chars.filter((c) => encodes(textFont, c)).join('');
       if (!text) continue;
+      const { font } = textFont;
+      if (!fontKeys.has(textFont)) fontKeys.set(textFont, page.node.newFontDictionary(font.name, font.ref));
       const [x1, y1, x2, y2] = line.box.map((v) => v * POINTS_PER_PIXEL) as [number, number, number, number];
       const size = Math.max(1, (y2 - y1) * 0.8);
       const natural = font.widthOfTextAtSize(text, size);
@@ -71,7 +123,7 @@ export async function buildSearchablePdf(pages: readonly SearchablePage[]): Prom
         pushGraphicsState(),
         beginText(),
         setTextRenderingMode(TextRenderingMode.Invisible),
-        setFontAndSize(fontKey, size),
+        setFontAndSize(fontKeys.get(textFont)!, size),
         setCharacterSqueeze(squeeze),
         setTextMatrix(1, 0, 0, 1, x1, height - y2 + (y2 - y1) * 0.2),
         showText(font.encodeText(text)),
@@ -80,7 +132,29 @@ export async function buildSearchablePdf(pages: readonly SearchablePage[]): Prom
       );
     }
   }
-  return pdf.save();
+  return { pdf: await pdf.save(), unencodable: [...unencodable] };
+}
+
+/**
+ * buildSearchablePdf with the bundled Noto Sans Hans as the Unicode font, in a thread of its own:
+ * subsetting the CJK font takes about a second of CPU, which the HTTP thread must not spend.
+ */
+export function buildSearchablePdfInThread(pages: readonly SearchablePage[]): Promise<BuiltSearchablePdf> {
+  return new Promise((resolve, reject) => {
+    const thread = new Worker(new URL('./searchablePdfThread.js', import.meta.url), { workerData: { pages } });
+    let settled = false;
+    thread.once('message', (built: BuiltSearchablePdf) => {
+      settled = true;
+      resolve(built);
+    });
+    thread.once('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    thread.once('exit', (code) => {
+      if (!settled) reject(new Error(`the searchable PDF thread exited with code ${code} before answering`));
+    });
+  });
 }
 
 /**
@@ -101,7 +175,12 @@ export function searchablePdfCollector<Page extends { searchable?: SearchablePag
     },
     async pdf(results) {
       if (!wanted) return {};
-      const pdf = await buildSearchablePdf(results.map((r) => parts.get(r)!));
+      const { pdf, unencodable } = await buildSearchablePdfInThread(results.map((r) => parts.get(r)!));
+      if (unencodable.length) {
+        process.stderr.write(
+          `WARNING:  searchable PDF: no glyph for ${unencodable.map((c) => JSON.stringify(c)).join(' ')} in the text layer's fonts; left out\n`,
+        );
+      }
       return { searchablePdf: Buffer.from(pdf).toString('base64') };
     },
   };
