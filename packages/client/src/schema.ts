@@ -5508,6 +5508,16 @@ export interface paths {
                                             text_word?: string[][];
                                             text_word_boxes?: (number)[][][];
                                         };
+                                        table_res_list?: {
+                                            cell_box_list: number[][];
+                                            pred_html: string;
+                                            table_ocr_pred: {
+                                                rec_polys: (number)[][][];
+                                                rec_texts: string[];
+                                                rec_scores: number[];
+                                                rec_boxes: number[][];
+                                            };
+                                        }[];
                                         seal_res_list?: {
                                             model_settings: {
                                                 use_doc_preprocessor: boolean;
@@ -5539,6 +5549,11 @@ export interface paths {
                                             rec_boxes: (number)[][];
                                             text_word?: string[][];
                                             text_word_boxes?: (number)[][][];
+                                        }[];
+                                        formula_res_list?: {
+                                            rec_formula: string;
+                                            formula_region_id: number;
+                                            dt_polys?: (number)[][];
                                         }[];
                                     };
                                     markdown: {
@@ -5807,6 +5822,8 @@ export interface paths {
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     useE2eWirelessTableRecModel?: boolean;
                     /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
+                    relevelTitles?: boolean;
+                    /** @description with a raw image/* or application/pdf body only (arrays and objects as JSON text) */
                     returnImages?: boolean | null;
                 };
                 header?: never;
@@ -5867,6 +5884,11 @@ export interface paths {
                         useE2eWiredTableRecModel?: boolean;
                         /** @default true */
                         useE2eWirelessTableRecModel?: boolean;
+                        /**
+                         * @description pipeserve: give each page's paragraph titles Markdown levels by PaddleX's title-level rules (numbering style, its order of appearance, text height), instead of by their numbering alone
+                         * @default false
+                         */
+                        relevelTitles?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -5926,6 +5948,11 @@ export interface paths {
                         useE2eWiredTableRecModel?: boolean;
                         /** @default true */
                         useE2eWirelessTableRecModel?: boolean;
+                        /**
+                         * @description pipeserve: give each page's paragraph titles Markdown levels by PaddleX's title-level rules (numbering style, its order of appearance, text height), instead of by their numbering alone
+                         * @default false
+                         */
+                        relevelTitles?: boolean;
                         /** @description pipeserve extension: false leaves every Base64 image (visualisations, input and output images) out of the result; default true */
                         returnImages?: boolean | null;
                     };
@@ -6011,6 +6038,16 @@ export interface paths {
                                             text_word?: string[][];
                                             text_word_boxes?: (number)[][][];
                                         };
+                                        table_res_list?: {
+                                            cell_box_list: number[][];
+                                            pred_html: string;
+                                            table_ocr_pred: {
+                                                rec_polys: (number)[][][];
+                                                rec_texts: string[];
+                                                rec_scores: number[];
+                                                rec_boxes: number[][];
+                                            };
+                                        }[];
                                         seal_res_list?: {
                                             model_settings: {
                                                 use_doc_preprocessor: boolean;
@@ -6042,6 +6079,11 @@ export interface paths {
                                             rec_boxes: (number)[][];
                                             text_word?: string[][];
                                             text_word_boxes?: (number)[][][];
+                                        }[];
+                                        formula_res_list?: {
+                                            rec_formula: string;
+                                            formula_region_id: number;
+                                            dt_polys?: (number)[][];
                                         }[];
                                     };
                                     markdown: {
