@@ -55,7 +55,7 @@ export interface BuiltSearchablePdf {
 
 /**
  * pdf-lib's font engine hook backed by fontkit 2. pdf-lib (1.17) reads a subset through
- * `encodeStream()`, which fontkit 2 replaced by `encode()`; fontkit 1's CFF subsets of the CJK font
+ * `encodeStream()`, which fontkit 2 replaced by `encode()`; @pdf-lib/fontkit's (fontkit 1) CFF subsets of the CJK font
  * are malformed (poppler: "Embedded font file may be invalid"), fontkit 2's are sound, hence this bridge.
  */
 const fontkitForPdfLib = {
