@@ -40,6 +40,8 @@ describe('PP-ChatOCRv3-doc', () => {
       log: (line: string) => logs.push(line),
       // --allow-private-urls: request-level LLM configs may point at the loopback stub
       fetchLimits: { allowPrivate: true },
+      // one instance and no queue: a second request that needs the instance is refused at once
+      maxQueue: 0,
     });
     invoice = Buffer.from(await renderInvoice()).toString('base64');
   });
@@ -178,6 +180,26 @@ describe('PP-ChatOCRv3-doc', () => {
     assert.match(assertErrorEnvelope(badBot, 422), /chatBotConfig\.api_type: must be one of openai/);
     const table = await postJson(`${server.url}/chatocr-visual`, { file: invoice, fileType: 1, useTableRecognition: true });
     assert.match(assertErrorEnvelope(table, 422), /no table recognition yet/);
+  });
+
+  test('chat and vector requests take no inference lane: they proceed while the instance is busy and its queue full', async () => {
+    stub.reset();
+    stub.answer = answerFromPrompt;
+    stub.script('/v1/chat/completions', { delayMs: 300, body: { choices: [{ message: { content: '{"Total": "1280.00"}' } }] } });
+    let visualDone = false;
+    const visual = postJson(`${server.url}/chatocr-visual`, { file: invoice, fileType: 1, visualize: false }).then((res) => {
+      visualDone = true;
+      return res;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assertErrorEnvelope(await postJson(`${server.url}/chatocr-visual`, { file: invoice, fileType: 1 }), 503);
+    const chat = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Total'], visualInfo });
+    assert.equal(chat.status, 200, JSON.stringify(chat.body));
+    assert.deepEqual((chat.body as any).result.chatResult, { Total: '1280.00' });
+    const vector = await postJson(`${server.url}/chatocr-vector`, { visualInfo });
+    assert.equal(vector.status, 200, JSON.stringify(vector.body));
+    assert.equal(visualDone, false, 'chat and vector finished while the page was still being read');
+    assert.equal((await visual).status, 200);
   });
 
   test('upstream failures: retries, then 502/504 envelopes naming the upstream; the server stays healthy', async () => {
