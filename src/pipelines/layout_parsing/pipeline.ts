@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { readParam, type PipelineConfig } from '../../config/pipelineConfig.js';
-import { ApiError, ConfigError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import { mergeModeSchema, unclipRatioSchema } from '../../config/layoutParams.js';
 import { defineEndpoint, definePipeline, type EndpointContext, type OpsOf } from '../define.js';
 import { requestLayoutParams, thresholdSchema } from '../shared/detection.js';

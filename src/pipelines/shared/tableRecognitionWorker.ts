@@ -32,7 +32,7 @@ import {
   tableResFromStructure,
   type TableResJson,
 } from './tablePostprocess.js';
-import { GENERAL_OCR, TABLE_ROLES, TABLE_STRUCTURE, type TablePage, type TableSettings, type TableV2Flags } from './tableRecognition.js';
+import { GENERAL_OCR, TABLE_ROLES, TABLE_STRUCTURE, type TablePage, type TableSettings } from './tableRecognition.js';
 import { LAYOUT_DETECTION } from './layoutRegions.js';
 
 /** One table region to recognize. */
