@@ -5389,6 +5389,16 @@ export interface paths {
                                             text_word?: string[][];
                                             text_word_boxes?: (number)[][][];
                                         };
+                                        table_res_list?: {
+                                            cell_box_list: number[][];
+                                            pred_html: string;
+                                            table_ocr_pred: {
+                                                rec_polys: (number)[][][];
+                                                rec_texts: string[];
+                                                rec_scores: number[];
+                                                rec_boxes: number[][];
+                                            };
+                                        }[];
                                         seal_res_list?: {
                                             model_settings: {
                                                 use_doc_preprocessor: boolean;
@@ -5420,6 +5430,11 @@ export interface paths {
                                             rec_boxes: (number)[][];
                                             text_word?: string[][];
                                             text_word_boxes?: (number)[][][];
+                                        }[];
+                                        formula_res_list?: {
+                                            rec_formula: string;
+                                            formula_region_id: number;
+                                            dt_polys?: (number)[][];
                                         }[];
                                     };
                                     markdown: {
