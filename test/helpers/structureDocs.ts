@@ -38,11 +38,11 @@ const FRACTION = tokenIds(['<s>', '\\frac', 'Ġ{', 'Ġa', 'Ġ+', 'Ġb', 'Ġ}', '
 const TABLE_LEFT = 96;
 const TABLE_TOP = 300;
 /** The inline formula: the wide formula drawn at half size between two words of one line. */
-const INLINE = { words: ['Energy is', 'at rest.'], top: 600, scale: 0.5 };
+const INLINE = { words: ['Energy is', 'at rest.'], top: 720, scale: 0.5 };
 /** The inline paragraph's two words, either side of its formula. */
 export const INLINE_WORDS = INLINE.words;
 const WIDE = { width: 420, height: 110 };
-const TALL = { left: 300, top: 700, width: 220, height: 190 };
+const TALL = { left: 300, top: 820, width: 220, height: 190 };
 
 function measure(text: string): number {
   const ctx = createCanvas(1, 1).getContext('2d');
@@ -72,7 +72,7 @@ export const STRUCTURE_BLOCKS: DrawnBlock[] = [
   },
   { label: 'formula', box: inlineFormulaBox },
   { label: 'formula', box: [TALL.left, TALL.top, TALL.left + TALL.width, TALL.top + TALL.height] },
-  textBlock('text', 96, 940, ['A last paragraph ends', 'the page.'], 40),
+  textBlock('text', 96, 1060, ['A last paragraph ends', 'the page.'], 40),
 ];
 
 /** Index of the paragraph holding the inline formula, and of that formula, in STRUCTURE_BLOCKS. */
