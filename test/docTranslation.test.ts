@@ -188,7 +188,7 @@ describe('PP-DocTranslation served', () => {
     assert.match(markdown.text, /^# .+\n\n## 1 /);
     assert.equal(Object.keys(markdown.images).length, 1);
     const table = await postJson(`${server.url}/doctrans-visual`, { file: page, fileType: 1, useTableRecognition: true });
-    assert.match(assertErrorEnvelope(table, 422), /Table recognition was requested, but the pipeline YAML switches it off/);
+    assert.match(assertErrorEnvelope(table, 422), /Table recognition was requested, but this server has no table recognition loaded/);
   });
 
   test("/doctrans-translate: the page as chunks around its HTML blocks, each prompt PaddleX's; the answers joined back", async () => {
