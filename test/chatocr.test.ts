@@ -185,9 +185,11 @@ describe('PP-ChatOCRv3-doc', () => {
   test('chat and vector requests take no inference lane: they proceed while the instance is busy and its queue full', async () => {
     stub.reset();
     stub.answer = answerFromPrompt;
-    stub.script('/v1/chat/completions', { delayMs: 300, body: { choices: [{ message: { content: '{"Total": "1280.00"}' } }] } });
+    // the LLM answers after a short wait, and the page is read with its images drawn: chat and vector
+    // must be answered while that read still holds the only instance (a lone page now runs on every core)
+    stub.script('/v1/chat/completions', { delayMs: 50, body: { choices: [{ message: { content: '{"Total": "1280.00"}' } }] } });
     let visualDone = false;
-    const visual = postJson(`${server.url}/chatocr-visual`, { file: invoice, fileType: 1, visualize: false }).then((res) => {
+    const visual = postJson(`${server.url}/chatocr-visual`, { file: invoice, fileType: 1, visualize: true }).then((res) => {
       visualDone = true;
       return res;
     });
