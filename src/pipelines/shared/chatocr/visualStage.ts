@@ -3,8 +3,8 @@
  * preprocessing, layout detection, general OCR, seal recognition on the `seal` regions, table
  * recognition on the `table` regions — and its get_layout_parsing_res, which turns them into
  * `parsing_res_list` blocks. Formula recognition is not part of it yet (formula blocks keep empty
- * content, as PaddleX's do when that recogniser is off). Swap `createVisualStage` for the layout parsing pipeline's page function
- * once that exists; the HTTP side reads only `VisualPage`.
+ * content, as PaddleX's do when that recogniser is off). Swap `createVisualStage` for the layout
+ * parsing pipeline's page function once that exists; the HTTP side reads only `VisualPage`.
  */
 import type { PipelineConfig } from '../../../config/pipelineConfig.js';
 import type { RgbImage } from '../../../io/image.js';
