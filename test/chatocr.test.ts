@@ -21,10 +21,15 @@ import {
 import { renderStamp, sealDetectorFixtureDir, STAMP_TEXT } from './helpers/docFixtures.js';
 import { keywordEmbedding, type LlmStub, startLlmStub } from './helpers/llmStub.js';
 import { REPO_ROOT } from './helpers/paths.js';
+import { renderTablePage, structureDir, TABLE_HEIGHT, TABLE_WIDTH, TABLE_WORDS, tableSteps } from './helpers/tableFixtures.js';
 import { assertErrorEnvelope, postJson, type RunningServer, startServer } from './helpers/server.js';
 
 const TEXT_V1_HEAD =
   '你现在的任务是从OCR文字识别的结果中提取关键词列表中每一项对应的关键信息。 OCR的文字识别结果使用```符号包围，包含所识别出来的文字，顺序在原始图片中从左至右、从上至下。 我指定的关键词列表使用[]符号包围。请注意OCR的文字识别结果可能存在长句子换行被切断、不合理的分词、 文字被错误合并等问题，你需要结合上下文语义进行综合判断，以抽取准确的关键信息。在返回结果时使用JSON格式，包含多个key-value对，key值为我指定的问题，value值为该问题对应的答案。 如果认为OCR识别结果中，对于问题key，没有答案，则将value赋值为"未知"。请只输出json格式的结果， 并做json格式校验后返回，不要包含其它多余文字！';
+
+// KIE_Table of configs/PP-ChatOCRv3-doc.yaml: task_description + output_format (YAML folds the line breaks into spaces)
+const TABLE_V1_HEAD =
+  '你现在的任务是从输入的表格内容中提取关键词列表中每一项对应的关键信息, 表格内容用```符号包围，我指定的关键词列表使用[]符号包围。你需要结合上下文语义进行综合判断，以抽取准确的关键信息。在返回结果时使用JSON格式，包含多个key-value对，key值为我指定的关键词，value值为所抽取的结果。 如果认为表格识别结果中没有关键词key对应的value，则将value赋值为"未知"。请只输出json格式的结果， 并做json格式校验后返回，不要包含其它多余文字！';
 
 describe('PP-ChatOCRv3-doc', () => {
   let stub: LlmStub;
@@ -179,7 +184,7 @@ describe('PP-ChatOCRv3-doc', () => {
     });
     assert.match(assertErrorEnvelope(badBot, 422), /chatBotConfig\.api_type: must be one of openai/);
     const table = await postJson(`${server.url}/chatocr-visual`, { file: invoice, fileType: 1, useTableRecognition: true });
-    assert.match(assertErrorEnvelope(table, 422), /no table recognition yet/);
+    assert.match(assertErrorEnvelope(table, 422), /Table recognition was requested, but it is off in this server/);
   });
 
   test('chat and vector requests take no inference lane: they proceed while the instance is busy and its queue full', async () => {
@@ -450,5 +455,54 @@ describe('PP-ChatOCRv3-doc with seal recognition', () => {
     });
     const blocks = (noSeal.body as any).result.layoutParsingResults[0].prunedResult.parsing_res_list;
     assert.deepEqual(blocks.find((b: any) => b.block_label === 'seal').block_content, '');
+  });
+});
+
+describe('PP-ChatOCRv3-doc with table recognition', () => {
+  let stub: LlmStub;
+  let server: RunningServer;
+  // the ruled table of tableFixtures 80 px down a 640 × 320 page, its title line above it
+  const TABLE_TOP = 80;
+  const page = renderTablePage({ width: TABLE_WIDTH, height: TABLE_TOP + TABLE_HEIGHT, top: TABLE_TOP, title: 'Fruit prices' });
+
+  before(async () => {
+    stub = await startLlmStub();
+    // one `table` region (RT-DETR-H_layout_3cls class 1) exactly over the table: the SLANet_plus fixture reads its crop
+    const layout = [{ classId: 1, score: 0.9, box: [0, 0.25, 1, 1] as [number, number, number, number] }];
+    const tableStructureDir = await structureDir(tableSteps(), TABLE_WIDTH, TABLE_HEIGHT);
+    server = await startServer({
+      pipelines: [await chatOcrYaml('PP-ChatOCRv3-doc', { llmBaseUrl: stub.baseUrl, layout, tableStructureDir })],
+    });
+  });
+  after(async () => {
+    await server?.close();
+    await stub?.close();
+  });
+
+  test('table_html_list holds the table HTML; the chat stage asks the table prompt with it first, as PaddleX v3', async () => {
+    const res = await postJson(`${server.url}/chatocr-visual`, { file: page.toString('base64'), fileType: 1, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { layoutParsingResults, visualInfo } = (res.body as any).result;
+    const pruned = layoutParsingResults[0].prunedResult;
+    assert.equal(pruned.model_settings.use_table_recognition, true);
+    assert.equal(pruned.table_res_list.length, 1);
+    const [table] = pruned.table_res_list;
+    // real OCR of the page: the lines inside the table, one per cell, in reading order
+    assert.deepEqual(table.table_ocr_pred.rec_texts, TABLE_WORDS.flat());
+    const html = `<html><body><table><tbody>${TABLE_WORDS.map((row) => `<tr>${row.map((w) => `<td>${w}</td>`).join('')}</tr>`).join('')}</tbody></table></body></html>`;
+    assert.equal(table.pred_html, html);
+    assert.equal(pruned.parsing_res_list.find((b: any) => b.block_label === 'table').block_content, html);
+    assert.deepEqual(visualInfo[0].table_html_list, [html]);
+    // PaddleX's decode_visual_result: the table's OCR lines joined by spaces
+    assert.deepEqual(visualInfo[0].table_text_list, [TABLE_WORDS.flat().join(' ')]);
+    assert.deepEqual(visualInfo[0].normal_text_dict, { 'words in other_text': 'Fruit prices' });
+
+    stub.reset();
+    stub.answer = (prompt) => (prompt.includes('表格内容') ? '{"Apple": "12"}' : '{}');
+    const chat = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Apple'], visualInfo });
+    assert.equal(chat.status, 200, JSON.stringify(chat.body));
+    assert.deepEqual((chat.body as any).result.chatResult, { Apple: '12' });
+    // v3 asks the tables (HTML shorter than minCharacters − 500) before the text; the key answered, no text prompt follows
+    assert.deepEqual(stub.prompts(), [`${TABLE_V1_HEAD}\n结合上面，下面正式开始：表格内容：\`\`\`${html}\`\`\`关键词列表：[['Apple']]。`]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * PP-ChatOCR test setups: the built-in YAML with a fixed-box layout model (fixtures from
- * docFixtures), the npm-shipped OCR models, seal recognition off, and the LLM modules pointed at a
- * local OpenAI-compatible stub; and a rendered invoice-like page.
+ * docFixtures), the npm-shipped OCR models, seal and table recognition off unless their fixtures are
+ * given, and the LLM modules pointed at a local OpenAI-compatible stub; and a rendered invoice-like page.
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -34,6 +34,8 @@ export interface ChatOcrYamlOptions {
   layout?: FixedBox[];
   /** the seal text detector's model dir: seal recognition on (else off) */
   sealDetDir?: string;
+  /** the SLANet_plus structure model's dir: table recognition on (else off) */
+  tableStructureDir?: string;
 }
 
 export async function chatOcrYaml(name: 'PP-ChatOCRv3-doc' | 'PP-ChatOCRv4-doc', options: ChatOcrYamlOptions): Promise<string> {
@@ -53,6 +55,9 @@ export async function chatOcrYaml(name: 'PP-ChatOCRv3-doc' | 'PP-ChatOCRv4-doc',
   parser.use_doc_preprocessor = false;
   parser.use_seal_recognition = Boolean(options.sealDetDir);
   if (options.sealDetDir) parser.SubPipelines.SealRecognition.SubPipelines.SealOCR.SubModules.TextDetection.model_dir = options.sealDetDir;
+  parser.use_table_recognition = Boolean(options.tableStructureDir);
+  if (options.tableStructureDir)
+    parser.SubPipelines.TableRecognition.SubModules.TableStructureRecognition.model_dir = options.tableStructureDir;
   parser.SubModules.LayoutDetection.model_dir = await fixedBoxDetectorDir('RT-DETR-H_layout_3cls', options.layout ?? INVOICE_LAYOUT);
   const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), `${name}-`)), `${name}.yaml`);
   await writeFile(file, YAML.stringify(config));

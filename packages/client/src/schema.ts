@@ -4725,6 +4725,16 @@ export interface paths {
                                             text_word?: string[][];
                                             text_word_boxes?: (number)[][][];
                                         };
+                                        table_res_list?: {
+                                            cell_box_list: number[][];
+                                            pred_html: string;
+                                            table_ocr_pred: {
+                                                rec_polys: (number)[][][];
+                                                rec_texts: string[];
+                                                rec_scores: number[];
+                                                rec_boxes: number[][];
+                                            };
+                                        }[];
                                         seal_res_list?: {
                                             model_settings: {
                                                 use_doc_preprocessor: boolean;

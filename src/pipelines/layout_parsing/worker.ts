@@ -221,7 +221,14 @@ const worker = defineWorker(async (config, rt) => {
     const ocr = toOverallOcr(overallOcr);
     const tables =
       s.useTableRecognition && recognizeTables
-        ? await recognizeTables(work, layoutBoxes, s.variant === 'v3' ? tableOcrInput(ocr, formulas, layoutBoxes) : ocrLines(ocr), s.table)
+        ? (
+            await recognizeTables(
+              work,
+              layoutBoxes,
+              s.variant === 'v3' ? tableOcrInput(ocr, formulas, layoutBoxes) : ocrLines(ocr),
+              s.table,
+            )
+          ).map((t) => t.json)
         : [];
     const sealRes = s.useSealRecognition && seal ? await seal.recognize(work, layoutBoxes, s) : undefined;
 

@@ -224,12 +224,12 @@ export async function recognizeTableRegion(
   page: RgbImage,
   region: TableRegion,
   s: TableOptions & Pick<TableSettings, 'ocr'>,
-): Promise<{ json: TableResJson; reread?: { page: OcrPage; size: [number, number] } }> {
+): Promise<TableRegionResult & { reread?: { page: OcrPage; size: [number, number] } }> {
   const angle: Angle = s.v2?.useTableOrientationClassify ? (await tools.orientation!.predict(region.image)).angle : 0;
-  if (angle === 0) return { json: (await tools.recognize(region, s)).json };
+  if (angle === 0) return tools.recognize(region, s);
   const turnedPage = rotateImage(page, angle);
   const reread = { page: await tools.ocr(turnedPage, s.ocr), size: [turnedPage.width, turnedPage.height] as [number, number] };
-  const { json } = await tools.recognize(
+  const { json, neighborTexts } = await tools.recognize(
     {
       ...region,
       image: rotateImage(region.image, angle),
@@ -239,7 +239,11 @@ export async function recognizeTableRegion(
     },
     s,
   );
-  return { json: { ...json, cell_box_list: unturnCells(json.cell_box_list, angle, turnedPage.width, turnedPage.height) }, reread };
+  return {
+    json: { ...json, cell_box_list: unturnCells(json.cell_box_list, angle, turnedPage.width, turnedPage.height) },
+    neighborTexts,
+    reread,
+  };
 }
 
 /** A layout box as the table step reads it. */
@@ -268,23 +272,23 @@ export async function createLayoutTableRecognizer(config: PipelineConfig, rt: Ru
     boxes: readonly LabelledBox[],
     pageOcr: OcrLines,
     s: TableOptions & Pick<TableSettings, 'ocr'>,
-  ): Promise<TableResJson[]> => {
+  ): Promise<TableRegionResult[]> => {
     let ocrLines = pageOcr;
     let pageSize: [number, number] = [page.width, page.height];
-    const tables: TableResJson[] = [];
+    const tables: TableRegionResult[] = [];
     for (const box of boxes) {
       if (box.label.toLowerCase() !== 'table') continue;
       const tableBox = box.coordinate.map(Math.trunc);
       const image = numpySlice(page, tableBox);
       if (!image) throw new Error(`layout table box [${box.coordinate.join(', ')}] is empty once cut at whole pixels`);
-      const { json, reread } = await recognizeTableRegion(
+      const { reread, ...table } = await recognizeTableRegion(
         tools,
         page,
         { image, tableBox, ocr: ocrLines, pageSize, findNeighborText: true },
         s,
       );
       if (reread) [ocrLines, pageSize] = [ocrLinesOf(reread.page), reread.size];
-      tables.push(json);
+      tables.push(table);
     }
     return tables;
   };

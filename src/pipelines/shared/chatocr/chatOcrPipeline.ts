@@ -38,6 +38,7 @@ import {
 import { toBase64 } from '../output.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../request.js';
 import { base64Image, base64ImageMap, dataInfo } from '../schemas.js';
+import { generalOcrSettings } from '../tableRecognition.js';
 import { readLlmModules, requestEndpoint, separateLlmModules } from './llmModules.js';
 import {
   decodeVisualResult,
@@ -46,6 +47,7 @@ import {
   layoutParsingPrunedResult,
   SEAL_OCR,
   SEAL_RECOGNITION,
+  TABLE_RECOGNITION,
   type VisualPage,
   type VisualSettings,
 } from './visualSettings.js';
@@ -160,12 +162,16 @@ function resolveVisualSettings(req: VisualRequest, ctx: Ctx): VisualSettings {
   if (useSealRecognition && !sealOcr) {
     throw unloadedModelRequested(`Seal recognition was requested, but it is off in this server (${at}use_seal_recognition: False).`);
   }
-  if (req.useTableRecognition) {
-    throw unloadedModelRequested('Table recognition was requested, but the visual stage of this server has no table recognition yet.');
+  const useTableRecognition = req.useTableRecognition ?? Boolean(parser.use_table_recognition);
+  const tableConfig = parser.SubPipelines?.[TABLE_RECOGNITION];
+  if (useTableRecognition && !tableConfig) {
+    throw unloadedModelRequested(`Table recognition was requested, but it is off in this server (${at}use_table_recognition: False).`);
   }
   const generalOcr = parser.SubPipelines![GENERAL_OCR]!;
   const visualize = wantsVisualization(req.visualize, ctx);
   const maxOutputImgSize = ctx.serving.extra.max_output_img_size;
+  // PaddleX's layout_parsing v1 passes no text parameters to the table step: its OCR keeps the YAML's
+  const tableOcr = generalOcrSettings(tableConfig ?? { pipeline_name: 'table_recognition' }, {}, false, maxOutputImgSize);
   const ocrSettings = (
     ocr: PipelineConfig,
     key: string,
@@ -188,6 +194,8 @@ function resolveVisualSettings(req: VisualRequest, ctx: Ctx): VisualSettings {
     useDocPreprocessor,
     docSteps,
     useSealRecognition,
+    useTableRecognition,
+    table: { ocr: tableOcr, cellOcr: tableOcr, useOcrResultsWithTableCells: false },
     layout: {
       threshold: req.layoutThreshold,
       layoutNms: req.layoutNms,
@@ -225,13 +233,10 @@ function toLayoutParsingResult(page: VisualPage) {
 /** The YAML's visual stage without what it switches off; what this server cannot run stops startup with the key to change. */
 function activeVisualStage(parser: PipelineConfig): PipelineConfig {
   const at = `SubPipelines.${LAYOUT_PARSER}`;
-  for (const [flag, what] of [
-    ['use_table_recognition', 'table recognition'],
-    ['use_formula_recognition', 'formula recognition'],
-  ] as const) {
-    if (parser[flag]) {
-      throw new ConfigError(`${at}.${flag}: ${what} is not available in pipeserve's ChatOCR visual stage yet; set ${flag}: False`);
-    }
+  if (parser.use_formula_recognition) {
+    throw new ConfigError(
+      `${at}.use_formula_recognition: formula recognition is not available in pipeserve's ChatOCR visual stage yet; set use_formula_recognition: False`,
+    );
   }
   if (parser.use_general_ocr === false)
     throw new ConfigError(`${at}.use_general_ocr: False is not supported (the visual stage reads text with the general OCR)`);
@@ -248,6 +253,17 @@ function activeVisualStage(parser: PipelineConfig): PipelineConfig {
         `${at}.SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR} is missing (or set use_seal_recognition: False)`,
       );
     SubPipelines[SEAL_RECOGNITION] = { ...seal, SubModules: {}, SubPipelines: { [SEAL_OCR]: activeOcrConfig(sealOcr) } };
+  }
+  if (parser.use_table_recognition) {
+    const table = subPipelines[TABLE_RECOGNITION];
+    if (!table) throw new ConfigError(`${at}.SubPipelines.${TABLE_RECOGNITION} is missing (or set use_table_recognition: False)`);
+    // PaddleX's layout_parsing v1 calls table_recognition with its defaults; table_recognition_v2's switches are not resolved here
+    if (table.pipeline_name !== 'table_recognition')
+      throw new ConfigError(`${at}.SubPipelines.${TABLE_RECOGNITION}.pipeline_name: the ChatOCR visual stage runs table_recognition`);
+    // the layout's boxes and the page's OCR are given to the table step
+    const { LayoutDetection: _layout, ...SubModules } = table.SubModules ?? {};
+    const tableOcr = table.SubPipelines?.[GENERAL_OCR];
+    SubPipelines[TABLE_RECOGNITION] = { ...table, SubModules, SubPipelines: tableOcr ? { [GENERAL_OCR]: activeOcrConfig(tableOcr) } : {} };
   }
   return { ...parser, SubPipelines };
 }
@@ -268,7 +284,7 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
         const { pages, dataInfo } = await runDocument(req, ctx, resolveVisualSettings(req as VisualRequest, ctx), (page) => page);
         return {
           layoutParsingResults: pages.map(toLayoutParsingResult),
-          visualInfo: pages.map((page) => ({ ...decodeVisualResult(page.prunedResult, version === 'v4') })),
+          visualInfo: pages.map((page) => ({ ...decodeVisualResult(page, version === 'v4') })),
           dataInfo,
         };
       },

@@ -2,7 +2,7 @@
  * The visual stage of PP-ChatOCR / PP-DocTranslation, the part both sides share: per-request
  * settings, the page result, and PaddleX's config keys. This is the seam where the layout parsing
  * pipeline plugs in once it exists: today the stage is PaddleX's layout_parsing (v1) built from
- * the OCR engine, layout detection, seal recognition and doc preprocessing, without table or
+ * the OCR engine, layout detection, seal and table recognition and doc preprocessing, without
  * formula recognition (see README, PP-ChatOCR).
  */
 import { z } from 'zod';
@@ -11,18 +11,23 @@ import type { DocPreprocessingSteps } from '../docPreprocessing.js';
 import { docPreprocessingResult } from '../docPreprocessing.js';
 import { ocrPrunedResult, type OcrSettings } from '../ocrSettings.js';
 import { layoutDetResult } from '../schemas.js';
+import { tableResJson, type TableSettings } from '../tableRecognition.js';
 
 /** PaddleX's YAML keys of the visual stage. */
 export const LAYOUT_PARSER = 'LayoutParser';
 export const GENERAL_OCR = 'GeneralOCR';
 export const SEAL_RECOGNITION = 'SealRecognition';
 export const SEAL_OCR = 'SealOCR';
+export const TABLE_RECOGNITION = 'TableRecognition';
 export const LAYOUT_DETECTION = 'LayoutDetection';
 
 export interface VisualSettings {
   useDocPreprocessor: boolean;
   docSteps: DocPreprocessingSteps;
   useSealRecognition: boolean;
+  useTableRecognition: boolean;
+  /** the TableRecognition sub-pipeline's options: PaddleX's layout_parsing v1 calls it with its defaults (no cell OCR) */
+  table: Pick<TableSettings, 'ocr' | 'cellOcr' | 'useOcrResultsWithTableCells'>;
   layout: LayoutParams;
   ocr: OcrSettings;
   seal: OcrSettings;
@@ -48,6 +53,7 @@ export const layoutParsingPrunedResult = z.object({
   doc_preprocessor_res: docPreprocessingResult.optional(),
   layout_det_res: layoutDetResult,
   overall_ocr_res: ocrPrunedResult,
+  table_res_list: z.array(tableResJson).optional(),
   seal_res_list: z.array(ocrPrunedResult).optional(),
 });
 export type LayoutParsingPrunedResult = z.input<typeof layoutParsingPrunedResult>;
@@ -64,8 +70,10 @@ export interface VisualInfo {
 /** One page of the visual stage; its visualInfo is made on the HTTP side (decodeVisualResult), where the version is known. */
 export interface VisualPage {
   prunedResult: LayoutParsingPrunedResult;
-  /** PaddleX's image keys: preprocessed_img, layout_det_res, overall_ocr_res, seal_res_region{N} */
+  /** PaddleX's image keys: preprocessed_img, layout_det_res, overall_ocr_res, table_cell_img, seal_res_region{N} */
   outputImages: Record<string, Uint8Array>;
+  /** each table's neighbor_texts (PaddleX keeps them out of the table's JSON; v4's visualInfo reads them) */
+  tableNeighborTexts: string[];
   inputImage?: Uint8Array;
   width: number;
   height: number;
@@ -73,20 +81,21 @@ export interface VisualPage {
 
 /**
  * PaddleX's decode_visual_result: each block that is neither table nor formula adds its text under
- * "words in <label>" (repeats joined by "\n "); tables add their HTML and text (none here: table
- * recognition is not part of this stage yet).
+ * "words in <label>" (repeats joined by "\n "); each table adds its pred_html, its OCR lines joined
+ * by spaces and (v4) its neighbouring lines.
  */
-export function decodeVisualResult(prunedResult: LayoutParsingPrunedResult, withNeighbourText: boolean): VisualInfo {
+export function decodeVisualResult(page: Pick<VisualPage, 'prunedResult' | 'tableNeighborTexts'>, withNeighbourText: boolean): VisualInfo {
   const normal: Record<string, string> = {};
-  for (const block of prunedResult.parsing_res_list) {
+  for (const block of page.prunedResult.parsing_res_list) {
     if (block.block_label === 'table' || block.block_label === 'formula') continue;
     const key = `words in ${block.block_label}`;
     normal[key] = key in normal ? `${normal[key]}\n ${block.block_content}` : block.block_content;
   }
+  const tables = page.prunedResult.table_res_list ?? [];
   return {
     normal_text_dict: normal,
-    table_text_list: [],
-    table_html_list: [],
-    ...(withNeighbourText ? { table_nei_text_list: [] } : {}),
+    table_text_list: tables.map((table) => table.table_ocr_pred.rec_texts.join(' ')),
+    table_html_list: tables.map((table) => table.pred_html),
+    ...(withNeighbourText ? { table_nei_text_list: page.tableNeighborTexts } : {}),
   };
 }

@@ -1,10 +1,10 @@
 /**
  * The visual stage of PP-ChatOCR, worker side: PaddleX's layout_parsing (v1) per page — doc
- * preprocessing, layout detection, general OCR, seal recognition on the `seal` regions — and its
- * get_layout_parsing_res, which turns them into `parsing_res_list` blocks. Table and formula
- * recognition are not part of it yet (their blocks keep empty content, as PaddleX's do when those
- * recognisers are off). Swap `createVisualStage` for the layout parsing pipeline's page function
- * once that exists; the HTTP side reads only `VisualPage`.
+ * preprocessing, layout detection, general OCR, seal recognition on the `seal` regions, table
+ * recognition on the `table` regions — and its get_layout_parsing_res, which turns them into
+ * `parsing_res_list` blocks. Formula recognition is not part of it yet (formula blocks keep empty
+ * content, as PaddleX's do when that recogniser is off). Swap `createVisualStage` for the layout
+ * parsing pipeline's page function once that exists; the HTTP side reads only `VisualPage`.
  */
 import type { PipelineConfig } from '../../../config/pipelineConfig.js';
 import type { RgbImage } from '../../../io/image.js';
@@ -16,6 +16,7 @@ import { drawDocPreprocessing, loadDocPreprocessor } from '../docPreprocessingWo
 import { pageWithOutputImages } from '../documentWorker.js';
 import { drawDetections } from '../drawDetections.js';
 import { createOcrEngine } from '../ocrEngine.js';
+import { createLayoutTableRecognizer, drawTableCells, type TableRegionResult } from '../tableRecognitionWorker.js';
 import {
   GENERAL_OCR,
   LAYOUT_DETECTION,
@@ -23,6 +24,7 @@ import {
   type LayoutParsingPrunedResult,
   SEAL_OCR,
   SEAL_RECOGNITION,
+  TABLE_RECOGNITION,
   type VisualPage,
   type VisualSettings,
 } from './visualSettings.js';
@@ -86,6 +88,9 @@ export async function createVisualStage(
   const sealPipeline = parser.SubPipelines?.[SEAL_RECOGNITION]?.SubPipelines?.[SEAL_OCR];
   const sealOcr =
     sealPipeline && (await createOcrEngine(sealPipeline, rt, `${prefix}.SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR}`));
+  const tableConfig = parser.SubPipelines?.[TABLE_RECOGNITION];
+  const recognizeTables =
+    tableConfig && (await createLayoutTableRecognizer(tableConfig, rt, generalOcr, `${prefix}.SubPipelines.${TABLE_RECOGNITION}`));
   const docPreprocessorConfig = parser.SubPipelines?.[DOC_PREPROCESSOR];
   const preprocess =
     docPreprocessorConfig && (await loadDocPreprocessor(docPreprocessorConfig, rt, `${prefix}.SubPipelines.${DOC_PREPROCESSOR}`));
@@ -102,6 +107,7 @@ export async function createVisualStage(
     const overall = await generalOcr(page, s.ocr);
     const ocrRes = overall.prunedResult;
     const textBoxes = ocrRes.rec_boxes as Box[];
+    const tables: TableRegionResult[] = s.useTableRecognition ? await recognizeTables!(page, layoutBoxes, ocrRes, s.table) : [];
 
     // PaddleX's seal_recognition with the layout given: each seal region cropped (truncated corners) and read
     const sealResults: Array<typeof ocrRes> = [];
@@ -124,11 +130,14 @@ export async function createVisualStage(
     const blocks: Block[] = [];
     const blocksOfLine = new Map<number, number[]>();
     let sealIndex = 0;
+    let tableIndex = 0;
     for (const [blockIndex, box] of layoutBoxes.entries()) {
       const block: Block = { block_bbox: box.coordinate, block_label: box.label, block_content: '' };
       if (box.label === 'seal') {
         if (sealResults.length) block.block_content = sealResults[sealIndex++]!.rec_texts.join(', ');
-      } else if (box.label !== 'table' && box.label !== 'formula') {
+      } else if (box.label === 'table') {
+        if (tables.length) block.block_content = tables[tableIndex++]!.json.pred_html;
+      } else if (box.label !== 'formula') {
         const lines = [...new Set(overlappingIndexes(textBoxes, box.coordinate))].sort((a, b) => a - b);
         for (const line of lines) blocksOfLine.set(line, [...(blocksOfLine.get(line) ?? []), blockIndex]);
         block.block_content = lines.map((i) => ocrRes.rec_texts[i]).join('\n');
@@ -151,13 +160,14 @@ export async function createVisualStage(
       model_settings: {
         use_doc_preprocessor: s.useDocPreprocessor,
         use_seal_recognition: s.useSealRecognition,
-        use_table_recognition: false,
+        use_table_recognition: s.useTableRecognition,
         use_formula_recognition: false,
       },
       parsing_res_list: sortLayoutBlocks(blocks, page.width),
       ...(docPreprocessed ? { doc_preprocessor_res: docPreprocessed.result } : {}),
       layout_det_res: { boxes: layoutBoxes.map((b) => ({ cls_id: b.clsId, label: b.label, score: b.score, coordinate: b.coordinate })) },
       overall_ocr_res: ocrRes,
+      ...(tables.length ? { table_res_list: tables.map((table) => table.json) } : {}),
       ...(sealResults.length ? { seal_res_list: sealResults } : {}),
     };
     if (s.visualize) {
@@ -166,7 +176,16 @@ export async function createVisualStage(
         boxes!.map((b) => ({ bbox: b.coordinate, categoryId: b.clsId, categoryName: b.label, score: b.score })),
       );
       if (overall.images.ocrImage) outputImages.overall_ocr_res = overall.images.ocrImage;
+      if (tables.length)
+        outputImages.table_cell_img = await drawTableCells(
+          page,
+          tables.map((table) => table.json),
+          s.maxOutputImgSize,
+        );
     }
-    return pageWithOutputImages(prunedResult, outputImages, input, s);
+    return {
+      ...(await pageWithOutputImages(prunedResult, outputImages, input, s)),
+      tableNeighborTexts: tables.map((table) => table.neighborTexts),
+    };
   };
 }
