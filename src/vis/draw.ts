@@ -109,8 +109,14 @@ export function canvasToRgb(canvas: Canvas): RgbImage {
   return { width: canvas.width, height: canvas.height, data };
 }
 
-export function canvasToJpeg(canvas: Canvas, quality: number): Promise<Uint8Array> {
-  return canvas.encode('jpeg', quality);
+/**
+ * Synchronous on purpose: @napi-rs/canvas's async `encode` reads the canvas on a libuv thread while
+ * nothing holds the JS object, and a GC meanwhile frees it under the encoder (a SIGSEGV of the
+ * instance, seen now and then under load; napi-rs/canvas issue 862, bun issue 8400). Instances run
+ * one task at a time off the HTTP thread, so encoding inline costs no concurrency there.
+ */
+export async function canvasToJpeg(canvas: Canvas, quality: number): Promise<Uint8Array> {
+  return canvas.encodeSync('jpeg', quality);
 }
 
 /** Sets the font and returns the baseline y that centres the font's ascent–descent box on `centreY`. */
