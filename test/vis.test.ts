@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
@@ -7,6 +8,7 @@ import { categoryColour, contrastingTextColour, type Rgb } from '../src/vis/draw
 import { drawClassification } from '../src/pipelines/image_classification/draw.js';
 import { drawDetections } from '../src/pipelines/shared/drawDetections.js';
 import { VIS_FONT_FAMILY } from '../src/vis/fonts.js';
+import { REPO_ROOT } from './helpers/paths.js';
 import { drawOcrResult } from '../src/pipelines/shared/drawOcr.js';
 
 const GREY = 128;
@@ -282,4 +284,25 @@ test('OCR: polygon and text counts must match', async () => {
     ),
     /1 polygons but 0 texts/,
   );
+});
+
+test('JPEG encoding survives garbage collection while images are encoded (no SIGSEGV)', () => {
+  // @napi-rs/canvas's async encode crashed the process when a GC ran meanwhile: this loop, with
+  // `canvas.encode`, died with SIGSEGV in two of three runs of this test on this machine
+  const draw = new URL('../src/vis/draw.js', import.meta.url).href;
+  const script = `
+    import { createCanvas } from '@napi-rs/canvas';
+    import { canvasToJpeg } from ${JSON.stringify(draw)};
+    for (let round = 0; round < 300; round++) {
+      const jobs = Array.from({ length: 8 }, () => {
+        const canvas = createCanvas(800, 800);
+        canvas.getContext('2d').fillRect(0, 0, 800, 800);
+        return canvasToJpeg(canvas, 75);
+      });
+      globalThis.gc();
+      for (const jpeg of await Promise.all(jobs)) if (jpeg[0] !== 0xff || jpeg[1] !== 0xd8) throw new Error('not a JPEG');
+    }`;
+  const run = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: REPO_ROOT });
+  assert.equal(run.signal, null, `the process died with ${run.signal}`);
+  assert.equal(run.status, 0, run.stderr);
 });
