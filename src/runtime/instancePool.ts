@@ -451,7 +451,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
   private dispatch(instance: Instance, tasks: Task[]): void {
     const startedAt = performance.now();
     const lent = tasks[0]!.options.lent;
-    const alone = tasks.length === 1 && !lent && this.leases.size === 1 && !this.queue.length;
+    const alone = tasks.length === 1 && !lent && this.soleRequest();
     const execution: Execution = { id: this.nextExecutionId++, tasks, startedAt, alone };
     if (!lent) this.crowd(instance);
     instance.running = execution;
@@ -469,6 +469,11 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     instance.child.send(message, (err) => {
       if (err) this.kill(instance, 'crash');
     });
+  }
+
+  /** One admitted request and nothing queued: it may use the whole machine (wide sessions, lent batches). */
+  private soleRequest(): boolean {
+    return this.leases.size === 1 && !this.queue.length;
   }
 
   /** Another request starts on `starting`: an instance computing on every core for a lone request goes back to its own threads. */
@@ -640,7 +645,7 @@ export class InstancePool extends EventEmitter<PoolEvents> {
     };
     const task = from.running?.tasks[0];
     const idle = this.liveInstances().some((i) => !i.running);
-    if (!task || !idle || this.queue.length || this.leases.size !== 1 || task.options.signal?.aborted) return answer();
+    if (!task || !idle || !this.soleRequest() || task.options.signal?.aborted) return answer();
     task.lease.run(op, payload, { ...task.options, lent: true }).then(
       (value) => answer({ ok: true, value }),
       (err: unknown) => answer({ ok: false, error: serializeError(err) }),
