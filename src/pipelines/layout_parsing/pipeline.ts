@@ -17,7 +17,7 @@ import { activeDocPreprocessingConfig, resolveDocPreprocessingSteps } from '../s
 import { documentRequestFields, documentServingExtra, runDocument, type DocumentServingExtra } from '../shared/documentInput.js';
 import { requestedDet, resolveTextlineOrientation, sealOcrRequestFields, textOcrRequestFields } from '../shared/ocrSettings.js';
 import { toBase64 } from '../shared/output.js';
-import { generalOcrSettings, TABLE_ROLES } from '../shared/tableRecognition.js';
+import { generalOcrSettings, TABLE_ROLES, tableV2Flags } from '../shared/tableRecognition.js';
 import { optional, unloadedModelRequested, visualizeField, wantsVisualization } from '../shared/request.js';
 import { base64Image, base64ImageMap, dataInfo } from '../shared/schemas.js';
 import { searchablePdfCollector, searchablePdfField, searchablePdfResult } from '../shared/searchablePdf.js';
@@ -163,17 +163,7 @@ function tableOptions(req: Partial<V3Request>, config: PipelineConfig, variant: 
     ocr,
     cellOcr: ocr,
     useOcrResultsWithTableCells: variant === 'v3' ? (req.useOcrResultsWithTableCells ?? true) : false,
-    ...(v2
-      ? {
-          v2: {
-            useE2eWiredTableRecModel: req.useE2eWiredTableRecModel ?? false,
-            useE2eWirelessTableRecModel: req.useE2eWirelessTableRecModel ?? true,
-            useWiredTableCellsTransToHtml: req.useWiredTableCellsTransToHtml ?? false,
-            useWirelessTableCellsTransToHtml: req.useWirelessTableCellsTransToHtml ?? false,
-            useTableOrientationClassify: req.useTableOrientationClassify ?? true,
-          },
-        }
-      : {}),
+    ...(v2 ? { v2: tableV2Flags(req, true) } : {}),
   };
 }
 

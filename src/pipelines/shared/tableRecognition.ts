@@ -38,6 +38,20 @@ export interface TableV2Flags {
   useTableOrientationClassify: boolean;
 }
 
+/**
+ * table_recognition_v2's request switches with PaddleX's defaults; the end-to-end wireless model is
+ * off in table_recognition_v2's own request and on in PP-StructureV3's (`wirelessE2eDefault`).
+ */
+export function tableV2Flags(req: Partial<TableV2Flags>, wirelessE2eDefault: boolean): TableV2Flags {
+  return {
+    useE2eWiredTableRecModel: req.useE2eWiredTableRecModel ?? false,
+    useE2eWirelessTableRecModel: req.useE2eWirelessTableRecModel ?? wirelessE2eDefault,
+    useWiredTableCellsTransToHtml: req.useWiredTableCellsTransToHtml ?? false,
+    useWirelessTableCellsTransToHtml: req.useWirelessTableCellsTransToHtml ?? false,
+    useTableOrientationClassify: req.useTableOrientationClassify ?? true,
+  };
+}
+
 /** Settings of one request, resolved on the HTTP side and sent to the workers. */
 export interface TableSettings {
   useDocPreprocessor: boolean;
@@ -182,17 +196,7 @@ function resolveSettings(req: TableRequest, ctx: Ctx, v2: boolean): TableSetting
     ocr: generalOcrSettings(config, req, visualize, maxOutputImgSize),
     cellOcr: generalOcrSettings(config, {}, false, maxOutputImgSize),
     useOcrResultsWithTableCells: req.useOcrResultsWithTableCells,
-    ...(v2
-      ? {
-          v2: {
-            useE2eWiredTableRecModel: req.useE2eWiredTableRecModel ?? false,
-            useE2eWirelessTableRecModel: req.useE2eWirelessTableRecModel ?? false,
-            useWiredTableCellsTransToHtml: req.useWiredTableCellsTransToHtml ?? false,
-            useWirelessTableCellsTransToHtml: req.useWirelessTableCellsTransToHtml ?? false,
-            useTableOrientationClassify: req.useTableOrientationClassify ?? true,
-          },
-        }
-      : {}),
+    ...(v2 ? { v2: tableV2Flags(req, false) } : {}),
     visualize,
     maxOutputImgSize,
   };
