@@ -1,4 +1,4 @@
-/** Where the bundled font is (a module of its own: threads that only need the file need not load the canvas). */
+/** Where the bundled font is (a module of its own: code that only needs the file need not load the canvas). */
 import { createRequire } from 'node:module';
 import path from 'node:path';
 

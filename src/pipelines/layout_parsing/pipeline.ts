@@ -343,7 +343,11 @@ async function parseDocument<Result extends object>(
 ) {
   const searchable = searchablePdfCollector(req.searchablePdf, toResult);
   const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx, variant), searchable.toResult);
-  return { layoutParsingResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
+  return {
+    layoutParsingResults: pages,
+    dataInfo,
+    ...(await searchable.pdf(pages, (parts) => ctx.run('buildSearchablePdf', { pages: parts }))),
+  };
 }
 
 export const layoutParsingPipeline = definePipeline<Ops, DocumentServingExtra>({

@@ -95,7 +95,11 @@ export const ocrPipeline = definePipeline<Ops, DocumentServingExtra>({
       async handle(req, ctx) {
         const searchable = searchablePdfCollector(req.searchablePdf, toOcrResult);
         const { pages, dataInfo } = await runDocument(req, ctx, resolveSettings(req, ctx), searchable.toResult);
-        return { ocrResults: pages, dataInfo, ...(await searchable.pdf(pages)) };
+        return {
+          ocrResults: pages,
+          dataInfo,
+          ...(await searchable.pdf(pages, (parts) => ctx.run('buildSearchablePdf', { pages: parts }))),
+        };
       },
     }),
   ],

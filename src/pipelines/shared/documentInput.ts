@@ -10,6 +10,7 @@ import { resolveFileType } from '../../io/fileType.js';
 import type { EndpointContext } from '../define.js';
 import { optional } from './request.js';
 import type { DataInfo } from './schemas.js';
+import type { BuiltSearchablePdf, SearchablePage } from './searchablePdf.js';
 
 /** A request may not make the server render more PDF pages than this, whatever the YAML says. */
 export const PDF_PAGE_HARD_LIMIT = 1000;
@@ -59,6 +60,11 @@ export type DocumentOps<Settings, Page extends PageSize> = {
     page: Page;
     renderMs: number;
   }>;
+  /**
+   * The searchable PDF of a request's pages, built on an instance: subsetting the CJK font costs
+   * about a second of CPU, which belongs in the bounded pool, not on the HTTP thread.
+   */
+  buildSearchablePdf(payload: { pages: SearchablePage[] }): Promise<BuiltSearchablePdf>;
 };
 
 /**

@@ -1,11 +1,13 @@
 /** Document input, worker side: decode an image or render one PDF page, then run the pipeline's page function. */
+import { readFileSync } from 'node:fs';
 import { decodeImage, encodeJpeg } from '../../io/codec.js';
 import type { RgbImage } from '../../io/image.js';
 import { openPdf, type PdfDocument, renderedSize } from '../../io/pdf.js';
 import { fitWithin } from '../../ops/resize.js';
+import { bundledFontPath } from '../../vis/fontFile.js';
 import { inTurn, withBatchForm } from '../define.js';
 import type { DocumentOps, PageSize } from './documentInput.js';
-import type { SearchablePage } from './searchablePdf.js';
+import { buildSearchablePdf, type SearchablePage } from './searchablePdf.js';
 
 /** PaddleX's document apps encode output images with cv2.imencode, whose default JPEG quality is 95. */
 export const DOCUMENT_JPEG_QUALITY = 95;
@@ -19,7 +21,14 @@ async function withPdf<T>(pdf: Uint8Array, maxSizes: number, use: (doc: PdfDocum
   }
 }
 
-/** The three document operations around `predictPage` (which sees one decoded page at a time). */
+let fontFile: Uint8Array | undefined;
+/** The bundled Noto Sans Hans, read once per instance and only when a text layer needs it. */
+function bundledFont(): Uint8Array {
+  fontFile ??= readFileSync(bundledFontPath());
+  return fontFile;
+}
+
+/** The document operations around `predictPage` (which sees one decoded page at a time). */
 export function documentOps<Settings, Page extends PageSize>(
   predictPage: (page: RgbImage, settings: Settings) => Promise<Page>,
 ): DocumentOps<Settings, Page> {
@@ -37,6 +46,7 @@ export function documentOps<Settings, Page extends PageSize>(
         const renderMs = performance.now() - started;
         return { page: await predictPage(image, settings), renderMs };
       }),
+    buildSearchablePdf: ({ pages }) => buildSearchablePdf(pages, bundledFont),
   };
 }
 

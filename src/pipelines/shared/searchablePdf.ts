@@ -1,11 +1,10 @@
 /**
  * Searchable PDF (pipeserve's, not PaddleX's): each page image with an invisible text layer (PDF
  * text rendering mode 3, as OCR tools write it) at the recognised lines, so PDF viewers can search
- * and copy the text. Built with pdf-lib from what the workers return, in a thread of the HTTP
- * process (searchablePdfThread.ts).
+ * and copy the text. Built with pdf-lib from what the workers return, by an instance (the document
+ * operation `buildSearchablePdf`), never on the HTTP thread.
  */
 import { Readable } from 'node:stream';
-import { Worker } from 'node:worker_threads';
 import * as fontkit from 'fontkit';
 import {
   beginText,
@@ -136,36 +135,17 @@ export async function buildSearchablePdf(
 }
 
 /**
- * buildSearchablePdf with the bundled Noto Sans Hans as the Unicode font, in a thread of its own:
- * subsetting the CJK font takes about a second of CPU, which the HTTP thread must not spend.
- */
-export function buildSearchablePdfInThread(pages: readonly SearchablePage[]): Promise<BuiltSearchablePdf> {
-  return new Promise((resolve, reject) => {
-    const thread = new Worker(new URL('./searchablePdfThread.js', import.meta.url), { workerData: { pages } });
-    let settled = false;
-    thread.once('message', (built: BuiltSearchablePdf) => {
-      settled = true;
-      resolve(built);
-    });
-    thread.once('error', (err) => {
-      settled = true;
-      reject(err);
-    });
-    thread.once('exit', (code) => {
-      if (!settled) reject(new Error(`the searchable PDF thread exited with code ${code} before answering`));
-    });
-  });
-}
-
-/**
  * Wraps a document endpoint's page-to-result function so that, when asked, the pages' searchable
  * parts are kept aside (out of the result and of job progress) and `pdf` builds the document from
- * them in page order, as Base64.
+ * them in page order, as Base64, with `build` (an instance's `buildSearchablePdf` operation).
  */
 export function searchablePdfCollector<Page extends { searchable?: SearchablePage }, Result extends object>(
   wanted: boolean | null | undefined,
   toResult: (page: Page) => Result,
-): { toResult: (page: Page) => Result; pdf: (results: readonly Result[]) => Promise<{ searchablePdf?: string }> } {
+): {
+  toResult: (page: Page) => Result;
+  pdf: (results: readonly Result[], build: (pages: SearchablePage[]) => Promise<BuiltSearchablePdf>) => Promise<{ searchablePdf?: string }>;
+} {
   const parts = new WeakMap<Result, SearchablePage>();
   return {
     toResult(page) {
@@ -173,9 +153,9 @@ export function searchablePdfCollector<Page extends { searchable?: SearchablePag
       if (wanted && page.searchable) parts.set(result, page.searchable);
       return result;
     },
-    async pdf(results) {
+    async pdf(results, build) {
       if (!wanted) return {};
-      const { pdf, unencodable } = await buildSearchablePdfInThread(results.map((r) => parts.get(r)!));
+      const { pdf, unencodable } = await build(results.map((r) => parts.get(r)!));
       if (unencodable.length) {
         process.stderr.write(
           `WARNING:  searchable PDF: no glyph for ${unencodable.map((c) => JSON.stringify(c)).join(' ')} in the text layer's fonts; left out\n`,
