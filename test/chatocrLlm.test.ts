@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError, ConfigError } from '../src/errors.js';
 import { parsePipelineConfig } from '../src/config/pipelineConfig.js';
+import { ppChatOcrV4Pipeline } from '../src/pipelines/pp_chatocrv4_doc/pipeline.js';
 import { parseLlmAnswer } from '../src/pipelines/shared/llm/answerParser.js';
 import { readLlmEndpoint } from '../src/pipelines/shared/llm/openaiClient.js';
 import { ensemblePrompt, kiePrompt, KIE_TASK_TYPES, readPromptBlock } from '../src/pipelines/shared/llm/prompts.js';
@@ -195,5 +196,25 @@ describe('vector store', () => {
       /built by PaddleX .*never unpickles/,
     );
     refused({ flag_too_short_text: false, vector: { format: 'other' } }, /not a vector store made by \/chatocr-vector/);
+  });
+});
+
+describe("the visual stage's config", () => {
+  test("the built-in v4 YAML is PaddleX's newest: layout_parsing, text line orientation in the general OCR", async () => {
+    const config = parsePipelineConfig(await readFile(path.join(REPO_ROOT, 'configs', 'PP-ChatOCRv4-doc.yaml'), 'utf8'), 'v4');
+    const parser = ppChatOcrV4Pipeline.activeConfig!(config).SubPipelines!.LayoutParser!;
+    assert.equal(parser.pipeline_name, 'layout_parsing');
+    const generalOcr = parser.SubPipelines!.GeneralOCR!;
+    assert.equal(generalOcr.use_textline_orientation, true);
+    assert.equal((generalOcr.SubModules!.TextDetection as any).unclip_ratio, 1.5);
+  });
+
+  test('a LayoutParser naming another pipeline stops startup (PaddleX would build it; this stage is layout_parsing)', async () => {
+    const config = parsePipelineConfig(await readFile(path.join(REPO_ROOT, 'configs', 'PP-ChatOCRv4-doc.yaml'), 'utf8'), 'v4');
+    config.SubPipelines!.LayoutParser!.pipeline_name = 'PP-StructureV3';
+    assert.throws(
+      () => ppChatOcrV4Pipeline.activeConfig!(config),
+      (err: Error) => err instanceof ConfigError && /SubPipelines\.LayoutParser\.pipeline_name: .*"PP-StructureV3"/.test(err.message),
+    );
   });
 });

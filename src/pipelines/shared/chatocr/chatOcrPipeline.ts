@@ -233,6 +233,12 @@ function toLayoutParsingResult(page: VisualPage) {
 /** The YAML's visual stage without what it switches off; what this server cannot run stops startup with the key to change. */
 function activeVisualStage(parser: PipelineConfig): PipelineConfig {
   const at = `SubPipelines.${LAYOUT_PARSER}`;
+  // PaddleX builds whatever pipeline the YAML names; its v3 and v4 YAMLs name layout_parsing, the one this stage is
+  if (parser.pipeline_name !== 'layout_parsing') {
+    throw new ConfigError(
+      `${at}.pipeline_name: the ChatOCR visual stage runs layout_parsing (PaddleX's v3 and v4 YAMLs), got ${JSON.stringify(parser.pipeline_name)}`,
+    );
+  }
   if (parser.use_formula_recognition) {
     throw new ConfigError(
       `${at}.use_formula_recognition: formula recognition is not available in pipeserve's ChatOCR visual stage yet; set use_formula_recognition: False`,
