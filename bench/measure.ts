@@ -192,6 +192,7 @@ async function workerTaskOf(served: ServedEndpoint, instance: WorkerOps, body: u
       task ??= { op, payload };
       return instance[op]!(payload);
     },
+    releaseInstances: () => {},
     loadInput: async (value, field) => decodeBase64(value, field),
   };
   await served.endpoint.handle(validateBody(served.endpoint.request, body), ctx);

@@ -293,7 +293,11 @@ describe('PP-ChatOCRv4-doc', () => {
 
   before(async () => {
     stub = await startLlmStub();
-    server = await startServer({ pipelines: [await chatOcrYaml('PP-ChatOCRv4-doc', { llmBaseUrl: stub.baseUrl, timeout: 2 })] });
+    server = await startServer({
+      pipelines: [await chatOcrYaml('PP-ChatOCRv4-doc', { llmBaseUrl: stub.baseUrl, timeout: 2 })],
+      // one instance and no queue: a request that needs the instance while it is held is refused at once
+      maxQueue: 0,
+    });
     invoice = Buffer.from(await renderInvoice()).toString('base64');
     const config = parsePipelineConfig(await readFile(path.join(REPO_ROOT, 'configs', 'PP-ChatOCRv4-doc.yaml'), 'utf8'), 'v4');
     textV2 = readPromptBlock((config.SubModules as any).PromptEngneering.KIE_CommonText, 'KIE_CommonText', KIE_TASK_TYPES);
@@ -416,6 +420,25 @@ describe('PP-ChatOCRv4-doc', () => {
     }
     assert.equal(stub.requests.length, 0, 'nothing was sent');
   });
+
+  test('/chatocr-mllm gives its lane back once the image is encoded: a visual request is admitted while the MLLM still answers', async () => {
+    stub.reset();
+    stub.script('/v1/chat/completions', { delayMs: 1500, body: { choices: [{ message: { content: 'INV-0815' } }] } });
+    const mllm = postJson(`${server.url}/chatocr-mllm`, { image: invoice, keyList: ['Invoice'] });
+    // the MLLM has the question: the image was encoded on the instance
+    while (stub.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    const visual = await postJson(`${server.url}/chatocr-visual`, {
+      file: invoice,
+      fileType: 1,
+      visualize: false,
+      useTextlineOrientation: false,
+    });
+    // held by /chatocr-mllm until the MLLM answered, the only lane would refuse this at once (503, no queue)
+    assert.equal(visual.status, 200, JSON.stringify(visual.body));
+    const answered = await mllm;
+    assert.equal(answered.status, 200, JSON.stringify(answered.body));
+    assert.deepEqual((answered.body as any).result.mllmPredictInfo, { Invoice: 'INV-0815' });
+  });
 });
 
 describe('PP-ChatOCRv3-doc with seal recognition', () => {
@@ -504,5 +527,68 @@ describe('PP-ChatOCRv3-doc with table recognition', () => {
     assert.deepEqual((chat.body as any).result.chatResult, { Apple: '12' });
     // v3 asks the tables (HTML shorter than minCharacters − 500) before the text; the key answered, no text prompt follows
     assert.deepEqual(stub.prompts(), [`${TABLE_V1_HEAD}\n结合上面，下面正式开始：表格内容：\`\`\`${html}\`\`\`关键词列表：[['Apple']]。`]);
+  });
+});
+
+describe('PP-ChatOCRv4-doc with table recognition', () => {
+  let stub: LlmStub;
+  let server: RunningServer;
+  // a 640 × 480 page: the ruled table of tableFixtures 120 px down, text lines far above, just above, just below and far below it
+  const TABLE_TOP = 120;
+  const TABLE_BOTTOM = TABLE_TOP + TABLE_HEIGHT;
+  const page = renderTablePage({
+    width: TABLE_WIDTH,
+    height: 480,
+    top: TABLE_TOP,
+    lines: [
+      { text: 'Fruit prices', y: 30 },
+      { text: 'PRICES IN USD', y: TABLE_TOP - 25 },
+      { text: 'SEASON 2024', y: TABLE_BOTTOM + 25 },
+      { text: 'Page 1', y: 450 },
+    ],
+  });
+
+  before(async () => {
+    stub = await startLlmStub();
+    // one `table` region exactly over the table image: [0, 120, 640, 360]
+    const layout = [{ classId: 1, score: 0.9, box: [0, 0.25, 1, 0.75] as [number, number, number, number] }];
+    const tableStructureDir = await structureDir(tableSteps(), TABLE_WIDTH, TABLE_HEIGHT);
+    server = await startServer({
+      pipelines: [await chatOcrYaml('PP-ChatOCRv4-doc', { llmBaseUrl: stub.baseUrl, layout, tableStructureDir })],
+    });
+  });
+  after(async () => {
+    await server?.close();
+    await stub?.close();
+  });
+
+  test("table_nei_text_list: the page's lines overlapping the table's columns whose box ends within 15 px of its top or bottom edge, each + '; '", async () => {
+    const res = await postJson(`${server.url}/chatocr-visual`, { file: page.toString('base64'), fileType: 1, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { layoutParsingResults, visualInfo } = (res.body as any).result;
+    const ocr = layoutParsingResults[0].prunedResult.overall_ocr_res;
+    const lines = ['Fruit prices', 'PRICES IN USD', ...TABLE_WORDS.flat(), 'SEASON 2024', 'Page 1'];
+    assert.deepEqual(ocr.rec_texts, lines);
+    // PaddleX's get_neighbor_boxes_idx on the table box [0, 120, 640, 360]: horizontal overlap > 0 and
+    // -15 < min(y2) − max(y1) < 3. The lines just above and below end 6 px or so from the edge (the fixture's
+    // point: well inside the band), the far ones 60 px or more, the cells' lines overlap it by their height.
+    const vertical = (i: number) => Math.min(TABLE_BOTTOM, ocr.rec_boxes[i][3]) - Math.max(TABLE_TOP, ocr.rec_boxes[i][1]);
+    assert.ok(vertical(1) > -12 && vertical(1) < 0, `PRICES IN USD: ${vertical(1)}`);
+    assert.ok(vertical(8) > -12 && vertical(8) < 0, `SEASON 2024: ${vertical(8)}`);
+    assert.ok(vertical(0) < -15 && vertical(9) < -15);
+    assert.deepEqual(visualInfo[0].table_nei_text_list, ['PRICES IN USD; SEASON 2024; ']);
+    assert.deepEqual(visualInfo[0].table_text_list, [TABLE_WORDS.flat().join(' ')]);
+    assert.deepEqual(visualInfo[0].normal_text_dict, { 'words in other_text': 'Fruit prices\n PRICES IN USD\n SEASON 2024\n Page 1' });
+
+    // v4 asks the text first, then each table with its neighbour text appended
+    stub.reset();
+    stub.answer = (prompt) => (prompt.includes('表格内容') ? '{"Apple": "12"}' : '{}');
+    const chat = await postJson(`${server.url}/chatocr-chat`, { keyList: ['Apple'], visualInfo, useVectorRetrieval: false });
+    assert.equal(chat.status, 200, JSON.stringify(chat.body));
+    assert.deepEqual((chat.body as any).result.chatResult, { Apple: '12' });
+    const html = layoutParsingResults[0].prunedResult.table_res_list[0].pred_html;
+    const prompts = stub.prompts();
+    assert.equal(prompts.length, 2);
+    assert.ok(prompts[1]!.includes(`\`\`\`${html}\n 表格周围文字：PRICES IN USD; SEASON 2024; \`\`\``), prompts[1]);
   });
 });

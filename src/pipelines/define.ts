@@ -29,6 +29,12 @@ export interface EndpointContext<Ops extends WorkerOps = WorkerOps, Extra = Reco
    * the request timed out or its client went away.
    */
   run<K extends keyof Ops & string>(op: K, payload: Parameters<Ops[K]>[0]): Promise<Awaited<ReturnType<Ops[K]>>>;
+  /**
+   * The request's work on the instances is done: its lanes go back to the pool now, not when the
+   * handler returns (later `run` calls are refused). For a handler that then only waits on an
+   * upstream HTTP API, so that no lane waits with it.
+   */
+  releaseInstances(): void;
   /** how many tasks of this request may run at once (the lanes it was admitted with) */
   parallelism: number;
   /** aborted when the request times out or its client disconnects: start no further work then */

@@ -289,6 +289,7 @@ export class PipelineService {
       config: pipeline.config,
       serving: pipeline.serving,
       run: (op, payload) => lease.run(op, payload, { signal, deadline, timeoutError }),
+      releaseInstances: () => lease.end(),
       parallelism: lease.lanes,
       signal,
       progress: options.progress ?? NO_PROGRESS,

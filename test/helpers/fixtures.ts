@@ -159,6 +159,7 @@ export function inProcessContext<Ops extends WorkerOps>(
     progress: NO_PROGRESS,
     allowPrivateUrls: false,
     run: (async (op: string, payload: unknown) => ops[op]!(payload)) as EndpointContext<Ops, any>['run'],
+    releaseInstances: () => {},
     loadInput: async (value: string) => new Uint8Array(Buffer.from(value, 'base64')),
   };
 }

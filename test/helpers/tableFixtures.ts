@@ -30,10 +30,12 @@ export const TABLE_CELLS: Cell[] = TABLE_WORDS.flatMap((row, r) =>
 
 /**
  * A white page of `width` × `height` with the table at (`left`, `top`) and, when given, a `title`
- * line 40 px above it. PNG bytes.
+ * line 40 px above it and `lines` of text (each centred on page row `y`, 10 px right of `left`). PNG bytes.
  */
-export function renderTablePage(opts: { width?: number; height?: number; left?: number; top?: number; title?: string } = {}): Buffer {
-  const { width = TABLE_WIDTH, height = TABLE_HEIGHT, left = 0, top = 0, title } = opts;
+export function renderTablePage(
+  opts: { width?: number; height?: number; left?: number; top?: number; title?: string; lines?: Array<{ text: string; y: number }> } = {},
+): Buffer {
+  const { width = TABLE_WIDTH, height = TABLE_HEIGHT, left = 0, top = 0, title, lines = [] } = opts;
   const canvas = createCanvas(width, height);
   const ctx = canvas.getContext('2d');
   ctx.fillStyle = 'white';
@@ -49,6 +51,7 @@ export function renderTablePage(opts: { width?: number; height?: number; left?: 
     ctx.fillText(word, left + x1 + 40, top + (y1 + y2) / 2);
   });
   if (title) ctx.fillText(title, left + 10, top - 40);
+  for (const { text, y } of lines) ctx.fillText(text, left + 10, y);
   return canvas.toBuffer('image/png');
 }
 

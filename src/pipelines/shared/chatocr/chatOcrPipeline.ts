@@ -370,6 +370,8 @@ export function chatOcrPipeline(version: ChatOcrVersion): PipelineDescriptor<Ops
           if (!useMllm(ctx.config)) throw invalidInput('MLLM prediction is disabled in this server (use_mllm_predict: False).');
           const mllm = requestEndpoint(req.mllmChatBotConfig, 'mllmChatBotConfig', 'chat_bot', llm(ctx.config).mllm!, ctx.allowPrivateUrls);
           const image = await ctx.run('mllmImage', { image: await ctx.loadInput(req.image, 'image') });
+          // the MLLM answers on this thread's event loop: the lane is free for other requests meanwhile
+          ctx.releaseInstances();
           const mllmPredictInfo: Record<string, string | null> = {};
           for (const key of req.keyList.map((k) => k.replaceAll('\xa0', ' '))) {
             mllmPredictInfo[key] = (await chat(mllm, `${key}${MLLM_PROMPT_SUFFIX}`, ctx.signal, image)).content;
