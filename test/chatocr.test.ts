@@ -19,6 +19,7 @@ import {
   renderInvoice,
 } from './helpers/chatocrFixtures.js';
 import { renderStamp, sealDetectorFixtureDir, STAMP_TEXT } from './helpers/docFixtures.js';
+import { docLayoutPlusYml, formulaFixtureDir, renderWideFormula, tokenIds } from './helpers/formulaFixtures.js';
 import { keywordEmbedding, type LlmStub, startLlmStub } from './helpers/llmStub.js';
 import { REPO_ROOT } from './helpers/paths.js';
 import { renderTablePage, structureDir, TABLE_HEIGHT, TABLE_WIDTH, TABLE_WORDS, tableSteps } from './helpers/tableFixtures.js';
@@ -590,5 +591,41 @@ describe('PP-ChatOCRv4-doc with table recognition', () => {
     const prompts = stub.prompts();
     assert.equal(prompts.length, 2);
     assert.ok(prompts[1]!.includes(`\`\`\`${html}\n 表格周围文字：PRICES IN USD; SEASON 2024; \`\`\``), prompts[1]);
+  });
+});
+
+describe('PP-ChatOCRv3-doc with formula recognition', () => {
+  let stub: LlmStub;
+  let server: RunningServer;
+  // the page is the rendered E = mc², one PP-DocLayout_plus-L `formula` region (class 7) over all of it
+  const page = renderWideFormula();
+
+  before(async () => {
+    stub = await startLlmStub();
+    const formulaDir = await formulaFixtureDir('PP-FormulaNet-L', {
+      wide: tokenIds(['<s>', 'E', 'Ġ=', 'Ġm', 'Ġc', 'Ġ^', 'Ġ{', 'Ġ2', 'Ġ}', '</s>']),
+      tall: tokenIds(['<s>', 'E', '</s>']),
+      rowsThreshold: 400,
+    });
+    const layout = [{ classId: 7, score: 0.9, box: [0, 0, 1, 1] as [number, number, number, number] }];
+    server = await startServer({
+      pipelines: [await chatOcrYaml('PP-ChatOCRv3-doc', { llmBaseUrl: stub.baseUrl, layout, layoutYml: docLayoutPlusYml(), formulaDir })],
+    });
+  });
+  after(async () => {
+    await server?.close();
+    await stub?.close();
+  });
+
+  test('use_formula_recognition: the formula block holds its LaTeX, formula_res_list lists it; visualInfo leaves formulas out, as PaddleX', async () => {
+    const res = await postJson(`${server.url}/chatocr-visual`, { file: page.toString('base64'), fileType: 1, visualize: false });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const { layoutParsingResults, visualInfo } = (res.body as any).result;
+    const pruned = layoutParsingResults[0].prunedResult;
+    assert.equal(pruned.model_settings.use_formula_recognition, true);
+    // the page's OCR lines all lie in the formula region: none is left over as other_text
+    assert.deepEqual(pruned.parsing_res_list, [{ block_bbox: [0, 0, 420, 110], block_label: 'formula', block_content: 'E=m c^{2}' }]);
+    assert.deepEqual(pruned.formula_res_list, [{ rec_formula: 'E=m c^{2}', formula_region_id: 1, dt_polys: [[0, 0, 420, 110]] }]);
+    assert.deepEqual(visualInfo[0], { normal_text_dict: {}, table_text_list: [], table_html_list: [] });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * PP-ChatOCR test setups: the built-in YAML with a fixed-box layout model (fixtures from
- * docFixtures), the npm-shipped OCR models, seal and table recognition off unless their fixtures are
- * given, and the LLM modules pointed at a local OpenAI-compatible stub; and a rendered invoice-like page.
+ * docFixtures), the npm-shipped OCR models, seal, table and formula recognition off unless their
+ * fixtures are given, and the LLM modules pointed at a local OpenAI-compatible stub; and a rendered invoice-like page.
  */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -36,6 +36,10 @@ export interface ChatOcrYamlOptions {
   sealDetDir?: string;
   /** the SLANet_plus structure model's dir: table recognition on (else off) */
   tableStructureDir?: string;
+  /** the formula model's dir: formula recognition on, with layout_parsing.yaml's FormulaRecognition sub-pipeline (else off) */
+  formulaDir?: string;
+  /** the layout fixture's inference.yml (its label list), RT-DETR-H_layout_3cls's unless given */
+  layoutYml?: Record<string, unknown>;
 }
 
 export async function chatOcrYaml(name: 'PP-ChatOCRv3-doc' | 'PP-ChatOCRv4-doc', options: ChatOcrYamlOptions): Promise<string> {
@@ -58,7 +62,27 @@ export async function chatOcrYaml(name: 'PP-ChatOCRv3-doc' | 'PP-ChatOCRv4-doc',
   parser.use_table_recognition = Boolean(options.tableStructureDir);
   if (options.tableStructureDir)
     parser.SubPipelines.TableRecognition.SubModules.TableStructureRecognition.model_dir = options.tableStructureDir;
-  parser.SubModules.LayoutDetection.model_dir = await fixedBoxDetectorDir('RT-DETR-H_layout_3cls', options.layout ?? INVOICE_LAYOUT);
+  parser.use_formula_recognition = Boolean(options.formulaDir);
+  if (options.formulaDir) {
+    parser.SubPipelines.FormulaRecognition = {
+      pipeline_name: 'formula_recognition',
+      use_layout_detection: false,
+      use_doc_preprocessor: false,
+      SubModules: {
+        FormulaRecognition: {
+          module_name: 'formula_recognition',
+          model_name: 'PP-FormulaNet-L',
+          model_dir: options.formulaDir,
+          batch_size: 5,
+        },
+      },
+    };
+  }
+  parser.SubModules.LayoutDetection.model_dir = await fixedBoxDetectorDir(
+    'RT-DETR-H_layout_3cls',
+    options.layout ?? INVOICE_LAYOUT,
+    ...(options.layoutYml ? [options.layoutYml] : []),
+  );
   const file = path.join(await mkdtemp(path.join(fixtureTempRoot(), `${name}-`)), `${name}.yaml`);
   await writeFile(file, YAML.stringify(config));
   return file;

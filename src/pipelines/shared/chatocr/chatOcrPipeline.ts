@@ -42,7 +42,9 @@ import { generalOcrSettings } from '../tableRecognition.js';
 import { readLlmModules, requestEndpoint, separateLlmModules } from './llmModules.js';
 import {
   decodeVisualResult,
+  FORMULA_PIPELINE,
   GENERAL_OCR,
+  LAYOUT_DETECTION,
   LAYOUT_PARSER,
   layoutParsingPrunedResult,
   SEAL_OCR,
@@ -195,6 +197,7 @@ function resolveVisualSettings(req: VisualRequest, ctx: Ctx): VisualSettings {
     docSteps,
     useSealRecognition,
     useTableRecognition,
+    useFormulaRecognition: Boolean(parser.use_formula_recognition),
     table: { ocr: tableOcr, cellOcr: tableOcr, useOcrResultsWithTableCells: false },
     layout: {
       threshold: req.layoutThreshold,
@@ -239,11 +242,6 @@ function activeVisualStage(parser: PipelineConfig): PipelineConfig {
       `${at}.pipeline_name: the ChatOCR visual stage runs layout_parsing (PaddleX's v3 and v4 YAMLs), got ${JSON.stringify(parser.pipeline_name)}`,
     );
   }
-  if (parser.use_formula_recognition) {
-    throw new ConfigError(
-      `${at}.use_formula_recognition: formula recognition is not available in pipeserve's ChatOCR visual stage yet; set use_formula_recognition: False`,
-    );
-  }
   if (parser.use_general_ocr === false)
     throw new ConfigError(`${at}.use_general_ocr: False is not supported (the visual stage reads text with the general OCR)`);
   const subPipelines = parser.SubPipelines ?? {};
@@ -259,6 +257,13 @@ function activeVisualStage(parser: PipelineConfig): PipelineConfig {
         `${at}.SubPipelines.${SEAL_RECOGNITION}.SubPipelines.${SEAL_OCR} is missing (or set use_seal_recognition: False)`,
       );
     SubPipelines[SEAL_RECOGNITION] = { ...seal, SubModules: {}, SubPipelines: { [SEAL_OCR]: activeOcrConfig(sealOcr) } };
+  }
+  if (parser.use_formula_recognition) {
+    const formula = subPipelines[FORMULA_PIPELINE];
+    if (!formula) throw new ConfigError(`${at}.SubPipelines.${FORMULA_PIPELINE} is missing (or set use_formula_recognition: False)`);
+    // the layout's formula boxes are given to the formula step
+    const { [LAYOUT_DETECTION]: _layout, ...SubModules } = formula.SubModules ?? {};
+    SubPipelines[FORMULA_PIPELINE] = { ...formula, SubModules, SubPipelines: {} };
   }
   if (parser.use_table_recognition) {
     const table = subPipelines[TABLE_RECOGNITION];

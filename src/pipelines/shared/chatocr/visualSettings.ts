@@ -1,16 +1,14 @@
 /**
- * The visual stage of PP-ChatOCR / PP-DocTranslation, the part both sides share: per-request
- * settings, the page result, and PaddleX's config keys. This is the seam where the layout parsing
- * pipeline plugs in once it exists: today the stage is PaddleX's layout_parsing (v1) built from
- * the OCR engine, layout detection, seal and table recognition and doc preprocessing, without
- * formula recognition (see README, PP-ChatOCR).
+ * The visual stage of PP-ChatOCR, the part both sides share: per-request settings, the page result,
+ * and PaddleX's config keys. The stage is PaddleX's layout_parsing (v1) built from the OCR engine,
+ * layout detection, seal, table and formula recognition and doc preprocessing (see README, PP-ChatOCR).
  */
 import { z } from 'zod';
 import type { LayoutParams } from '../../../models/layoutDetection.js';
 import type { DocPreprocessingSteps } from '../docPreprocessing.js';
 import { docPreprocessingResult } from '../docPreprocessing.js';
 import { ocrPrunedResult, type OcrSettings } from '../ocrSettings.js';
-import { layoutDetResult } from '../schemas.js';
+import { formulaResEntry, layoutDetResult } from '../schemas.js';
 import { tableResJson, type TableSettings } from '../tableRecognition.js';
 
 /** PaddleX's YAML keys of the visual stage. */
@@ -20,12 +18,15 @@ export const SEAL_RECOGNITION = 'SealRecognition';
 export const SEAL_OCR = 'SealOCR';
 export const TABLE_RECOGNITION = 'TableRecognition';
 export const LAYOUT_DETECTION = 'LayoutDetection';
+export const FORMULA_PIPELINE = 'FormulaRecognition';
 
 export interface VisualSettings {
   useDocPreprocessor: boolean;
   docSteps: DocPreprocessingSteps;
   useSealRecognition: boolean;
   useTableRecognition: boolean;
+  /** the YAML's use_formula_recognition (PaddleX's visual_predict takes no such parameter) */
+  useFormulaRecognition: boolean;
   /** the TableRecognition sub-pipeline's options: PaddleX's layout_parsing v1 calls it with its defaults (no cell OCR) */
   table: Pick<TableSettings, 'ocr' | 'cellOcr' | 'useOcrResultsWithTableCells'>;
   layout: LayoutParams;
@@ -55,6 +56,7 @@ export const layoutParsingPrunedResult = z.object({
   overall_ocr_res: ocrPrunedResult,
   table_res_list: z.array(tableResJson).optional(),
   seal_res_list: z.array(ocrPrunedResult).optional(),
+  formula_res_list: z.array(formulaResEntry).optional(),
 });
 export type LayoutParsingPrunedResult = z.input<typeof layoutParsingPrunedResult>;
 

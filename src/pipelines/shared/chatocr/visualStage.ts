@@ -1,10 +1,8 @@
 /**
  * The visual stage of PP-ChatOCR, worker side: PaddleX's layout_parsing (v1) per page — doc
  * preprocessing, layout detection, general OCR, seal recognition on the `seal` regions, table
- * recognition on the `table` regions — and its get_layout_parsing_res, which turns them into
- * `parsing_res_list` blocks. Formula recognition is not part of it yet (formula blocks keep empty
- * content, as PaddleX's do when that recogniser is off). Swap `createVisualStage` for the layout
- * parsing pipeline's page function once that exists; the HTTP side reads only `VisualPage`.
+ * recognition on the `table` regions, formula recognition on the `formula` regions — and its
+ * get_layout_parsing_res, which turns them into `parsing_res_list` blocks. The HTTP side reads only `VisualPage`.
  */
 import type { PipelineConfig } from '../../../config/pipelineConfig.js';
 import type { RgbImage } from '../../../io/image.js';
@@ -15,9 +13,11 @@ import { DOC_PREPROCESSOR } from '../ocrSettings.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from '../docPreprocessingWorker.js';
 import { pageWithOutputImages } from '../documentWorker.js';
 import { drawDetections } from '../drawDetections.js';
+import { loadFormulaRecognition } from '../formulaRecognitionWorker.js';
 import { createOcrEngine } from '../ocrEngine.js';
 import { createLayoutTableRecognizer, drawTableCells, type TableRegionResult } from '../tableRecognitionWorker.js';
 import {
+  FORMULA_PIPELINE,
   GENERAL_OCR,
   LAYOUT_DETECTION,
   LAYOUT_PARSER,
@@ -65,6 +65,12 @@ export function sortLayoutBlocks(blocks: Block[], w: number): Block[] {
   return ordered;
 }
 
+/** A layout region cut from the page at its truncated corners, as PaddleX's sub-pipelines crop the layout's boxes. */
+function cropRegion(page: RgbImage, [x1, y1, x2, y2]: Box): RgbImage {
+  const [left, top] = [Math.trunc(x1), Math.trunc(y1)];
+  return cropImage(page, left, top, Math.trunc(x2) - left, Math.trunc(y2) - top);
+}
+
 /** The page white everywhere but inside `box` (PaddleX re-reads a region this way when OCR lines span several blocks). */
 function isolateRegion(page: RgbImage, [x1, y1, x2, y2]: Box): RgbImage {
   const data = new Uint8Array(page.data.length).fill(255);
@@ -91,6 +97,9 @@ export async function createVisualStage(
   const tableConfig = parser.SubPipelines?.[TABLE_RECOGNITION];
   const recognizeTables =
     tableConfig && (await createLayoutTableRecognizer(tableConfig, rt, generalOcr, `${prefix}.SubPipelines.${TABLE_RECOGNITION}`));
+  const formulaConfig = parser.SubPipelines?.[FORMULA_PIPELINE];
+  const recognizeFormulas =
+    formulaConfig && (await loadFormulaRecognition(formulaConfig, rt, `${prefix}.SubPipelines.${FORMULA_PIPELINE}`));
   const docPreprocessorConfig = parser.SubPipelines?.[DOC_PREPROCESSOR];
   const preprocess =
     docPreprocessorConfig && (await loadDocPreprocessor(docPreprocessorConfig, rt, `${prefix}.SubPipelines.${DOC_PREPROCESSOR}`));
@@ -109,35 +118,36 @@ export async function createVisualStage(
     const textBoxes = ocrRes.rec_boxes as Box[];
     const tables: TableRegionResult[] = s.useTableRecognition ? await recognizeTables!(page, layoutBoxes, ocrRes, s.table) : [];
 
-    // PaddleX's seal_recognition with the layout given: each seal region cropped (truncated corners) and read
+    // PaddleX's seal_recognition with the layout given: each seal region cropped and read
     const sealResults: Array<typeof ocrRes> = [];
     if (s.useSealRecognition) {
       const seals = layoutBoxes.filter((b) => b.label === 'seal');
-      for (const [
-        index,
-        {
-          coordinate: [x1, y1, x2, y2],
-        },
-      ] of seals.entries()) {
-        const [left, top] = [Math.trunc(x1), Math.trunc(y1)];
-        const result = await sealOcr!(cropImage(page, left, top, Math.trunc(x2) - left, Math.trunc(y2) - top), s.seal);
+      for (const [index, { coordinate }] of seals.entries()) {
+        const result = await sealOcr!(cropRegion(page, coordinate), s.seal);
         sealResults.push(result.prunedResult);
         if (result.images.ocrImage) outputImages[`seal_res_region${index + 1}`] = result.images.ocrImage;
       }
     }
+
+    // PaddleX's formula_recognition with the layout given: each formula region cropped and read
+    const formulaBoxes = s.useFormulaRecognition ? layoutBoxes.filter((b) => b.label === 'formula') : [];
+    const formulas = formulaBoxes.length ? await recognizeFormulas!(formulaBoxes.map((b) => cropRegion(page, b.coordinate))) : [];
 
     // PaddleX's get_layout_parsing_res
     const blocks: Block[] = [];
     const blocksOfLine = new Map<number, number[]>();
     let sealIndex = 0;
     let tableIndex = 0;
+    let formulaIndex = 0;
     for (const [blockIndex, box] of layoutBoxes.entries()) {
       const block: Block = { block_bbox: box.coordinate, block_label: box.label, block_content: '' };
       if (box.label === 'seal') {
         if (sealResults.length) block.block_content = sealResults[sealIndex++]!.rec_texts.join(', ');
       } else if (box.label === 'table') {
         if (tables.length) block.block_content = tables[tableIndex++]!.json.pred_html;
-      } else if (box.label !== 'formula') {
+      } else if (box.label === 'formula') {
+        if (formulas.length) block.block_content = formulas[formulaIndex++]!;
+      } else {
         const lines = [...new Set(overlappingIndexes(textBoxes, box.coordinate))].sort((a, b) => a - b);
         for (const line of lines) blocksOfLine.set(line, [...(blocksOfLine.get(line) ?? []), blockIndex]);
         block.block_content = lines.map((i) => ocrRes.rec_texts[i]).join('\n');
@@ -161,7 +171,7 @@ export async function createVisualStage(
         use_doc_preprocessor: s.useDocPreprocessor,
         use_seal_recognition: s.useSealRecognition,
         use_table_recognition: s.useTableRecognition,
-        use_formula_recognition: false,
+        use_formula_recognition: s.useFormulaRecognition,
       },
       parsing_res_list: sortLayoutBlocks(blocks, page.width),
       ...(docPreprocessed ? { doc_preprocessor_res: docPreprocessed.result } : {}),
@@ -169,6 +179,15 @@ export async function createVisualStage(
       overall_ocr_res: ocrRes,
       ...(tables.length ? { table_res_list: tables.map((table) => table.json) } : {}),
       ...(sealResults.length ? { seal_res_list: sealResults } : {}),
+      ...(formulas.length
+        ? {
+            formula_res_list: formulas.map((latex, i) => ({
+              rec_formula: latex,
+              formula_region_id: i + 1,
+              dt_polys: [formulaBoxes[i]!.coordinate],
+            })),
+          }
+        : {}),
     };
     if (s.visualize) {
       outputImages.layout_det_res = await drawDetections(
