@@ -227,7 +227,8 @@ const worker = defineWorker(async (config, rt) => {
               work,
               layoutBoxes,
               s.variant === 'v3' ? tableOcrInput(ocr, formulas, layoutBoxes) : ocrLines(ocr),
-              s.table,
+              // PP-StructureV3 asks its table pipeline for cell_sort_by_y_projection; v1 does not
+              { ...s.table, cellSortByYProjection: s.variant === 'v3' },
             )
           ).map((t) => t.json)
         : [];
