@@ -26,6 +26,8 @@ import {
   structurePipelineYaml,
 } from './helpers/structureDocs.js';
 import { decodeImage } from '../src/io/codec.js';
+import { cropImage } from '../src/ops/resize.js';
+import { nonWhiteArea, renderLatex } from '../src/vis/latex.js';
 import { TABLE_WORDS } from './helpers/tableFixtures.js';
 
 /**
@@ -516,6 +518,25 @@ describe('layout_parsing v1 with table and formula recognition', () => {
       use_table_recognition: true,
       use_formula_recognition: true,
     });
+  });
+
+  test("visualize: each formula's own image (formula_res_region1) after the table cells, in result.py's order", async () => {
+    const png = await renderStructurePage(blocks);
+    const res = await postJson(`${server.url}/layout-parsing`, { file: b64(png), fileType: 1, visualize: true });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const [page] = res.body.result.layoutParsingResults;
+    assert.deepEqual(Object.keys(page.outputImages), ['layout_det_res', 'overall_ocr_res', 'table_cell_img', 'formula_res_region1']);
+    // the formula model's result image: the box's crop cut to its ink (crop_white_area), scaled to the
+    // typeset formula's height, 10 px of white, then the typeset formula
+    const [x1, y1, x2, y2] = page.prunedResult.formula_res_list[0].dt_polys[0].map(Math.trunc);
+    const crop = cropImage(await decodeImage(png, 'p.png'), x1, y1, x2 - x1, y2 - y1);
+    const [, , inkWidth, inkHeight] = nonWhiteArea(crop)!;
+    const typeset = (await renderLatex(DISPLAY_LATEX))!;
+    const drawn = await decodeImage(Buffer.from(page.outputImages.formula_res_region1, 'base64'), 'f.jpg');
+    assert.deepEqual(
+      [drawn.width, drawn.height],
+      [Math.trunc((typeset.height * inkWidth) / inkHeight) + typeset.width + 10, typeset.height],
+    );
   });
 });
 

@@ -11,6 +11,7 @@ import {
   kmeansLabels,
   linesInsideTable,
   matchLinesToCells,
+  sortByYProjection,
   neighborLineIndices,
   reconcileCells,
   sortCellsIntoRows,
@@ -151,6 +152,56 @@ describe('table post-processing (PaddleX worked examples)', () => {
     assert.equal(res.pred_html, '<html><body><table><tr><td>hi</td></tr></table></body></html>');
     const empty = tableResFromStructure({ tableBox: [20, 10, 90, 50], structure, corners: [], ocr, pageSize: [95, 60] });
     assert.equal(empty.pred_html, structure.join(' '));
+  });
+
+  test('_sort_box_by_y_projection: lines by top edge while the overlap exceeds the threshold × the lower height, each line left to right', () => {
+    // by top: A(10) B(12) D(33) C(40). B joins A's line: overlap 28-12 = 16 of min height 16 → 1 > 0.7;
+    // D starts a line (no overlap with 10..30); C joins D's: overlap 58-40 = 18 of min height 20 → 0.9.
+    // Lines left to right: [B, A], [C, D]
+    const A = [50, 10, 90, 30];
+    const B = [10, 12, 45, 28];
+    const C = [10, 40, 60, 60];
+    const D = [70, 33, 100, 58];
+    assert.deepEqual(sortByYProjection([A, B, C, D], 0.7), [1, 0, 2, 3]);
+    assert.deepEqual(sortByYProjection([], 0.7), []);
+    // strictly more than the threshold: an overlap of 7 of height 10 (0.7) is a new line, 8 (0.8) joins
+    const right = [20, 0, 30, 10];
+    assert.deepEqual(sortByYProjection([right, [0, 3, 10, 13]], 0.7), [0, 1]);
+    assert.deepEqual(sortByYProjection([right, [0, 2, 10, 12]], 0.7), [1, 0]);
+    // the line's span grows with each box: E (0..10) and F (5..30) make a line spanning 0..30, which G (20..30) joins
+    // (overlap 10 of its height 10), though G does not overlap E at all
+    assert.deepEqual(
+      sortByYProjection(
+        [
+          [30, 0, 40, 10],
+          [20, 5, 28, 30],
+          [0, 20, 10, 30],
+        ],
+        0.2,
+      ),
+      [2, 1, 0],
+    );
+  });
+
+  test("cell_sort_by_y_projection (table_recognition v1): a cell's lines in reading order instead of the OCR order", () => {
+    // one cell holding the four lines above, in OCR order A, B, C, D
+    const ocr = lines(
+      [
+        [50, 10, 90, 30],
+        [10, 12, 45, 28],
+        [10, 40, 60, 60],
+        [70, 33, 100, 58],
+      ],
+      ['a', 'b', 'c', 'd'],
+    );
+    const structure = ['<html>', '<body>', '<table>', '<tr>', '<td></td>', '</tr>', '</table>', '</body>', '</html>'];
+    const args = { tableBox: [0, 0, 120, 70], structure, corners: [[0, 0, 110, 0, 110, 65, 0, 65]], ocr, pageSize: [200, 100] as const };
+    assert.equal(tableResFromStructure(args).pred_html, '<html><body><table><tr><td>a b c d</td></tr></table></body></html>');
+    assert.equal(
+      tableResFromStructure({ ...args, sortByY: true }).pred_html,
+      '<html><body><table><tr><td>b a c d</td></tr></table></body></html>',
+    );
+    assert.deepEqual([...matchLinesToCells([[0, 0, 110, 65]], ocr.rec_boxes, true)], [[0, [1, 0, 2, 3]]]);
   });
 
   test('sort_table_cells_boxes / find_row_start_index / map_and_get_max', () => {

@@ -12,7 +12,7 @@ import { documentOps, encodeOutputImage, pageWithOutputImages } from '../shared/
 import { loadFormulaRecognition } from '../shared/formulaRecognitionWorker.js';
 import { LAYOUT_DETECTION } from '../shared/layoutRegions.js';
 import { detectLayoutRegions } from '../shared/layoutRegionsWorker.js';
-import { drawFormulaResult } from './draw.js';
+import { drawFormulaResult } from '../shared/drawFormula.js';
 import type { FormulaPage, FormulaSettings } from './settings.js';
 
 const worker = defineWorker(async (config, rt) => {

@@ -13,6 +13,7 @@ import { defineWorker } from '../define.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from '../shared/docPreprocessingWorker.js';
 import { DOCUMENT_JPEG_QUALITY, documentOps, encodeOutputImage, searchablePage } from '../shared/documentWorker.js';
 import { drawDetections } from '../shared/drawDetections.js';
+import { drawFormulaResult } from '../shared/drawFormula.js';
 import { loadFormulaRecognition } from '../shared/formulaRecognitionWorker.js';
 import { createOcrEngine, type OcrEngine } from '../shared/ocrEngine.js';
 import type { OcrPage } from '../shared/ocrSettings.js';
@@ -226,7 +227,8 @@ const worker = defineWorker(async (config, rt) => {
               work,
               layoutBoxes,
               s.variant === 'v3' ? tableOcrInput(ocr, formulas, layoutBoxes) : ocrLines(ocr),
-              s.table,
+              // PP-StructureV3 asks its table pipeline for cell_sort_by_y_projection; v1 does not
+              { ...s.table, cellSortByYProjection: s.variant === 'v3' },
             )
           ).map((t) => t.json)
         : [];
@@ -326,6 +328,13 @@ const worker = defineWorker(async (config, rt) => {
       sealRes?.images.forEach((img, i) => {
         outputImages[`seal_res_region${i + 1}`] = img;
       });
+      // v1 shows each formula model result's own image (its crop beside the typeset LaTeX); PP-StructureV3 does not
+      if (s.variant === 'v1') {
+        for (const [i, f] of formulas.entries()) {
+          const drawn = await drawFormulaResult(cropBox(page, f.box), { formula: f.latex });
+          outputImages[`formula_res_region${i + 1}`] = await encodeOutputImage(drawn, s.maxOutputImgSize);
+        }
+      }
       if (orderedBlocks) outputImages.layout_order_res = await drawLayoutOrder(page, orderedBlocks, s.maxOutputImgSize);
     }
     let searchable: LayoutParsingPage['searchable'];

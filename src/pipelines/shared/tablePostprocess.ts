@@ -92,8 +92,37 @@ function cornerDistance(cell: readonly number[], line: readonly number[]): numbe
   return starts + ends + Math.min(starts, ends);
 }
 
-/** match_table_and_ocr: each OCR box goes to the cell of highest IoU, then smallest corner distance (first such cell). */
-export function matchLinesToCells(cells: readonly number[][], lines: readonly number[][]): Map<number, number[]> {
+/**
+ * _sort_box_by_y_projection: the boxes' indices in reading order. By top edge, a box joins the
+ * current line when their vertical overlap exceeds `threshold` × the lower of the two heights (the
+ * line's span, grown by each box it takes); each line then goes left to right.
+ */
+export function sortByYProjection(boxes: readonly (readonly number[])[], threshold: number): number[] {
+  const byTop = boxes.map((box, index) => ({ box, index })).sort((a, b) => a.box[1]! - b.box[1]!);
+  const lines: Array<typeof byTop> = [];
+  let span: [number, number] = [0, 0];
+  for (const item of byTop) {
+    const [, y0, , y1] = item.box as [number, number, number, number];
+    const current = lines.at(-1);
+    const overlap = current ? Math.max(0, Math.min(span[1], y1) - Math.max(span[0], y0)) : 0;
+    // a zero height gives 0 / 0: NaN, no join, as numpy's division
+    if (current && overlap / Math.min(span[1] - span[0], y1 - y0) > threshold) {
+      current.push(item);
+      span = [Math.min(span[0], y0), Math.max(span[1], y1)];
+    } else {
+      lines.push([item]);
+      span = [y0, y1];
+    }
+  }
+  return lines.flatMap((line) => line.sort((a, b) => a.box[0]! - b.box[0]!).map((item) => item.index));
+}
+
+/**
+ * match_table_and_ocr: each OCR box goes to the cell of highest IoU, then smallest corner distance
+ * (first such cell). With `sortByY` (PaddleX's cell_sort_by_y_projection) each cell's boxes are then
+ * put in reading order (sortByYProjection at 0.7) instead of the OCR's order.
+ */
+export function matchLinesToCells(cells: readonly number[][], lines: readonly number[][], sortByY = false): Map<number, number[]> {
   const matched = new Map<number, number[]>();
   lines.forEach((rawLine, i) => {
     // PaddleX casts each OCR box to float32
@@ -106,6 +135,17 @@ export function matchLinesToCells(cells: readonly number[][], lines: readonly nu
     });
     matched.set(best, [...(matched.get(best) ?? []), i]);
   });
+  if (sortByY) {
+    for (const [cell, indices] of matched) {
+      matched.set(
+        cell,
+        sortByYProjection(
+          indices.map((i) => lines[i]!),
+          0.7,
+        ).map((k) => indices[k]!),
+      );
+    }
+  }
   return matched;
 }
 
@@ -179,13 +219,16 @@ function tableRes(
 /**
  * get_table_recognition_res of table_recognition: the table's OCR lines, its cells on the page and
  * the HTML. `corners`: the structure model's cells (4 corners, crop pixels); `cellTexts`: with
- * use_ocr_results_with_table_cells, the text OCR read inside each cell (then cells match themselves).
+ * use_ocr_results_with_table_cells, the text OCR read inside each cell (then cells match themselves);
+ * `sortByY`: cell_sort_by_y_projection (see matchLinesToCells).
  */
-export function tableResFromStructure(args: TableInput & { corners: readonly number[][]; cellTexts?: readonly string[] }): TableResJson {
+export function tableResFromStructure(
+  args: TableInput & { corners: readonly number[][]; cellTexts?: readonly string[]; sortByY?: boolean },
+): TableResJson {
   const tableOcr = subRegionOcr(args.ocr, args.tableBox);
   return tableRes(args, args.corners, tableOcr, (cells) => {
     const [lines, texts] = args.cellTexts ? [cells, args.cellTexts] : [tableOcr.rec_boxes, tableOcr.rec_texts];
-    return { cells, html: cellsHtml(matchLinesToCells(cells, lines), texts, args.structure) };
+    return { cells, html: cellsHtml(matchLinesToCells(cells, lines, args.sortByY), texts, args.structure) };
   });
 }
 

@@ -57,8 +57,12 @@ export interface TableRegionResult {
   neighborTexts: string;
 }
 
-/** Per-request table options: `useOcrResultsWithTableCells`, and for v2 its table switches. */
-export type TableOptions = Pick<TableSettings, 'useOcrResultsWithTableCells' | 'cellOcr' | 'v2'>;
+/**
+ * Per-request table options: `useOcrResultsWithTableCells`, and for v2 its table switches;
+ * `cellSortByYProjection`: PaddleX's cell_sort_by_y_projection, which PP-StructureV3 passes to its
+ * table pipeline and only table_recognition (v1) reads (v2 takes it in **kwargs and drops it).
+ */
+export type TableOptions = Pick<TableSettings, 'useOcrResultsWithTableCells' | 'cellOcr' | 'v2'> & { cellSortByYProjection?: boolean };
 
 /**
  * Loads the table models of a table_recognition or table_recognition_v2 config (by its
@@ -94,7 +98,13 @@ export async function createTableRecognizer(
           cellTexts.push(crop ? (await ocr(crop, options.cellOcr)).prunedResult.rec_texts.join('') : '');
         }
       }
-      const json = tableResFromStructure({ ...region, structure: structure.structure, corners: structure.bbox, cellTexts });
+      const json = tableResFromStructure({
+        ...region,
+        structure: structure.structure,
+        corners: structure.bbox,
+        cellTexts,
+        sortByY: options.cellSortByYProjection,
+      });
       return { json, neighborTexts: neighborTexts(region) };
     };
   }

@@ -1,5 +1,7 @@
 /**
- * PaddleX's `formula_res_img` (pipelines/formula_recognition/result.py), with MathJax typesetting the
+ * PaddleX's `formula_res_img` (pipelines/formula_recognition/result.py), and the formula model's own
+ * result image (models/formula_recognition/result.py: layout parsing v1's `formula_res_region{N}`,
+ * drawn like the no-layout case from the formula's crop), with MathJax typesetting the
  * formulas where PaddleX runs xelatex (src/vis/latex.ts). With layout boxes: the page with each formula
  * box filled in a colour at half opacity on the left; on the right, on white, each formula typeset at its
  * box's height from the box's top-left corner, the box outlined in its colour, layers combined by
@@ -95,11 +97,12 @@ async function drawWithBoxes(page: RgbImage, formulas: Array<{ latex: string; bo
   return canvasToRgb(canvas);
 }
 
-/** The one formula of a page read without layout, next to the page's ink. */
+/** The one formula of a page read without layout, next to the page's ink; the ink alone when the formula cannot be typeset (xelatex failing). */
 async function drawWhole(page: RgbImage, latex: string): Promise<RgbImage> {
   const ink = nonWhiteArea(page);
   const crop = ink ? cropImage(page, ...ink) : page;
-  const formula = (await renderLatex(latex)) ?? renderingFailed(crop.width, crop.height);
+  const formula = await renderLatex(latex);
+  if (!formula) return crop;
   // the crop to the formula's height (PIL LANCZOS)
   const scaled = await resizeImage(crop, Math.max(1, Math.trunc((formula.height * crop.width) / crop.height)), formula.height, 4);
   const canvas = createCanvas(scaled.width + formula.width + 10, formula.height);
