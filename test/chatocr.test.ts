@@ -627,5 +627,12 @@ describe('PP-ChatOCRv3-doc with formula recognition', () => {
     assert.deepEqual(pruned.parsing_res_list, [{ block_bbox: [0, 0, 420, 110], block_label: 'formula', block_content: 'E=m c^{2}' }]);
     assert.deepEqual(pruned.formula_res_list, [{ rec_formula: 'E=m c^{2}', formula_region_id: 1, dt_polys: [[0, 0, 420, 110]] }]);
     assert.deepEqual(visualInfo[0], { normal_text_dict: {}, table_text_list: [], table_html_list: [] });
+
+    // drawn: the formula model's own image per formula, after the page's images (PaddleX's LayoutParsingResult order)
+    const drawn = await postJson(`${server.url}/chatocr-visual`, { file: page.toString('base64'), fileType: 1, visualize: true });
+    assert.equal(drawn.status, 200, JSON.stringify(drawn.body));
+    const images = (drawn.body as any).result.layoutParsingResults[0].outputImages;
+    assert.deepEqual(Object.keys(images), ['layout_det_res', 'overall_ocr_res', 'formula_res_region1']);
+    assert.match(images.formula_res_region1, /^\/9j\//);
   });
 });

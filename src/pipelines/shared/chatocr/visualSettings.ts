@@ -72,7 +72,7 @@ export interface VisualInfo {
 /** One page of the visual stage; its visualInfo is made on the HTTP side (decodeVisualResult), where the version is known. */
 export interface VisualPage {
   prunedResult: LayoutParsingPrunedResult;
-  /** PaddleX's image keys: preprocessed_img, layout_det_res, overall_ocr_res, table_cell_img, seal_res_region{N} */
+  /** PaddleX's image keys in its order: preprocessed_img, layout_det_res, overall_ocr_res, table_cell_img, seal_res_region{N}, formula_res_region{N} */
   outputImages: Record<string, Uint8Array>;
   /** each table's neighbor_texts (PaddleX keeps them out of the table's JSON; v4's visualInfo reads them) */
   tableNeighborTexts: string[];

@@ -11,8 +11,9 @@ import { cropImage } from '../../../ops/resize.js';
 import type { RuntimeContext } from '../../../runtime/context.js';
 import { DOC_PREPROCESSOR } from '../ocrSettings.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from '../docPreprocessingWorker.js';
-import { pageWithOutputImages } from '../documentWorker.js';
+import { encodeOutputImage, pageWithOutputImages } from '../documentWorker.js';
 import { drawDetections } from '../drawDetections.js';
+import { drawFormulaResult } from '../drawFormula.js';
 import { loadFormulaRecognition } from '../formulaRecognitionWorker.js';
 import { createOcrEngine } from '../ocrEngine.js';
 import { createLayoutTableRecognizer, drawTableCells, type TableRegionResult } from '../tableRecognitionWorker.js';
@@ -120,12 +121,13 @@ export async function createVisualStage(
 
     // PaddleX's seal_recognition with the layout given: each seal region cropped and read
     const sealResults: Array<typeof ocrRes> = [];
+    const sealImages: Array<[string, Uint8Array]> = [];
     if (s.useSealRecognition) {
       const seals = layoutBoxes.filter((b) => b.label === 'seal');
       for (const [index, { coordinate }] of seals.entries()) {
         const result = await sealOcr!(cropRegion(page, coordinate), s.seal);
         sealResults.push(result.prunedResult);
-        if (result.images.ocrImage) outputImages[`seal_res_region${index + 1}`] = result.images.ocrImage;
+        if (result.images.ocrImage) sealImages.push([`seal_res_region${index + 1}`, result.images.ocrImage]);
       }
     }
 
@@ -201,6 +203,12 @@ export async function createVisualStage(
           tables.map((table) => table.json),
           s.maxOutputImgSize,
         );
+      for (const [key, image] of sealImages) outputImages[key] = image;
+      // each formula model result's own image: its crop beside the typeset LaTeX
+      for (const [i, latex] of formulas.entries()) {
+        const drawn = await drawFormulaResult(cropRegion(page, formulaBoxes[i]!.coordinate), { formula: latex });
+        outputImages[`formula_res_region${i + 1}`] = await encodeOutputImage(drawn, s.maxOutputImgSize);
+      }
     }
     return {
       ...(await pageWithOutputImages(prunedResult, outputImages, input, s)),
