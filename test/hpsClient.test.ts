@@ -92,8 +92,10 @@ describe('client.mjs: the extra flags of PaddleX’s per-pipeline client.py', ()
   });
 
   test('PP-ShiTuV2: PaddleX’s subcommands; --ids as integers, --image-label-pairs as pairs, --index-key', async () => {
-    const sdk = await newSdk(await recognitionYaml('PP-ShiTuV2'));
     const dir = await mkdtemp(path.join(os.tmpdir(), 'hps-shitu-'));
+    // indexes in the test's directory, not the server's working directory
+    const indexes = { index_storage: { type: 'file_system', directory: path.join(dir, 'indexes') } };
+    const sdk = await newSdk(await recognitionYaml('PP-ShiTuV2', { extra: indexes }));
     const pics = await pictures();
     const file = async (name: string, b64: string) => {
       await writeFile(path.join(dir, name), Buffer.from(b64, 'base64'));
