@@ -15,42 +15,17 @@ import { parsePipelineConfig } from '../src/config/pipelineConfig.js';
 import { decodeIndex, FORMAT_VERSION } from '../src/io/vectorIndex.js';
 import { ppShiTuV2Pipeline } from '../src/pipelines/pp_shituv2/pipeline.js';
 import { createWorkerOps, inProcessContext } from './helpers/fixtures.js';
-import { OPENCV_DATA, SKIMAGE_DATA } from './helpers/paths.js';
 import { startRedis, type RedisProcess } from './helpers/redis.js';
-import { recognitionYaml, SHITU_DET_SCORE, tempDir } from './helpers/recognitionFixtures.js';
+import {
+  GALLERY_SIZE,
+  type Pictures,
+  pictures,
+  recognitionYaml,
+  SHITU_DET_SCORE,
+  SOURCES,
+  tempDir,
+} from './helpers/recognitionFixtures.js';
 import { assertErrorEnvelope, postJson, startServer, type RunningServer } from './helpers/server.js';
-
-const GALLERY_SIZE = 256;
-const SOURCES: Record<string, string> = {
-  cat: path.join(SKIMAGE_DATA, 'chelsea.png'),
-  coffee: path.join(SKIMAGE_DATA, 'coffee.png'),
-  astronaut: path.join(SKIMAGE_DATA, 'astronaut.png'),
-  fruits: path.join(OPENCV_DATA, 'fruits.jpg'),
-  rocket: path.join(SKIMAGE_DATA, 'rocket.jpg'),
-};
-
-interface Pictures {
-  gallery: Record<string, string>;
-  query: Record<string, string>;
-}
-
-/** Gallery pictures (256², Base64 PNG) and queries: each pasted in the middle of a grey 512² canvas. */
-async function pictures(): Promise<Pictures> {
-  const gallery: Record<string, string> = {};
-  const query: Record<string, string> = {};
-  for (const [label, file] of Object.entries(SOURCES)) {
-    const picture = await sharp(file).resize(GALLERY_SIZE, GALLERY_SIZE, { fit: 'fill' }).removeAlpha().png().toBuffer();
-    gallery[label] = picture.toString('base64');
-    const canvas = await sharp({
-      create: { width: 2 * GALLERY_SIZE, height: 2 * GALLERY_SIZE, channels: 3, background: { r: 128, g: 128, b: 128 } },
-    })
-      .composite([{ input: picture, left: GALLERY_SIZE / 2, top: GALLERY_SIZE / 2 }])
-      .png()
-      .toBuffer();
-    query[label] = canvas.toString('base64');
-  }
-  return { gallery, query };
-}
 
 const pairs = (pics: Pictures, labels: string[]) => labels.map((label) => ({ image: pics.gallery[label]!, label }));
 

@@ -5,7 +5,7 @@
  * PaddleX's client builds them. Also the config.pbtxt reader, checked against protoc.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,10 +15,8 @@ import { closeClients, tritonRequest } from '@pipeserve/hps-client';
 import { parseTextFormat } from '../src/serving/triton/pbtxt.js';
 import { PROTO_FILE, readModelConfig, tritonProto } from '../src/serving/triton/modelRepository.js';
 import { defaultModelConfig, writeHpsSdk } from '../src/serving/triton/sdk.js';
-import { fixturePipelineYaml } from './helpers/fixtures.js';
-import { type SdkServer, startSdkServer } from './helpers/hps.js';
-import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS } from './helpers/paths.js';
-import { ppTsmFixtureDir } from './helpers/videoFixtures.js';
+import { runSdkClient, type SdkServer, startSdkServer } from './helpers/hps.js';
+import { REPO_ROOT } from './helpers/paths.js';
 
 const SIGN = path.join(REPO_ROOT, '..', 'shared', 'golden', 'ocr', 'images', 'street_sign.png');
 const DEBIAN_PYTHON = '/usr/bin/python3';
@@ -290,18 +288,9 @@ print(json.dumps(out))
       (httpEnvelope.result as any).ocrResults[0].prunedResult.rec_texts,
       (grpcEnvelope.result as any).ocrResults[0].prunedResult.rec_texts,
     );
-    const cwd = await mkdtemp(path.join(os.tmpdir(), 'hps-client-'));
-    const run = (args: string[]) =>
-      new Promise<{ code: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [path.join(sdk, 'client', 'client.mjs'), ...args], { cwd });
-        let stderr = '';
-        child.stderr.on('data', (d) => (stderr += d));
-        child.stdout.resume();
-        child.on('exit', (code) => resolve({ code, stderr }));
-      });
-    const ok = await run(['--file', SIGN, '--file-type', '1', '--url', `127.0.0.1:${ports.grpc}`]);
+    const ok = await runSdkClient(sdk, ['--file', SIGN, '--file-type', '1', '--url', `127.0.0.1:${ports.grpc}`]);
     assert.equal(ok.code, 0, ok.stderr);
-    const failed = await run(['--file', SIGN, '--url', `127.0.0.1:${ports.grpc}`]);
+    const failed = await runSdkClient(sdk, ['--file', SIGN, '--url', `127.0.0.1:${ports.grpc}`]);
     assert.equal(failed.code, 1, 'Base64 without fileType: errorCode 422 → exit 1');
     assert.match(failed.stderr, /Error code: 422/);
   });
@@ -313,77 +302,6 @@ print(json.dumps(out))
     assert.match(text, /^nv_inference_exec_count\{model="ocr",version="1"\} [1-9]/m);
     assert.match(text, /^nv_inference_pending_request_count\{model="ocr",version="1"\} 0/m);
     assert.match(text, /^process_resident_memory_bytes /m);
-  });
-});
-
-/** Runs the SDK's client.mjs in a fresh directory: exit code, stdout, stderr and that directory. */
-function runSdkClient(sdk: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; cwd: string }> {
-  return mkdtemp(path.join(os.tmpdir(), 'hps-client-')).then(
-    (cwd) =>
-      new Promise((resolve) => {
-        const child = spawn(process.execPath, [path.join(sdk, 'client', 'client.mjs'), ...args], { cwd });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => (stdout += d));
-        child.stderr.on('data', (d) => (stderr += d));
-        child.on('exit', (code) => resolve({ code, stdout, stderr, cwd }));
-      }),
-  );
-}
-
-describe('client.mjs takes the flags of PaddleX’s client.py for the pipeline’s input', () => {
-  test('time series: --csv and --no-visualization; the forecast CSV is saved', async () => {
-    const co2 = path.join(SHARED_MODELS, 'ts', 'DLinear', 'test.csv');
-    const sdk = await writeHpsSdk(
-      await fixturePipelineYaml('ts_forecast', path.join(SHARED_MODELS, 'ts', 'DLinear')),
-      await mkdtemp(path.join(os.tmpdir(), 'hps-sdk-')),
-    );
-    assert.match(
-      await readFile(path.join(sdk, 'client', 'README.md'), 'utf8'),
-      /`node client\.mjs --csv <path\|URL> \[--no-visualization\] \[--url localhost:8001\]`/,
-    );
-    const missing = await runSdkClient(sdk, []);
-    assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /the following arguments are required: --csv/);
-    const server = await startSdkServer(sdk);
-    try {
-      const run = await runSdkClient(sdk, ['--csv', co2, '--no-visualization', '--url', server.grpc]);
-      assert.equal(run.code, 0, run.stderr);
-      const printed = JSON.parse(run.stdout);
-      assert.deepEqual(printed.savedFiles, ['output_csv.csv'], 'no image asked for, the CSV saved');
-      const forecast = await readFile(path.join(run.cwd, 'output_csv.csv'), 'utf8');
-      assert.equal(forecast.trim().split('\n').length, 97, 'a header and 96 forecast steps');
-      const image = await runSdkClient(sdk, ['--csv', co2, '--url', server.grpc]);
-      assert.deepEqual(JSON.parse(image.stdout).savedFiles.sort(), ['output_csv.csv', 'output_image.jpg']);
-    } finally {
-      closeClients();
-      await server.stop();
-    }
-  });
-
-  test('video: --video, no --no-visualization (PaddleX’s video request has no visualize)', async () => {
-    const sdk = await writeHpsSdk(
-      await fixturePipelineYaml('video_classification', await ppTsmFixtureDir()),
-      await mkdtemp(path.join(os.tmpdir(), 'hps-sdk-')),
-    );
-    assert.match(
-      await readFile(path.join(sdk, 'client', 'README.md'), 'utf8'),
-      /`node client\.mjs --video <path\|URL> \[--url localhost:8001\]`/,
-    );
-    const unknown = await runSdkClient(sdk, ['--video', 'x.avi', '--no-visualization']);
-    assert.notEqual(unknown.code, 0);
-    assert.match(unknown.stderr, /Unknown option '--no-visualization'/);
-    const server = await startSdkServer(sdk);
-    try {
-      const run = await runSdkClient(sdk, ['--video', path.join(OPENCV_DATA, 'tree.avi'), '--url', server.grpc]);
-      assert.equal(run.code, 0, run.stderr);
-      const printed = JSON.parse(run.stdout);
-      assert.equal(printed.categories[0].name, 'green');
-      assert.deepEqual(printed.savedFiles, []);
-    } finally {
-      closeClients();
-      await server.stop();
-    }
   });
 });
 

@@ -1,5 +1,8 @@
 /** Starting a generated HPS SDK through its server.sh on free ports, as a user would. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { freePort, tritonPortArgs } from './cli.js';
 
 export interface SdkServer {
@@ -47,4 +50,20 @@ export async function modelMetric(server: SdkServer, name: string, model: string
   const line = new RegExp(`^${name}\\{model="${model}",version="1"\\} (\\S+)$`, 'm').exec(text);
   if (!line) throw new Error(`no ${name} for ${model} in:\n${text}`);
   return Number(line[1]);
+}
+
+/** Runs the SDK's client.mjs in a fresh directory: exit code, stdout, stderr and that directory. */
+export async function runSdkClient(
+  sdk: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string; cwd: string }> {
+  const cwd = await mkdtemp(path.join(os.tmpdir(), 'hps-client-'));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(sdk, 'client', 'client.mjs'), ...args], { cwd });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr, cwd }));
+  });
 }

@@ -15,10 +15,11 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import sharp from 'sharp';
 import YAML from 'yaml';
 import { encodeIndex } from '../../src/io/vectorIndex.js';
 import { buildModel, floatTensor, int64Tensor, node, valueInfo, writeModelDir, type ModelDir } from './onnxBuilder.js';
-import { REPO_ROOT, SHARED_MODELS } from './paths.js';
+import { OPENCV_DATA, REPO_ROOT, SHARED_MODELS, SKIMAGE_DATA } from './paths.js';
 
 export const SHITU_DET_INPUT = 640;
 export const SHITU_DET_SCORE = 0.9;
@@ -247,4 +248,39 @@ function oneHot(dim: number): Float32Array {
   const v = new Float32Array(dim);
   v[0] = 1;
   return v;
+}
+
+export const GALLERY_SIZE = 256;
+export const SOURCES: Record<string, string> = {
+  cat: path.join(SKIMAGE_DATA, 'chelsea.png'),
+  coffee: path.join(SKIMAGE_DATA, 'coffee.png'),
+  astronaut: path.join(SKIMAGE_DATA, 'astronaut.png'),
+  fruits: path.join(OPENCV_DATA, 'fruits.jpg'),
+  rocket: path.join(SKIMAGE_DATA, 'rocket.jpg'),
+};
+
+export interface Pictures {
+  gallery: Record<string, string>;
+  query: Record<string, string>;
+}
+
+/**
+ * PP-ShiTuV2 gallery pictures (256², Base64 PNG) and queries: each pasted in the middle of a grey
+ * 512² canvas, so the fixture detector's centre half crops a query back to its gallery picture.
+ */
+export async function pictures(): Promise<Pictures> {
+  const gallery: Record<string, string> = {};
+  const query: Record<string, string> = {};
+  for (const [label, file] of Object.entries(SOURCES)) {
+    const picture = await sharp(file).resize(GALLERY_SIZE, GALLERY_SIZE, { fit: 'fill' }).removeAlpha().png().toBuffer();
+    gallery[label] = picture.toString('base64');
+    const canvas = await sharp({
+      create: { width: 2 * GALLERY_SIZE, height: 2 * GALLERY_SIZE, channels: 3, background: { r: 128, g: 128, b: 128 } },
+    })
+      .composite([{ input: picture, left: GALLERY_SIZE / 2, top: GALLERY_SIZE / 2 }])
+      .png()
+      .toBuffer();
+    query[label] = canvas.toString('base64');
+  }
+  return { gallery, query };
 }

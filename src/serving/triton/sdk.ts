@@ -7,7 +7,8 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { builtinConfigText, parsePipelineConfig } from '../../config/pipelineConfig.js';
-import type { EndpointSpec } from '../../pipelines/define.js';
+import type { ClientCommand, ClientFlag, ClientSpec } from '@pipeserve/hps-client/cli';
+import type { EndpointSpec, PipelineDescriptor } from '../../pipelines/define.js';
 import { pipelineDescriptor } from '../../pipelines/registry.js';
 import { takesVisualize } from '../service.js';
 import { modelNameOfEndpoint } from './modelRepository.js';
@@ -17,7 +18,7 @@ export const SDK_VERSION = '0.1.0';
 
 const CLI_PATH = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 /** client.mjs imports the client package by path: the SDK is written outside this repo's node_modules */
-const HPS_CLIENT_PATH = fileURLToPath(import.meta.resolve('@pipeserve/hps-client'));
+const HPS_CLIENT_CLI_PATH = fileURLToPath(import.meta.resolve('@pipeserve/hps-client/cli'));
 
 /** config_cpu.pbtxt / config_gpu.pbtxt exactly as PaddleX's SDK writes them. */
 export function defaultModelConfig(kind: 'KIND_CPU' | 'KIND_GPU'): string {
@@ -77,69 +78,108 @@ exec node "\${PIPESERVE_CLI:-${CLI_PATH}}" "\${args[@]}" "$@"
 `;
 }
 
+const KEY_LIST: ClientFlag = { name: 'key-list', type: 'string', many: true, required: true };
+const INDEX_KEY: ClientFlag = { name: 'index-key', type: 'string', required: true, field: 'indexKey' };
+/** PaddleX's open-vocabulary clients send `visualize` though their requests have none (both servers ignore it) */
+const SENT_UNREAD_NO_VISUALIZATION: ClientFlag = { name: 'no-visualization', type: 'boolean', field: 'visualize', encode: 'false' };
+const IMAGE_LABEL_PAIRS: ClientFlag = {
+  name: 'image-label-pairs',
+  type: 'string',
+  many: true,
+  field: 'imageLabelPairs',
+  encode: 'imageLabelPairs',
+};
+
 /**
- * The flags of PaddleX's per-pipeline `client.py`, from the endpoint's descriptor: the input field as
- * the flag (`--image`, `--csv`, `--audio`, `--video`, `--tar`; documents `--file` and `--file-type`),
- * `--no-visualization` where the request has `visualize`, and `--url`.
+ * The flags PaddleX's hand-written `client.py` of a pipeline adds to those of its input (after the
+ * input flag, as PaddleX orders them), and the requests it sends after the first one.
  */
-export function clientUsage(endpoint: EndpointSpec): string {
+const CLIENT_EXTRAS: Record<string, { flags: ClientFlag[]; chain?: ClientCommand['chain'] }> = {
+  open_vocabulary_detection: { flags: [{ name: 'prompt', type: 'string', required: true, field: 'prompt' }, SENT_UNREAD_NO_VISUALIZATION] },
+  open_vocabulary_segmentation: {
+    flags: [
+      { name: 'prompt', type: 'string', required: true, field: 'prompt', encode: 'literal' },
+      { name: 'prompt_type', type: 'string', required: true, choices: ['box', 'point'], field: 'promptType' },
+      SENT_UNREAD_NO_VISUALIZATION,
+    ],
+  },
+  'PP-ChatOCRv3-doc': { flags: [KEY_LIST], chain: 'chatocr' },
+  'PP-ChatOCRv4-doc': { flags: [KEY_LIST, { name: 'invoke-mllm', type: 'boolean' }], chain: 'chatocr' },
+  'PP-DocTranslation': { flags: [{ name: 'target-language', type: 'string', default: 'zh' }], chain: 'doctrans' },
+};
+
+/** PaddleX's subcommands for the index endpoints of PP-ShiTuV2 and face_recognition (`<prefix>-index-build` ...). */
+const INDEX_COMMANDS: Record<string, ClientFlag[]> = {
+  'index-build': [IMAGE_LABEL_PAIRS],
+  'index-add': [{ ...IMAGE_LABEL_PAIRS, required: true }, INDEX_KEY],
+  'index-remove': [{ name: 'ids', type: 'int', many: true, required: true, field: 'ids' }, INDEX_KEY],
+};
+
+/**
+ * The flags every client.py derives from its endpoint: the input field (`--image`, `--csv`, ...;
+ * documents `--file` and `--file-type`) and `--no-visualization` where the request has `visualize`.
+ */
+function inputFlags(endpoint: EndpointSpec, extra: ClientFlag[] = []): ClientFlag[] {
   const { field, kind } = endpoint.input;
   return [
-    `--${field} <path|URL>`,
-    ...(kind === 'document' ? ['[--file-type 0|1]'] : []),
-    ...(takesVisualize(endpoint) ? ['[--no-visualization]'] : []),
-    '[--url localhost:8001]',
-  ].join(' ');
+    { name: field, type: 'string', required: true, field, encode: 'file' },
+    ...extra,
+    ...(kind === 'document' ? [{ name: 'file-type', type: 'int', choices: [0, 1], field: 'fileType' } as const] : []),
+    ...(takesVisualize(endpoint) ? [{ name: 'no-visualization', type: 'boolean', field: 'visualize', encode: 'false' } as const] : []),
+  ];
 }
 
-function clientScript(endpoint: EndpointSpec): string {
-  const { field, kind } = endpoint.input;
-  const visualize = takesVisualize(endpoint);
-  const options = [
-    `  ${JSON.stringify(field)}: { type: 'string' },`,
-    ...(kind === 'document' ? [`  'file-type': { type: 'string' },`] : []),
-    ...(visualize ? [`  'no-visualization': { type: 'boolean' },`] : []),
-  ].join('\n');
-  return `#!/usr/bin/env node
-// Calls the pipeline over gRPC as PaddleX's client.py does: the request JSON in, the envelope JSON
-// out; output images (and a CSV result) are saved to files. A nonzero errorCode goes to stderr with exit code 1.
-import { parseArgs } from 'node:util';
-import { prepareInputFile, saveOutputFile, tritonRequest } from ${JSON.stringify(HPS_CLIENT_PATH)};
-
-const { values: args } = parseArgs({ options: {
-${options}
-  url: { type: 'string', default: 'localhost:8001' },
-  model: { type: 'string', default: ${JSON.stringify(modelNameOfEndpoint(endpoint.path))} },
-} });
-if (args[${JSON.stringify(field)}] === undefined) {
-  process.stderr.write(${JSON.stringify(`usage: client.mjs ${clientUsage(endpoint)}\nerror: the following arguments are required: --${field}\n`)});
-  process.exit(2);
-}
-const input = { ${JSON.stringify(field)}: await prepareInputFile(args[${JSON.stringify(field)}]) };
-${kind === 'document' ? "if (args['file-type'] !== undefined) input.fileType = Number(args['file-type']);\n" : ''}${visualize ? "if (args['no-visualization']) input.visualize = false;\n" : ''}const output = await tritonRequest(args.url, args.model, input, { timeout: 600 });
-if (output.errorCode !== 0) {
-  process.stderr.write(\`Error code: \${output.errorCode}\\nError message: \${output.errorMsg}\\n\`);
-  process.exit(1);
-}
-const saved = await saveOutputFiles(output.result, 'output');
-console.log(JSON.stringify({ ...output.result, savedFiles: saved }, null, 2));
-
-async function saveOutputFiles(value, stem, out = []) {
-  if (Array.isArray(value)) for (const [i, v] of value.entries()) await saveOutputFiles(v, \`\${stem}_\${i}\`, out);
-  else if (value && typeof value === 'object') {
-    for (const [key, v] of Object.entries(value)) {
-      const extension = /(image|Image)$/.test(key) ? 'jpg' : key === 'csv' ? 'csv' : undefined;
-      if (extension && typeof v === 'string') {
-        const file = \`\${stem}_\${key}.\${extension}\`;
-        await saveOutputFile(v, file);
-        out.push(file);
-        delete value[key];
-      } else await saveOutputFiles(v, \`\${stem}_\${key}\`, out);
-    }
+/** The commands of PaddleX's client.py for a pipeline. */
+export function clientSpec(descriptor: PipelineDescriptor): ClientSpec {
+  const infer = descriptor.endpoints.find((e) => e.path.endsWith('-infer'));
+  if (infer && descriptor.endpoints.some((e) => e.path.endsWith('-index-build'))) {
+    const prefix = infer.path.slice(0, -'infer'.length);
+    const spec: ClientSpec = {};
+    for (const [name, flags] of Object.entries(INDEX_COMMANDS)) spec[name] = { model: modelNameOfEndpoint(prefix + name), flags };
+    // PaddleX adds --no-visualization to the main parser: it goes before the subcommand
+    const flags = inputFlags(infer, [{ ...INDEX_KEY, required: false }]).map((f) =>
+      f.name === 'no-visualization' ? { ...f, global: true } : f,
+    );
+    spec.infer = { model: modelNameOfEndpoint(infer.path), flags };
+    return spec;
   }
-  return out;
+  // the endpoint that takes the input file (a chain's first request)
+  const first = descriptor.endpoints.find((e) => e.input.kind !== 'none') ?? descriptor.endpoints[0]!;
+  const extras = CLIENT_EXTRAS[descriptor.pipelineName];
+  return { '': { model: modelNameOfEndpoint(first.path), flags: inputFlags(first, extras?.flags), chain: extras?.chain } };
 }
+
+function clientScript(pipeline: string, spec: ClientSpec): string {
+  return `#!/usr/bin/env node
+// PaddleX's client.py for ${pipeline}: its flags (node client.mjs --help; README.md), the request(s) it
+// sends over gRPC. Result images (and a CSV result) are saved to files, the rest printed as JSON;
+// a nonzero errorCode goes to stderr with exit code 1, a usage error with exit code 2.
+import { runClient } from ${JSON.stringify(HPS_CLIENT_CLI_PATH)};
+
+const SPEC = ${JSON.stringify(spec, null, 2)};
+
+await runClient(SPEC, process.argv.slice(2));
 `;
+}
+
+/** The README's table of a client's flags. */
+function clientReadme(name: string, spec: ClientSpec, models: string[]): string {
+  const lines = [`# ${name} client`, '', 'Run `node client.mjs --help` for the usage line.', ''];
+  const url: ClientFlag = { name: 'url', type: 'string', default: 'localhost:8001' };
+  for (const [command, { model, flags, chain }] of Object.entries(spec)) {
+    if (command) lines.push(`## \`node client.mjs [--url URL] ${command} ...\` (model \`${model}\`)`, '');
+    else lines.push(`Model \`${model}\`${chain ? ", then the requests PaddleX's client chains to it" : ''}.`, '');
+    lines.push('| flag | request field | type | required / default |', '| --- | --- | --- | --- |');
+    for (const f of command ? flags : [...flags, url]) {
+      const type = `${f.type}${f.many ? ' (one or more)' : ''}${f.choices ? ` (${f.choices.join(' or ')})` : ''}`;
+      const field = f.field ? `\`${f.field}\`${f.encode === 'false' ? ' = false' : f.encode === 'file' ? ' (path or URL)' : ''}` : '—';
+      const need = f.required ? 'required' : f.default !== undefined ? `default \`${f.default}\`` : 'optional';
+      lines.push(`| \`--${f.name}\`${f.global ? ' (before the command)' : ''} | ${field} | ${type} | ${need} |`);
+    }
+    lines.push('');
+  }
+  lines.push(`Models: ${models.join(', ')}. PaddleX's own \`client.py\` works unchanged against the same server.`, '');
+  return lines.join('\n');
 }
 
 /** Writes `<saveDir>/pipeserve_hps_<pipeline>_sdk/` for a built-in pipeline name or a YAML path; returns its path. */
@@ -161,13 +201,9 @@ export async function writeHpsSdk(pipeline: string, saveDir: string): Promise<st
   await writeFile(path.join(root, 'server', 'pipeline_config.yaml'), yamlText);
   await writeFile(path.join(root, 'server', 'server.sh'), serverScript());
   await chmod(path.join(root, 'server', 'server.sh'), 0o755);
-  // the endpoint that takes one input file (ShiTu's and face recognition's index endpoints take other inputs)
-  const fileEndpoint = descriptor.endpoints.find((e) => e.input.kind !== 'none') ?? descriptor.endpoints[0]!;
-  await writeFile(path.join(root, 'client', 'client.mjs'), clientScript(fileEndpoint));
-  await writeFile(
-    path.join(root, 'client', 'README.md'),
-    `# ${name} client\n\n\`node client.mjs ${clientUsage(fileEndpoint)}\`\n\nModels: ${models.join(', ')}. PaddleX's own \`client.py\` works unchanged against the same server.\n`,
-  );
+  const spec = clientSpec(descriptor);
+  await writeFile(path.join(root, 'client', 'client.mjs'), clientScript(config.pipeline_name, spec));
+  await writeFile(path.join(root, 'client', 'README.md'), clientReadme(name, spec, models));
   await writeFile(path.join(root, 'version.txt'), `${SDK_VERSION}\n`);
   return root;
 }
