@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { writeHpsSdk } from '../src/serving/triton/sdk.js';
+import { answerFromPrompt, CHAT_MODEL, chatOcrYaml, MLLM_MODEL, renderInvoice } from './helpers/chatocrFixtures.js';
 import { fixturePipelineYaml } from './helpers/fixtures.js';
+import { startLlmStub } from './helpers/llmStub.js';
 import { runSdkClient, type SdkServer, startSdkServer } from './helpers/hps.js';
 import { groundingDinoFixtureDir } from './helpers/openVocabularyFixtures.js';
 import { OPENCV_DATA, SHARED_MODELS, SKIMAGE_DATA } from './helpers/paths.js';
@@ -150,5 +152,56 @@ describe('client.mjs: the extra flags of PaddleX’s per-pipeline client.py', ()
       const drawn = await client(['infer', '--image', catQuery, '--index-key', indexKey]);
       assert.deepEqual(drawn.savedFiles, ['output_image.jpg']);
     });
+  });
+
+  test('PP-ChatOCRv4-doc: --key-list and --invoke-mllm chain visual → vector → MLLM → chat, as PaddleX’s client does', async () => {
+    const stub = await startLlmStub();
+    try {
+      // the MLLM reads each key off the image; the LLM answers the KIE prompts from the page's text
+      // and, asked to arbitrate, picks the MLLM's reading (方法B) for Total
+      stub.answer = (prompt, body) =>
+        body.model === MLLM_MODEL
+          ? prompt.startsWith('Total')
+            ? '1,280.00 USD'
+            : 'INV-0815'
+          : prompt.includes('方法A的结果')
+            ? prompt.includes('```Total```')
+              ? '{"Total": "方法B"}'
+              : '{"Invoice": "方法A"}'
+            : answerFromPrompt(prompt);
+      const sdk = await newSdk(await chatOcrYaml('PP-ChatOCRv4-doc', { llmBaseUrl: stub.baseUrl }));
+      const invoice = path.join(await mkdtemp(path.join(os.tmpdir(), 'hps-invoice-')), 'invoice.png');
+      await writeFile(invoice, await renderInvoice());
+      const missing = await runSdkClient(sdk, ['--file', invoice]);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /error: the following arguments are required: --key-list/);
+      await withServer(sdk, async (server) => {
+        const run = await runSdkClient(sdk, [
+          '--file',
+          invoice,
+          '--key-list',
+          'Invoice',
+          'Total',
+          '--file-type',
+          '1',
+          '--no-visualization',
+          '--invoke-mllm',
+          '--url',
+          server.grpc,
+        ]);
+        assert.equal(run.code, 0, run.stderr);
+        const printed = JSON.parse(run.stdout);
+        assert.deepEqual(printed.chatResult, { Invoice: 'INV-0815', Total: '1,280.00 USD' });
+        assert.equal(printed.layoutParsingResults.length, 1);
+        assert.deepEqual(printed.savedFiles, [], 'no images asked for');
+        // the page's text is below minCharacters, so the vector step keeps it whole and asks for no embeddings
+        const paths = stub.requests.map((r) => `${r.path} ${r.body.model}`);
+        assert.ok(!paths.some((p) => p.includes('/embeddings')), paths.join('\n'));
+        assert.equal(paths.filter((p) => p.endsWith(`chat/completions ${MLLM_MODEL}`)).length, 2, 'the MLLM asked once per key');
+        assert.ok(paths.at(-1)!.endsWith(`chat/completions ${CHAT_MODEL}`), 'the chat comes last');
+      });
+    } finally {
+      await stub.close();
+    }
   });
 });
