@@ -4,13 +4,15 @@
  * and the requests they become.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { writeHpsSdk } from '../src/serving/triton/sdk.js';
 import { answerFromPrompt, CHAT_MODEL, chatOcrYaml, MLLM_MODEL, renderInvoice } from './helpers/chatocrFixtures.js';
+import { docTranslationYaml } from './helpers/docTranslationFixtures.js';
 import { fixturePipelineYaml } from './helpers/fixtures.js';
+import { layoutFixtureDir, PAGE_HEIGHT, PAGE_WIDTH, renderPage, RICH } from './helpers/layoutDocs.js';
 import { startLlmStub } from './helpers/llmStub.js';
 import { runSdkClient, type SdkServer, startSdkServer } from './helpers/hps.js';
 import { groundingDinoFixtureDir } from './helpers/openVocabularyFixtures.js';
@@ -199,6 +201,45 @@ describe('client.mjs: the extra flags of PaddleX’s per-pipeline client.py', ()
         assert.ok(!paths.some((p) => p.includes('/embeddings')), paths.join('\n'));
         assert.equal(paths.filter((p) => p.endsWith(`chat/completions ${MLLM_MODEL}`)).length, 2, 'the MLLM asked once per key');
         assert.ok(paths.at(-1)!.endsWith(`chat/completions ${CHAT_MODEL}`), 'the chat comes last');
+      });
+    } finally {
+      await stub.close();
+    }
+  });
+
+  test('PP-DocTranslation: --target-language chains visual → translate and saves each page’s Markdown, images and translation', async () => {
+    const stub = await startLlmStub();
+    try {
+      stub.answer = () => 'TRANSLATED';
+      const layoutDir = await layoutFixtureDir(PAGE_WIDTH, PAGE_HEIGHT, RICH);
+      const sdk = await newSdk(await docTranslationYaml(stub.baseUrl, layoutDir));
+      const page = path.join(await mkdtemp(path.join(os.tmpdir(), 'hps-page-')), 'page.png');
+      await writeFile(page, renderPage(PAGE_WIDTH, PAGE_HEIGHT, RICH));
+      await withServer(sdk, async (server) => {
+        const run = await runSdkClient(sdk, [
+          '--file',
+          page,
+          '--file-type',
+          '1',
+          '--target-language',
+          'en',
+          '--no-visualization',
+          '--url',
+          server.grpc,
+        ]);
+        assert.equal(run.code, 0, run.stderr);
+        const printed = JSON.parse(run.stdout);
+        const dir = path.join(run.cwd, 'markdown_0');
+        const original = await readFile(path.join(dir, 'doc.md'), 'utf8');
+        assert.equal(original, printed.layoutParsingResults[0].markdown.text);
+        assert.match(original, /^# .+\n\n## 1 /);
+        assert.equal(printed.layoutParsingResults[0].markdown.images, undefined, 'images are saved, not sent for translation');
+        const imageDir = path.join(dir, path.dirname(original.match(/<img src="([^"]+)"/)![1]!));
+        assert.equal((await readdir(imageDir)).length, 1, 'the page’s one figure saved where its Markdown points');
+        const translated = await readFile(path.join(dir, 'doc_translated.md'), 'utf8');
+        assert.equal(translated, printed.translationResults[0].markdown.text);
+        assert.match(translated, /TRANSLATED/);
+        assert.ok(stub.prompts().length > 0 && stub.prompts().every((p) => p.includes('英语')), 'asked to translate into English');
       });
     } finally {
       await stub.close();
