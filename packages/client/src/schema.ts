@@ -4767,6 +4767,11 @@ export interface paths {
                                             text_word?: string[][];
                                             text_word_boxes?: (number)[][][];
                                         }[];
+                                        formula_res_list?: {
+                                            rec_formula: string;
+                                            formula_region_id: number;
+                                            dt_polys?: (number)[][];
+                                        }[];
                                     };
                                     /** @description Base64-encoded JPEG images by name */
                                     outputImages?: {
