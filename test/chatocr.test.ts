@@ -482,6 +482,18 @@ describe('PP-ChatOCRv3-doc with seal recognition', () => {
   });
 });
 
+/** A ChatOCR server whose layout fixture finds one `table` region (class 1) at `box` (page fractions), read by the SLANet_plus fixture. */
+async function startTableChatOcr(
+  name: 'PP-ChatOCRv3-doc' | 'PP-ChatOCRv4-doc',
+  box: [number, number, number, number],
+): Promise<{ stub: LlmStub; server: RunningServer }> {
+  const stub = await startLlmStub();
+  const tableStructureDir = await structureDir(tableSteps(), TABLE_WIDTH, TABLE_HEIGHT);
+  const layout = [{ classId: 1, score: 0.9, box }];
+  const server = await startServer({ pipelines: [await chatOcrYaml(name, { llmBaseUrl: stub.baseUrl, layout, tableStructureDir })] });
+  return { stub, server };
+}
+
 describe('PP-ChatOCRv3-doc with table recognition', () => {
   let stub: LlmStub;
   let server: RunningServer;
@@ -490,13 +502,8 @@ describe('PP-ChatOCRv3-doc with table recognition', () => {
   const page = renderTablePage({ width: TABLE_WIDTH, height: TABLE_TOP + TABLE_HEIGHT, top: TABLE_TOP, title: 'Fruit prices' });
 
   before(async () => {
-    stub = await startLlmStub();
     // one `table` region (RT-DETR-H_layout_3cls class 1) exactly over the table: the SLANet_plus fixture reads its crop
-    const layout = [{ classId: 1, score: 0.9, box: [0, 0.25, 1, 1] as [number, number, number, number] }];
-    const tableStructureDir = await structureDir(tableSteps(), TABLE_WIDTH, TABLE_HEIGHT);
-    server = await startServer({
-      pipelines: [await chatOcrYaml('PP-ChatOCRv3-doc', { llmBaseUrl: stub.baseUrl, layout, tableStructureDir })],
-    });
+    ({ stub, server } = await startTableChatOcr('PP-ChatOCRv3-doc', [0, 0.25, 1, 1]));
   });
   after(async () => {
     await server?.close();
@@ -550,13 +557,8 @@ describe('PP-ChatOCRv4-doc with table recognition', () => {
   });
 
   before(async () => {
-    stub = await startLlmStub();
     // one `table` region exactly over the table image: [0, 120, 640, 360]
-    const layout = [{ classId: 1, score: 0.9, box: [0, 0.25, 1, 0.75] as [number, number, number, number] }];
-    const tableStructureDir = await structureDir(tableSteps(), TABLE_WIDTH, TABLE_HEIGHT);
-    server = await startServer({
-      pipelines: [await chatOcrYaml('PP-ChatOCRv4-doc', { llmBaseUrl: stub.baseUrl, layout, tableStructureDir })],
-    });
+    ({ stub, server } = await startTableChatOcr('PP-ChatOCRv4-doc', [0, 0.25, 1, 0.75]));
   });
   after(async () => {
     await server?.close();
