@@ -159,18 +159,13 @@ describe('client.mjs: the extra flags of PaddleX’s per-pipeline client.py', ()
   test('PP-ChatOCRv4-doc: --key-list and --invoke-mllm chain visual → vector → MLLM → chat, as PaddleX’s client does', async () => {
     const stub = await startLlmStub();
     try {
-      // the MLLM reads each key off the image; the LLM answers the KIE prompts from the page's text
-      // and, asked to arbitrate, picks the MLLM's reading (方法B) for Total
-      stub.answer = (prompt, body) =>
-        body.model === MLLM_MODEL
-          ? prompt.startsWith('Total')
-            ? '1,280.00 USD'
-            : 'INV-0815'
-          : prompt.includes('方法A的结果')
-            ? prompt.includes('```Total```')
-              ? '{"Total": "方法B"}'
-              : '{"Invoice": "方法A"}'
-            : answerFromPrompt(prompt);
+      // the MLLM reads each key off the image; the LLM answers the KIE prompts from the page's text and,
+      // asked to arbitrate, picks the MLLM's reading (方法B): the result shows the MLLM step ran
+      stub.answer = (prompt, body) => {
+        if (body.model === MLLM_MODEL) return prompt.startsWith('Total') ? '1,280.00 USD' : 'INV-0815';
+        const key = prompt.match(/问题：```(\w+)```/)?.[1];
+        return key ? JSON.stringify({ [key]: '方法B' }) : answerFromPrompt(prompt);
+      };
       const sdk = await newSdk(await chatOcrYaml('PP-ChatOCRv4-doc', { llmBaseUrl: stub.baseUrl }));
       const invoice = path.join(await mkdtemp(path.join(os.tmpdir(), 'hps-invoice-')), 'invoice.png');
       await writeFile(invoice, await renderInvoice());
