@@ -13,8 +13,7 @@ import { defineWorker } from '../define.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from '../shared/docPreprocessingWorker.js';
 import { DOCUMENT_JPEG_QUALITY, documentOps, encodeOutputImage, searchablePage } from '../shared/documentWorker.js';
 import { drawDetections } from '../shared/drawDetections.js';
-import { drawFormulaResult } from '../shared/drawFormula.js';
-import { loadFormulaRecognition } from '../shared/formulaRecognitionWorker.js';
+import { formulaRegionImages, loadFormulaRecognition } from '../shared/formulaRecognitionWorker.js';
 import { createOcrEngine, type OcrEngine } from '../shared/ocrEngine.js';
 import type { OcrPage } from '../shared/ocrSettings.js';
 import type { OcrLines } from '../shared/tablePostprocess.js';
@@ -330,10 +329,13 @@ const worker = defineWorker(async (config, rt) => {
       });
       // v1 shows each formula model result's own image (its crop beside the typeset LaTeX); PP-StructureV3 does not
       if (s.variant === 'v1') {
-        for (const [i, f] of formulas.entries()) {
-          const drawn = await drawFormulaResult(cropBox(page, f.box), { formula: f.latex });
-          outputImages[`formula_res_region${i + 1}`] = await encodeOutputImage(drawn, s.maxOutputImgSize);
-        }
+        const crops = formulas.map((f) => cropBox(page, f.box));
+        const images = await formulaRegionImages(
+          crops,
+          formulas.map((f) => f.latex),
+          s.maxOutputImgSize,
+        );
+        for (const [key, image] of images) outputImages[key] = image;
       }
       if (orderedBlocks) outputImages.layout_order_res = await drawLayoutOrder(page, orderedBlocks, s.maxOutputImgSize);
     }

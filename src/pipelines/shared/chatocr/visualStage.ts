@@ -7,14 +7,13 @@
 import type { PipelineConfig } from '../../../config/pipelineConfig.js';
 import type { RgbImage } from '../../../io/image.js';
 import { loadModel } from '../../../models/registry.js';
-import { cropImage } from '../../../ops/resize.js';
 import type { RuntimeContext } from '../../../runtime/context.js';
 import { DOC_PREPROCESSOR } from '../ocrSettings.js';
 import { drawDocPreprocessing, loadDocPreprocessor } from '../docPreprocessingWorker.js';
-import { encodeOutputImage, pageWithOutputImages } from '../documentWorker.js';
+import { pageWithOutputImages } from '../documentWorker.js';
 import { drawDetections } from '../drawDetections.js';
-import { drawFormulaResult } from '../drawFormula.js';
-import { loadFormulaRecognition } from '../formulaRecognitionWorker.js';
+import { formulaRegionImages, loadFormulaRecognition } from '../formulaRecognitionWorker.js';
+import { cropByBox } from '../layoutRegionsWorker.js';
 import { createOcrEngine } from '../ocrEngine.js';
 import { createLayoutTableRecognizer, drawTableCells, type TableRegionResult } from '../tableRecognitionWorker.js';
 import {
@@ -64,12 +63,6 @@ export function sortLayoutBlocks(blocks: Block[], w: number): Block[] {
   const byTop = (a: Block, b: Block) => a.block_bbox[1] - b.block_bbox[1];
   ordered.push(...left.sort(byTop), ...right.sort(byTop));
   return ordered;
-}
-
-/** A layout region cut from the page at its truncated corners, as PaddleX's sub-pipelines crop the layout's boxes. */
-function cropRegion(page: RgbImage, [x1, y1, x2, y2]: Box): RgbImage {
-  const [left, top] = [Math.trunc(x1), Math.trunc(y1)];
-  return cropImage(page, left, top, Math.trunc(x2) - left, Math.trunc(y2) - top);
 }
 
 /** The page white everywhere but inside `box` (PaddleX re-reads a region this way when OCR lines span several blocks). */
@@ -125,7 +118,7 @@ export async function createVisualStage(
     if (s.useSealRecognition) {
       const seals = layoutBoxes.filter((b) => b.label === 'seal');
       for (const [index, { coordinate }] of seals.entries()) {
-        const result = await sealOcr!(cropRegion(page, coordinate), s.seal);
+        const result = await sealOcr!(cropByBox(page, coordinate), s.seal);
         sealResults.push(result.prunedResult);
         if (result.images.ocrImage) sealImages.push([`seal_res_region${index + 1}`, result.images.ocrImage]);
       }
@@ -133,7 +126,8 @@ export async function createVisualStage(
 
     // PaddleX's formula_recognition with the layout given: each formula region cropped and read
     const formulaBoxes = s.useFormulaRecognition ? layoutBoxes.filter((b) => b.label === 'formula') : [];
-    const formulas = formulaBoxes.length ? await recognizeFormulas!(formulaBoxes.map((b) => cropRegion(page, b.coordinate))) : [];
+    const formulaCrops = formulaBoxes.map((b) => cropByBox(page, b.coordinate));
+    const formulas = formulaCrops.length ? await recognizeFormulas!(formulaCrops) : [];
 
     // PaddleX's get_layout_parsing_res
     const blocks: Block[] = [];
@@ -204,11 +198,7 @@ export async function createVisualStage(
           s.maxOutputImgSize,
         );
       for (const [key, image] of sealImages) outputImages[key] = image;
-      // each formula model result's own image: its crop beside the typeset LaTeX
-      for (const [i, latex] of formulas.entries()) {
-        const drawn = await drawFormulaResult(cropRegion(page, formulaBoxes[i]!.coordinate), { formula: latex });
-        outputImages[`formula_res_region${i + 1}`] = await encodeOutputImage(drawn, s.maxOutputImgSize);
-      }
+      for (const [key, image] of await formulaRegionImages(formulaCrops, formulas, s.maxOutputImgSize)) outputImages[key] = image;
     }
     return {
       ...(await pageWithOutputImages(prunedResult, outputImages, input, s)),
