@@ -114,16 +114,17 @@ export async function measureOcrPeers(
       const texts = new Map<string, string[]>();
       const warm = new JsonClient(server.origin, server.workers);
       try {
-        const ours: string[] = [];
-        for (const body of bodies)
-          ours.push(inReadingOrder(paddlexPieces((await warm.post(spec.endpoint, body)).ocrResults[0].prunedResult)));
-        texts.set(PIPESERVE, ours);
-        const theirBoxes: string[] = [];
-        for (const request of requests) {
-          const body = Buffer.from(JSON.stringify({ ...request, ...GUTENYE_BOX_PARAMS }));
-          theirBoxes.push(inReadingOrder(paddlexPieces((await warm.post(spec.endpoint, body)).ocrResults[0].prunedResult)));
-        }
-        texts.set(WITH_GUTENYE_BOXES, theirBoxes);
+        /** each page's text as the server reads it, with `params` added to the request */
+        const readPages = async (params: Record<string, number>) => {
+          const read: string[] = [];
+          for (const request of requests) {
+            const body = Buffer.from(JSON.stringify({ ...request, ...params }));
+            read.push(inReadingOrder(paddlexPieces((await warm.post(spec.endpoint, body)).ocrResults[0].prunedResult)));
+          }
+          return read;
+        };
+        texts.set(PIPESERVE, await readPages({}));
+        texts.set(WITH_GUTENYE_BOXES, await readPages(GUTENYE_BOX_PARAMS));
         // onnxruntime runs a session's first calls at each new input shape slowly: every instance's
         // sessions (one request at a time and under load take different sessions) see every page first
         for (let round = 0; round < WARM_ROUNDS; round++) {

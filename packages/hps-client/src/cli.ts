@@ -95,6 +95,9 @@ function parseCommandLine(spec: ClientSpec, argv: readonly string[]): { command:
 /**
  * argparse's reading of `--name value`, `--name=value`, `--name v1 v2` (nargs="+") and boolean
  * flags; the last occurrence wins. With `stopAtPositional`, the first bare word ends the flags (the subcommand).
+ * Written here rather than with node:util's parseArgs (no nargs="+", required flags, choices or
+ * subcommands) or commander (its own messages): users of PaddleX's client.py get argparse's usage
+ * line and error wording, and its exit code 2.
  */
 function parseFlags(flags: ClientFlag[], argv: readonly string[], stopAtPositional: boolean): { values: Values; consumed: number } {
   const values: Values = {};
