@@ -1,8 +1,8 @@
 /** A RuntimeContext that records the session runs of a pipeline call, to replay them alone (raw model compute). */
 import type { InferenceSession } from 'onnxruntime-node';
 import type { ResolvedModel } from '../src/config/models.js';
-import type { RuntimeContext } from '../src/runtime/context.js';
-import { createSession, type SessionOptions } from '../src/runtime/session.js';
+import type { RuntimeContext, SessionNeeds } from '../src/runtime/context.js';
+import { createSession, sampleBySample, type SessionOptions, withRun } from '../src/runtime/session.js';
 
 export interface RecordedRun {
   model: string;
@@ -26,24 +26,24 @@ export class RecordingRuntime implements RuntimeContext {
 
   constructor(private readonly options: SessionOptions) {}
 
-  async loadSession(model: ResolvedModel): Promise<InferenceSession> {
+  async loadSession(model: ResolvedModel, options?: SessionNeeds): Promise<InferenceSession> {
     const { onnxPath } = model;
-    const session = await createSession(onnxPath, this.options);
-    const originalRun = session.run;
-    // Wrapping the instance's run is the only way to see the tensors a module builds internally;
+    const created = await createSession(onnxPath, this.options);
+    this.sessions.push(created);
+    // as an instance runs it: batches sample by sample on one thread
+    const session = options?.splitBatches && this.options.intraOpThreads === 1 ? sampleBySample(created) : created;
+    // Wrapping the session's run is the only way to see the tensors a module builds internally;
     // when not recording it adds one property check per run.
-    session.run = ((feeds: InferenceSession.FeedsType, ...rest: unknown[]) => {
+    return withRun(session, (feeds, ...rest) => {
       this.recording?.push({
         model: model.modelName,
         onnxPath,
-        feeds,
-        inputs: describeFeeds(feeds),
-        replay: () => Reflect.apply(originalRun, session, [feeds]) as Promise<unknown>,
+        feeds: feeds as InferenceSession.FeedsType,
+        inputs: describeFeeds(feeds as InferenceSession.FeedsType),
+        replay: () => session.run(feeds as InferenceSession.FeedsType),
       });
-      return Reflect.apply(originalRun, session, [feeds, ...rest]);
-    }) as InferenceSession['run'];
-    this.sessions.push(session);
-    return session;
+      return Reflect.apply(session.run, session, [feeds, ...rest]);
+    });
   }
 
   /** The session runs made while `call` runs. */

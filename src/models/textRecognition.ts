@@ -47,7 +47,7 @@ export class TextRecognizer {
     }
     // PaddleX always decodes with use_space_char: a space class follows the dictionary.
     const characters = ['blank', ...post.character_dict.map((c: unknown) => String(c)), ' '];
-    const session = await rt.loadSession(sub.resolved, { widenWhenAlone: true });
+    const session = await rt.loadSession(sub.resolved, { widenWhenAlone: true, splitBatches: true });
     checkModelShape(session, yml.where, height, characters.length);
     return new TextRecognizer(rt, keyPath, session, batchSizeOf(sub, session), height, width, characters);
   }

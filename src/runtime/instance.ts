@@ -9,9 +9,9 @@ import type { InferenceSession } from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { ResolvedModel } from '../config/models.js';
 import { serializeError } from '../errors.js';
-import { batchFormOf, type RuntimeContext, type WorkerModule, type WorkerOps } from './context.js';
+import { batchFormOf, type RuntimeContext, type SessionNeeds, type WorkerModule, type WorkerOps } from './context.js';
 import type { InstanceInit, InstanceReply, InstanceRequest, TaskOutcome } from './protocol.js';
-import { createSession } from './session.js';
+import { createSession, sampleBySample, withRun } from './session.js';
 import { Lender } from './spread.js';
 
 function reply(msg: InstanceReply): void {
@@ -28,17 +28,19 @@ let threads = cores;
 /**
  * The model's session on the configured threads, or, for `widenWhenAlone` where those leave cores
  * idle, one that runs a second session on every core while the task is alone (RuntimeContext).
+ * `splitBatches` on one thread: batches run sample by sample (sampleBySample).
  */
-async function loadSession(model: ResolvedModel, init: InstanceInit, widenWhenAlone: boolean): Promise<InferenceSession> {
-  const narrow = await createSession(model.onnxPath, init.session);
-  if (!widenWhenAlone || !init.widenLoneRequests || init.session.intraOpThreads >= cores) return narrow;
+async function loadSession(model: ResolvedModel, init: InstanceInit, options: SessionNeeds): Promise<InferenceSession> {
+  const configured = await createSession(model.onnxPath, init.session);
+  const narrow = options.splitBatches && init.session.intraOpThreads === 1 ? sampleBySample(configured) : configured;
+  if (!options.widenWhenAlone || !init.widenLoneRequests || init.session.intraOpThreads >= cores) return narrow;
   // no spin-wait: a request arriving meanwhile starts on another instance, whose core a spinning thread would take
   const wide = await createSession(model.onnxPath, { ...init.session, intraOpThreads: cores, spinWait: false });
   const run = (...args: unknown[]) => {
     const session = alone && !lender?.lending ? wide : narrow;
     return Reflect.apply(session.run, session, args);
   };
-  return new Proxy(narrow, { get: (target, key, receiver) => (key === 'run' ? run : Reflect.get(target, key, receiver)) });
+  return withRun(configured, run);
 }
 
 function setAlone(value: boolean): void {
@@ -52,7 +54,7 @@ async function load(init: InstanceInit, peers: number): Promise<WorkerOps> {
   const spreading = new Lender(reply, peers);
   lender = spreading;
   const rt: RuntimeContext = {
-    loadSession: (model, options) => loadSession(model, init, options?.widenWhenAlone ?? false),
+    loadSession: (model, options) => loadSession(model, init, options ?? {}),
     spread: (name, run) => spreading.spread(name, run),
   };
   const worker = ((await import(init.pipeline.workerModule)) as { default: WorkerModule }).default;
