@@ -6,10 +6,11 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import onnxProto from 'onnx-proto';
-import { fuseExportChains } from '../src/runtime/exportFusions.js';
+import { fusedModelPath, fuseExportChains } from '../src/runtime/exportFusions.js';
 import { ort, sampleBySample } from '../src/runtime/session.js';
 import { buildModel, floatTensor, node, valueInfo } from './helpers/onnxBuilder.js';
 
@@ -145,4 +146,32 @@ describe('paddle2onnx chains fused at load', () => {
       assert.ok(maxAbsDifference(await outputOf(modelPath, x), await outputOf(fused, x)) < 1e-5);
     });
   }
+
+  test('the fused copy is made once per model file and kept in the cache; a model without chains is served as it is', () => {
+    const cache = mkdtempSync(path.join(os.tmpdir(), 'pipeserve-fusions-'));
+    try {
+      const rec = path.join(OCR_MODELS, 'ch_PP-OCRv4_rec_infer.onnx');
+      const fused = fusedModelPath(rec, 'PP-OCRv4_mobile_rec', cache) ?? assert.fail('the recogniser has chains');
+      assert.ok(fused.startsWith(cache), fused);
+      const made = statSync(fused).mtimeMs;
+      assert.equal(fusedModelPath(rec, 'PP-OCRv4_mobile_rec', cache), fused);
+      assert.equal(statSync(fused).mtimeMs, made, 'the second resolution reads the cache');
+
+      const reluPath = path.join(cache, 'relu.onnx');
+      writeFileSync(
+        reluPath,
+        buildModel({ inputs: [valueInfo('x', [1, 4])], outputs: [valueInfo('y', [1, 4])], nodes: [node('Relu', ['x'], ['y'])] }),
+      );
+      assert.equal(fusedModelPath(reluPath, 'relu', cache), undefined);
+      assert.equal(fusedModelPath(reluPath, 'relu', cache), undefined);
+      assert.deepEqual(
+        readdirSync(cache)
+          .filter((f) => f.startsWith('relu-'))
+          .map((f) => path.extname(f)),
+        ['.none'],
+      );
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
 });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError } from '../errors.js';
+import { fusedModelPath } from '../runtime/exportFusions.js';
 import { convertWithCache } from '../runtime/paddle/cache.js';
 import { paddleModelFiles } from '../runtime/paddle/convert.js';
 import { catalogModel, catalogModelNames } from './catalog.js';
@@ -59,7 +60,7 @@ function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined
   const paddle = existsSync(onnxPath) ? undefined : paddleModelFiles(dir);
   if (paddle) {
     // a Paddle inference dir (PaddleX's own download format): converted once, then served from the cache
-    const converted = convertWithCache(dir, modelName, paddle, path.join(pipeserveHome(), 'cache'));
+    const converted = convertWithCache(dir, modelName, paddle, cacheDir());
     onnxPath = converted.onnxPath;
     source = `${dir} (converted from Paddle format ${converted.cached ? '(cached)' : `in ${converted.millis} ms`})`;
   } else if (!existsSync(onnxPath)) return undefined;
@@ -75,8 +76,19 @@ function loadModelDir(dir: string, modelName: string): ResolvedModel | undefined
 /**
  * Resolution order: `model_dir` from the YAML → `$PIPESERVE_HOME/models/<model_name>` → the built-in
  * catalog of models shipped in npm dependencies → a download of the official model (not with --offline).
+ * The model found is served with paddle2onnx's elementwise chains fused, from a copy in the cache.
  */
 export function resolveModel(sub: SubModuleConfig, keyPath: string): ResolvedModel {
+  const found = findModel(sub, keyPath);
+  const fused = fusedModelPath(found.onnxPath, found.modelName, cacheDir());
+  return fused ? { ...found, onnxPath: fused, source: `${found.source}, elementwise chains fused` } : found;
+}
+
+function cacheDir(): string {
+  return path.join(pipeserveHome(), 'cache');
+}
+
+function findModel(sub: SubModuleConfig, keyPath: string): ResolvedModel {
   const searched: string[] = [];
   if (sub.model_dir) {
     const dir = path.resolve(sub.model_dir);

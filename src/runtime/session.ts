@@ -1,7 +1,6 @@
 import ort from 'onnxruntime-node';
 import { ConfigError } from '../errors.js';
 import { type DeviceSpec, formatDevice } from './device.js';
-import { readFusedModel } from './exportFusions.js';
 
 export interface SessionOptions {
   device: DeviceSpec;
@@ -31,10 +30,7 @@ export function sessionOptions(opts: SessionOptions): ort.InferenceSession.Sessi
 
 export async function createSession(onnxPath: string, opts: SessionOptions): Promise<ort.InferenceSession> {
   try {
-    const fused = await readFusedModel(onnxPath);
-    return await (fused
-      ? ort.InferenceSession.create(fused, sessionOptions(opts))
-      : ort.InferenceSession.create(onnxPath, sessionOptions(opts)));
+    return await ort.InferenceSession.create(onnxPath, sessionOptions(opts));
   } catch (err) {
     throw new ConfigError(`Cannot load ${onnxPath} on ${formatDevice(opts.device)}: ${(err as Error).message}`);
   }

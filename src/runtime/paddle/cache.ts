@@ -27,10 +27,14 @@ export function convertWithCache(dir: string, modelName: string, files: PaddleMo
 
   const started = performance.now();
   const model = convertPaddleDir(dir, modelName, files, program, params);
-  mkdirSync(cacheDir, { recursive: true });
-  // write then rename: a crash mid-write never leaves a file that looks like a finished conversion
-  const partial = `${onnxPath}.${process.pid}.partial`;
-  writeFileSync(partial, model);
-  renameSync(partial, onnxPath);
+  writeFileAtomically(onnxPath, model);
   return { onnxPath, cached: false, millis: Math.round(performance.now() - started) };
+}
+
+/** Write then rename (creating the folder): a crash mid-write never leaves a file that looks finished. */
+export function writeFileAtomically(file: string, bytes: Uint8Array): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, bytes);
+  renameSync(partial, file);
 }
