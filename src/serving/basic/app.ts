@@ -125,7 +125,10 @@ export async function createBasicApp(service: PipelineService, options: BasicApp
     if (EXPECT_CONTINUE.test(request.headers.expect ?? '')) reply.raw.writeContinue();
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _request, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    // refused before its body was all read (413 over --max-body-mb, say): close, but only once the
+    // client has stopped sending, so that it reads the answer instead of a reset
+    if (!request.raw.complete) closeAfterAnswer(reply);
     if (err instanceof ApiError) return envelopeError(reply, err.status, err.message);
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return envelopeError(reply, err.statusCode, err.message);
     options.errorLog?.(`ERROR:    Unhandled exception: ${err.stack ?? err.message}`);
