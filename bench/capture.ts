@@ -34,15 +34,10 @@ export class RecordingRuntime implements RuntimeContext {
     const session = options?.splitBatches && this.options.intraOpThreads === 1 ? sampleBySample(created) : created;
     // Wrapping the session's run is the only way to see the tensors a module builds internally;
     // when not recording it adds one property check per run.
-    return withRun(session, (feeds, ...rest) => {
-      this.recording?.push({
-        model: model.modelName,
-        onnxPath,
-        feeds: feeds as InferenceSession.FeedsType,
-        inputs: describeFeeds(feeds as InferenceSession.FeedsType),
-        replay: () => session.run(feeds as InferenceSession.FeedsType),
-      });
-      return Reflect.apply(session.run, session, [feeds, ...rest]);
+    return withRun(session, (...args) => {
+      const feeds = args[0] as InferenceSession.FeedsType;
+      this.recording?.push({ model: model.modelName, onnxPath, feeds, inputs: describeFeeds(feeds), replay: () => session.run(feeds) });
+      return Reflect.apply(session.run, session, args);
     });
   }
 

@@ -51,7 +51,7 @@ const opTypes = (model: Uint8Array) =>
     .filter((op) => op !== 'Constant');
 
 describe('a batch run sample by sample', () => {
-  test('PP-OCRv4 recognition of three padded lines: the same numbers, bit for bit, stacked as one batch', async () => {
+  test('PP-OCRv4 recognition of a batch of three: the same numbers, bit for bit, stacked as one batch', async () => {
     const session = await ort.InferenceSession.create(path.join(OCR_MODELS, 'ch_PP-OCRv4_rec_infer.onnx'), CPU_ONE_THREAD);
     try {
       const batch = new ort.Tensor('float32', pseudoRandom(3 * 3 * 48 * 400, 7), [3, 3, 48, 400]);

@@ -4,7 +4,7 @@ import type { ResolvedModel } from '../config/models.js';
 /** Runs independent items, each through one function, and returns their results in order. */
 export type Spread<P, R> = (items: readonly P[]) => Promise<R[]>;
 
-/** What an inference worker offers the models it loads: sessions on the configured device and thread count. */
+/** What a model asks of its session (RuntimeContext.loadSession). */
 export interface SessionNeeds {
   /** see RuntimeContext.loadSession */
   widenWhenAlone?: boolean;
@@ -16,6 +16,7 @@ export interface SessionNeeds {
   splitBatches?: boolean;
 }
 
+/** What an inference worker offers the models it loads: sessions on the configured device and thread count. */
 export interface RuntimeContext {
   /**
    * `widenWhenAlone`: for a model whose calls dominate a lone request and cannot all be spread (text
