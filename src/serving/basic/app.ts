@@ -167,14 +167,9 @@ function registerEndpoint(app: FastifyInstance, service: PipelineService, served
       schema: endpointRouteSchema(endpoint),
       // Admission before the body is read: under overload a refusal costs neither the upload nor the
       // JSON parse, so it is answered in milliseconds (after the API key check, a global hook).
+      // A refusal (503) is answered with the error handler's lingering close.
       onRequest: async (request, reply) => {
-        let lease: Lease;
-        try {
-          lease = service.admitEarly(served);
-        } catch (err) {
-          closeAfterAnswer(reply);
-          throw err;
-        }
+        const lease = service.admitEarly(served);
         request.lease = lease;
         // ends it however the request ends (answered, refused later, body invalid or never finished)
         reply.raw.once('close', () => lease.end());
